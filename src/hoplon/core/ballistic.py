@@ -1,0 +1,644 @@
+"""Free flight of ballistic bodies: batched integration to impact, for a time, or sampled.
+
+Equations of motion in the rotating WGS84 ECEF frame (see :mod:`hoplon.core.earth`)::
+
+    dr/dt = v
+    dv/dt = g_J2(r) - 2 w x v - w x (w x r) - rho(h) |v| v / (2 beta)
+
+with ``v`` the Earth-relative velocity, ``h`` the geodetic height and ``beta`` the
+ballistic coefficient (kg/m^2; ``inf`` for no drag). On ``earth="sphere"`` the same code
+runs with point-mass gravity, no rotation and no drag.
+
+The integrator is an adaptive Dormand-Prince 5(4) Runge-Kutta method (Hairer, Norsett &
+Wanner, *Solving ODEs I*, II.5), compiled with numba and run in parallel over bodies:
+every body takes its own steps, so one array call flies thousands of trajectories.
+Events are located exactly: the impact (geodetic height 0) and the apogee (vertical
+velocity 0) are found by Illinois regula falsi on the step size of a single Runge-Kutta
+step from the start of the step that brackets them, so their accuracy is that of the
+integrator. Samples between steps use quintic Hermite interpolation on position,
+velocity and acceleration at both ends of a step.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numba
+import numpy as np
+
+from hoplon.core.earth import (
+    P_A,
+    P_E2,
+    P_SPHERE,
+    EarthModel,
+    _acceleration,
+    _ecef_to_geodetic,
+    earth_model,
+    inverse_beta,
+)
+
+__all__ = [
+    "ImpactResult",
+    "PropagationResult",
+    "FlightSamples",
+    "propagate_to_impact",
+    "propagate",
+    "sample_flight",
+    "DEFAULT_RTOL",
+    "STATUS_IMPACT",
+    "STATUS_TIMEOUT",
+    "STATUS_FAILED",
+    "STATUS_APOGEE",
+]
+
+DEFAULT_RTOL = 1e-9
+"""Default relative tolerance of the integrator (per step, on position and velocity)."""
+_ATOL_POS_M = 1e-3
+_ATOL_VEL_MPS = 1e-6
+_MAX_STEPS = 200_000
+
+STATUS_IMPACT = 0
+"""The body reached geodetic height 0."""
+STATUS_TIMEOUT = 1
+"""The time limit came first (no impact)."""
+STATUS_FAILED = 2
+"""The integrator gave up (step size underflow or too many steps)."""
+STATUS_APOGEE = 3
+"""The flight stopped at its apogee (on request)."""
+
+# Dormand-Prince 5(4) tableau.
+_C2, _C3, _C4, _C5 = 1.0 / 5.0, 3.0 / 10.0, 4.0 / 5.0, 8.0 / 9.0
+_A21 = 1.0 / 5.0
+_A31, _A32 = 3.0 / 40.0, 9.0 / 40.0
+_A41, _A42, _A43 = 44.0 / 45.0, -56.0 / 15.0, 32.0 / 9.0
+_A51, _A52, _A53, _A54 = 19372.0 / 6561.0, -25360.0 / 2187.0, 64448.0 / 6561.0, -212.0 / 729.0
+_A61, _A62, _A63, _A64, _A65 = (
+    9017.0 / 3168.0,
+    -355.0 / 33.0,
+    46732.0 / 5247.0,
+    49.0 / 176.0,
+    -5103.0 / 18656.0,
+)
+_B1, _B3, _B4, _B5, _B6 = 35.0 / 384.0, 500.0 / 1113.0, 125.0 / 192.0, -2187.0 / 6784.0, 11.0 / 84.0
+_E1, _E3, _E4, _E5, _E6, _E7 = (
+    71.0 / 57600.0,
+    -71.0 / 16695.0,
+    71.0 / 1920.0,
+    -17253.0 / 339200.0,
+    22.0 / 525.0,
+    -1.0 / 40.0,
+)
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+@numba.njit(cache=True)
+def _deriv(y: np.ndarray, out: np.ndarray, inv_beta: float, p: np.ndarray) -> None:
+    out[0] = y[3]
+    out[1] = y[4]
+    out[2] = y[5]
+    out[3], out[4], out[5] = _acceleration(y[0], y[1], y[2], y[3], y[4], y[5], inv_beta, p)
+
+
+@numba.njit(cache=True)
+def _rk_step(
+    y: np.ndarray, h: float, k: np.ndarray, tmp: np.ndarray, y_new: np.ndarray, inv_beta: float, p: np.ndarray
+) -> None:
+    """One Dormand-Prince step of size h from y (k[0] must hold f(y)).
+
+    Writes the 5th-order solution to ``y_new`` and f(y_new) to ``k[6]`` (FSAL); the
+    stages stay in ``k`` for the error estimate.
+    """
+    for i in range(6):
+        tmp[i] = y[i] + h * _A21 * k[0, i]
+    _deriv(tmp, k[1], inv_beta, p)
+    for i in range(6):
+        tmp[i] = y[i] + h * (_A31 * k[0, i] + _A32 * k[1, i])
+    _deriv(tmp, k[2], inv_beta, p)
+    for i in range(6):
+        tmp[i] = y[i] + h * (_A41 * k[0, i] + _A42 * k[1, i] + _A43 * k[2, i])
+    _deriv(tmp, k[3], inv_beta, p)
+    for i in range(6):
+        tmp[i] = y[i] + h * (_A51 * k[0, i] + _A52 * k[1, i] + _A53 * k[2, i] + _A54 * k[3, i])
+    _deriv(tmp, k[4], inv_beta, p)
+    for i in range(6):
+        tmp[i] = y[i] + h * (
+            _A61 * k[0, i] + _A62 * k[1, i] + _A63 * k[2, i] + _A64 * k[3, i] + _A65 * k[4, i]
+        )
+    _deriv(tmp, k[5], inv_beta, p)
+    for i in range(6):
+        y_new[i] = y[i] + h * (_B1 * k[0, i] + _B3 * k[2, i] + _B4 * k[3, i] + _B5 * k[4, i] + _B6 * k[5, i])
+    _deriv(y_new, k[6], inv_beta, p)
+
+
+@numba.njit(cache=True)
+def _error_norm(y: np.ndarray, y_new: np.ndarray, k: np.ndarray, h: float, rtol: float) -> float:
+    acc = 0.0
+    for i in range(6):
+        err = h * (
+            _E1 * k[0, i] + _E3 * k[2, i] + _E4 * k[3, i] + _E5 * k[4, i] + _E6 * k[5, i] + _E7 * k[6, i]
+        )
+        atol = _ATOL_POS_M if i < 3 else _ATOL_VEL_MPS
+        sc = atol + rtol * max(abs(y[i]), abs(y_new[i]))
+        acc += (err / sc) ** 2
+    return math.sqrt(acc / 6.0)
+
+
+@numba.njit(cache=True)
+def _height_and_rate(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
+    """Geodetic height (m) and its time derivative (m/s) of state y."""
+    lat, lon, h = _ecef_to_geodetic(y[0], y[1], y[2], p[P_A], p[P_E2], p[P_SPHERE] != 0.0)
+    cl = math.cos(lat)
+    rate = y[3] * cl * math.cos(lon) + y[4] * cl * math.sin(lon) + y[5] * math.sin(lat)
+    return h, rate
+
+
+@numba.njit(cache=True)
+def _event_value(y: np.ndarray, which: int, ground: float, p: np.ndarray) -> float:
+    h, rate = _height_and_rate(y, p)
+    return h - ground if which == 0 else rate
+
+
+@numba.njit(cache=True)
+def _locate_event(
+    y: np.ndarray,
+    f0: np.ndarray,
+    h: float,
+    g0: float,
+    g1: float,
+    which: int,
+    ground: float,
+    k: np.ndarray,
+    tmp: np.ndarray,
+    y_out: np.ndarray,
+    inv_beta: float,
+    p: np.ndarray,
+) -> float:
+    """Find tau in (0, h] with event ``which`` (0: height - ground, 1: height rate) = 0.
+
+    ``g0 > 0 >= g1`` are its values at the ends. Illinois regula falsi on single RK
+    steps of size tau from y; returns tau and leaves the state at tau in ``y_out``.
+    """
+    lo, hi = 0.0, h
+    glo, ghi = g0, g1
+    side = 0
+    tau = h
+    tol = 1e-5 if which == 0 else 1e-7
+    for _ in range(60):
+        tau = (lo * ghi - hi * glo) / (ghi - glo)
+        if not (lo < tau < hi):
+            tau = 0.5 * (lo + hi)
+        k[0, :] = f0
+        _rk_step(y, tau, k, tmp, y_out, inv_beta, p)
+        g = _event_value(y_out, which, ground, p)
+        if abs(g) < tol or hi - lo < 1e-9:
+            break
+        if g > 0.0:
+            lo, glo = tau, g
+            if side == -1:
+                ghi *= 0.5
+            side = -1
+        else:
+            hi, ghi = tau, g
+            if side == 1:
+                glo *= 0.5
+            side = 1
+    return tau
+
+
+@numba.njit(cache=True)
+def _hermite(
+    y0: np.ndarray, f0: np.ndarray, y1: np.ndarray, f1: np.ndarray, h: float, s: float, out: np.ndarray
+) -> None:
+    """Quintic Hermite interpolation of position (and its derivative for velocity).
+
+    Uses position, velocity and acceleration at both ends of a step of size h; s in [0, 1].
+    """
+    s2 = s * s
+    s3 = s2 * s
+    s4 = s3 * s
+    s5 = s4 * s
+    h00 = 1.0 - 10.0 * s3 + 15.0 * s4 - 6.0 * s5
+    h10 = s - 6.0 * s3 + 8.0 * s4 - 3.0 * s5
+    h20 = 0.5 * s2 - 1.5 * s3 + 1.5 * s4 - 0.5 * s5
+    h01 = 10.0 * s3 - 15.0 * s4 + 6.0 * s5
+    h11 = -4.0 * s3 + 7.0 * s4 - 3.0 * s5
+    h21 = 0.5 * s3 - s4 + 0.5 * s5
+    d00 = -30.0 * s2 + 60.0 * s3 - 30.0 * s4
+    d10 = 1.0 - 18.0 * s2 + 32.0 * s3 - 15.0 * s4
+    d20 = s - 4.5 * s2 + 6.0 * s3 - 2.5 * s4
+    d01 = 30.0 * s2 - 60.0 * s3 + 30.0 * s4
+    d11 = -12.0 * s2 + 28.0 * s3 - 15.0 * s4
+    d21 = 1.5 * s2 - 4.0 * s3 + 2.5 * s4
+    hh = h * h
+    for i in range(3):
+        out[i] = (
+            h00 * y0[i] + h10 * h * y0[3 + i] + h20 * hh * f0[3 + i]
+            + h01 * y1[i] + h11 * h * y1[3 + i] + h21 * hh * f1[3 + i]
+        )
+        out[3 + i] = (
+            d00 * y0[i] / h + d10 * y0[3 + i] + d20 * h * f0[3 + i]
+            + d01 * y1[i] / h + d11 * y1[3 + i] + d21 * h * f1[3 + i]
+        )
+
+
+@numba.njit(cache=True)
+def _fly_one(
+    y0: np.ndarray,
+    inv_beta: float,
+    t_max: float,
+    ground: float,
+    stop_at_ground: bool,
+    stop_at_apogee: bool,
+    p: np.ndarray,
+    rtol: float,
+    sample_t0: float,
+    sample_dt: float,
+    samples: np.ndarray,
+    y_end: np.ndarray,
+    apogee: np.ndarray,
+) -> tuple[int, float, int]:
+    """Fly one body from y0 (time 0) until impact (height ``ground``), apogee or t_max.
+
+    Returns (status, end time, number of samples written). Samples at times
+    ``sample_t0 + j*sample_dt`` (>= 0, <= end) go to ``samples[j]`` rows of
+    [t, x, y, z, vx, vy, vz] as long as there is room (``sample_dt <= 0``: none).
+    ``apogee`` receives [t, x, y, z, vx, vy, vz, height] of the highest point flown.
+    """
+    y = y0.copy()
+    y_new = np.empty(6)
+    y_ev = np.empty(6)
+    tmp = np.empty(6)
+    interp = np.empty(6)
+    f0 = np.empty(6)
+    k = np.empty((7, 6))
+    _deriv(y, k[0], inv_beta, p)
+    t = 0.0
+    g_h, g_rate = _height_and_rate(y, p)
+    apogee[0] = 0.0
+    apogee[1:7] = y
+    apogee[7] = g_h
+    # the apogee is the start when the body is not climbing
+    climbing = g_rate > 0.0
+    n_samples = samples.shape[0]
+    j = 0
+    if sample_dt > 0.0:
+        j = max(0, int(math.ceil((0.0 - sample_t0) / sample_dt - 1e-12)))
+    written = 0
+    if stop_at_ground and g_h <= ground and g_rate <= 0.0:
+        y_end[:] = y
+        return STATUS_IMPACT, 0.0, 0
+    # initial step: a fraction of the time to change velocity noticeably
+    speed = math.sqrt(y[3] ** 2 + y[4] ** 2 + y[5] ** 2)
+    accel = math.sqrt(k[0, 3] ** 2 + k[0, 4] ** 2 + k[0, 5] ** 2)
+    h = min(10.0, 0.01 * (speed + 100.0) / max(accel, 1e-3))
+    status = STATUS_TIMEOUT
+    for _ in range(_MAX_STEPS):
+        if t >= t_max:
+            break
+        if t + h > t_max:
+            h = t_max - t
+        f0[:] = k[0]
+        _rk_step(y, h, k, tmp, y_new, inv_beta, p)
+        err = _error_norm(y, y_new, k, h, rtol)
+        if err > 1.0:
+            h *= max(0.2, 0.9 * err ** -0.2)
+            k[0, :] = f0
+            if h < 1e-9:
+                status = STATUS_FAILED
+                break
+            continue
+        # accepted: events inside [t, t + h]?
+        t_step = h
+        event = -1
+        n_h, n_rate = _height_and_rate(y_new, p)
+        if climbing and n_rate <= 0.0:
+            tau = _locate_event(y, f0, h, g_rate, n_rate, 1, 0.0, k, tmp, y_ev, inv_beta, p)
+            apogee[0] = t + tau
+            apogee[1:7] = y_ev
+            apogee[7] = _height_and_rate(y_ev, p)[0]
+            climbing = False
+            if stop_at_apogee:
+                event = 1
+                t_step = tau
+            else:
+                # restore the accepted step's stages (the event search reused k)
+                k[0, :] = f0
+                _rk_step(y, h, k, tmp, y_new, inv_beta, p)
+        if event < 0 and stop_at_ground and n_h <= ground and g_h > ground:
+            tau = _locate_event(y, f0, h, g_h - ground, n_h - ground, 0, ground, k, tmp, y_ev, inv_beta, p)
+            event = 0
+            t_step = tau
+        if event >= 0:
+            y_new[:] = y_ev
+            _deriv(y_new, k[6], inv_beta, p)
+        # samples in (t, t + t_step]
+        if sample_dt > 0.0:
+            while written < n_samples:
+                ts = sample_t0 + j * sample_dt
+                if ts > t + t_step + 1e-9:
+                    break
+                s = (ts - t) / t_step
+                if s < 0.0:
+                    s = 0.0
+                if s > 1.0:
+                    s = 1.0
+                _hermite(y, f0, y_new, k[6], t_step, s, interp)
+                samples[written, 0] = ts
+                samples[written, 1:7] = interp
+                written += 1
+                j += 1
+        t += t_step
+        y[:] = y_new
+        k[0, :] = k[6]
+        g_h, g_rate = n_h, n_rate
+        if event >= 0:
+            status = STATUS_IMPACT if event == 0 else STATUS_APOGEE
+            break
+        if not climbing and g_h > apogee[7]:
+            # a body that started downward and then climbs again (rare): keep the max
+            apogee[0] = t
+            apogee[1:7] = y
+            apogee[7] = g_h
+        if not climbing and g_rate > 0.0:
+            climbing = True
+        h = t_step * min(5.0, max(0.2, 0.9 * max(err, 1e-12) ** -0.2))
+    else:
+        status = STATUS_FAILED
+    y_end[:] = y
+    return status, t, written
+
+
+@numba.njit(cache=True, parallel=True)
+def _fly_many(
+    r0: np.ndarray,
+    v0: np.ndarray,
+    inv_beta: np.ndarray,
+    t_max: np.ndarray,
+    ground: np.ndarray,
+    stop_at_ground: bool,
+    stop_at_apogee: bool,
+    p: np.ndarray,
+    rtol: float,
+    sample_t0: np.ndarray,
+    sample_dt: float,
+    sample_offsets: np.ndarray,
+    samples: np.ndarray,
+    status: np.ndarray,
+    t_end: np.ndarray,
+    y_end: np.ndarray,
+    apogee: np.ndarray,
+    n_written: np.ndarray,
+) -> None:
+    n = r0.shape[0]
+    for i in numba.prange(n):
+        y0 = np.empty(6)
+        y0[0:3] = r0[i]
+        y0[3:6] = v0[i]
+        yend = np.empty(6)
+        apo = np.empty(8)
+        s0 = sample_offsets[i]
+        s1 = sample_offsets[i + 1]
+        st, te, w = _fly_one(
+            y0, inv_beta[i], t_max[i], ground[i], stop_at_ground, stop_at_apogee, p, rtol,
+            sample_t0[i], sample_dt, samples[s0:s1], yend, apo,
+        )
+        status[i] = st
+        t_end[i] = te
+        y_end[i] = yend
+        apogee[i] = apo
+        n_written[i] = w
+
+
+# --------------------------------------------------------------------------- public API
+
+
+class ImpactResult(NamedTuple):
+    """Where and when N bodies reach geodetic height 0 (arrays of length N).
+
+    ``time_s`` is the flight time from the given states; ``status`` is
+    :data:`STATUS_IMPACT` where they impact within ``max_time_s`` (elsewhere the
+    impact fields hold the last state and ``time_s`` is NaN). The apogee fields give
+    the highest point flown (the start, when a body is not climbing).
+    """
+
+    time_s: np.ndarray
+    lat_deg: np.ndarray
+    lon_deg: np.ndarray
+    r_ecef_m: np.ndarray
+    v_ecef_mps: np.ndarray
+    status: np.ndarray
+    apogee_time_s: np.ndarray
+    apogee_alt_m: np.ndarray
+    apogee_r_ecef_m: np.ndarray
+
+
+class PropagationResult(NamedTuple):
+    """States of N bodies after a flight of at most ``duration_s``.
+
+    ``time_s`` is the time actually flown (shorter where a body hit the ground,
+    ``impacted`` True).
+    """
+
+    r_ecef_m: np.ndarray
+    v_ecef_mps: np.ndarray
+    time_s: np.ndarray
+    impacted: np.ndarray
+
+
+class FlightSamples(NamedTuple):
+    """Regularly sampled flights of N bodies, as flat arrays with per-body offsets.
+
+    Body i owns rows ``offsets[i]:offsets[i+1]``: ``time_s`` (since the start of its
+    flight, on the grid ``t0_s + k*step_s``), ECEF positions and velocities. The last
+    row of each body is its impact (or end) state at its exact time.
+    """
+
+    offsets: np.ndarray
+    time_s: np.ndarray
+    r_ecef_m: np.ndarray
+    v_ecef_mps: np.ndarray
+    end: ImpactResult
+
+
+def _prepare(r_ecef_m, v_ecef_mps, beta_kg_m2):
+    r = np.ascontiguousarray(r_ecef_m, dtype=np.float64)
+    v = np.ascontiguousarray(v_ecef_mps, dtype=np.float64)
+    scalar = r.ndim == 1
+    r = np.atleast_2d(r)
+    v = np.atleast_2d(v)
+    if r.shape != v.shape or r.shape[1] != 3:
+        raise ValueError(f"r_ecef_m and v_ecef_mps must both have shape (N, 3); got {r.shape} and {v.shape}")
+    if not (np.all(np.isfinite(r)) and np.all(np.isfinite(v))):
+        raise ValueError("states must be finite")
+    inv_b = inverse_beta(beta_kg_m2, r.shape[0])
+    return r, v, inv_b, scalar
+
+
+def _per_body(x, n: int) -> np.ndarray:
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=np.float64), (n,)))
+
+
+def _run(
+    r, v, inv_b, model, *, t_max, stop_at_ground, stop_at_apogee, rtol,
+    ground_alt_m=0.0, sample_t0=None, sample_dt=0.0, sample_counts=None,
+):
+    n = r.shape[0]
+    if sample_counts is None:
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        samples = np.empty((0, 7))
+        sample_t0 = np.zeros(n)
+    else:
+        offsets = np.concatenate([[0], np.cumsum(sample_counts)]).astype(np.int64)
+        samples = np.empty((int(offsets[-1]), 7))
+    status = np.empty(n, dtype=np.int64)
+    t_end = np.empty(n)
+    y_end = np.empty((n, 6))
+    apogee = np.empty((n, 8))
+    written = np.empty(n, dtype=np.int64)
+    _fly_many(
+        r, v, inv_b, _per_body(t_max, n), _per_body(ground_alt_m, n),
+        stop_at_ground, stop_at_apogee, model.params(), float(rtol),
+        _per_body(sample_t0, n), float(sample_dt), offsets, samples,
+        status, t_end, y_end, apogee, written,
+    )
+    return status, t_end, y_end, apogee, offsets, samples, written
+
+
+def _impact_result(status, t_end, y_end, apogee, model: EarthModel) -> ImpactResult:
+    from hoplon.core.frames import ecef_to_geodetic  # noqa: PLC0415 (avoid import cycle)
+
+    geo = ecef_to_geodetic(y_end[:, :3], earth=model)
+    hit = status == STATUS_IMPACT
+    return ImpactResult(
+        time_s=np.where(hit, t_end, np.nan),
+        lat_deg=np.asarray(geo.lat_deg),
+        lon_deg=np.asarray(geo.lon_deg),
+        r_ecef_m=y_end[:, :3].copy(),
+        v_ecef_mps=y_end[:, 3:].copy(),
+        status=status,
+        apogee_time_s=apogee[:, 0].copy(),
+        apogee_alt_m=apogee[:, 7].copy(),
+        apogee_r_ecef_m=apogee[:, 1:4].copy(),
+    )
+
+
+def _squeeze(result, scalar: bool):
+    if not scalar:
+        return result
+    return type(result)(*(np.asarray(f)[0] if isinstance(f, np.ndarray) else f for f in result))
+
+
+def propagate_to_impact(
+    r_ecef_m: np.ndarray,
+    v_ecef_mps: np.ndarray,
+    beta_kg_m2: np.ndarray | float,
+    *,
+    earth: str | EarthModel = "wgs84",
+    max_time_s: float | np.ndarray = 7200.0,
+    ground_alt_m: float | np.ndarray = 0.0,
+    rtol: float = DEFAULT_RTOL,
+) -> ImpactResult:
+    """Fly N bodies in free flight until they reach geodetic height 0.
+
+    ``r_ecef_m`` (N, 3) ECEF positions, m; ``v_ecef_mps`` (N, 3) velocities relative
+    to the rotating Earth (the time derivative of the ECEF position), m/s;
+    ``beta_kg_m2`` (N,) or scalar ballistic coefficients, kg/m^2 (``inf``: no drag).
+    Returns the impact time (s after the given states), geodetic latitude and
+    longitude (deg), ECEF position and velocity at impact, and the apogee.
+    ``ground_alt_m`` (scalar or (N,)) moves the impact surface to that geodetic height
+    (the height of the ground around a target; default the ellipsoid).
+    """
+    model = earth_model(earth)
+    r, v, inv_b, scalar = _prepare(r_ecef_m, v_ecef_mps, beta_kg_m2)
+    status, t_end, y_end, apogee, *_ = _run(
+        r, v, inv_b, model, t_max=max_time_s, stop_at_ground=True, stop_at_apogee=False, rtol=rtol,
+        ground_alt_m=ground_alt_m,
+    )
+    return _squeeze(_impact_result(status, t_end, y_end, apogee, model), scalar)
+
+
+def propagate(
+    r_ecef_m: np.ndarray,
+    v_ecef_mps: np.ndarray,
+    beta_kg_m2: np.ndarray | float,
+    duration_s: float | np.ndarray,
+    *,
+    earth: str | EarthModel = "wgs84",
+    stop_at_ground: bool = True,
+    ground_alt_m: float | np.ndarray = 0.0,
+    rtol: float = DEFAULT_RTOL,
+) -> PropagationResult:
+    """Fly N bodies for ``duration_s`` (scalar or (N,), s >= 0), stopping at the ground."""
+    model = earth_model(earth)
+    r, v, inv_b, scalar = _prepare(r_ecef_m, v_ecef_mps, beta_kg_m2)
+    dur = np.broadcast_to(np.asarray(duration_s, dtype=np.float64), (r.shape[0],))
+    if np.any(dur < 0) or not np.all(np.isfinite(dur)):
+        raise ValueError("duration_s must be finite and >= 0")
+    status, t_end, y_end, *_ = _run(
+        r, v, inv_b, model, t_max=dur, stop_at_ground=stop_at_ground, stop_at_apogee=False, rtol=rtol,
+        ground_alt_m=ground_alt_m,
+    )
+    if np.any(status == STATUS_FAILED):
+        raise RuntimeError("integration failed for some bodies (step size underflow)")
+    result = PropagationResult(y_end[:, :3].copy(), y_end[:, 3:].copy(), t_end, status == STATUS_IMPACT)
+    return _squeeze(result, scalar)
+
+
+def sample_flight(
+    r_ecef_m: np.ndarray,
+    v_ecef_mps: np.ndarray,
+    beta_kg_m2: np.ndarray | float,
+    *,
+    step_s: float,
+    t0_s: float | np.ndarray = 0.0,
+    earth: str | EarthModel = "wgs84",
+    max_time_s: float | np.ndarray = 7200.0,
+    ground_alt_m: float | np.ndarray = 0.0,
+    rtol: float = DEFAULT_RTOL,
+) -> FlightSamples:
+    """Fly N bodies to impact and return their states every ``step_s`` seconds.
+
+    Sample times are ``t0_s + k*step_s`` (k integer, only those in [0, impact]) in
+    each body's own flight time, so that bodies launched at different times can share
+    one absolute time grid (pass ``t0_s = grid_origin - launch_time``). The impact
+    state closes each body's samples.
+    """
+    if not step_s > 0:
+        raise ValueError("step_s must be > 0")
+    model = earth_model(earth)
+    r, v, inv_b, scalar = _prepare(r_ecef_m, v_ecef_mps, beta_kg_m2)
+    n = r.shape[0]
+    t0 = np.broadcast_to(np.asarray(t0_s, dtype=np.float64), (n,)).copy()
+    # pass 1: flight times; pass 2 (identical integration): the samples
+    status, t_end, *_ = _run(
+        r, v, inv_b, model, t_max=max_time_s, stop_at_ground=True, stop_at_apogee=False, rtol=rtol,
+        ground_alt_m=ground_alt_m,
+    )
+    first = np.maximum(0, np.ceil(-t0 / step_s - 1e-12))
+    last = np.floor((t_end - t0) / step_s + 1e-9)
+    counts = np.maximum(0, last - first + 1).astype(np.int64)
+    status, t_end, y_end, apogee, offsets, samples, written = _run(
+        r, v, inv_b, model, t_max=max_time_s, stop_at_ground=True, stop_at_apogee=False, rtol=rtol,
+        ground_alt_m=ground_alt_m, sample_t0=t0, sample_dt=step_s, sample_counts=counts,
+    )
+    end = _impact_result(status, t_end, y_end, apogee, model)
+    # append each body's end state as its last row, dropping unused rows
+    rows = []
+    for i in range(n):
+        a, b = offsets[i], offsets[i] + written[i]
+        block = samples[a:b]
+        if block.shape[0] == 0 or block[-1, 0] < t_end[i] - 1e-9:
+            block = np.vstack([block, np.concatenate([[t_end[i]], y_end[i]])])
+        else:
+            block = block.copy()
+            block[-1, 0] = t_end[i]
+            block[-1, 1:] = y_end[i]
+        rows.append(block)
+    counts = np.array([b.shape[0] for b in rows], dtype=np.int64)
+    flat = np.vstack(rows) if rows else np.empty((0, 7))
+    out_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    del scalar
+    return FlightSamples(out_offsets, flat[:, 0].copy(), flat[:, 1:4].copy(), flat[:, 4:7].copy(), end)
