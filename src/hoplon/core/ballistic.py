@@ -33,7 +33,7 @@ from hoplon.core.earth import (
     P_SPHERE,
     EarthModel,
     _acceleration,
-    _ecef_to_geodetic,
+    _height_and_up,
     earth_model,
     inverse_beta,
 )
@@ -134,14 +134,18 @@ def _rk_step(
 
 
 @numba.njit(cache=True)
-def _error_norm(y: np.ndarray, y_new: np.ndarray, k: np.ndarray, h: float, rtol: float) -> float:
+def _error_norm(y: np.ndarray, y_new: np.ndarray, k: np.ndarray, h: float, tol: np.ndarray) -> float:
+    """RMS of the embedded error estimate scaled by ``atol + rtol |y|``.
+
+    ``tol`` = [rtol, atol on position (m), atol on velocity (m/s)].
+    """
     acc = 0.0
     for i in range(6):
         err = h * (
             _E1 * k[0, i] + _E3 * k[2, i] + _E4 * k[3, i] + _E5 * k[4, i] + _E6 * k[5, i] + _E7 * k[6, i]
         )
-        atol = _ATOL_POS_M if i < 3 else _ATOL_VEL_MPS
-        sc = atol + rtol * max(abs(y[i]), abs(y_new[i]))
+        atol = tol[1] if i < 3 else tol[2]
+        sc = atol + tol[0] * max(abs(y[i]), abs(y_new[i]))
         acc += (err / sc) ** 2
     return math.sqrt(acc / 6.0)
 
@@ -149,10 +153,8 @@ def _error_norm(y: np.ndarray, y_new: np.ndarray, k: np.ndarray, h: float, rtol:
 @numba.njit(cache=True)
 def _height_and_rate(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
     """Geodetic height (m) and its time derivative (m/s) of state y."""
-    lat, lon, h = _ecef_to_geodetic(y[0], y[1], y[2], p[P_A], p[P_E2], p[P_SPHERE] != 0.0)
-    cl = math.cos(lat)
-    rate = y[3] * cl * math.cos(lon) + y[4] * cl * math.sin(lon) + y[5] * math.sin(lat)
-    return h, rate
+    h, ux, uy, uz = _height_and_up(y[0], y[1], y[2], p[P_A], p[P_E2], p[P_SPHERE] != 0.0)
+    return h, y[3] * ux + y[4] * uy + y[5] * uz
 
 
 @numba.njit(cache=True)
@@ -253,7 +255,7 @@ def _fly_one(
     stop_at_ground: bool,
     stop_at_apogee: bool,
     p: np.ndarray,
-    rtol: float,
+    tol: np.ndarray,
     sample_t0: float,
     sample_dt: float,
     samples: np.ndarray,
@@ -302,7 +304,7 @@ def _fly_one(
             h = t_max - t
         f0[:] = k[0]
         _rk_step(y, h, k, tmp, y_new, inv_beta, p)
-        err = _error_norm(y, y_new, k, h, rtol)
+        err = _error_norm(y, y_new, k, h, tol)
         if err > 1.0:
             h *= max(0.2, 0.9 * err ** -0.2)
             k[0, :] = f0
@@ -381,7 +383,7 @@ def _fly_many(
     stop_at_ground: bool,
     stop_at_apogee: bool,
     p: np.ndarray,
-    rtol: float,
+    tol: np.ndarray,
     sample_t0: np.ndarray,
     sample_dt: float,
     sample_offsets: np.ndarray,
@@ -402,7 +404,7 @@ def _fly_many(
         s0 = sample_offsets[i]
         s1 = sample_offsets[i + 1]
         st, te, w = _fly_one(
-            y0, inv_beta[i], t_max[i], ground[i], stop_at_ground, stop_at_apogee, p, rtol,
+            y0, inv_beta[i], t_max[i], ground[i], stop_at_ground, stop_at_apogee, p, tol,
             sample_t0[i], sample_dt, samples[s0:s1], yend, apo,
         )
         status[i] = st
@@ -477,6 +479,14 @@ def _prepare(r_ecef_m, v_ecef_mps, beta_kg_m2):
     return r, v, inv_b, scalar
 
 
+def _tolerances(rtol) -> np.ndarray:
+    """[rtol, atol_pos_m, atol_vel_mps] from a scalar rtol or an explicit triple."""
+    tol = np.atleast_1d(np.asarray(rtol, dtype=np.float64))
+    if tol.size == 1:
+        return np.array([tol[0], _ATOL_POS_M, _ATOL_VEL_MPS])
+    return tol.copy()
+
+
 def _per_body(x, n: int) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=np.float64), (n,)))
 
@@ -500,7 +510,7 @@ def _run(
     written = np.empty(n, dtype=np.int64)
     _fly_many(
         r, v, inv_b, _per_body(t_max, n), _per_body(ground_alt_m, n),
-        stop_at_ground, stop_at_apogee, model.params(), float(rtol),
+        stop_at_ground, stop_at_apogee, model.params(), _tolerances(rtol),
         _per_body(sample_t0, n), float(sample_dt), offsets, samples,
         status, t_end, y_end, apogee, written,
     )

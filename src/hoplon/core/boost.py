@@ -36,7 +36,16 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from hoplon.core.earth import P_A, P_E2, P_SPHERE, EarthModel, _acceleration, _ecef_to_geodetic, earth_model
+from hoplon.core.earth import (
+    P_A,
+    P_E2,
+    P_SPHERE,
+    EarthModel,
+    _acceleration,
+    _ecef_to_geodetic,
+    _height_and_up,
+    earth_model,
+)
 
 __all__ = ["BoostParameters", "BurnoutState", "BoostSamples", "fly_boost", "G0_MPS2"]
 
@@ -121,9 +130,9 @@ class BoostSamples(NamedTuple):
 
 
 @numba.njit(cache=True)
-def _up(x: float, y: float, z: float, p: np.ndarray) -> tuple[float, float, float, float, float]:
-    lat, lon, _ = _ecef_to_geodetic(x, y, z, p[P_A], p[P_E2], p[P_SPHERE] != 0.0)
-    return math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat), lat, lon
+def _up(x: float, y: float, z: float, p: np.ndarray) -> tuple[float, float, float]:
+    _, ux, uy, uz = _height_and_up(x, y, z, p[P_A], p[P_E2], p[P_SPHERE] != 0.0)
+    return ux, uy, uz
 
 
 @numba.njit(cache=True)
@@ -134,7 +143,7 @@ def _boost_deriv(
     m = m0 - mdot * t
     ax, ay, az = _acceleration(y[0], y[1], y[2], y[3], y[4], y[5], cda / m, p)
     if vertical:
-        dx, dy, dz, _, _ = _up(y[0], y[1], y[2], p)
+        dx, dy, dz = _up(y[0], y[1], y[2], p)
     else:
         sp = math.sqrt(y[3] * y[3] + y[4] * y[4] + y[5] * y[5])
         dx, dy, dz = y[3] / sp, y[4] / sp, y[5] / sp
@@ -204,7 +213,8 @@ def _boost_many(
         if nv > 0:
             row = _rk4_phase(0.0, t_v[i], nv, y, True, m0[i], mdot[i], thrust[i], cda[i], p, rec, row, record)
         # pitch-over kick: elevation 90 deg - kick toward the launch azimuth
-        ux, uy, uz, lat, lon = _up(y[0], y[1], y[2], p)
+        lat, lon, _ = _ecef_to_geodetic(y[0], y[1], y[2], p[P_A], p[P_E2], p[P_SPHERE] != 0.0)
+        ux, uy, uz = math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat)
         ex, ey = -math.sin(lon), math.cos(lon)
         nx, ny, nz = -math.sin(lat) * math.cos(lon), -math.sin(lat) * math.sin(lon), math.cos(lat)
         sp = math.sqrt(y[3] * y[3] + y[4] * y[4] + y[5] * y[5])

@@ -197,20 +197,16 @@ def density_kg_m3(alt_m: float | np.ndarray) -> float | np.ndarray:
 
 
 @numba.njit(cache=True)
-def _ecef_to_geodetic(x: float, y: float, z: float, a: float, e2: float, sphere: bool) -> tuple[float, float, float]:
-    """ECEF (m) to geodetic latitude (rad), longitude (rad), height above the ellipsoid (m).
+def _vermeille(x: float, y: float, z: float, a: float, e2: float) -> tuple[float, float, float]:
+    """Core of Vermeille's (2004) exact ECEF-to-geodetic transformation.
 
-    Exact closed form of Vermeille (2004), "Direct transformation from geocentric
-    coordinates to geodetic coordinates", J. Geodesy 76: 451-454; valid for every
-    point farther than ~43 km from the Earth's centre. On a sphere (``sphere``), the
-    geocentric latitude and ``|r| - a``.
+    H. Vermeille, "Direct transformation from geocentric coordinates to geodetic
+    coordinates", J. Geodesy 76 (2004) 451-454; valid for every point farther than
+    ~43 km from the Earth's centre. Returns (d, dz, h): the geodetic latitude is the
+    angle of the vector (d, z), dz = |(d, z)|, and h is the height above the ellipsoid.
     """
-    lon = math.atan2(y, x)
-    rho2 = x * x + y * y
-    if sphere:
-        rho = math.sqrt(rho2)
-        return math.atan2(z, rho), lon, math.sqrt(rho2 + z * z) - a
     e4 = e2 * e2
+    rho2 = x * x + y * y
     p = rho2 / (a * a)
     q = (1.0 - e2) / (a * a) * z * z
     r = (p + q - e4) / 6.0
@@ -222,15 +218,49 @@ def _ecef_to_geodetic(x: float, y: float, z: float, a: float, e2: float, sphere:
     k = math.sqrt(u + v + w * w) - w
     d = k * math.sqrt(rho2) / (k + e2)
     dz = math.sqrt(d * d + z * z)
-    lat = 2.0 * math.atan2(z, d + dz)
-    h = (k + e2 - 1.0) / k * dz
-    return lat, lon, h
+    return d, dz, (k + e2 - 1.0) / k * dz
+
+
+@numba.njit(cache=True)
+def _ecef_to_geodetic(x: float, y: float, z: float, a: float, e2: float, sphere: bool) -> tuple[float, float, float]:
+    """ECEF (m) to geodetic latitude (rad), longitude (rad), height above the ellipsoid (m).
+
+    Exact (Vermeille 2004, see :func:`_vermeille`). On a sphere (``sphere``), the
+    geocentric latitude and ``|r| - a``.
+    """
+    lon = math.atan2(y, x)
+    rho = math.sqrt(x * x + y * y)
+    if sphere:
+        return math.atan2(z, rho), lon, math.sqrt(rho * rho + z * z) - a
+    d, dz, h = _vermeille(x, y, z, a, e2)
+    # latitude = angle of (d, z); the half-angle form is accurate at every latitude
+    return 2.0 * math.atan2(z, d + dz), lon, h
+
+
+@numba.njit(cache=True)
+def _height_and_up(x: float, y: float, z: float, a: float, e2: float, sphere: bool) -> tuple[float, float, float, float]:
+    """Height above the ellipsoid (m) and the unit ellipsoid normal (local up), no trigonometry.
+
+    The integrators' hot path: cos(lat) = d/dz, sin(lat) = z/dz, and the longitude
+    direction is (x, y)/rho.
+    """
+    rho = math.sqrt(x * x + y * y)
+    if sphere:
+        rn = math.sqrt(rho * rho + z * z)
+        return rn - a, x / rn, y / rn, z / rn
+    d, dz, h = _vermeille(x, y, z, a, e2)
+    cl, sl = d / dz, z / dz
+    if rho > 0.0:
+        return h, cl * x / rho, cl * y / rho, sl
+    return h, 0.0, 0.0, sl
 
 
 @numba.njit(cache=True)
 def _geodetic_height(x: float, y: float, z: float, a: float, e2: float, sphere: bool) -> float:
     """Height above the ellipsoid (or sphere), m, of an ECEF point."""
-    return _ecef_to_geodetic(x, y, z, a, e2, sphere)[2]
+    if sphere:
+        return math.sqrt(x * x + y * y + z * z) - a
+    return _vermeille(x, y, z, a, e2)[2]
 
 
 @numba.njit(cache=True)
