@@ -38,7 +38,7 @@ from typing import NamedTuple
 import numpy as np
 
 from hoplon.core.ballistic import STATUS_IMPACT, _run
-from hoplon.core.boost import BoostParameters, BurnoutState, _flight_path, fly_boost
+from hoplon.core.boost import BoostParameters, BurnoutState, fly_boost
 from hoplon.core.earth import EarthModel, earth_model, inverse_beta
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "solve_targeting",
     "keplerian_minimum_energy",
     "keplerian_speed_for_angle",
+    "maximum_range",
 ]
 
 _R_MEAN_M = 6371008.8
@@ -196,6 +197,11 @@ class _Problem:
         self.target_angle = ang
         self.target_range_m = ang * _R_MEAN_M
         self.target_bearing = brg
+
+    def inv_beta_to_beta(self, idx) -> np.ndarray:
+        """Ballistic coefficients (kg/m^2) of launches ``idx`` (inf: no drag)."""
+        with np.errstate(divide="ignore"):
+            return 1.0 / self.inv_beta[idx]
 
     def burnout(self, idx, energy, shape, azimuth) -> BurnoutState:
         if self.boost is None:
@@ -426,14 +432,24 @@ def solve_targeting(
     ok = fl.ok & (miss < max(100.0, 10 * tol_m))
     messages = []
     max_range = np.full(k, np.nan)
+    short = ~ok & ((capped >= 4) | ((energy >= e_hi * (1 - 1e-9)) & (fl.range_m < problem.target_range_m)))
+    max_range[short] = fl.range_m[short]
+    best = short & (prof == Profile.MINIMUM_ENERGY) & (problem.boost is not None)
+    if np.any(best):
+        # the true maximum range at full burn (the capped iterate may not have its best shape)
+        idx = np.flatnonzero(best)
+        max_range[idx] = maximum_range(
+            problem.launch_lat[idx], problem.launch_lon[idx], problem.launch_alt[idx], azimuth_rad=azimuth[idx],
+            beta_kg_m2=problem.inv_beta_to_beta(idx), boost=problem.boost.take(idx), earth=model,
+        )[0]
     for i in range(k):
         if ok[i]:
             messages.append("")
-        elif capped[i] >= 4 or (energy[i] >= e_hi[i] * (1 - 1e-9) and fl.range_m[i] < problem.target_range_m[i]):
-            max_range[i] = fl.range_m[i]
+        elif short[i]:
             messages.append(
                 f"the aim point is {problem.target_range_m[i] / 1e3:.0f} km away, beyond the "
-                f"{fl.range_m[i] / 1e3:.0f} km this missile reaches with this profile"
+                f"{max_range[i] / 1e3:.0f} km this missile reaches"
+                + ("" if prof[i] == Profile.MINIMUM_ENERGY else " with this profile")
             )
         else:
             messages.append(f"no trajectory found (closest approach to the aim point {miss[i] / 1e3:.1f} km)")
@@ -458,11 +474,58 @@ def solve_targeting(
     )
 
 
+def maximum_range(
+    launch_lat_deg,
+    launch_lon_deg,
+    launch_alt_m,
+    *,
+    azimuth_rad,
+    beta_kg_m2,
+    boost: BoostParameters,
+    earth: str | EarthModel = "wgs84",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Maximum ground range (m) of K boosted launches at full burn, and the kick (rad) that
+    gives it, by golden-section search over the kick angle.
+
+    The range is the spherical distance from the launch point to the impact point
+    (the measure :func:`solve_targeting` reports for out-of-range aim points).
+    """
+    model = earth_model(earth)
+    lat = np.atleast_1d(np.asarray(launch_lat_deg, dtype=np.float64))
+    k = lat.shape[0]
+    lon = np.broadcast_to(np.asarray(launch_lon_deg, dtype=np.float64), (k,)).copy()
+    alt = np.broadcast_to(np.asarray(launch_alt_m, dtype=np.float64), (k,)).copy()
+    az = np.broadcast_to(np.asarray(azimuth_rad, dtype=np.float64), (k,)).copy()
+    # a dummy aim point 10 km downrange only defines the problem's geometry
+    aim_lat = lat + np.degrees(1e4 / _R_MEAN_M) * np.cos(az)
+    problem = _Problem((lat, lon, alt), (aim_lat, lon, np.zeros(k)), beta_kg_m2, boost, model)
+    cutoff = problem.boost.burn_time_s
+    idx = np.arange(k)
+
+    def rng(kick):
+        fl = problem.fly(idx, cutoff, kick, az)
+        return np.where(fl.ok, fl.range_m, 0.0)
+
+    golden = (math.sqrt(5.0) - 1.0) / 2.0
+    lo, hi = np.full(k, 1e-3), np.full(k, 0.8)
+    x1, x2 = hi - golden * (hi - lo), lo + golden * (hi - lo)
+    f1, f2 = rng(x1), rng(x2)
+    for _ in range(40):
+        left = f1 > f2
+        hi = np.where(left, x2, hi)
+        lo = np.where(left, lo, x1)
+        x2n = np.where(left, x1, lo + golden * (hi - lo))
+        x1n = np.where(left, hi - golden * (hi - lo), x2)
+        f_new = rng(np.where(left, x1n, x2n))
+        f1, f2 = np.where(left, f_new, f2), np.where(left, f1, f_new)
+        x1, x2 = x1n, x2n
+    best = 0.5 * (lo + hi)
+    return rng(best), best
+
+
 def _impact_geodetic(r, model):
     from hoplon.core.frames import ecef_to_geodetic  # noqa: PLC0415
 
     geo = ecef_to_geodetic(r, earth=model)
     return np.asarray(geo.lat_deg), np.asarray(geo.lon_deg)
 
-
-del math, _flight_path

@@ -1,0 +1,352 @@
+"""The ``hoplon`` command line (Typer + Rich).
+
+Every error caused by user input is a :class:`~hoplon.errors.HoplonError`: it is printed
+as it is (one line per problem: file, line, field, message) with no traceback, and the
+command exits with status 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hoplon import __version__
+from hoplon.errors import HoplonError, InputError, Problem
+
+app = typer.Typer(
+    name="hoplon",
+    help="Hoplon: an open simulator and analysis toolkit for integrated air and missile defence.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+scenario_app = typer.Typer(help="List and show the built-in scenarios.", no_args_is_help=True)
+app.add_typer(scenario_app, name="scenario")
+
+
+def _console(stderr: bool = False) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 160
+    return Console(file=stream, width=width, highlight=False, soft_wrap=False)
+
+
+def _user_errors(func):
+    """Turn HoplonErrors into a clean message and exit status 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except HoplonError as exc:
+            err = _console(stderr=True)
+            for line in str(exc).splitlines():
+                err.print(f"[bold red]error:[/] {line}", markup=True, highlight=False)
+            raise typer.Exit(code=exc.exit_code) from None
+
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"hoplon {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+) -> None:
+    """Hoplon: an open simulator and analysis toolkit for integrated air and missile defence."""
+
+
+# ------------------------------------------------------------------------------ run
+
+
+def _fmt_time(epoch, t: float) -> str:
+    from hoplon.sim.summary import utc  # noqa: PLC0415
+
+    return utc(epoch, t).replace("T", " ").removesuffix("Z")
+
+
+@app.command()
+@_user_errors
+def run(
+    scenario: Annotated[str, typer.Argument(help="A scenario file, or a built-in scenario name.")] = "anatolia",
+    out: Annotated[Path | None, typer.Option("--out", help="Output directory (default: hoplon-out/<scenario name>).")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (overrides the scenario's).", min=0)] = None,
+    truth_step: Annotated[str, typer.Option("--truth-step", help="Truth sampling interval, e.g. '1 s'.")] = "1 s",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only where the outputs went.")] = False,
+) -> None:
+    """Fly the threats of a scenario; print a timeline and a summary; write DIR/summary.json and DIR/truth.parquet."""
+    from hoplon.io.run_files import prepare_output_dir, write_json, write_table  # noqa: PLC0415
+    from hoplon.scenario.builtins import resolve_scenario  # noqa: PLC0415
+    from hoplon.sim.engine import run as run_world  # noqa: PLC0415
+    from hoplon.sim.summary import summarize  # noqa: PLC0415
+    from hoplon.sim.world import compile_scenario  # noqa: PLC0415
+
+    step = _quantity(truth_step, "time", "--truth-step")
+    if not step > 0:
+        raise InputError(Problem("", None, "--truth-step", "must be > 0"))
+    sc = resolve_scenario(scenario)
+    out_dir = out if out is not None else Path("hoplon-out") / sc.name
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(Problem(str(out_dir), None, "--out", "exists and is not a directory"))
+    world = compile_scenario(sc, seed=seed)
+    result = run_world(world, truth_step_s=step)
+    summary = summarize(result)
+    prepare_output_dir(out_dir)
+    write_table(result.truth, out_dir / "truth.parquet")
+    write_table(result.events, out_dir / "events.parquet")
+    write_table(result.outcomes, out_dir / "outcomes.parquet")
+    write_json(summary, out_dir / "summary.json")
+    con = _console()
+    if not quiet:
+        _print_timeline(con, result)
+        _print_summary(con, summary)
+    con.print(f"wrote {out_dir}/summary.json, truth.parquet ({result.truth.num_rows} rows), events.parquet, outcomes.parquet")
+
+
+def _print_timeline(con: Console, result) -> None:
+    from hoplon.scenario.places import describe_location  # noqa: PLC0415
+
+    world = result.world
+    ev = result.events.to_pydict()
+    n = len(ev["time_s"])
+    labels = describe_location(np.asarray(ev["lat_deg"]), np.asarray(ev["lon_deg"])) if n else []
+    # per threat, in launch order; each threat's events in time order
+    first = {}
+    for i in range(n):
+        root = ev["object_id"][i].split(".")[0]
+        first.setdefault(root, ev["time_s"][i])
+    order = sorted(range(n), key=lambda i: (first[ev["object_id"][i].split(".")[0]], ev["object_id"][i].split(".")[0], ev["time_s"][i]))
+    table = Table(title=f"Timeline: {world.name} (epoch {_fmt_time(world.epoch, 0.0)} UTC, seed {world.seed})", title_justify="left")
+    for col in ("time (UTC)", "object", "event", "lat, lon (deg)", "alt (km)", "nearest place", "detail"):
+        table.add_column(col, no_wrap=col not in ("detail",))
+    previous = None
+    for i in order:
+        root = ev["object_id"][i].split(".")[0]
+        if previous is not None and root != previous:
+            table.add_section()
+        previous = root
+        table.add_row(
+            _fmt_time(world.epoch, ev["time_s"][i]),
+            ev["object_id"][i],
+            ev["kind"][i],
+            f"{ev['lat_deg'][i]:.3f}, {ev['lon_deg'][i]:.3f}",
+            f"{ev['alt_m'][i] / 1e3:.1f}",
+            labels[i],
+            ev["detail"][i],
+        )
+    con.print(table)
+
+
+def _print_summary(con: Console, summary: dict) -> None:
+    table = Table(title="Summary: threats", title_justify="left")
+    for col in ("threat", "type", "launch (UTC)", "flight", "impact near", "aim", "miss (m)", "inside asset"):
+        table.add_column(col, no_wrap=True)
+    for t in summary["threats"]:
+        minutes = t["flight_time_s"] / 60.0
+        table.add_row(
+            t["id"], t["type"], t["launch_utc"].replace("T", " ")[:19], f"{minutes:.1f} min", t["impact_place"],
+            t["aim"] or "-", f"{t['miss_distance_m']:.0f}" if t["miss_distance_m"] is not None else "-", t["asset_hit"] or "-",
+        )
+    con.print(table)
+    c = summary["counts"]
+    con.print(
+        f"{c['threats']} threats ({c['ballistic_missiles']} ballistic missiles, {c['drones']} drones, "
+        f"{c['cruise_missiles']} cruise missiles) and {c['spent_boosters']} spent boosters; "
+        f"{c['intercepted']} intercepted, {c['reached_ground']} reached the ground, "
+        f"{c['impacts_inside_assets']} inside a defended asset."
+    )
+    hit = [f"{a['name']} ({a['threats_impacting']})" for a in summary["assets"] if a["threats_impacting"]]
+    if hit:
+        con.print("Assets hit: " + ", ".join(hit) + ".")
+    con.print(f"[dim]Scope: {summary['scope']}.[/]")
+
+
+# ------------------------------------------------------------------------------ scenario
+
+
+@scenario_app.command("list")
+@_user_errors
+def scenario_list() -> None:
+    """List the built-in scenarios."""
+    from hoplon.scenario.builtins import builtin_names, builtin_text  # noqa: PLC0415
+    from hoplon.scenario.loader import load_yaml  # noqa: PLC0415
+
+    con = _console()
+    table = Table(show_header=True)
+    table.add_column("name", no_wrap=True)
+    table.add_column("description")
+    for name in builtin_names():
+        data, _ = load_yaml(builtin_text(name), filename=f"{name}.yaml")
+        table.add_row(name, " ".join(str(data.get("description", "")).split()))
+    con.print(table)
+
+
+@scenario_app.command("show")
+@_user_errors
+def scenario_show(name: Annotated[str, typer.Argument(help="A built-in scenario name.")]) -> None:
+    """Print a built-in scenario's YAML (which `hoplon run` accepts unchanged)."""
+    from hoplon.scenario.builtins import builtin_text  # noqa: PLC0415
+
+    sys.stdout.write(builtin_text(name))
+
+
+@app.command()
+@_user_errors
+def schema() -> None:
+    """Print the JSON Schema of the scenario format."""
+    from hoplon.scenario.schema import scenario_json_schema  # noqa: PLC0415
+
+    print(json.dumps(scenario_json_schema(), indent=2))
+
+
+# ------------------------------------------------------------------------------ trajectory
+
+
+def _quantity(text: str, kind: str, option: str) -> float:
+    from hoplon.scenario.units import QuantityError, parse_quantity  # noqa: PLC0415
+
+    try:
+        return parse_quantity(text, kind)
+    except QuantityError as exc:
+        raise InputError(Problem("", None, option, str(exc))) from None
+
+
+def _lat_lon(text: str, option: str) -> tuple[float, float]:
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        lat, lon = (float(p) for p in parts)
+    except ValueError:
+        raise InputError(Problem("", None, option, f"expected LAT,LON in degrees, e.g. 37.0,35.4; got {text!r}")) from None
+    if not (math.isfinite(lat) and -90.0 <= lat <= 90.0):
+        raise InputError(Problem("", None, option, f"latitude {lat:g} is outside [-90, 90] deg"))
+    if not (math.isfinite(lon) and -180.0 <= lon <= 360.0):
+        raise InputError(Problem("", None, option, f"longitude {lon:g} is outside [-180, 360] deg"))
+    return lat, ((lon + 180.0) % 360.0) - 180.0
+
+
+@app.command()
+@_user_errors
+def trajectory(
+    from_: Annotated[str, typer.Option("--from", help="Launch point LAT,LON (deg).")],
+    to: Annotated[str, typer.Option("--to", help="Aim point LAT,LON (deg).")],
+    profile: Annotated[str, typer.Option(help="minimum-energy, lofted or depressed.")] = "minimum-energy",
+    apogee: Annotated[str | None, typer.Option(help="Apogee height for lofted/depressed, e.g. '700 km'.")] = None,
+    flight_path_angle: Annotated[str | None, typer.Option("--flight-path-angle", help="Burnout flight-path angle, e.g. '55 deg'.")] = None,
+    earth: Annotated[str, typer.Option(help="wgs84 (J2, rotation, drag) or sphere (textbook Kepler).")] = "wgs84",
+    boost: Annotated[str, typer.Option(help="none (burnout at the launch point) or a ballistic type of the catalog.")] = "none",
+    beta: Annotated[str | None, typer.Option(help="Re-entry ballistic coefficient, e.g. '8000 kg/m^2' (default: the type's, or no drag without boost).")] = None,
+    launch_alt: Annotated[str, typer.Option("--launch-alt", help="Launch (or burnout, without boost) height, e.g. '0 m'.")] = "0 m",
+    aim_alt: Annotated[str, typer.Option("--aim-alt", help="Height of the ground at the aim point.")] = "0 m",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Solve one ballistic trajectory from a launch point to an aim point and describe it."""
+    from hoplon.core.boost import BoostParameters  # noqa: PLC0415
+    from hoplon.core.frames import ecef_to_geodetic, geodesic_inverse  # noqa: PLC0415
+    from hoplon.core.targeting import Profile, solve_targeting  # noqa: PLC0415
+    from hoplon.scenario.catalog import load_packaged_catalog  # noqa: PLC0415
+
+    lat1, lon1 = _lat_lon(from_, "--from")
+    lat2, lon2 = _lat_lon(to, "--to")
+    if earth not in ("wgs84", "sphere"):
+        raise InputError(Problem("", None, "--earth", f"expected wgs84 or sphere, got {earth!r}"))
+    if profile not in ("minimum-energy", "lofted", "depressed"):
+        raise InputError(Problem("", None, "--profile", f"expected minimum-energy, lofted or depressed, got {profile!r}"))
+    shaped = [x for x in (apogee, flight_path_angle) if x is not None]
+    if profile == "minimum-energy" and shaped:
+        raise InputError(Problem("", None, "--profile", "--apogee and --flight-path-angle need --profile lofted or depressed"))
+    if profile != "minimum-energy" and len(shaped) != 1:
+        raise InputError(Problem("", None, "--profile", f"{profile} needs exactly one of --apogee or --flight-path-angle"))
+    code, value = int(Profile.MINIMUM_ENERGY), math.nan
+    if apogee is not None:
+        code, value = int(Profile.APOGEE), _quantity(apogee, "length", "--apogee")
+        if not value > 0:
+            raise InputError(Problem("", None, "--apogee", "must be > 0"))
+    if flight_path_angle is not None:
+        code, value = int(Profile.FLIGHT_PATH_ANGLE), _quantity(flight_path_angle, "angle", "--flight-path-angle")
+        if not 0 < value < math.pi / 2:
+            raise InputError(Problem("", None, "--flight-path-angle", "must lie strictly between 0 and 90 deg"))
+    h1 = _quantity(launch_alt, "length", "--launch-alt")
+    h2 = _quantity(aim_alt, "length", "--aim-alt")
+    boost_params, beta_value = None, math.inf
+    if boost != "none":
+        types = load_packaged_catalog().ballistic
+        if boost not in types:
+            raise InputError(Problem("", None, "--boost", f"unknown ballistic type {boost!r}; known: none, {', '.join(sorted(types))}"))
+        t = types[boost]
+        boost_params = BoostParameters(
+            t.launch_mass_kg, t.propellant_mass_kg, t.burn_time_s, t.specific_impulse_s, t.vertical_rise_s,
+            t.reference_area_m2, t.drag_coefficient,
+        )
+        beta_value = t.rv_beta_kg_m2
+    if beta is not None:
+        beta_value = _quantity(beta, "ballistic_coefficient", "--beta")
+        if not beta_value > 0:
+            raise InputError(Problem("", None, "--beta", "must be > 0"))
+    rng = float(np.atleast_1d(geodesic_inverse(lat1, lon1, lat2, lon2, earth=earth).distance_m)[0])
+    if rng < 1000.0:
+        raise InputError(Problem("", None, "--to", "the aim point must be at least 1 km from the launch point"))
+    sol = solve_targeting(
+        lat1, lon1, h1, lat2, lon2, h2, beta_kg_m2=beta_value, profile=code, profile_value=value,
+        boost=boost_params, earth=earth,
+    )
+    if not sol.ok[0]:
+        raise InputError(Problem("", None, "--to", sol.message[0]))
+    burn_geo = ecef_to_geodetic(sol.burnout.r_ecef_m[0], earth=earth)
+    result: dict[str, Any] = {
+        "range_km": rng / 1e3,
+        "burnout_speed_mps": float(sol.burnout.speed_mps[0]),
+        "flight_path_angle_deg": math.degrees(float(sol.burnout.flight_path_angle_rad[0])),
+        "apogee_km": float(sol.apogee_alt_m[0]) / 1e3,
+        "free_flight_time_s": float(sol.free_flight_time_s[0]),
+        "total_time_s": float(sol.total_time_s[0]),
+        "impact_lat_deg": float(sol.impact_lat_deg[0]),
+        "impact_lon_deg": float(sol.impact_lon_deg[0]),
+        "miss_m": float(sol.miss_m[0]),
+        "burnout_time_s": float(sol.burnout.time_s[0]),
+        "burnout_alt_km": float(burn_geo.alt_m) / 1e3,
+        "launch_azimuth_deg": math.degrees(float(sol.azimuth_rad[0])) % 360.0,
+        "earth": earth,
+        "boost": boost,
+        "profile": profile,
+    }
+    if boost_params is not None:
+        result["cutoff_s"] = float(sol.cutoff_s[0])
+        result["kick_deg"] = math.degrees(float(sol.kick_rad[0]))
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    con = _console()
+    table = Table(title=f"Trajectory {lat1:.4f},{lon1:.4f} -> {lat2:.4f},{lon2:.4f} ({profile}, earth {earth}, boost {boost})", title_justify="left")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    units = {
+        "range_km": "km", "burnout_speed_mps": "m/s", "flight_path_angle_deg": "deg", "apogee_km": "km",
+        "free_flight_time_s": "s", "total_time_s": "s", "impact_lat_deg": "deg", "impact_lon_deg": "deg",
+        "miss_m": "m", "burnout_time_s": "s", "burnout_alt_km": "km", "launch_azimuth_deg": "deg",
+        "cutoff_s": "s", "kick_deg": "deg",
+    }
+    for key, val in result.items():
+        if isinstance(val, float):
+            table.add_row(key, f"{val:,.4f} {units.get(key, '')}".strip())
+    con.print(table)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

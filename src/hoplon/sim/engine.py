@@ -1,0 +1,317 @@
+"""The engine: fly a compiled world and record what happened.
+
+This version flies the threats only (sensors, tracking, battle management and
+interceptors come with later issues): every ballistic missile through its boost,
+separation and free flight to impact, every spent booster to the ground, and every
+drone and cruise missile along its route. All objects of a kind are flown in one
+batched call of the core; the truth is sampled on one absolute time grid (multiples of
+``truth_step_s`` after the epoch) plus each object's exact impact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from hoplon.core.airbreather import route_states_at
+from hoplon.core.ballistic import FlightSamples, sample_flight
+from hoplon.core.boost import fly_boost
+from hoplon.core.frames import ecef_to_geodetic, geodesic_inverse
+from hoplon.sim.events import Event, events_table
+from hoplon.sim.world import World
+
+__all__ = ["RunResult", "run", "TRUTH_SCHEMA", "OUTCOMES_SCHEMA"]
+
+TRUTH_SCHEMA = pa.schema(
+    [
+        ("time_s", pa.float64()),
+        ("object_id", pa.string()),
+        ("kind", pa.string()),
+        ("lat_deg", pa.float64()),
+        ("lon_deg", pa.float64()),
+        ("alt_m", pa.float64()),
+        ("x_m", pa.float64()),
+        ("y_m", pa.float64()),
+        ("z_m", pa.float64()),
+        ("vx_mps", pa.float64()),
+        ("vy_mps", pa.float64()),
+        ("vz_mps", pa.float64()),
+    ],
+    metadata={
+        "hoplon_table": "truth",
+        "schema_version": "1",
+        "frame": "WGS84 ECEF (Earth-fixed); velocity relative to the rotating Earth",
+        "time": "seconds since the scenario epoch (UTC)",
+    },
+)
+
+OUTCOMES_SCHEMA = pa.schema(
+    [
+        ("object_id", pa.string()),
+        ("kind", pa.string()),
+        ("type", pa.string()),
+        ("launch_time_s", pa.float64()),
+        ("impact_time_s", pa.float64()),
+        ("impact_lat_deg", pa.float64()),
+        ("impact_lon_deg", pa.float64()),
+        ("impact_alt_m", pa.float64()),
+        ("aim", pa.string()),
+        ("miss_distance_m", pa.float64()),
+        ("asset_hit", pa.string()),
+        ("apogee_alt_m", pa.float64()),
+        ("burnout_time_s", pa.float64()),
+        ("burnout_speed_mps", pa.float64()),
+        ("impact_speed_mps", pa.float64()),
+    ],
+    metadata={"hoplon_table": "outcomes", "schema_version": "1"},
+)
+
+KIND_MISSILE = "ballistic_missile"
+KIND_BOOSTER = "spent_booster"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run produced: tables with fixed schemas, plus the world it ran."""
+
+    world: World
+    truth: pa.Table
+    events: pa.Table
+    outcomes: pa.Table
+    truth_step_s: float
+
+
+class _Truth:
+    """Accumulates truth rows per object (arrays), then builds the table once."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[np.ndarray, str, str, np.ndarray, np.ndarray]] = []
+
+    def add(self, time_s, object_id: str, kind: str, r, v) -> None:
+        self.parts.append((np.asarray(time_s, float), object_id, kind, np.asarray(r, float), np.asarray(v, float)))
+
+    def table(self, world: World) -> pa.Table:
+        if not self.parts:
+            return TRUTH_SCHEMA.empty_table()
+        t = np.concatenate([p[0] for p in self.parts])
+        oid = np.concatenate([np.full(p[0].shape[0], p[1], dtype=object) for p in self.parts])
+        kind = np.concatenate([np.full(p[0].shape[0], p[2], dtype=object) for p in self.parts])
+        r = np.concatenate([p[3] for p in self.parts])
+        v = np.concatenate([p[4] for p in self.parts])
+        order = np.lexsort((oid, t))  # by time, then object id
+        t, oid, kind, r, v = t[order], oid[order], kind[order], r[order], v[order]
+        geo = ecef_to_geodetic(r, earth=world.earth)
+        return pa.table(
+            {
+                "time_s": t,
+                "object_id": oid.tolist(),
+                "kind": kind.tolist(),
+                "lat_deg": np.asarray(geo.lat_deg),
+                "lon_deg": np.asarray(geo.lon_deg),
+                "alt_m": np.asarray(geo.alt_m),
+                "x_m": r[:, 0],
+                "y_m": r[:, 1],
+                "z_m": r[:, 2],
+                "vx_mps": v[:, 0],
+                "vy_mps": v[:, 1],
+                "vz_mps": v[:, 2],
+            },
+            schema=TRUTH_SCHEMA,
+        )
+
+
+def _grid(t_start: float, t_end: float, step: float) -> np.ndarray:
+    """Multiples of ``step`` in [t_start, t_end)."""
+    k0 = int(np.ceil(t_start / step - 1e-9))
+    k1 = int(np.ceil(t_end / step - 1e-9))
+    return np.arange(k0, k1, dtype=np.float64) * step
+
+
+def _hermite(t_nodes, r_nodes, v_nodes, t):
+    """Cubic Hermite interpolation of positions (and velocities) between nodes."""
+    i = np.clip(np.searchsorted(t_nodes, t, side="right") - 1, 0, len(t_nodes) - 2)
+    h = (t_nodes[i + 1] - t_nodes[i])[:, None]
+    s = ((t - t_nodes[i]) / h[:, 0])[:, None]
+    r0, r1, v0, v1 = r_nodes[i], r_nodes[i + 1], v_nodes[i], v_nodes[i + 1]
+    h00, h10, h01, h11 = 2 * s**3 - 3 * s**2 + 1, s**3 - 2 * s**2 + s, -2 * s**3 + 3 * s**2, s**3 - s**2
+    r = h00 * r0 + h10 * h * v0 + h01 * r1 + h11 * h * v1
+    d00, d10, d01, d11 = 6 * s**2 - 6 * s, 3 * s**2 - 4 * s + 1, -6 * s**2 + 6 * s, 3 * s**2 - 2 * s
+    v = (d00 * r0 + d01 * r1) / h + d10 * v0 + d11 * v1
+    return r, v
+
+
+def _nearest_asset(world: World, lat, lon):
+    """Name of the asset whose radius holds each point ('' for none), and the distance."""
+    a = world.assets
+    names = np.full(lat.shape[0], "", dtype=object)
+    if len(a) == 0:
+        return names
+    best = np.full(lat.shape[0], np.inf)
+    for j in range(len(a)):
+        d = np.atleast_1d(geodesic_inverse(lat, lon, a.lat_deg[j], a.lon_deg[j], earth=world.earth).distance_m)
+        inside = (d <= a.radius_m[j]) & (d < best)
+        names = np.where(inside, a.name[j], names)
+        best = np.where(inside, d, best)
+    return names
+
+
+def _ballistic(world: World, step: float, truth: _Truth, events: list[Event]) -> dict:
+    m = world.ballistic
+    n = len(m)
+    if n == 0:
+        return {}
+    sol = m.solution
+    burn, nodes = fly_boost(
+        m.launch_lat_deg, m.launch_lon_deg, m.launch_alt_m, azimuth_rad=sol.azimuth_rad, kick_rad=sol.kick_rad,
+        cutoff_s=sol.cutoff_s, boost=m.boost, earth=world.earth, record=True,
+    )
+    t_burnout = m.launch_time_s + burn.time_s
+    rv = sample_flight(
+        burn.r_ecef_m, burn.v_ecef_mps, m.rv_beta_kg_m2, step_s=step, t0_s=-t_burnout, earth=world.earth,
+        ground_alt_m=m.aim_alt_m,
+    )
+    separates = np.isfinite(m.booster_beta_kg_m2)
+    sep = np.flatnonzero(separates)
+    booster: FlightSamples | None = None
+    if sep.size:
+        booster = sample_flight(
+            burn.r_ecef_m[sep], burn.v_ecef_mps[sep], m.booster_beta_kg_m2[sep], step_s=step,
+            t0_s=-t_burnout[sep], earth=world.earth, ground_alt_m=m.aim_alt_m[sep],
+        )
+    burn_geo = ecef_to_geodetic(burn.r_ecef_m, earth=world.earth)
+    apo_geo = ecef_to_geodetic(rv.end.apogee_r_ecef_m, earth=world.earth)
+    imp_geo = ecef_to_geodetic(rv.end.r_ecef_m, earth=world.earth)
+    imp_lat, imp_lon = np.atleast_1d(imp_geo.lat_deg), np.atleast_1d(imp_geo.lon_deg)
+    miss = np.atleast_1d(geodesic_inverse(imp_lat, imp_lon, m.aim_lat_deg, m.aim_lon_deg, earth=world.earth).distance_m)
+    hit = _nearest_asset(world, imp_lat, imp_lon)
+    impact_time = t_burnout + rv.end.time_s
+    for i in range(n):
+        oid = str(m.object_id[i])
+        a, b = nodes.offsets[i], nodes.offsets[i + 1]
+        t_nodes = m.launch_time_s[i] + nodes.time_s[a:b]
+        t_boost = _grid(m.launch_time_s[i], t_burnout[i], step)
+        r_b, v_b = _hermite(t_nodes, nodes.r_ecef_m[a:b], nodes.v_ecef_mps[a:b], t_boost)
+        truth.add(t_boost, oid, KIND_MISSILE, r_b, v_b)
+        a, b = rv.offsets[i], rv.offsets[i + 1]
+        t_ff = t_burnout[i] + rv.time_s[a:b]
+        grid_rows = slice(0, b - a - 1)
+        t_ff[grid_rows] = np.round(t_ff[grid_rows] / step) * step  # exact grid times
+        truth.add(t_ff, oid, KIND_MISSILE, rv.r_ecef_m[a:b], rv.v_ecef_mps[a:b])
+        events.append(Event(float(m.launch_time_s[i]), "launch", oid, float(m.launch_lat_deg[i]), float(m.launch_lon_deg[i]),
+                            float(m.launch_alt_m[i]), f"{m.type_name[i]} toward {m.aim_asset[i] or 'a point'}"))
+        events.append(Event(float(t_burnout[i]), "boost_end", oid, float(burn_geo.lat_deg[i]), float(burn_geo.lon_deg[i]),
+                            float(burn_geo.alt_m[i]),
+                            f"burnout at {burn.speed_mps[i]:.0f} m/s, flight-path angle {np.degrees(burn.flight_path_angle_rad[i]):.1f} deg"))
+        events.append(Event(float(t_burnout[i] + rv.end.apogee_time_s[i]), "apogee", oid, float(apo_geo.lat_deg[i]),
+                            float(apo_geo.lon_deg[i]), float(rv.end.apogee_alt_m[i]), ""))
+        detail = f"{miss[i]:.0f} m from the aim point" + (f"; inside {hit[i]}" if hit[i] else "")
+        events.append(Event(float(impact_time[i]), "impact", oid, float(imp_lat[i]), float(imp_lon[i]),
+                            float(np.atleast_1d(imp_geo.alt_m)[i]), detail))
+    if booster is not None:
+        b_geo = ecef_to_geodetic(booster.end.r_ecef_m, earth=world.earth)
+        for j, i in enumerate(sep):
+            oid = f"{m.object_id[i]}.booster"
+            a, b = booster.offsets[j], booster.offsets[j + 1]
+            t_ff = t_burnout[i] + booster.time_s[a:b]
+            t_ff[: b - a - 1] = np.round(t_ff[: b - a - 1] / step) * step
+            truth.add(t_ff, oid, KIND_BOOSTER, booster.r_ecef_m[a:b], booster.v_ecef_mps[a:b])
+            events.append(Event(float(t_burnout[i] + booster.end.time_s[j]), "impact", oid,
+                                float(np.atleast_1d(b_geo.lat_deg)[j]), float(np.atleast_1d(b_geo.lon_deg)[j]),
+                                float(np.atleast_1d(b_geo.alt_m)[j]), "spent booster"))
+    return {
+        "object_id": [str(x) for x in m.object_id],
+        "kind": [KIND_MISSILE] * n,
+        "type": [str(x) for x in m.type_name],
+        "launch_time_s": m.launch_time_s,
+        "impact_time_s": impact_time,
+        "impact_lat_deg": imp_lat,
+        "impact_lon_deg": imp_lon,
+        "impact_alt_m": np.atleast_1d(imp_geo.alt_m),
+        "aim": [str(x) for x in m.aim_asset],
+        "miss_distance_m": miss,
+        "asset_hit": [str(x) for x in hit],
+        "apogee_alt_m": rv.end.apogee_alt_m,
+        "burnout_time_s": t_burnout,
+        "burnout_speed_mps": burn.speed_mps,
+        "impact_speed_mps": np.linalg.norm(rv.end.v_ecef_mps, axis=1),
+    }
+
+
+def _airbreathers(world: World, step: float, truth: _Truth, events: list[Event]) -> dict:
+    ab = world.airbreathers
+    n = len(ab)
+    if n == 0:
+        return {}
+    plan = ab.plan
+    launch, arrival = plan.launch_time_s, plan.arrival_time_s
+    grids = [np.append(_grid(launch[i], arrival[i], step), arrival[i]) for i in range(n)]
+    idx = np.concatenate([np.full(g.shape[0], i) for i, g in enumerate(grids)])
+    st = route_states_at(plan, idx, np.concatenate(grids))
+    off = np.concatenate([[0], np.cumsum([g.shape[0] for g in grids])])
+    end_rows = off[1:] - 1
+    end_lat, end_lon = st.lat_deg[end_rows], st.lon_deg[end_rows]
+    aim_lat = np.array([world.scenario.asset(t).lat_deg if t else np.nan for t in ab.target_asset])
+    aim_lon = np.array([world.scenario.asset(t).lon_deg if t else np.nan for t in ab.target_asset])
+    has_aim = np.isfinite(aim_lat)
+    miss = np.full(n, np.nan)
+    if np.any(has_aim):
+        miss[has_aim] = np.atleast_1d(
+            geodesic_inverse(end_lat[has_aim], end_lon[has_aim], aim_lat[has_aim], aim_lon[has_aim], earth=world.earth).distance_m
+        )
+    hit = _nearest_asset(world, end_lat, end_lon)
+    for i in range(n):
+        oid, kind = str(ab.object_id[i]), str(ab.kind[i]).replace("-", "_")
+        rows = slice(off[i], off[i + 1])
+        truth.add(grids[i], oid, kind, st.r_ecef_m[rows], st.v_ecef_mps[rows])
+        s0 = off[i]
+        events.append(Event(float(launch[i]), "launch", oid, float(st.lat_deg[s0]), float(st.lon_deg[s0]), float(st.alt_m[s0]),
+                            f"{ab.type_name[i]} toward {ab.target_asset[i] or 'a point'}"))
+        detail = (f"{miss[i]:.0f} m from the aim point; " if np.isfinite(miss[i]) else "") + (f"inside {hit[i]}" if hit[i] else "")
+        events.append(Event(float(arrival[i]), "impact", oid, float(end_lat[i]), float(end_lon[i]), float(st.alt_m[end_rows[i]]),
+                            detail.rstrip("; ")))
+    return {
+        "object_id": [str(x) for x in ab.object_id],
+        "kind": [str(k).replace("-", "_") for k in ab.kind],
+        "type": [str(x) for x in ab.type_name],
+        "launch_time_s": launch,
+        "impact_time_s": arrival,
+        "impact_lat_deg": end_lat,
+        "impact_lon_deg": end_lon,
+        "impact_alt_m": st.alt_m[end_rows],
+        "aim": [str(x) for x in ab.target_asset],
+        "miss_distance_m": miss,
+        "asset_hit": [str(x) for x in hit],
+        "apogee_alt_m": np.full(n, np.nan),
+        "burnout_time_s": np.full(n, np.nan),
+        "burnout_speed_mps": np.full(n, np.nan),
+        "impact_speed_mps": np.linalg.norm(st.v_ecef_mps[end_rows], axis=1),
+    }
+
+
+def _outcomes(parts: list[dict]) -> pa.Table:
+    parts = [p for p in parts if p]
+    if not parts:
+        return OUTCOMES_SCHEMA.empty_table()
+    cols = {}
+    for name in OUTCOMES_SCHEMA.names:
+        vals = [p[name] for p in parts]
+        cols[name] = sum((list(v) for v in vals), []) if isinstance(vals[0], list) else np.concatenate(vals)
+    return pa.table(cols, schema=OUTCOMES_SCHEMA)
+
+
+def run(world: World, *, truth_step_s: float = 1.0) -> RunResult:
+    """Fly every threat of ``world``; truth sampled every ``truth_step_s`` seconds."""
+    if not truth_step_s > 0:
+        raise ValueError("truth_step_s must be > 0")
+    truth = _Truth()
+    events: list[Event] = []
+    parts = [_ballistic(world, truth_step_s, truth, events), _airbreathers(world, truth_step_s, truth, events)]
+    return RunResult(
+        world=world,
+        truth=truth.table(world),
+        events=events_table(events),
+        outcomes=_outcomes(parts),
+        truth_step_s=truth_step_s,
+    )

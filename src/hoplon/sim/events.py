@@ -1,0 +1,59 @@
+"""The typed event log of a run.
+
+Every event has a time (s since the scenario epoch), a kind from :data:`EVENT_KINDS`,
+the object it concerns, where it happened (geodetic) and a short cause or detail. The
+log is a plain list while the engine runs and becomes one table (:func:`events_table`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+__all__ = ["EVENT_KINDS", "Event", "events_table", "EVENTS_SCHEMA"]
+
+EVENT_KINDS = (
+    "launch",  # a threat leaves its launcher
+    "boost_end",  # thrust cutoff; the re-entry vehicle and the spent booster separate
+    "apogee",  # highest point of a ballistic flight
+    "impact",  # a threat or a spent booster reaches the ground
+)
+
+EVENTS_SCHEMA = pa.schema(
+    [
+        ("time_s", pa.float64()),
+        ("kind", pa.string()),
+        ("object_id", pa.string()),
+        ("lat_deg", pa.float64()),
+        ("lon_deg", pa.float64()),
+        ("alt_m", pa.float64()),
+        ("detail", pa.string()),
+    ],
+    metadata={"hoplon_table": "events", "schema_version": "1"},
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened, when and where."""
+
+    time_s: float
+    kind: str
+    object_id: str
+    lat_deg: float
+    lon_deg: float
+    alt_m: float
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in EVENT_KINDS:
+            raise ValueError(f"unknown event kind {self.kind!r}")
+
+
+def events_table(events: list[Event]) -> pa.Table:
+    """The events in time order (ties: object id, then kind order) as a table."""
+    order = sorted(range(len(events)), key=lambda i: (events[i].time_s, events[i].object_id, EVENT_KINDS.index(events[i].kind)))
+    cols = {name: [getattr(events[i], name) for i in order] for name in EVENTS_SCHEMA.names}
+    return pa.table({k: np.asarray(v, dtype=float) if k in ("time_s", "lat_deg", "lon_deg", "alt_m") else v for k, v in cols.items()}, schema=EVENTS_SCHEMA)

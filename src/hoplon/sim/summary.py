@@ -1,0 +1,99 @@
+"""The summary of a run: what happened, in a JSON-ready dict (deterministic)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from hoplon import __version__
+from hoplon.scenario.places import describe_location
+from hoplon.sim.engine import KIND_BOOSTER, RunResult
+
+__all__ = ["summarize", "utc", "SUMMARY_VERSION"]
+
+SUMMARY_VERSION = 1
+
+
+def utc(epoch: datetime, time_s: float) -> str:
+    """ISO 8601 UTC time (milliseconds) of ``time_s`` seconds after ``epoch``."""
+    if not np.isfinite(time_s):
+        return ""
+    return (epoch + timedelta(seconds=float(time_s))).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _num(x: float, digits: int = 3) -> float | None:
+    return None if not np.isfinite(x) else round(float(x), digits)
+
+
+def summarize(result: RunResult) -> dict:
+    """A deterministic, JSON-ready summary of ``result``."""
+    world = result.world
+    out = result.outcomes.to_pydict()
+    n = len(out["object_id"])
+    places = describe_location(np.asarray(out["impact_lat_deg"]), np.asarray(out["impact_lon_deg"])) if n else []
+    threats = []
+    for i in range(n):
+        threats.append(
+            {
+                "id": out["object_id"][i],
+                "kind": out["kind"][i],
+                "type": out["type"][i],
+                "launch_utc": utc(world.epoch, out["launch_time_s"][i]),
+                "impact_utc": utc(world.epoch, out["impact_time_s"][i]),
+                "flight_time_s": _num(out["impact_time_s"][i] - out["launch_time_s"][i]),
+                "impact_lat_deg": _num(out["impact_lat_deg"][i], 6),
+                "impact_lon_deg": _num(out["impact_lon_deg"][i], 6),
+                "impact_place": places[i],
+                "aim": out["aim"][i] or None,
+                "miss_distance_m": _num(out["miss_distance_m"][i], 1),
+                "asset_hit": out["asset_hit"][i] or None,
+                "apogee_km": _num(out["apogee_alt_m"][i] / 1e3),
+                "burnout_speed_mps": _num(out["burnout_speed_mps"][i], 1),
+                "impact_speed_mps": _num(out["impact_speed_mps"][i], 1),
+                "outcome": "impact",
+            }
+        )
+    a = world.assets
+    hit = np.asarray(out["asset_hit"], dtype=object)
+    assets = [
+        {
+            "name": str(a.name[j]),
+            "value": float(a.value[j]),
+            "threats_impacting": int(np.sum(hit == a.name[j])),
+        }
+        for j in range(len(a))
+    ]
+    kinds = np.asarray(out["kind"], dtype=object)
+    events = result.events.to_pydict()
+    truth_kinds = result.truth.column("kind").to_numpy(zero_copy_only=False)
+    truth_ids = result.truth.column("object_id").to_numpy(zero_copy_only=False)
+    boosters = len(set(truth_ids[truth_kinds == KIND_BOOSTER]))
+    return {
+        "summary_version": SUMMARY_VERSION,
+        "hoplon_version": __version__,
+        "scenario": {
+            "name": world.name,
+            "description": world.scenario.description or "",
+            "epoch_utc": utc(world.epoch, 0.0),
+            "seed": world.seed,
+            "earth": world.earth.name,
+            "sources": list(world.scenario.sources),
+        },
+        "scope": "threat flights only: this Hoplon version has no sensors, tracking, battle management or interceptors yet, so every threat reaches the ground",
+        "counts": {
+            "threats": n,
+            "ballistic_missiles": int(np.sum(kinds == "ballistic_missile")),
+            "drones": int(np.sum(kinds == "drone")),
+            "cruise_missiles": int(np.sum(kinds == "cruise_missile")),
+            "spent_boosters": boosters,
+            "intercepted": 0,
+            "reached_ground": n,
+            "impacts_inside_assets": int(np.sum(hit != "")),
+            "events": len(events["time_s"]),
+            "truth_rows": result.truth.num_rows,
+        },
+        "truth_step_s": result.truth_step_s,
+        "assets": assets,
+        "threats": threats,
+    }
