@@ -373,45 +373,58 @@ def _fly_one(
     return status, t, written
 
 
-@numba.njit(cache=True, parallel=True)
-def _fly_many(
-    r0: np.ndarray,
-    v0: np.ndarray,
-    inv_beta: np.ndarray,
-    t_max: np.ndarray,
-    ground: np.ndarray,
-    stop_at_ground: bool,
-    stop_at_apogee: bool,
-    p: np.ndarray,
-    tol: np.ndarray,
-    sample_t0: np.ndarray,
-    sample_dt: float,
-    sample_offsets: np.ndarray,
-    samples: np.ndarray,
-    status: np.ndarray,
-    t_end: np.ndarray,
-    y_end: np.ndarray,
-    apogee: np.ndarray,
-    n_written: np.ndarray,
+@numba.njit(cache=True)
+def _fly_item(
+    i: int, r0: np.ndarray, v0: np.ndarray, inv_beta: np.ndarray, t_max: np.ndarray, ground: np.ndarray,
+    stop_at_ground: bool, stop_at_apogee: bool, p: np.ndarray, tol: np.ndarray, sample_t0: np.ndarray,
+    sample_dt: float, sample_offsets: np.ndarray, samples: np.ndarray, status: np.ndarray, t_end: np.ndarray,
+    y_end: np.ndarray, apogee: np.ndarray, n_written: np.ndarray,
 ) -> None:
-    n = r0.shape[0]
-    for i in numba.prange(n):
-        y0 = np.empty(6)
-        y0[0:3] = r0[i]
-        y0[3:6] = v0[i]
-        yend = np.empty(6)
-        apo = np.empty(8)
-        s0 = sample_offsets[i]
-        s1 = sample_offsets[i + 1]
-        st, te, w = _fly_one(
-            y0, inv_beta[i], t_max[i], ground[i], stop_at_ground, stop_at_apogee, p, tol,
-            sample_t0[i], sample_dt, samples[s0:s1], yend, apo,
+    y0 = np.empty(6)
+    y0[0:3] = r0[i]
+    y0[3:6] = v0[i]
+    yend = np.empty(6)
+    apo = np.empty(8)
+    s0 = sample_offsets[i]
+    s1 = sample_offsets[i + 1]
+    st, te, w = _fly_one(
+        y0, inv_beta[i], t_max[i], ground[i], stop_at_ground, stop_at_apogee, p, tol,
+        sample_t0[i], sample_dt, samples[s0:s1], yend, apo,
+    )
+    status[i] = st
+    t_end[i] = te
+    y_end[i] = yend
+    apogee[i] = apo
+    n_written[i] = w
+
+
+@numba.njit(cache=True, parallel=True)
+def _fly_many_parallel(
+    r0, v0, inv_beta, t_max, ground, stop_at_ground, stop_at_apogee, p, tol, sample_t0, sample_dt,
+    sample_offsets, samples, status, t_end, y_end, apogee, n_written,
+) -> None:
+    for i in numba.prange(r0.shape[0]):
+        _fly_item(
+            i, r0, v0, inv_beta, t_max, ground, stop_at_ground, stop_at_apogee, p, tol, sample_t0, sample_dt,
+            sample_offsets, samples, status, t_end, y_end, apogee, n_written,
         )
-        status[i] = st
-        t_end[i] = te
-        y_end[i] = yend
-        apogee[i] = apo
-        n_written[i] = w
+
+
+@numba.njit(cache=True)
+def _fly_many_serial(
+    r0, v0, inv_beta, t_max, ground, stop_at_ground, stop_at_apogee, p, tol, sample_t0, sample_dt,
+    sample_offsets, samples, status, t_end, y_end, apogee, n_written,
+) -> None:
+    for i in range(r0.shape[0]):
+        _fly_item(
+            i, r0, v0, inv_beta, t_max, ground, stop_at_ground, stop_at_apogee, p, tol, sample_t0, sample_dt,
+            sample_offsets, samples, status, t_end, y_end, apogee, n_written,
+        )
+
+
+PARALLEL_MIN_BODIES = 32
+"""Batches smaller than this run on one thread: for a few bodies, waking the thread pool
+costs more than it saves (and much more on a busy machine)."""
 
 
 # --------------------------------------------------------------------------- public API
@@ -508,7 +521,8 @@ def _run(
     y_end = np.empty((n, 6))
     apogee = np.empty((n, 8))
     written = np.empty(n, dtype=np.int64)
-    _fly_many(
+    kernel = _fly_many_parallel if n >= PARALLEL_MIN_BODIES else _fly_many_serial
+    kernel(
         r, v, inv_b, _per_body(t_max, n), _per_body(ground_alt_m, n),
         stop_at_ground, stop_at_apogee, model.params(), _tolerances(rtol),
         _per_body(sample_t0, n), float(sample_dt), offsets, samples,

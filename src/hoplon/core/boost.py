@@ -47,13 +47,13 @@ from hoplon.core.earth import (
     earth_model,
 )
 
-__all__ = ["BoostParameters", "BurnoutState", "BoostSamples", "fly_boost", "G0_MPS2"]
+__all__ = ["BoostParameters", "BurnoutState", "BoostSamples", "fly_boost", "vertical_rise", "G0_MPS2"]
 
 G0_MPS2 = 9.80665
 """Standard gravity, m/s^2, for the specific impulse."""
 
 _VERTICAL_STEP_S = 0.1
-_TURN_STEPS = 400
+_TURN_STEPS = 256
 
 
 @dataclass(frozen=True)
@@ -195,38 +195,75 @@ def _n_vertical(t_v: float) -> int:
     return max(1, int(math.ceil(t_v / _VERTICAL_STEP_S))) if t_v > 0.0 else 0
 
 
-@numba.njit(cache=True, parallel=True)
-def _boost_many(
-    r0: np.ndarray, azimuth: np.ndarray, kick: np.ndarray, cutoff: np.ndarray,
-    m0: np.ndarray, mdot: np.ndarray, thrust: np.ndarray, cda: np.ndarray, t_v: np.ndarray,
-    p: np.ndarray, y_out: np.ndarray, rec_offsets: np.ndarray, rec: np.ndarray, record: bool,
+@numba.njit(cache=True)
+def _vertical_item(
+    i: int, r0: np.ndarray, m0: np.ndarray, mdot: np.ndarray, thrust: np.ndarray, cda: np.ndarray,
+    t_v: np.ndarray, p: np.ndarray, y_out: np.ndarray, rec_offsets: np.ndarray, rec: np.ndarray, record: bool,
 ) -> None:
+    """Vertical rise of launch i from rest (does not depend on the launch controls)."""
+    y = np.zeros(6)
+    y[0:3] = r0[i]
+    row = rec_offsets[i]
+    if record:
+        rec[row, 0] = 0.0
+        rec[row, 1:7] = y
+    nv = _n_vertical(t_v[i])
+    if nv > 0:
+        _rk4_phase(0.0, t_v[i], nv, y, True, m0[i], mdot[i], thrust[i], cda[i], p, rec, row + 1, record)
+    y_out[i] = y
+
+
+@numba.njit(cache=True)
+def _turn_item(
+    i: int, y_v: np.ndarray, azimuth: np.ndarray, kick: np.ndarray, cutoff: np.ndarray, m0: np.ndarray,
+    mdot: np.ndarray, thrust: np.ndarray, cda: np.ndarray, t_v: np.ndarray, p: np.ndarray, y_out: np.ndarray,
+    rec_offsets: np.ndarray, rec: np.ndarray, record: bool,
+) -> None:
+    """Pitch-over kick and gravity turn of launch i from its end-of-rise state y_v[i]."""
+    y = y_v[i].copy()
+    row = rec_offsets[i] + 1 + _n_vertical(t_v[i])
+    # pitch-over kick: elevation 90 deg - kick toward the launch azimuth
+    lat, lon, _ = _ecef_to_geodetic(y[0], y[1], y[2], p[P_A], p[P_E2], p[P_SPHERE] != 0.0)
+    ux, uy, uz = math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat)
+    ex, ey = -math.sin(lon), math.cos(lon)
+    nx, ny, nz = -math.sin(lat) * math.cos(lon), -math.sin(lat) * math.sin(lon), math.cos(lat)
+    sp = math.sqrt(y[3] * y[3] + y[4] * y[4] + y[5] * y[5])
+    if sp == 0.0:
+        sp = 1e-3  # no vertical rise: start the turn from (almost) rest
+    sa, ca = math.sin(azimuth[i]), math.cos(azimuth[i])
+    se, ce = math.cos(kick[i]), math.sin(kick[i])  # sin/cos of the elevation
+    y[3] = sp * (se * ux + ce * (sa * ex + ca * nx))
+    y[4] = sp * (se * uy + ce * (sa * ey + ca * ny))
+    y[5] = sp * (se * uz + ce * ca * nz)
+    _rk4_phase(t_v[i], cutoff[i], _TURN_STEPS, y, False, m0[i], mdot[i], thrust[i], cda[i], p, rec, row, record)
+    y_out[i] = y
+
+
+@numba.njit(cache=True, parallel=True)
+def _vertical_parallel(r0, m0, mdot, thrust, cda, t_v, p, y_out, rec_offsets, rec, record) -> None:
     for i in numba.prange(r0.shape[0]):
-        y = np.zeros(6)
-        y[0:3] = r0[i]
-        row = rec_offsets[i]
-        if record:
-            rec[row, 0] = 0.0
-            rec[row, 1:7] = y
-        row += 1
-        nv = _n_vertical(t_v[i])
-        if nv > 0:
-            row = _rk4_phase(0.0, t_v[i], nv, y, True, m0[i], mdot[i], thrust[i], cda[i], p, rec, row, record)
-        # pitch-over kick: elevation 90 deg - kick toward the launch azimuth
-        lat, lon, _ = _ecef_to_geodetic(y[0], y[1], y[2], p[P_A], p[P_E2], p[P_SPHERE] != 0.0)
-        ux, uy, uz = math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat)
-        ex, ey = -math.sin(lon), math.cos(lon)
-        nx, ny, nz = -math.sin(lat) * math.cos(lon), -math.sin(lat) * math.sin(lon), math.cos(lat)
-        sp = math.sqrt(y[3] * y[3] + y[4] * y[4] + y[5] * y[5])
-        if sp == 0.0:
-            sp = 1e-3  # no vertical rise: start the turn from (almost) rest
-        sa, ca = math.sin(azimuth[i]), math.cos(azimuth[i])
-        se, ce = math.cos(kick[i]), math.sin(kick[i])  # sin/cos of the elevation
-        y[3] = sp * (se * ux + ce * (sa * ex + ca * nx))
-        y[4] = sp * (se * uy + ce * (sa * ey + ca * ny))
-        y[5] = sp * (se * uz + ce * ca * nz)
-        _rk4_phase(t_v[i], cutoff[i], _TURN_STEPS, y, False, m0[i], mdot[i], thrust[i], cda[i], p, rec, row, record)
-        y_out[i] = y
+        _vertical_item(i, r0, m0, mdot, thrust, cda, t_v, p, y_out, rec_offsets, rec, record)
+
+
+@numba.njit(cache=True)
+def _vertical_serial(r0, m0, mdot, thrust, cda, t_v, p, y_out, rec_offsets, rec, record) -> None:
+    for i in range(r0.shape[0]):
+        _vertical_item(i, r0, m0, mdot, thrust, cda, t_v, p, y_out, rec_offsets, rec, record)
+
+
+@numba.njit(cache=True, parallel=True)
+def _turn_parallel(y_v, azimuth, kick, cutoff, m0, mdot, thrust, cda, t_v, p, y_out, rec_offsets, rec, record) -> None:
+    for i in numba.prange(y_v.shape[0]):
+        _turn_item(i, y_v, azimuth, kick, cutoff, m0, mdot, thrust, cda, t_v, p, y_out, rec_offsets, rec, record)
+
+
+@numba.njit(cache=True)
+def _turn_serial(y_v, azimuth, kick, cutoff, m0, mdot, thrust, cda, t_v, p, y_out, rec_offsets, rec, record) -> None:
+    for i in range(y_v.shape[0]):
+        _turn_item(i, y_v, azimuth, kick, cutoff, m0, mdot, thrust, cda, t_v, p, y_out, rec_offsets, rec, record)
+
+
+_PARALLEL_MIN_LAUNCHES = 32
 
 
 def _launch_positions(lat_deg, lon_deg, alt_m, model: EarthModel) -> np.ndarray:
@@ -246,6 +283,36 @@ def _flight_path(r: np.ndarray, v: np.ndarray, model: EarthModel) -> tuple[np.nd
     return fpa, speed
 
 
+def _prepare(launch_lat_deg, launch_lon_deg, launch_alt_m, boost: BoostParameters, model: EarthModel):
+    r0 = _launch_positions(launch_lat_deg, launch_lon_deg, launch_alt_m, model)
+    k = r0.shape[0]
+    bp = boost.broadcast(k)
+    mdot = bp.propellant_mass_kg / bp.burn_time_s
+    return r0, k, bp, (bp.launch_mass_kg, mdot, bp.thrust_n, bp.drag_coefficient * bp.reference_area_m2, bp.vertical_rise_s)
+
+
+def vertical_rise(
+    launch_lat_deg: np.ndarray,
+    launch_lon_deg: np.ndarray,
+    launch_alt_m: np.ndarray,
+    *,
+    boost: BoostParameters,
+    earth: str | EarthModel = "wgs84",
+) -> np.ndarray:
+    """ECEF states (K, 6) at the end of the vertical rise of K launches.
+
+    The rise does not depend on the launch controls, so callers that fly the same
+    launches many times (the targeting solver) compute it once and pass it to
+    :func:`fly_boost`.
+    """
+    model = earth_model(earth)
+    r0, k, _, phys = _prepare(launch_lat_deg, launch_lon_deg, launch_alt_m, boost, model)
+    y_v = np.empty((k, 6))
+    kernel = _vertical_parallel if k >= _PARALLEL_MIN_LAUNCHES else _vertical_serial
+    kernel(r0, *phys, model.params(), y_v, np.zeros(k + 1, dtype=np.int64), np.empty((0, 7)), False)
+    return y_v
+
+
 def fly_boost(
     launch_lat_deg: np.ndarray,
     launch_lon_deg: np.ndarray,
@@ -257,29 +324,34 @@ def fly_boost(
     boost: BoostParameters,
     earth: str | EarthModel = "wgs84",
     record: bool = False,
+    vertical: np.ndarray | None = None,
 ) -> tuple[BurnoutState, BoostSamples | None]:
-    """Fly K boost phases; return their burnout states (and the integration nodes).
+    """Fly K boost phases; return their burnout states (and, with ``record``, the nodes).
 
-    ``cutoff_s`` must lie in (vertical_rise_s, burn_time_s].
+    ``cutoff_s`` must lie in (vertical_rise_s, burn_time_s]. ``vertical`` may pass the
+    end-of-rise states from :func:`vertical_rise` (ignored when recording).
     """
     model = earth_model(earth)
-    r0 = _launch_positions(launch_lat_deg, launch_lon_deg, launch_alt_m, model)
-    k = r0.shape[0]
-    bp = boost.broadcast(k)
+    r0, k, bp, phys = _prepare(launch_lat_deg, launch_lon_deg, launch_alt_m, boost, model)
     az = np.ascontiguousarray(np.broadcast_to(np.asarray(azimuth_rad, dtype=np.float64), (k,)))
     kick = np.ascontiguousarray(np.broadcast_to(np.asarray(kick_rad, dtype=np.float64), (k,)))
     cut = np.ascontiguousarray(np.broadcast_to(np.asarray(cutoff_s, dtype=np.float64), (k,)))
     if np.any(cut <= bp.vertical_rise_s) or np.any(cut > bp.burn_time_s * (1 + 1e-12)):
         raise ValueError("cutoff_s must lie in (vertical_rise_s, burn_time_s]")
-    mdot = bp.propellant_mass_kg / bp.burn_time_s
     n_nodes = 1 + np.array([_n_vertical(t) for t in bp.vertical_rise_s], dtype=np.int64) + _TURN_STEPS
-    offsets = np.concatenate([[0], np.cumsum(n_nodes)]).astype(np.int64)
-    rec = np.empty((int(offsets[-1]) if record else 0, 7))
+    offsets = np.concatenate([[0], np.cumsum(n_nodes)]).astype(np.int64) if record else np.zeros(k + 1, dtype=np.int64)
+    rec = np.empty((int(offsets[-1]), 7))
+    p = model.params()
+    parallel = k >= _PARALLEL_MIN_LAUNCHES
+    if vertical is None or record:
+        y_v = np.empty((k, 6))
+        (_vertical_parallel if parallel else _vertical_serial)(r0, *phys, p, y_v, offsets, rec, record)
+    else:
+        y_v = np.ascontiguousarray(vertical, dtype=np.float64)
+        if y_v.shape != (k, 6):
+            raise ValueError(f"vertical must have shape ({k}, 6), got {y_v.shape}")
     y = np.empty((k, 6))
-    _boost_many(
-        r0, az, kick, cut, bp.launch_mass_kg, mdot, bp.thrust_n, bp.drag_coefficient * bp.reference_area_m2,
-        bp.vertical_rise_s, model.params(), y, offsets if record else np.zeros(k + 1, dtype=np.int64), rec, record,
-    )
+    (_turn_parallel if parallel else _turn_serial)(y_v, az, kick, cut, *phys, p, y, offsets, rec, record)
     r, v = y[:, :3].copy(), y[:, 3:].copy()
     fpa, speed = _flight_path(r, v, model)
     burnout = BurnoutState(cut.copy(), r, v, fpa, speed)

@@ -38,7 +38,7 @@ from typing import NamedTuple
 import numpy as np
 
 from hoplon.core.ballistic import STATUS_IMPACT, _run
-from hoplon.core.boost import BoostParameters, BurnoutState, fly_boost
+from hoplon.core.boost import BoostParameters, BurnoutState, fly_boost, vertical_rise
 from hoplon.core.earth import EarthModel, earth_model, inverse_beta
 
 __all__ = [
@@ -187,6 +187,11 @@ class _Problem:
         self.k = self.launch_lat.shape[0]
         self.inv_beta = inverse_beta(beta, self.k)
         self.boost = boost.broadcast(self.k) if boost is not None else None
+        self.vertical = (
+            vertical_rise(self.launch_lat, self.launch_lon, self.launch_alt, boost=self.boost, earth=model)
+            if self.boost is not None
+            else None
+        )
         self.model = model
         self.params = model.params()
         from hoplon.core.frames import geodetic_to_ecef  # noqa: PLC0415
@@ -217,6 +222,7 @@ class _Problem:
         burnout, _ = fly_boost(
             self.launch_lat[idx], self.launch_lon[idx], self.launch_alt[idx],
             azimuth_rad=azimuth, kick_rad=shape, cutoff_s=energy, boost=self.boost.take(idx), earth=self.model,
+            vertical=self.vertical[idx],
         )
         return burnout
 
@@ -277,7 +283,7 @@ def _kick_for_angle(problem: _Problem, idx, gamma, cutoff, azimuth):
         hi = np.where(active & ~pos, x, hi)
         ghi = np.where(active & ~pos, gx, np.where(active & pos, ghi * 0.5, ghi))
         kick = np.where(active, x, kick)
-        active &= np.abs(gx) > 1e-9
+        active &= np.abs(gx) > 1e-6  # an initial guess: a microradian is plenty
     return kick
 
 
@@ -348,9 +354,6 @@ def solve_targeting(
         above = rng_grid >= problem.target_range_m[:, None]
         first = np.where(above.any(axis=1), above.argmax(axis=1), grid.size - 1)
         energy = ge[all_idx, first]
-    if prof.dtype.kind != "i":
-        raise TypeError("profile must be an integer Profile")
-
     fixed_shape = (problem.boost is None) & (prof == Profile.FLIGHT_PATH_ANGLE)
     done = np.zeros(k, dtype=bool)
     capped = np.zeros(k, dtype=int)
@@ -406,8 +409,8 @@ def solve_targeting(
             dsh = -(-dg_de * res_r + dr_de * g0) / det
             new_e = np.where(two, e + de, new_e)
             new_s = np.where(two, s + np.clip(dsh, -0.1, 0.1), new_s)
-            scale = np.where(p == Profile.APOGEE, 1.0, 1e-6)
-            shape_res = np.where(two, g0 / scale * 1e-6, shape_res)
+            # normalised so that 1e-6 means 1 m of apogee or 1 microradian of angle
+            shape_res = np.where(two, np.where(p == Profile.APOGEE, g0 * 1e-6, g0), shape_res)
         one = fixed_shape[idx]
         if np.any(one):
             new_e = np.where(one, e - res_r / np.where(dr_de > 0, dr_de, np.nan), new_e)
