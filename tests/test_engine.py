@@ -183,7 +183,7 @@ def test_drone_velocity_is_the_derivative_of_position(anatolia_run):
 
 def test_ballistic_impacts_at_aim_height_and_drones_at_target(anatolia, anatolia_run):
     scenario, _ = anatolia
-    _, truth, _, outcomes = anatolia_run
+    _, _, _, outcomes = anatolia_run
     for k, oid in enumerate(outcomes["object_id"]):
         aim = scenario.asset(outcomes["aim"][k])
         if outcomes["kind"][k] == "ballistic_missile":
@@ -251,7 +251,7 @@ def test_apogee_is_the_highest_truth_point(anatolia_run):
         apogee = outcomes["apogee_alt_m"][k]
         assert apogee >= alt.max() - CENTIMETRE
         assert apogee - alt.max() <= tolerance
-        e = [i for i in range(len(events["time_s"])) if events["object_id"][i] == oid and events["kind"][i] == "apogee"][0]
+        (e,) = np.flatnonzero((events["object_id"] == oid) & (events["kind"] == "apogee"))
         assert events["alt_m"][e] == apogee
         t_top = truth["time_s"][idx][np.argmax(alt)]
         assert abs(events["time_s"][e] - t_top) <= step
@@ -278,31 +278,15 @@ def test_same_seed_same_tables_other_seed_other_impacts(anatolia):
     np.testing.assert_array_equal(oa["impact_time_s"][~ballistic], oc["impact_time_s"][~ballistic])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: engine._outcomes writes NaN, not null, where a value does not apply "
-        "(apogee/burnout of drones), so Table.equals is False even for the same table "
-        "(NaN != NaN) and SQL aggregates (DuckDB avg) over the Parquet file give NaN"
-    ),
-)
 def test_outcomes_table_equals_itself(anatolia_run):
     result, _, _, _ = anatolia_run
     assert result.outcomes.equals(result.outcomes)
     assert result.outcomes["apogee_alt_m"].null_count == 3  # the three drones
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: engine._airbreathers samples the final state at t == arrival_time_s, where "
-        "route_states_at reports ARRIVED with zero velocity, so a drone's impact_speed_mps "
-        "and its last truth velocity are 0 instead of its terminal speed"
-    ),
-)
 def test_drone_impact_speed_is_its_terminal_speed(anatolia, anatolia_run):
     scenario, _ = anatolia
-    _, truth, _, outcomes = anatolia_run
+    _, _, _, outcomes = anatolia_run
     cruise = scenario.threat_catalog.drone["owa-drone-shahed136-class"].cruise_speed_m_s
     drones = outcomes["kind"] == "drone"
     # the ECEF speed is the nominal ground speed within 0.6 % plus a climb of a few m/s

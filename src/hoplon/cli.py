@@ -49,7 +49,9 @@ def _user_errors(func):
         except HoplonError as exc:
             err = _console(stderr=True)
             for line in str(exc).splitlines():
-                err.print(f"[bold red]error:[/] {line}", markup=True, highlight=False)
+                # one problem per line, never wrapped (tools read these lines)
+                err.print("[bold red]error:[/] ", end="", markup=True, highlight=False)
+                err.print(line, markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(code=exc.exit_code) from None
 
     return wrapper
@@ -89,6 +91,7 @@ def run(
     """Fly the threats of a scenario; print a timeline and a summary; write DIR/summary.json and DIR/truth.parquet."""
     from hoplon.io.run_files import prepare_output_dir, write_json, write_table  # noqa: PLC0415
     from hoplon.scenario.builtins import resolve_scenario  # noqa: PLC0415
+    from hoplon.sim.engine import MAX_TRUTH_ROWS, estimated_truth_rows  # noqa: PLC0415
     from hoplon.sim.engine import run as run_world  # noqa: PLC0415
     from hoplon.sim.summary import summarize  # noqa: PLC0415
     from hoplon.sim.world import compile_scenario  # noqa: PLC0415
@@ -101,6 +104,12 @@ def run(
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(Problem(str(out_dir), None, "--out", "exists and is not a directory"))
     world = compile_scenario(sc, seed=seed)
+    rows = estimated_truth_rows(world, step)
+    if rows > MAX_TRUTH_ROWS:
+        raise InputError(
+            Problem("", None, "--truth-step", f"{truth_step} would sample about {rows:,} truth rows, more than the "
+                    f"{MAX_TRUTH_ROWS:,} allowed; use a longer step")
+        )
     result = run_world(world, truth_step_s=step)
     summary = summarize(result)
     prepare_output_dir(out_dir)
@@ -254,7 +263,7 @@ def trajectory(
     """Solve one ballistic trajectory from a launch point to an aim point and describe it."""
     from hoplon.core.boost import BoostParameters  # noqa: PLC0415
     from hoplon.core.frames import ecef_to_geodetic, geodesic_inverse  # noqa: PLC0415
-    from hoplon.core.targeting import Profile, solve_targeting  # noqa: PLC0415
+    from hoplon.core.targeting import Profile, is_lofted, solve_targeting  # noqa: PLC0415
     from hoplon.scenario.catalog import load_packaged_catalog  # noqa: PLC0415
 
     lat1, lon1 = _lat_lon(from_, "--from")
@@ -295,14 +304,22 @@ def trajectory(
         if not beta_value > 0:
             raise InputError(Problem("", None, "--beta", "must be > 0"))
     rng = float(np.atleast_1d(geodesic_inverse(lat1, lon1, lat2, lon2, earth=earth).distance_m)[0])
-    if rng < 1000.0:
-        raise InputError(Problem("", None, "--to", "the aim point must be at least 1 km from the launch point"))
     sol = solve_targeting(
         lat1, lon1, h1, lat2, lon2, h2, beta_kg_m2=beta_value, profile=code, profile_value=value,
         boost=boost_params, earth=earth,
     )
     if not sol.ok[0]:
         raise InputError(Problem("", None, "--to", sol.message[0]))
+    if code != int(Profile.MINIMUM_ENERGY):
+        me = solve_targeting(lat1, lon1, h1, lat2, lon2, h2, beta_kg_m2=beta_value, boost=boost_params, earth=earth)
+        if me.ok[0] and bool(is_lofted(code, value, me)[0]) != (profile == "lofted"):
+            option = "--apogee" if apogee is not None else "--flight-path-angle"
+            ref = (
+                f"{me.apogee_alt_m[0] / 1e3:.0f} km" if apogee is not None
+                else f"{math.degrees(me.burnout.flight_path_angle_rad[0]):.1f} deg"
+            )
+            side = "above" if profile == "lofted" else "below"
+            raise InputError(Problem("", None, option, f"{profile} needs a value {side} the minimum-energy {ref} for this range"))
     burn_geo = ecef_to_geodetic(sol.burnout.r_ecef_m[0], earth=earth)
     result: dict[str, Any] = {
         "range_km": rng / 1e3,

@@ -133,7 +133,7 @@ _LAYERS = np.array([row[:4] for row in _AMBIANCE.LAYER_SPEC_PROP], dtype=np.floa
 _G0 = float(_AMBIANCE.g_0)
 _R_AIR = float(_AMBIANCE.R)
 _R_GEOPOTENTIAL = float(_AMBIANCE.r)
-_H_MIN_GEOPOTENTIAL = float(_AMBIANCE.H_min)
+_H_MIN_GEOMETRIC = float(_AMBIANCE.h_min)
 
 ATMOSPHERE_TAIL_START_M = 81_000.0
 """Geometric altitude above which the exponential tail replaces the standard atmosphere."""
@@ -144,9 +144,9 @@ ATMOSPHERE_TAIL_SCALE_HEIGHT_M = 5_900.0
 @numba.njit(cache=True, fastmath=False)
 def _standard_density(h_geometric_m: float) -> float:
     """US 1976 / ICAO density at a geometric altitude (m), ambiance's formulas."""
+    if h_geometric_m < _H_MIN_GEOMETRIC:
+        h_geometric_m = _H_MIN_GEOMETRIC  # ambiance's lowest height; below it, constant
     geop = _R_GEOPOTENTIAL * h_geometric_m / (_R_GEOPOTENTIAL + h_geometric_m)
-    if geop < _H_MIN_GEOPOTENTIAL:
-        geop = _H_MIN_GEOPOTENTIAL
     n = _LAYERS.shape[0]
     i = 0
     # Layers are valid from their base to the next base; the last one extends upward.

@@ -48,6 +48,7 @@ __all__ = [
     "keplerian_minimum_energy",
     "keplerian_speed_for_angle",
     "maximum_range",
+    "is_lofted",
 ]
 
 _R_MEAN_M = 6371008.8
@@ -324,8 +325,13 @@ def solve_targeting(
     if boost is not None:
         boost.broadcast(k).check()
     problem = _Problem(launch, aim, beta_kg_m2, boost, model)
-    if np.any(problem.target_range_m < 1000.0):
-        raise ValueError("aim points must be at least 1 km from their launch points")
+    # geometry no trajectory can serve: too close, or so nearly antipodal that the
+    # direction of fire is undefined
+    invalid = np.full(k, "", dtype=object)
+    invalid[problem.target_range_m < 1000.0] = "the aim point must be at least 1 km from the launch point"
+    invalid[problem.target_angle > math.pi - 0.05] = (
+        "the aim point is nearly antipodal to the launch point: the direction of fire is undefined"
+    )
 
     gamma0 = _initial_shape_angle(problem, prof, value)
     azimuth = problem.target_bearing.copy()
@@ -355,7 +361,7 @@ def solve_targeting(
         first = np.where(above.any(axis=1), above.argmax(axis=1), grid.size - 1)
         energy = ge[all_idx, first]
     fixed_shape = (problem.boost is None) & (prof == Profile.FLIGHT_PATH_ANGLE)
-    done = np.zeros(k, dtype=bool)
+    done = invalid != ""
     capped = np.zeros(k, dtype=int)
     for _ in range(max_iterations):
         idx = np.flatnonzero(~done)
@@ -380,7 +386,8 @@ def solve_targeting(
         dr_de = (r_e - r0) / d_e
         ds_m = np.clip(s - eps, s_lo[idx], s_hi[idx])
         ds_p = np.clip(s + eps, s_lo[idx], s_hi[idx])
-        dr_ds = (r_p - r_m) / (ds_p - ds_m)
+        d_shape = np.where(ds_p > ds_m, ds_p - ds_m, np.nan)  # nan where both ends are clipped
+        dr_ds = (r_p - r_m) / d_shape
         p = prof[idx]
         new_e = e.copy()
         new_s = s.copy()
@@ -402,7 +409,7 @@ def solve_targeting(
             g_m = np.where(p == Profile.APOGEE, fl.apogee_alt_m[2 * n : 3 * n], fl.fpa_rad[2 * n : 3 * n])
             g_p = np.where(p == Profile.APOGEE, fl.apogee_alt_m[3 * n :], fl.fpa_rad[3 * n :])
             dg_de = (g_e - g0) / d_e
-            dg_ds = (g_p - g_m) / (ds_p - ds_m)
+            dg_ds = (g_p - g_m) / d_shape
             det = dr_de * dg_ds - dr_ds * dg_de
             det = np.where(det != 0, det, np.nan)
             de = -(dg_ds * res_r - dr_ds * g0) / det
@@ -432,10 +439,10 @@ def solve_targeting(
     fl = problem.fly(all_idx, energy, shape, azimuth)
     geo_lat, geo_lon = _impact_geodetic(fl.y_end[:, :3], model)
     miss = np.linalg.norm(fl.y_end[:, :3] - problem.r_aim, axis=1)
-    ok = fl.ok & (miss < max(100.0, 10 * tol_m))
+    ok = fl.ok & (miss < max(100.0, 10 * tol_m)) & (invalid == "")
     messages = []
     max_range = np.full(k, np.nan)
-    short = ~ok & ((capped >= 4) | ((energy >= e_hi * (1 - 1e-9)) & (fl.range_m < problem.target_range_m)))
+    short = ~ok & (invalid == "") & ((capped >= 4) | ((energy >= e_hi * (1 - 1e-9)) & (fl.range_m < problem.target_range_m)))
     max_range[short] = fl.range_m[short]
     best = short & (prof == Profile.MINIMUM_ENERGY) & (problem.boost is not None)
     if np.any(best):
@@ -448,6 +455,8 @@ def solve_targeting(
     for i in range(k):
         if ok[i]:
             messages.append("")
+        elif invalid[i]:
+            messages.append(str(invalid[i]))
         elif short[i]:
             messages.append(
                 f"the aim point is {problem.target_range_m[i] / 1e3:.0f} km away, beyond the "
@@ -474,6 +483,19 @@ def solve_targeting(
         impact_r_ecef_m=fl.y_end[:, :3].copy(),
         impact_v_ecef_mps=fl.y_end[:, 3:].copy(),
         max_range_m=max_range,
+    )
+
+
+def is_lofted(
+    profile: np.ndarray, profile_value: np.ndarray, minimum_energy: TargetingSolution
+) -> np.ndarray:
+    """Whether prescribed profiles lie above (lofted) the minimum-energy trajectory to the
+    same aim points: a higher apogee, or a steeper burnout flight-path angle."""
+    profile = np.asarray(profile)
+    return np.where(
+        profile == Profile.APOGEE,
+        np.asarray(profile_value) > minimum_energy.apogee_alt_m,
+        np.asarray(profile_value) > minimum_energy.burnout.flight_path_angle_rad,
     )
 
 

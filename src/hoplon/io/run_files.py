@@ -35,13 +35,24 @@ def prepare_output_dir(path: Path, *, option: str = "--out") -> Path:
     return path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``target``, then rename it over ``target``."""
+    """Call ``write(tmp)`` on a temporary file beside ``target``, then rename it over ``target``.
+
+    The file gets the permissions a plain ``open(..., "w")`` would give it (0666 less
+    the umask), not the private 0600 of a temporary file.
+    """
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         write(tmp_path)
+        os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, target)
     except BaseException:
         tmp_path.unlink(missing_ok=True)

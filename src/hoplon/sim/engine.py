@@ -10,6 +10,7 @@ batched call of the core; the truth is sampled on one absolute time grid (multip
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +23,10 @@ from hoplon.core.frames import ecef_to_geodetic, geodesic_inverse
 from hoplon.sim.events import Event, events_table
 from hoplon.sim.world import World
 
-__all__ = ["RunResult", "run", "TRUTH_SCHEMA", "OUTCOMES_SCHEMA"]
+__all__ = ["RunResult", "run", "estimated_truth_rows", "MAX_TRUTH_ROWS", "TRUTH_SCHEMA", "OUTCOMES_SCHEMA"]
+
+MAX_TRUTH_ROWS = 20_000_000
+"""Largest truth table a run will sample (about 2 GB in memory)."""
 
 TRUTH_SCHEMA = pa.schema(
     [
@@ -248,7 +252,12 @@ def _airbreathers(world: World, step: float, truth: _Truth, events: list[Event])
     launch, arrival = plan.launch_time_s, plan.arrival_time_s
     grids = [np.append(_grid(launch[i], arrival[i], step), arrival[i]) for i in range(n)]
     idx = np.concatenate([np.full(g.shape[0], i) for i, g in enumerate(grids)])
-    st = route_states_at(plan, idx, np.concatenate(grids))
+    # the last row is the impact: its state is the limit from before arrival (at the
+    # arrival instant the route reports the vehicle at rest on the target)
+    times = np.concatenate(grids)
+    ends = np.cumsum([g.shape[0] for g in grids]) - 1
+    times[ends] = np.nextafter(times[ends], -np.inf)
+    st = route_states_at(plan, idx, times)
     off = np.concatenate([[0], np.cumsum([g.shape[0] for g in grids])])
     end_rows = off[1:] - 1
     end_lat, end_lon = st.lat_deg[end_rows], st.lon_deg[end_rows]
@@ -264,7 +273,7 @@ def _airbreathers(world: World, step: float, truth: _Truth, events: list[Event])
     for i in range(n):
         oid, kind = str(ab.object_id[i]), str(ab.kind[i]).replace("-", "_")
         rows = slice(off[i], off[i + 1])
-        truth.add(grids[i], oid, kind, st.r_ecef_m[rows], st.v_ecef_mps[rows])
+        truth.add(grids[i], oid, kind, st.r_ecef_m[rows], st.v_ecef_mps[rows])  # grids keep the exact arrival time
         s0 = off[i]
         events.append(Event(float(launch[i]), "launch", oid, float(st.lat_deg[s0]), float(st.lon_deg[s0]), float(st.alt_m[s0]),
                             f"{ab.type_name[i]} toward {ab.target_asset[i] or 'a point'}"))
@@ -295,16 +304,41 @@ def _outcomes(parts: list[dict]) -> pa.Table:
     if not parts:
         return OUTCOMES_SCHEMA.empty_table()
     cols = {}
-    for name in OUTCOMES_SCHEMA.names:
-        vals = [p[name] for p in parts]
-        cols[name] = sum((list(v) for v in vals), []) if isinstance(vals[0], list) else np.concatenate(vals)
+    for field in OUTCOMES_SCHEMA:
+        vals = [p[field.name] for p in parts]
+        if isinstance(vals[0], list):
+            cols[field.name] = pa.array(sum((list(v) for v in vals), []), type=field.type)
+        else:
+            x = np.concatenate(vals).astype(float)
+            cols[field.name] = pa.array(x, type=field.type, mask=np.isnan(x))  # not applicable: null
     return pa.table(cols, schema=OUTCOMES_SCHEMA)
+
+
+def estimated_truth_rows(world: World, truth_step_s: float) -> int:
+    """About how many truth rows a run of ``world`` samples every ``truth_step_s`` s.
+
+    Spent boosters, whose fall is not known before the run, count twice their missile.
+    """
+    seconds = 0.0
+    rows = 0
+    m = world.ballistic
+    if len(m):
+        boosters = np.isfinite(m.booster_beta_kg_m2)
+        seconds += float(np.sum(m.solution.total_time_s * (1.0 + 2.0 * boosters)))
+        rows += 2 * len(m)
+    ab = world.airbreathers
+    if len(ab):
+        seconds += float(np.sum(ab.plan.arrival_time_s - ab.plan.launch_time_s))
+        rows += len(ab)
+    return int(math.ceil(seconds / truth_step_s)) + rows
 
 
 def run(world: World, *, truth_step_s: float = 1.0) -> RunResult:
     """Fly every threat of ``world``; truth sampled every ``truth_step_s`` seconds."""
     if not truth_step_s > 0:
         raise ValueError("truth_step_s must be > 0")
+    if estimated_truth_rows(world, truth_step_s) > MAX_TRUTH_ROWS:
+        raise ValueError(f"a truth step of {truth_step_s:g} s would sample more than {MAX_TRUTH_ROWS:,} rows")
     truth = _Truth()
     events: list[Event] = []
     parts = [_ballistic(world, truth_step_s, truth, events), _airbreathers(world, truth_step_s, truth, events)]

@@ -22,8 +22,9 @@ def utc(epoch: datetime, time_s: float) -> str:
     return (epoch + timedelta(seconds=float(time_s))).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _num(x: float, digits: int = 3) -> float | None:
-    return None if not np.isfinite(x) else round(float(x), digits)
+def _num(x: float | None, digits: int = 3, scale: float = 1.0) -> float | None:
+    """A rounded float, or None where the value does not apply (null or NaN)."""
+    return None if x is None or not np.isfinite(x) else round(float(x) * scale, digits)
 
 
 def summarize(result: RunResult) -> dict:
@@ -48,7 +49,7 @@ def summarize(result: RunResult) -> dict:
                 "aim": out["aim"][i] or None,
                 "miss_distance_m": _num(out["miss_distance_m"][i], 1),
                 "asset_hit": out["asset_hit"][i] or None,
-                "apogee_km": _num(out["apogee_alt_m"][i] / 1e3),
+                "apogee_km": _num(out["apogee_alt_m"][i], scale=1e-3),
                 "burnout_speed_mps": _num(out["burnout_speed_mps"][i], 1),
                 "impact_speed_mps": _num(out["impact_speed_mps"][i], 1),
                 "outcome": "impact",

@@ -20,7 +20,7 @@ from hoplon.core.airbreather import RouteError, RoutePlan, plan_routes
 from hoplon.core.boost import BoostParameters
 from hoplon.core.earth import EarthModel, earth_model
 from hoplon.core.frames import enu_to_ecef, ecef_to_geodetic
-from hoplon.core.targeting import Profile, TargetingSolution, solve_targeting
+from hoplon.core.targeting import Profile, TargetingSolution, is_lofted, solve_targeting
 from hoplon.errors import ScenarioError
 from hoplon.scenario.schema import AssetRef, AssetWaypoint, BallisticThreat, Scenario
 from hoplon.sim.random import stream
@@ -190,6 +190,8 @@ def _ballistic(scenario: Scenario, model: EarthModel, rng: np.random.Generator) 
         ]
         if problems:
             raise ScenarioError(problems)
+        _check_branches(scenario, rows, paths, launch_lat, launch_lon, launch_alt, true_geo, aim_alt, rv_beta,
+                        profile, profile_value, boost, model)
     else:
         solution = None
     return BallisticMissiles(
@@ -213,6 +215,40 @@ def _ballistic(scenario: Scenario, model: EarthModel, rng: np.random.Generator) 
         booster_beta_kg_m2=np.array([k.booster_beta_kg_m2 or np.nan for k in kinds], dtype=float),
         solution=solution,
     )
+
+
+def _check_branches(scenario, rows, paths, launch_lat, launch_lon, launch_alt, true_geo, aim_alt, rv_beta,
+                    profile, profile_value, boost, model) -> None:
+    """A 'lofted' profile must lie above the minimum-energy trajectory, 'depressed' below."""
+    shaped = np.flatnonzero(profile != int(Profile.MINIMUM_ENERGY))
+    if shaped.size == 0:
+        return
+    me = solve_targeting(
+        launch_lat[shaped], launch_lon[shaped], launch_alt[shaped],
+        np.atleast_1d(true_geo.lat_deg)[shaped], np.atleast_1d(true_geo.lon_deg)[shaped], aim_alt[shaped],
+        beta_kg_m2=rv_beta[shaped], boost=boost.take(shaped), earth=model,
+    )
+    lofted = is_lofted(profile[shaped], profile_value[shaped], me)
+    problems, seen = [], set()
+    for j, i in enumerate(shaped):
+        declared = rows[i][1].profile.kind
+        if not me.ok[j] or (declared == "lofted") == bool(lofted[j]) or paths[i] in seen:
+            continue
+        seen.add(paths[i])
+        if profile[i] == int(Profile.APOGEE):
+            what = f"an apogee of {profile_value[i] / 1e3:.0f} km"
+            ref = f"the minimum-energy apogee of {me.apogee_alt_m[j] / 1e3:.0f} km"
+        else:
+            what = f"a flight-path angle of {math.degrees(profile_value[i]):.1f} deg"
+            ref = f"the minimum-energy angle of {math.degrees(me.burnout.flight_path_angle_rad[j]):.1f} deg"
+        side = "above" if declared == "lofted" else "below"
+        problems.append(scenario.problem(
+            paths[i] + ("profile",),
+            f"{declared} needs {side} {ref} to this aim point; {what} is "
+            f"{'depressed' if declared == 'lofted' else 'lofted'}",
+        ))
+    if problems:
+        raise ScenarioError(problems)
 
 
 _SECTION_KIND = {"drones": "drone", "cruise_missiles": "cruise-missile"}
