@@ -46,6 +46,7 @@ import numpy as np
 import pymap3d
 
 from hoplon.core.airbreather import FLYING, NAV_SPHERE_RADIUS_M, plan_routes, route_states
+from _timing import best_of
 
 R_NAV = NAV_SPHERE_RADIUS_M
 N_WAYPOINTS = 5
@@ -161,16 +162,6 @@ def numpy_per_route(routes: dict[str, np.ndarray], times: np.ndarray) -> np.ndar
 
 
 # ------------------------------------------------------------------ main
-
-
-def best_of(repeat: int, fn, *args):
-    """The least wall time (s) of ``repeat`` calls, and the last call's result."""
-    best = math.inf
-    for _ in range(max(1, repeat)):
-        t0 = time.perf_counter()
-        out = fn(*args)
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def main() -> None:

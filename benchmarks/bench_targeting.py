@@ -53,6 +53,7 @@ from hoplon.scenario.catalog import load_packaged_catalog
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_propagation import _hit, numpy_rhs
+from _timing import best_of
 
 THREAT_TYPE = "mrbm-liquid-ghadr-class"
 HIT_M = 100.0
@@ -141,16 +142,6 @@ def _no_nan(x):
     if isinstance(x, float) and not np.isfinite(x):
         return None
     return x
-
-
-def best_of(repeat: int, fn, *args):
-    """The least wall time (s) of ``repeat`` calls, and the last call's result."""
-    best = float("inf")
-    for _ in range(max(1, repeat)):
-        t0 = time.perf_counter()
-        out = fn(*args)
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def main() -> None:
