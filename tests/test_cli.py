@@ -40,7 +40,7 @@ from hoplon.cli import app
 REPO = Path(__file__).resolve().parents[1]
 PACKAGED_ANATOLIA = REPO / "src" / "hoplon" / "scenario" / "builtin" / "anatolia.yaml"
 PACKAGED_CATALOG = REPO / "src" / "hoplon" / "scenario" / "catalog" / "threats.yaml"
-OUTPUT_FILES = ("summary.json", "truth.parquet", "events.parquet", "outcomes.parquet")
+OUTPUT_FILES = ("summary.json", "truth.parquet", "events.parquet", "outcomes.parquet", "detections.parquet", "launch_reports.parquet")
 TRUTH_COLUMNS = (
     "time_s", "object_id", "kind", "lat_deg", "lon_deg", "alt_m",
     "x_m", "y_m", "z_m", "vx_mps", "vy_mps", "vz_mps",
@@ -392,8 +392,9 @@ def test_another_seed_changes_misses_not_counts(anatolia_run: Run, scenario_data
     assert res.code == 0, res.output
     other = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert other["scenario"]["seed"] == seed
-    # truth_rows may change: the truth ends at each object's own impact time
-    ignore = {"truth_rows"}
+    # truth_rows may change: the truth ends at each object's own impact time; sensor
+    # detections and launch reports are random draws
+    ignore = {"truth_rows", "detections", "launch_reports"}
     assert {k: v for k, v in other["counts"].items() if k not in ignore} == {
         k: v for k, v in anatolia_run.summary["counts"].items() if k not in ignore
     }
@@ -700,8 +701,8 @@ VARIANTS = [
     # YAML itself
     Variant("yaml-unclosed-brace", lambda t: sub(t, "alt: 1300 m}", "alt: 1300 m"),
             "lat: 34.40", None, ("not closed|unclosed",), syntax=True),
-    Variant("yaml-unclosed-bracket", lambda t: sub(t, "sensors: []", "sensors: ["),
-            "sensors: [", None, ("not closed|unclosed",), syntax=True),
+    Variant("yaml-unclosed-bracket", lambda t: sub(t, "batteries: []", "batteries: ["),
+            "batteries: [", None, ("not closed|unclosed",), syntax=True),
     Variant("yaml-tab-indent", lambda t: sub(t, "    lat: 37.00194", "\tlat: 37.00194"),
             "\tlat", None, ("tab",), syntax=True),
     Variant("yaml-duplicate-key", lambda t: sub(t, "seed: 20260304\n", "seed: 20260304\nseed: 5\n"),
@@ -764,8 +765,14 @@ VARIANTS = [
             "id: day1-mrbm", "threats.ballistic[1].id", ("day1-mrbm",), nth=2),
     Variant("route-one-waypoint", lambda t: sub(t, ROUTE, "      route:\n        - {asset: Kurecik radar station}\n"),
             "route:", "threats.drones[0].route", ("waypoint",)),
-    Variant("sensors-not-empty", lambda t: sub(t, "sensors: []", "sensors:\n  - {name: radar-1, kind: radar}"),
-            "sensors:", "sensors", ("sensors",)),
+    Variant("sensor-unknown-type", lambda t: sub(t, "type: lower-tier-fcr-class", "type: lower-tier-fcr"),
+            "type: lower-tier-fcr", "sensors[1].type", ("unknown sensor type", "did you mean")),
+    Variant("sensor-missing-boresight", lambda t: sub(t, "    boresight: 95 deg           # notional emplacement and sector\n", ""),
+            "- id: incirlik-fcr", "sensors[1]", ("boresight",)),
+    Variant("sensor-duplicate-id", lambda t: sub(t, "id: incirlik-fcr", "id: kurecik-fbx"),
+            "id: kurecik-fbx", "sensors[1].id", ("duplicate sensor id",), nth=2),
+    Variant("space-sensor-with-lat", lambda t: sub(t, "type: space-ir-class", "type: space-ir-class\n    lat: 37"),
+            "lat: 37\n", "sensors[2].lat", ("space-based",)),
     # found by the engine after loading: still located in the file
     Variant("aim-beyond-range", _launch_3000_km_away,
             "aim: {asset: Incirlik Air Base}", "threats.ballistic[0].aim", ("day1-mrbm-1", "km")),

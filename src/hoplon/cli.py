@@ -87,8 +87,16 @@ def run(
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed (overrides the scenario's).", min=0)] = None,
     truth_step: Annotated[str, typer.Option("--truth-step", help="Truth sampling interval, e.g. '1 s'.")] = "1 s",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only where the outputs went.")] = False,
+    export_measurements: Annotated[
+        Path | None,
+        typer.Option("--export-measurements", help="Also write sensors.yaml and measurements.csv for `hoplon track` here."),
+    ] = None,
 ) -> None:
-    """Fly the threats of a scenario; print a timeline and a summary; write DIR/summary.json and DIR/truth.parquet."""
+    """Fly a scenario's threats and run its sensors; print a timeline and a summary.
+
+    Writes DIR/summary.json, truth.parquet, events.parquet, outcomes.parquet,
+    detections.parquet and launch_reports.parquet.
+    """
     from hoplon.io.run_files import prepare_output_dir, write_json, write_table  # noqa: PLC0415
     from hoplon.scenario.builtins import resolve_scenario  # noqa: PLC0415
     from hoplon.sim.engine import MAX_TRUTH_ROWS, estimated_truth_rows  # noqa: PLC0415
@@ -112,16 +120,29 @@ def run(
         )
     result = run_world(world, truth_step_s=step)
     summary = summarize(result)
+    if export_measurements is not None and export_measurements.exists() and not export_measurements.is_dir():
+        raise InputError(Problem(str(export_measurements), None, "--export-measurements", "exists and is not a directory"))
     prepare_output_dir(out_dir)
     write_table(result.truth, out_dir / "truth.parquet")
     write_table(result.events, out_dir / "events.parquet")
     write_table(result.outcomes, out_dir / "outcomes.parquet")
+    write_table(result.detections, out_dir / "detections.parquet")
+    write_table(result.launch_reports, out_dir / "launch_reports.parquet")
     write_json(summary, out_dir / "summary.json")
     con = _console()
     if not quiet:
         _print_timeline(con, result)
         _print_summary(con, summary)
-    con.print(f"wrote {out_dir}/summary.json, truth.parquet ({result.truth.num_rows} rows), events.parquet, outcomes.parquet")
+    con.print(
+        f"wrote {out_dir}/summary.json, truth.parquet ({result.truth.num_rows} rows), events.parquet, outcomes.parquet, "
+        f"detections.parquet ({result.detections.num_rows} rows), launch_reports.parquet"
+    )
+    if export_measurements is not None:
+        from hoplon.io.measurements import export_measurements as export  # noqa: PLC0415
+
+        prepare_output_dir(export_measurements, option="--export-measurements")
+        export(result, export_measurements)
+        con.print(f"wrote {export_measurements}/sensors.yaml, measurements.csv, truth.csv")
 
 
 def _print_timeline(con: Console, result) -> None:
@@ -179,6 +200,15 @@ def _print_summary(con: Console, summary: dict) -> None:
     hit = [f"{a['name']} ({a['threats_impacting']})" for a in summary["assets"] if a["threats_impacting"]]
     if hit:
         con.print("Assets hit: " + ", ".join(hit) + ".")
+    for sensor in summary.get("sensors", []):
+        if "scans" in sensor:
+            pd = "-" if sensor["observed_pd"] is None else f"{sensor['observed_pd']:.2f}"
+            con.print(
+                f"Sensor {sensor['sensor_id']} ({sensor['type']}): {sensor['scans']} scans, {sensor['detections']} detections "
+                f"of {sensor['opportunities']} object-scans in coverage (observed Pd {pd}), {sensor['false_alarms']} false alarms."
+            )
+        else:
+            con.print(f"Sensor {sensor['sensor_id']} (space-based infrared): {sensor['launch_reports']} launch reports.")
     con.print(f"[dim]Scope: {summary['scope']}.[/]")
 
 
@@ -358,6 +388,67 @@ def trajectory(
         if isinstance(val, float):
             table.add_row(key, f"{val:,.4f} {units.get(key, '')}".strip())
     con.print(table)
+
+
+@app.command()
+@_user_errors
+def coverage(
+    sensor_type: Annotated[str, typer.Argument(help="A radar type of the catalog, e.g. fbx-xband-ew-class.")],
+    rcs: Annotated[str, typer.Option(help="Target RCS, e.g. '0.1 m^2' or '-10 dBsm'.")] = "0.1 m^2",
+    swerling: Annotated[int, typer.Option(help="Target fluctuation: 0 or 1.")] = 1,
+    pd: Annotated[float, typer.Option(help="Detection probability that defines the range.")] = 0.9,
+    radar_alt: Annotated[str, typer.Option("--radar-alt", help="Antenna height above the ellipsoid.")] = "0 m",
+    altitudes: Annotated[str, typer.Option(help="Target altitudes: a comma list with one unit, e.g. '1,10,100 km'.")] = "0.1,1,3,10,30,100,300 km",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Detection range of a radar type versus target altitude (horizon, elevation, SNR, instrumented range)."""
+    from hoplon.core.sensors import coverage as coverage_table  # noqa: PLC0415
+    from hoplon.scenario.catalog import load_packaged_catalog  # noqa: PLC0415
+    from hoplon.sim.sensors import radar_array  # noqa: PLC0415
+
+    types = load_packaged_catalog().radar
+    if sensor_type not in types:
+        raise InputError(Problem("", None, "SENSOR_TYPE", f"unknown radar type {sensor_type!r}; known: {', '.join(sorted(types))}"))
+    if swerling not in (0, 1):
+        raise InputError(Problem("", None, "--swerling", "must be 0 or 1"))
+    if not 0.0 < pd < 1.0:
+        raise InputError(Problem("", None, "--pd", "must lie strictly between 0 and 1"))
+    sigma = _quantity(rcs, "rcs", "--rcs")
+    if not sigma > 0:
+        raise InputError(Problem("", None, "--rcs", "must be > 0"))
+    h_radar = _quantity(radar_alt, "length", "--radar-alt")
+    numbers, _, unit = altitudes.strip().rpartition(" ")
+    try:
+        values = [float(x) for x in numbers.split(",") if x.strip()]
+        scale = _quantity(f"1 {unit}", "length", "--altitudes")
+    except ValueError:
+        raise InputError(Problem("", None, "--altitudes", f"expected numbers and one unit, e.g. '1,10,100 km'; got {altitudes!r}")) from None
+    if not values or any(not math.isfinite(v) or v < 0 for v in values):
+        raise InputError(Problem("", None, "--altitudes", "needs one or more altitudes >= 0"))
+    kind = types[sensor_type]
+    radars = radar_array([kind], [0.0], [0.0], [h_radar], [0.0])
+    table = coverage_table(
+        radars, rcs_m2=sigma, altitudes_m=np.array(values) * scale, pd=pd, swerling=swerling, track_gain_db=kind.track_gain_db
+    )
+    rows = [
+        {
+            "altitude_km": float(h) / 1e3, "horizon_km": float(a) / 1e3, "search_snr_km": float(b) / 1e3,
+            "track_snr_km": float(c) / 1e3, "elevation_limited_km": float(d) / 1e3, "instrumented_km": float(e) / 1e3,
+            "detection_km": float(f) / 1e3, "track_km": float(g) / 1e3,
+        }
+        for h, a, b, c, d, e, f, g in zip(*table)
+    ]
+    if as_json:
+        print(json.dumps({"sensor_type": sensor_type, "rcs_m2": sigma, "swerling": swerling, "pd": pd, "rows": rows}, indent=2))
+        return
+    con = _console()
+    con.print(f"Coverage of {sensor_type} against {sigma:g} m^2 (Swerling {swerling}), Pd {pd:g}:")
+    out = Table()
+    for col in ("altitude (km)", "horizon (km)", "search SNR (km)", "track SNR (km)", "elevation (km)", "instrumented (km)", "detection (km)", "track (km)"):
+        out.add_column(col, justify="right")
+    for r in rows:
+        out.add_row(*(f"{v:,.1f}" for v in r.values()))
+    con.print(out)
 
 
 def main() -> None:

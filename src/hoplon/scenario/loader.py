@@ -14,6 +14,7 @@ strings (their text in the file).
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import types
 import typing
@@ -120,7 +121,15 @@ def _decode(raw: bytes, name: str) -> str:
         ) from None
 
 
-def _yaml_message(err: yaml.MarkedYAMLError) -> tuple[str, int | None]:
+def _last_content_line(text: str) -> int | None:
+    """1-based number of the last line with something other than blanks or a comment."""
+    for number, line in reversed(list(enumerate(text.splitlines(), start=1))):
+        if line.strip() and not line.lstrip().startswith("#"):
+            return number
+    return None
+
+
+def _yaml_message(err: yaml.MarkedYAMLError, text: str = "") -> tuple[str, int | None]:
     """A plain-English message and the line for a YAML syntax error."""
     problem = (err.problem or "").strip()
     line = err.problem_mark.line + 1 if err.problem_mark is not None else None
@@ -145,6 +154,11 @@ def _yaml_message(err: yaml.MarkedYAMLError) -> tuple[str, int | None]:
         return f"a '{bracket}' opened on line {context_line} is not closed, or a ',' is missing", (
             line
         )
+    if "<stream end>" in problem:
+        # the file ended inside an open bracket or quote: the last line with content is
+        # where the parser still expected more
+        last = _last_content_line(text) or line
+        return f"the file ends in the middle of a value (an unclosed '[', '{{' or quote?) after line {last}", last
     if err.context == "expected a single document in the stream":
         return "more than one YAML document ('---'): put the whole scenario in one", line
     if problem.startswith("found undefined alias"):
@@ -263,7 +277,7 @@ def _load_yaml(source: Source, filename: str | None) -> tuple[Any, SourceMap, li
     except RecursionError:
         raise _fail(name, "the file is nested too deeply") from None
     except yaml.MarkedYAMLError as err:
-        message, line = _yaml_message(err)
+        message, line = _yaml_message(err, text)
         raise _fail(name, message, line) from None
     except yaml.YAMLError as err:
         raise _fail(name, f"invalid YAML: {err}") from None
@@ -622,6 +636,8 @@ def _cross_check(scenario: Scenario, packaged: Catalog, source: SourceMap) -> li
             else:
                 problems.append(source.problem(path, _unknown("asset", name, asset_names)))
 
+    problems += _sensor_problems(scenario, packaged, source)
+
     claimed: dict[str, str] = {}
     for section, index, threat in scenario.threats.entries():
         base: FieldPath = ("threats", section, index)
@@ -672,4 +688,53 @@ def _cross_check(scenario: Scenario, packaged: Catalog, source: SourceMap) -> li
                     f"the id of {_where(base, source)}" if k == 0
                     else f"a salvo id of {_where(base, source)}"
                 )
+    return problems
+
+
+class _Prefixed:
+    """A SourceMap seen from a sub-field: problems of a nested validation land under ``prefix``."""
+
+    def __init__(self, source: SourceMap, prefix: FieldPath) -> None:
+        self.source = source
+        self.prefix = prefix
+
+    def problem(self, path: FieldPath, message: str) -> Problem:
+        return self.source.problem(self.prefix + tuple(path), message)
+
+
+def _sensor_problems(scenario: Scenario, packaged: Catalog, source: SourceMap) -> list[Problem]:
+    """Sensors: unique ids, known types, positions where needed, valid overrides."""
+    problems: list[Problem] = []
+    radars = {**packaged.radar, **scenario.catalog.radar}
+    infrared = {**packaged.infrared, **scenario.catalog.infrared}
+    seen: dict[str, FieldPath] = {}
+    for index, site in enumerate(scenario.sensors):
+        base: FieldPath = ("sensors", index)
+        if site.id in seen:
+            problems.append(source.problem(base + ("id",), f"duplicate sensor id '{site.id}' (also {_where(seen[site.id], source)})"))
+        else:
+            seen[site.id] = base
+        kind = radars.get(site.type) or infrared.get(site.type)
+        if kind is None:
+            problems.append(source.problem(base + ("type",), _unknown("sensor type", site.type, [*radars, *infrared])))
+            continue
+        if site.type in radars:
+            for field_name, value in (("lat", site.lat_deg), ("lon", site.lon_deg)):
+                if value is None:
+                    problems.append(source.problem(base, f"missing required field '{field_name}' (a radar needs a position)"))
+            face = kind.azimuth_half_width_rad < math.pi
+            if site.overrides.get("azimuth_half_width") is not None:
+                face = True  # checked again below once the override is validated
+            if face and site.boresight_rad is None and "azimuth_half_width" not in site.overrides:
+                problems.append(source.problem(base, "missing required field 'boresight' (the azimuth this radar's face looks at)"))
+        else:
+            for field_name, value in (("lat", site.lat_deg), ("lon", site.lon_deg), ("alt", site.alt_m), ("boresight", site.boresight_rad)):
+                if value is not None:
+                    problems.append(source.problem(base + (field_name,), f"a space-based sensor has no '{field_name}'; remove it"))
+        if site.overrides:
+            merged = {**kind.model_dump(mode="json", by_alias=True), **site.overrides}
+            try:
+                type(kind).model_validate(merged, by_alias=True, by_name=False)
+            except ValidationError as err:
+                problems += _validation_problems(err, type(kind), _Prefixed(source, base + ("overrides",)))  # type: ignore[arg-type]
     return problems

@@ -50,6 +50,11 @@ from hoplon.scenario.units import (
 )
 
 __all__ = [
+    "CATALOG_SECTIONS",
+    "SensorSite",
+    "InfraredType",
+    "RadarType",
+    "RcsModel",
     "FORMAT_VERSION",
     "PATTERN_HINTS",
     "THREAT_SECTIONS",
@@ -179,6 +184,19 @@ PositiveBeta = Annotated[float, Quantity("ballistic_coefficient", gt=0.0)]
 PositiveAngularRate = Annotated[float, Quantity("angular_rate", gt=0.0)]
 PositiveNumber = Annotated[float, Quantity("dimensionless", gt=0.0)]
 FlightPathAngle = Annotated[float, Quantity("angle", gt=0.0, lt=math.pi / 2)]
+PositiveRcs = Annotated[float, Quantity("rcs", gt=0.0)]
+PositiveFrequency = Annotated[float, Quantity("frequency", gt=0.0)]
+PositivePowerAperture = Annotated[float, Quantity("power_aperture", gt=0.0)]
+PositiveTemperature = Annotated[float, Quantity("temperature", gt=0.0)]
+Level = Annotated[float, Quantity("decibel")]
+NonNegativeLevel = Annotated[float, Quantity("decibel", ge=0.0)]
+Probability = Annotated[float, Quantity("dimensionless", gt=0.0, lt=1.0)]
+NonNegativeAngle = Annotated[float, Quantity("angle", ge=0.0)]
+PositiveAngle = Annotated[float, Quantity("angle", gt=0.0)]
+HalfWidth = Annotated[float, Quantity("angle", gt=0.0, le=math.pi)]
+Elevation = Annotated[float, Quantity("angle", ge=-math.pi / 2, le=math.pi / 2)]
+Azimuth = Annotated[float, Quantity("angle", ge=-2 * math.pi, le=2 * math.pi)]
+NonNegativeSpeed = Annotated[float, Quantity("speed", ge=0.0)]
 
 
 def _none_as_empty(value: Any) -> Any:
@@ -576,6 +594,31 @@ class Asset(_Model):
 # --- threat types (the catalog) -------------------------------------------------------
 
 
+def _rcs_scalar(value: Any) -> Any:
+    """One cross section for every aspect: ``rcs: 0.1 m^2`` means nose = broadside = tail."""
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return {"nose": value, "broadside": value, "tail": value}
+    return value
+
+
+class RcsModel(_Model):
+    """Notional mean radar cross section by aspect, and its fluctuation model.
+
+    The aspect is the angle between the target's velocity and the line of sight to the
+    radar: 0 deg nose-on, 90 deg broadside, 180 deg tail-on; between them the cross
+    section is interpolated linearly in dB. ``swerling`` 1: exponentially distributed,
+    drawn anew every scan; 0: steady. A single value stands for every aspect.
+    """
+
+    nose_m2: PositiveRcs = Field(alias="nose")
+    broadside_m2: PositiveRcs = Field(alias="broadside")
+    tail_m2: PositiveRcs = Field(alias="tail")
+    swerling: Literal[0, 1] = 1
+
+
+Rcs = Annotated[RcsModel, BeforeValidator(_rcs_scalar)]
+
+
 class _ThreatType(_Model):
     label: Text
     public_analogues: list[Text] = []
@@ -600,6 +643,9 @@ class BallisticType(_ThreatType):
     rv_beta_kg_m2: PositiveBeta = Field(alias="rv_beta")
     booster_beta_kg_m2: PositiveBeta | None = Field(None, alias="booster_beta")
     cep_m: NonNegativeLength = Field(alias="cep")
+    boost_rcs: Rcs | None = Field(None, description="The whole missile during boost (needed by radars).")
+    rcs: Rcs | None = Field(None, description="The re-entry vehicle after burnout (needed by radars).")
+    booster_rcs: Rcs | None = Field(None, description="The spent booster (needed by radars with booster_beta).")
     sources: Annotated[list[Text], _at_least_one("source")]
 
     @field_validator("propellant_mass_kg")
@@ -639,24 +685,107 @@ class AirBreatherType(_ThreatType):
     max_range_m: PositiveLength = Field(alias="max_range")
     max_turn_rate_rad_s: PositiveAngularRate = Field(alias="max_turn_rate")
     climb_rate_m_s: PositiveSpeed = Field(alias="climb_rate")
+    rcs: Rcs | None = Field(None, description="Needed when a scenario has radars.")
+    sources: Annotated[list[Text], _at_least_one("source")]
+
+
+# --- sensor types (the catalog) -------------------------------------------------------
+
+
+class RadarType(_Model):
+    """A notional radar: search radar equation, field of view, scanning, accuracy.
+
+    Detection uses the search radar equation over the field-of-view sector searched
+    once per ``scan_period`` (SNR = Pav Ae sigma t_s / (4 pi Omega R^4 k Ts L)).
+    ``azimuth_half_width`` of 180 deg is a rotating (or 360-deg) radar; less is one
+    face centred on the site's ``boresight``.
+    """
+
+    label: Text
+    public_analogues: list[Text] = []
+    band: Text
+    frequency_hz: PositiveFrequency = Field(alias="frequency")
+    power_aperture_w_m2: PositivePowerAperture = Field(alias="power_aperture")
+    system_temp_k: PositiveTemperature = Field(alias="system_temp")
+    losses_db: NonNegativeLevel = Field(alias="losses")
+    pfa: Probability
+    n_pulses: Annotated[int, Field(ge=1, le=1000, strict=True)] = 1
+    azimuth_half_width_rad: HalfWidth = Field(alias="azimuth_half_width")
+    elevation_min_rad: Elevation = Field(alias="elevation_min")
+    elevation_max_rad: Elevation = Field(alias="elevation_max")
+    search_elevation_max_rad: Elevation | None = Field(
+        None, alias="search_elevation_max", description="Top of the search sector (default: elevation_max)."
+    )
+    min_range_m: NonNegativeLength = Field("0 m", alias="min_range", validate_default=True)
+    max_range_m: PositiveLength = Field(alias="max_range")
+    scan_period_s: PositiveDuration = Field(alias="scan_period")
+    scan: Literal["electronic", "mechanical"] = "electronic"
+    beamwidth_az_rad: PositiveAngle = Field(alias="beamwidth_az")
+    beamwidth_el_rad: PositiveAngle = Field(alias="beamwidth_el")
+    bandwidth_hz: PositiveFrequency = Field(alias="bandwidth")
+    range_floor_m: NonNegativeLength = Field("0 m", alias="range_floor", validate_default=True)
+    angle_floor_rad: NonNegativeAngle = Field("0 rad", alias="angle_floor", validate_default=True)
+    range_rate: bool = False
+    range_rate_floor_mps: NonNegativeSpeed = Field("0 m/s", alias="range_rate_floor", validate_default=True)
+    dwell_time_s: PositiveDuration = Field("10 ms", alias="dwell_time", validate_default=True)
+    track_gain_db: NonNegativeLevel = Field("0 dB", alias="track_gain", validate_default=True)
+    cue_gain_db: NonNegativeLevel = Field("0 dB", alias="cue_gain", validate_default=True)
+    sources: Annotated[list[Text], _at_least_one("source")]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RadarType:
+        if self.elevation_max_rad <= self.elevation_min_rad:
+            raise PydanticCustomError("out_of_range", "elevation_max must be above elevation_min", {})
+        top = self.search_elevation_max_rad
+        if top is not None and not self.elevation_min_rad < top <= self.elevation_max_rad:
+            raise PydanticCustomError(
+                "out_of_range", "search_elevation_max must lie above elevation_min and not above elevation_max", {}
+            )
+        if self.max_range_m <= self.min_range_m:
+            raise PydanticCustomError("out_of_range", "max_range must be above min_range", {})
+        return self
+
+
+class InfraredType(_Model):
+    """A notional space-based infrared launch detector.
+
+    It sees a missile's boost plume once the missile has climbed above ``min_altitude``
+    and reports ``report_delay`` later: the launch time and point and the heading, with
+    Gaussian errors of the given sigmas. With ``cues`` the report cues the radars.
+    """
+
+    label: Text
+    public_analogues: list[Text] = []
+    min_altitude_m: NonNegativeLength = Field(alias="min_altitude")
+    report_delay_s: NonNegativeDuration = Field(alias="report_delay")
+    launch_time_sigma_s: NonNegativeDuration = Field(alias="launch_time_sigma")
+    launch_point_sigma_m: NonNegativeLength = Field(alias="launch_point_sigma")
+    heading_sigma_rad: NonNegativeAngle = Field(alias="heading_sigma")
+    detection_probability: Annotated[float, Quantity("dimensionless", gt=0.0, le=1.0)] = 1.0
+    cues: bool = True
     sources: Annotated[list[Text], _at_least_one("source")]
 
 
 TypeName = Annotated[str, StringConstraints(min_length=1, pattern=NAME_PATTERN)]
 
 
+CATALOG_SECTIONS = ("ballistic", "drone", "cruise_missile", "radar", "infrared")
+
+
 class Catalog(_Model):
-    """Threat types by name, per section: the packaged catalog or a scenario's own."""
+    """Threat and sensor types by name, per section: the packaged catalog or a scenario's own."""
 
     ballistic: Annotated[dict[TypeName, BallisticType], BeforeValidator(_none_as_empty_dict)] = {}
     drone: Annotated[dict[TypeName, AirBreatherType], BeforeValidator(_none_as_empty_dict)] = {}
     cruise_missile: Annotated[
         dict[TypeName, AirBreatherType], BeforeValidator(_none_as_empty_dict)
     ] = {}
+    radar: Annotated[dict[TypeName, RadarType], BeforeValidator(_none_as_empty_dict)] = {}
+    infrared: Annotated[dict[TypeName, InfraredType], BeforeValidator(_none_as_empty_dict)] = {}
 
-    def section(self, name: str) -> dict[str, BallisticType] | dict[str, AirBreatherType]:
-        """The types of one section: ``"ballistic"``, ``"drone"`` or ``"cruise_missile"``."""
-        if name not in ("ballistic", "drone", "cruise_missile"):
+    def section(self, name: str) -> dict[str, Any]:
+        """The types of one section (see :data:`CATALOG_SECTIONS`)."""
+        if name not in CATALOG_SECTIONS:
             raise KeyError(name)
         return getattr(self, name)  # type: ignore[no-any-return]
 
@@ -664,7 +793,7 @@ class Catalog(_Model):
         """``(section, name)`` of each type defined both here and in ``other``."""
         return [
             (section, name)
-            for section in ("ballistic", "drone", "cruise_missile")
+            for section in CATALOG_SECTIONS
             for name in other.section(section)
             if name in self.section(section)
         ]
@@ -673,12 +802,31 @@ class Catalog(_Model):
         """This catalog plus the types of ``other``; a name in both is a ValueError."""
         clashes = self.clashes(other)
         if clashes:
-            raise ValueError(f"threat types defined twice: {clashes}")
+            raise ValueError(f"types defined twice: {clashes}")
         return Catalog.model_construct(
-            ballistic={**self.ballistic, **other.ballistic},
-            drone={**self.drone, **other.drone},
-            cruise_missile={**self.cruise_missile, **other.cruise_missile},
+            **{section: {**self.section(section), **other.section(section)} for section in CATALOG_SECTIONS}
         )
+
+
+# --- sensors --------------------------------------------------------------------------
+
+
+class SensorSite(_Model):
+    """A sensor of the scenario: a catalog type placed at a site.
+
+    Radars need a position (``lat``, ``lon``, ``alt``: antenna height above WGS84)
+    and, for a face radar, the azimuth of its ``boresight``; space-based sensors have
+    neither. ``overrides`` replaces catalog fields of the type for this sensor
+    (``overrides: {max_range: 1500 km}``), with the catalog's field names and units.
+    """
+
+    id: ThreatId
+    type: Text
+    lat_deg: Latitude | None = Field(None, alias="lat")
+    lon_deg: Longitude | None = Field(None, alias="lon")
+    alt_m: Annotated[float, Quantity("length", ge=-500.0, le=40_000.0)] | None = Field(None, alias="alt")
+    boresight_rad: Azimuth | None = Field(None, alias="boresight")
+    overrides: Annotated[dict[str, Any], BeforeValidator(_none_as_empty_dict)] = {}
 
 
 # --- the scenario ---------------------------------------------------------------------
@@ -769,7 +917,7 @@ class Scenario(_Model):
     )
     assets: Annotated[list[Asset], BeforeValidator(_none_as_empty)] = []
     threats: Threats = Threats()
-    sensors: _reserved("sensors") = []  # type: ignore[valid-type]
+    sensors: Annotated[list[SensorSite], BeforeValidator(_none_as_empty)] = []
     batteries: _reserved("batteries") = []  # type: ignore[valid-type]
 
     _source: SourceMap | None = PrivateAttr(None)
@@ -853,6 +1001,18 @@ class Scenario(_Model):
             if asset.name == name:
                 return asset
         raise KeyError(name)
+
+    def sensor_type(self, site: SensorSite) -> RadarType | InfraredType:
+        """The catalog type of a sensor with its ``overrides`` applied (already validated)."""
+        catalog = self.threat_catalog
+        for section in ("radar", "infrared"):
+            base = catalog.section(section).get(site.type)
+            if base is not None:
+                if not site.overrides:
+                    return base
+                merged = {**base.model_dump(mode="json", by_alias=True), **site.overrides}
+                return type(base).model_validate(merged, by_alias=True, by_name=False)
+        raise KeyError(site.type)
 
     def threat_type(self, section: str, threat: BallisticThreat | AirBreatherThreat) -> Any:
         """The catalog type of a threat of ``section`` (``"ballistic"``, ``"drones"``, ...)."""

@@ -32,8 +32,14 @@ __all__ = [
     "Area",
     "BallisticCoefficient",
     "Degrees",
+    "Decibel",
     "Dimensionless",
     "Duration",
+    "Frequency",
+    "Power",
+    "PowerAperture",
+    "RadarCrossSection",
+    "Temperature",
     "Length",
     "Mass",
     "Quantity",
@@ -61,6 +67,12 @@ QuantityKind = Literal[
     "ballistic_coefficient",
     "angular_rate",
     "acceleration",
+    "frequency",
+    "power",
+    "temperature",
+    "power_aperture",
+    "decibel",
+    "rcs",
     "dimensionless",
 ]
 
@@ -101,12 +113,23 @@ _KINDS: dict[str, _Kind] = {
     "acceleration": _Kind(
         "an acceleration", "m/s^2", "9.81 m/s^2", ("m/s^2",), ("m/s^2", "g0", "ft/s^2"),
     ),
+    "frequency": _Kind("a frequency", "Hz", "9.5 GHz", ("GHz", "MHz", "kHz", "Hz"), ("Hz", "kHz", "MHz", "GHz")),
+    "power": _Kind("a power", "W", "100 kW", ("kW", "W"), ("W", "kW", "MW")),
+    "temperature": _Kind("a temperature", "K", "500 K", ("K",), ("K",)),
+    "power_aperture": _Kind(
+        "a power-aperture product", "W*m^2", "3e6 W*m^2", ("W*m^2",), ("W*m^2", "kW*m^2", "MW*m^2"),
+    ),
+    # two kinds read by hand, not by pint: levels in decibels, and radar cross sections
+    # that may be given in dBsm
+    "decibel": _Kind("a level in decibels", "dB", "6 dB", ("dB",), ("dB",)),
+    "rcs": _Kind("a radar cross section", "m^2", "0.1 m^2", ("m^2",), ("m^2", "dBsm")),
     "dimensionless": _Kind("a dimensionless number", "1", "0.3", ("",), ("percent",)),
 }
 assert set(_KINDS) == set(get_args(QuantityKind))
 
 _SI_UNITS = {
-    kind: ureg.parse_units(spec.si if spec.si != "1" else "") for kind, spec in _KINDS.items()
+    kind: ureg.parse_units({"1": "", "dB": "", "m^2": "m^2"}.get(spec.si, spec.si))
+    for kind, spec in _KINDS.items()
 }
 _ROOTS = {kind: ureg.get_root_units(unit)[1] for kind, unit in _SI_UNITS.items()}
 
@@ -237,7 +260,7 @@ def parse_quantity(value: object, kind: QuantityKind) -> float:
         raise QuantityError(f"expected {spec.noun}, got an empty string")
     if _NOT_FINITE_RE.match(text):
         raise QuantityError(f"expected {spec.noun}, got {quote_value(value)} (not a finite number)")
-    compound = _COMPOUND_RE.fullmatch(text)
+    compound = _COMPOUND_RE.fullmatch(text) if kind not in ("decibel", "rcs") else None
     if compound:  # "1 h 20 min": a sum of parts, each with a plain unit name
         sign = -1.0 if compound.group(1) == "-" else 1.0
         total = 0.0
@@ -257,6 +280,19 @@ def parse_quantity(value: object, kind: QuantityKind) -> float:
         if kind == "dimensionless":
             return magnitude
         raise QuantityError(f"{spec.noun} needs a unit, e.g. '{spec.example}'")
+    if kind == "decibel":
+        if unit_text not in ("dB", "dBi"):
+            raise QuantityError(f"expected {spec.noun}, e.g. '{spec.example}', got {quote_value(value)}")
+        return magnitude
+    if kind == "rcs":
+        if unit_text == "dBsm":
+            return 10.0 ** (magnitude / 10.0)
+        try:
+            return _convert(magnitude, _parse_units(unit_text, text, "area"), text, "area")
+        except QuantityError:
+            raise QuantityError(
+                f"expected {spec.noun} in m^2 or dBsm, e.g. '0.1 m^2' or '-10 dBsm', got {quote_value(value)}"
+            ) from None
     return _convert(magnitude, _parse_units(unit_text, text, kind), text, kind)
 
 
@@ -275,6 +311,10 @@ def format_quantity(value_si: float, kind: QuantityKind) -> str:
     value_si = float(value_si)
     if not math.isfinite(value_si):
         raise ValueError(f"cannot format a non-finite {kind}: {value_si}")
+    if kind == "decibel":
+        return f"{_format_number(value_si)} dB"
+    if kind == "rcs":
+        return f"{_format_number(value_si)} m^2"
     units = [u for u in spec.display if not (u == "km" and abs(value_si) < 1000.0)]
     if units == [""]:
         return _format_number(value_si)
@@ -476,5 +516,17 @@ BallisticCoefficient = Annotated[float, Quantity("ballistic_coefficient")]
 AngularRate = Annotated[float, Quantity("angular_rate")]
 #: An acceleration in m/s^2.
 Acceleration = Annotated[float, Quantity("acceleration")]
+#: A frequency in Hz.
+Frequency = Annotated[float, Quantity("frequency")]
+#: A power in W.
+Power = Annotated[float, Quantity("power")]
+#: A temperature in K.
+Temperature = Annotated[float, Quantity("temperature")]
+#: A power-aperture product in W*m^2.
+PowerAperture = Annotated[float, Quantity("power_aperture")]
+#: A level in dB (kept in dB).
+Decibel = Annotated[float, Quantity("decibel")]
+#: A radar cross section in m^2 (accepts dBsm).
+RadarCrossSection = Annotated[float, Quantity("rcs")]
 #: A dimensionless number (a plain number is fine).
 Dimensionless = Annotated[float, Quantity("dimensionless")]

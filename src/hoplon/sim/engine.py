@@ -21,35 +21,19 @@ from hoplon.core.ballistic import FlightSamples, sample_flight
 from hoplon.core.boost import fly_boost
 from hoplon.core.frames import ecef_to_geodetic, geodesic_inverse
 from hoplon.sim.events import Event, events_table
+from hoplon.sim.objects import ObjectTable, Signature
+from hoplon.sim.random import stream
+from hoplon.sim.sensors import simulate as simulate_sensors
+from hoplon.sim.truth import TRUTH_SCHEMA, TruthStore
 from hoplon.sim.world import World
 
 __all__ = ["RunResult", "run", "estimated_truth_rows", "MAX_TRUTH_ROWS", "TRUTH_SCHEMA", "OUTCOMES_SCHEMA"]
 
+INTERNAL_STEP_MAX_S = 1.0
+"""The truth is sampled at least this often internally (for the sensors)."""
+
 MAX_TRUTH_ROWS = 20_000_000
 """Largest truth table a run will sample (about 2 GB in memory)."""
-
-TRUTH_SCHEMA = pa.schema(
-    [
-        ("time_s", pa.float64()),
-        ("object_id", pa.string()),
-        ("kind", pa.string()),
-        ("lat_deg", pa.float64()),
-        ("lon_deg", pa.float64()),
-        ("alt_m", pa.float64()),
-        ("x_m", pa.float64()),
-        ("y_m", pa.float64()),
-        ("z_m", pa.float64()),
-        ("vx_mps", pa.float64()),
-        ("vy_mps", pa.float64()),
-        ("vz_mps", pa.float64()),
-    ],
-    metadata={
-        "hoplon_table": "truth",
-        "schema_version": "1",
-        "frame": "WGS84 ECEF (Earth-fixed); velocity relative to the rotating Earth",
-        "time": "seconds since the scenario epoch (UTC)",
-    },
-)
 
 OUTCOMES_SCHEMA = pa.schema(
     [
@@ -85,45 +69,9 @@ class RunResult:
     events: pa.Table
     outcomes: pa.Table
     truth_step_s: float
-
-
-class _Truth:
-    """Accumulates truth rows per object (arrays), then builds the table once."""
-
-    def __init__(self) -> None:
-        self.parts: list[tuple[np.ndarray, str, str, np.ndarray, np.ndarray]] = []
-
-    def add(self, time_s, object_id: str, kind: str, r, v) -> None:
-        self.parts.append((np.asarray(time_s, float), object_id, kind, np.asarray(r, float), np.asarray(v, float)))
-
-    def table(self, world: World) -> pa.Table:
-        if not self.parts:
-            return TRUTH_SCHEMA.empty_table()
-        t = np.concatenate([p[0] for p in self.parts])
-        oid = np.concatenate([np.full(p[0].shape[0], p[1], dtype=object) for p in self.parts])
-        kind = np.concatenate([np.full(p[0].shape[0], p[2], dtype=object) for p in self.parts])
-        r = np.concatenate([p[3] for p in self.parts])
-        v = np.concatenate([p[4] for p in self.parts])
-        order = np.lexsort((oid, t))  # by time, then object id
-        t, oid, kind, r, v = t[order], oid[order], kind[order], r[order], v[order]
-        geo = ecef_to_geodetic(r, earth=world.earth)
-        return pa.table(
-            {
-                "time_s": t,
-                "object_id": oid.tolist(),
-                "kind": kind.tolist(),
-                "lat_deg": np.asarray(geo.lat_deg),
-                "lon_deg": np.asarray(geo.lon_deg),
-                "alt_m": np.asarray(geo.alt_m),
-                "x_m": r[:, 0],
-                "y_m": r[:, 1],
-                "z_m": r[:, 2],
-                "vx_mps": v[:, 0],
-                "vy_mps": v[:, 1],
-                "vz_mps": v[:, 2],
-            },
-            schema=TRUTH_SCHEMA,
-        )
+    detections: pa.Table
+    launch_reports: pa.Table
+    sensor_stats: list[dict]
 
 
 def _grid(t_start: float, t_end: float, step: float) -> np.ndarray:
@@ -161,7 +109,13 @@ def _nearest_asset(world: World, lat, lon):
     return names
 
 
-def _ballistic(world: World, step: float, truth: _Truth, events: list[Event]) -> dict:
+def _on_grid(t: np.ndarray, step: float, every: int) -> np.ndarray:
+    """Which times are multiples of ``step * every`` (the output grid)."""
+    k = np.round(t / step)
+    return (np.abs(t - k * step) < 1e-6) & (np.mod(k, every) == 0)
+
+
+def _ballistic(world: World, step: float, every: int, truth: TruthStore, objects: ObjectTable, events: list[Event]) -> dict:
     m = world.ballistic
     n = len(m)
     if n == 0:
@@ -191,18 +145,30 @@ def _ballistic(world: World, step: float, truth: _Truth, events: list[Event]) ->
     miss = np.atleast_1d(geodesic_inverse(imp_lat, imp_lon, m.aim_lat_deg, m.aim_lon_deg, earth=world.earth).distance_m)
     hit = _nearest_asset(world, imp_lat, imp_lon)
     impact_time = t_burnout + rv.end.time_s
+    catalog = world.scenario.threat_catalog.ballistic
     for i in range(n):
         oid = str(m.object_id[i])
+        kind_type = catalog[str(m.type_name[i])]
         a, b = nodes.offsets[i], nodes.offsets[i + 1]
         t_nodes = m.launch_time_s[i] + nodes.time_s[a:b]
         t_boost = _grid(m.launch_time_s[i], t_burnout[i], step)
         r_b, v_b = _hermite(t_nodes, nodes.r_ecef_m[a:b], nodes.v_ecef_mps[a:b], t_boost)
-        truth.add(t_boost, oid, KIND_MISSILE, r_b, v_b)
         a, b = rv.offsets[i], rv.offsets[i + 1]
         t_ff = t_burnout[i] + rv.time_s[a:b]
-        grid_rows = slice(0, b - a - 1)
-        t_ff[grid_rows] = np.round(t_ff[grid_rows] / step) * step  # exact grid times
-        truth.add(t_ff, oid, KIND_MISSILE, rv.r_ecef_m[a:b], rv.v_ecef_mps[a:b])
+        t_ff[: b - a - 1] = np.round(t_ff[: b - a - 1] / step) * step  # exact grid times
+        t_all = np.concatenate([t_boost, [t_burnout[i]], t_ff])
+        out = np.concatenate([_on_grid(t_boost, step, every), [False], _on_grid(t_ff, step, every)])
+        out[-1] = True  # the impact
+        truth.add(
+            oid, KIND_MISSILE, t_all,
+            np.concatenate([r_b, burn.r_ecef_m[i : i + 1], rv.r_ecef_m[a:b]]),
+            np.concatenate([v_b, burn.v_ecef_mps[i : i + 1], rv.v_ecef_mps[a:b]]), out,
+        )
+        objects.add(
+            object_id=oid, kind=KIND_MISSILE, type_name=str(m.type_name[i]), threat_id=oid,
+            launch_time_s=m.launch_time_s[i], switch_time_s=t_burnout[i],
+            before=Signature.from_model(kind_type.boost_rcs), after=Signature.from_model(kind_type.rcs), missile_index=i,
+        )
         events.append(Event(float(m.launch_time_s[i]), "launch", oid, float(m.launch_lat_deg[i]), float(m.launch_lon_deg[i]),
                             float(m.launch_alt_m[i]), f"{m.type_name[i]} toward {m.aim_asset[i] or 'a point'}"))
         events.append(Event(float(t_burnout[i]), "boost_end", oid, float(burn_geo.lat_deg[i]), float(burn_geo.lon_deg[i]),
@@ -220,7 +186,19 @@ def _ballistic(world: World, step: float, truth: _Truth, events: list[Event]) ->
             a, b = booster.offsets[j], booster.offsets[j + 1]
             t_ff = t_burnout[i] + booster.time_s[a:b]
             t_ff[: b - a - 1] = np.round(t_ff[: b - a - 1] / step) * step
-            truth.add(t_ff, oid, KIND_BOOSTER, booster.r_ecef_m[a:b], booster.v_ecef_mps[a:b])
+            t_all = np.concatenate([[t_burnout[i]], t_ff])
+            out = np.concatenate([[False], _on_grid(t_ff, step, every)])
+            out[-1] = True
+            truth.add(
+                oid, KIND_BOOSTER, t_all, np.concatenate([burn.r_ecef_m[i : i + 1], booster.r_ecef_m[a:b]]),
+                np.concatenate([burn.v_ecef_mps[i : i + 1], booster.v_ecef_mps[a:b]]), out,
+            )
+            kind_type = catalog[str(m.type_name[i])]
+            sig = Signature.from_model(kind_type.booster_rcs)
+            objects.add(
+                object_id=oid, kind=KIND_BOOSTER, type_name=str(m.type_name[i]), threat_id=str(m.object_id[i]),
+                launch_time_s=t_burnout[i], before=sig, after=sig, missile_index=int(i),
+            )
             events.append(Event(float(t_burnout[i] + booster.end.time_s[j]), "impact", oid,
                                 float(np.atleast_1d(b_geo.lat_deg)[j]), float(np.atleast_1d(b_geo.lon_deg)[j]),
                                 float(np.atleast_1d(b_geo.alt_m)[j]), "spent booster"))
@@ -243,7 +221,7 @@ def _ballistic(world: World, step: float, truth: _Truth, events: list[Event]) ->
     }
 
 
-def _airbreathers(world: World, step: float, truth: _Truth, events: list[Event]) -> dict:
+def _airbreathers(world: World, step: float, every: int, truth: TruthStore, objects: ObjectTable, events: list[Event]) -> dict:
     ab = world.airbreathers
     n = len(ab)
     if n == 0:
@@ -270,10 +248,17 @@ def _airbreathers(world: World, step: float, truth: _Truth, events: list[Event])
             geodesic_inverse(end_lat[has_aim], end_lon[has_aim], aim_lat[has_aim], aim_lon[has_aim], earth=world.earth).distance_m
         )
     hit = _nearest_asset(world, end_lat, end_lon)
+    catalog = world.scenario.threat_catalog
     for i in range(n):
         oid, kind = str(ab.object_id[i]), str(ab.kind[i]).replace("-", "_")
         rows = slice(off[i], off[i + 1])
-        truth.add(grids[i], oid, kind, st.r_ecef_m[rows], st.v_ecef_mps[rows])  # grids keep the exact arrival time
+        out = _on_grid(grids[i], step, every)
+        out[-1] = True  # the impact (grids keep the exact arrival time)
+        truth.add(oid, kind, grids[i], st.r_ecef_m[rows], st.v_ecef_mps[rows], out)
+        section = "drone" if kind == "drone" else "cruise_missile"
+        sig = Signature.from_model(catalog.section(section)[str(ab.type_name[i])].rcs)
+        objects.add(object_id=oid, kind=kind, type_name=str(ab.type_name[i]), threat_id=oid,
+                    launch_time_s=launch[i], before=sig, after=sig)
         s0 = off[i]
         events.append(Event(float(launch[i]), "launch", oid, float(st.lat_deg[s0]), float(st.lon_deg[s0]), float(st.alt_m[s0]),
                             f"{ab.type_name[i]} toward {ab.target_asset[i] or 'a point'}"))
@@ -315,7 +300,7 @@ def _outcomes(parts: list[dict]) -> pa.Table:
 
 
 def estimated_truth_rows(world: World, truth_step_s: float) -> int:
-    """About how many truth rows a run of ``world`` samples every ``truth_step_s`` s.
+    """About how many truth rows a run of ``world`` samples internally (for ``truth_step_s``).
 
     Spent boosters, whose fall is not known before the run, count twice their missile.
     """
@@ -330,22 +315,38 @@ def estimated_truth_rows(world: World, truth_step_s: float) -> int:
     if len(ab):
         seconds += float(np.sum(ab.plan.arrival_time_s - ab.plan.launch_time_s))
         rows += len(ab)
-    return int(math.ceil(seconds / truth_step_s)) + rows
+    internal = truth_step_s / max(1, math.ceil(truth_step_s / INTERNAL_STEP_MAX_S - 1e-9))
+    return int(math.ceil(seconds / internal)) + rows
 
 
 def run(world: World, *, truth_step_s: float = 1.0) -> RunResult:
-    """Fly every threat of ``world``; truth sampled every ``truth_step_s`` seconds."""
+    """Fly every threat of ``world``, run its sensors; truth written every ``truth_step_s`` s.
+
+    Internally the truth is sampled at least every second (the output step divided
+    evenly), which is what sensors interpolate.
+    """
     if not truth_step_s > 0:
         raise ValueError("truth_step_s must be > 0")
     if estimated_truth_rows(world, truth_step_s) > MAX_TRUTH_ROWS:
         raise ValueError(f"a truth step of {truth_step_s:g} s would sample more than {MAX_TRUTH_ROWS:,} rows")
-    truth = _Truth()
+    every = max(1, math.ceil(truth_step_s / INTERNAL_STEP_MAX_S - 1e-9))
+    step = truth_step_s / every
+    truth = TruthStore(world.earth)
+    objects = ObjectTable()
     events: list[Event] = []
-    parts = [_ballistic(world, truth_step_s, truth, events), _airbreathers(world, truth_step_s, truth, events)]
+    parts = [
+        _ballistic(world, step, every, truth, objects, events),
+        _airbreathers(world, step, every, truth, objects, events),
+    ]
+    truth.freeze()
+    detections, reports, stats = simulate_sensors(world, truth, objects, stream(world.seed, "sensors"), events)
     return RunResult(
         world=world,
-        truth=truth.table(world),
+        truth=truth.table(),
         events=events_table(events),
         outcomes=_outcomes(parts),
         truth_step_s=truth_step_s,
+        detections=detections,
+        launch_reports=reports,
+        sensor_stats=stats,
     )

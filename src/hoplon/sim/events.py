@@ -16,6 +16,8 @@ __all__ = ["EVENT_KINDS", "Event", "events_table", "EVENTS_SCHEMA"]
 
 EVENT_KINDS = (
     "launch",  # a threat leaves its launcher
+    "launch_detected",  # a space-based sensor reports the launch (its report time)
+    "first_detection",  # a radar detects an object for the first time
     "boost_end",  # thrust cutoff; the re-entry vehicle and the spent booster separate
     "apogee",  # highest point of a ballistic flight
     "impact",  # a threat or a spent booster reaches the ground

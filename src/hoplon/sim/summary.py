@@ -55,6 +55,33 @@ def summarize(result: RunResult) -> dict:
                 "outcome": "impact",
             }
         )
+    # first detections and launch reports per threat (events)
+    firsts: dict[str, dict[str, str]] = {}
+    reported: dict[str, str] = {}
+    for t, kind, oid, detail in zip(events_t := result.events.column("time_s").to_pylist(),
+                                    result.events.column("kind").to_pylist(),
+                                    result.events.column("object_id").to_pylist(),
+                                    result.events.column("detail").to_pylist()):
+        if kind == "first_detection":
+            sensor = detail.removeprefix("by ").split(" ", 1)[0]
+            firsts.setdefault(oid, {})[sensor] = utc(world.epoch, t)
+        elif kind == "launch_detected":
+            reported.setdefault(oid, utc(world.epoch, t))
+    del events_t
+    for threat in threats:
+        threat["launch_reported_utc"] = reported.get(threat["id"])
+        threat["first_detection_utc"] = firsts.get(threat["id"], {})
+    sensors = [
+        {
+            **st,
+            "observed_pd": round(st["detections"] / st["opportunities"], 4) if st["opportunities"] else None,
+            "false_alarms_per_scan": round(st["false_alarms_per_scan"], 4),
+        }
+        for st in result.sensor_stats
+    ]
+    for sid in world.sensors.ir_id:
+        sensors.append({"sensor_id": str(sid), "type": "infrared",
+                        "launch_reports": int(np.sum(np.asarray(result.launch_reports.column("sensor_id").to_pylist(), dtype=object) == sid))})
     a = world.assets
     hit = np.asarray(out["asset_hit"], dtype=object)
     assets = [
@@ -81,7 +108,7 @@ def summarize(result: RunResult) -> dict:
             "earth": world.earth.name,
             "sources": list(world.scenario.sources),
         },
-        "scope": "threat flights only: this Hoplon version has no sensors, tracking, battle management or interceptors yet, so every threat reaches the ground",
+        "scope": "threat flights and sensors: this Hoplon version has no tracking, battle management or interceptors yet, so every threat reaches the ground",
         "counts": {
             "threats": n,
             "ballistic_missiles": int(np.sum(kinds == "ballistic_missile")),
@@ -93,7 +120,10 @@ def summarize(result: RunResult) -> dict:
             "impacts_inside_assets": int(np.sum(hit != "")),
             "events": len(events["time_s"]),
             "truth_rows": result.truth.num_rows,
+            "detections": result.detections.num_rows,
+            "launch_reports": result.launch_reports.num_rows,
         },
+        "sensors": sensors,
         "truth_step_s": result.truth_step_s,
         "assets": assets,
         "threats": threats,

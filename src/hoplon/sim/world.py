@@ -24,6 +24,7 @@ from hoplon.core.targeting import Profile, TargetingSolution, is_lofted, solve_t
 from hoplon.errors import ScenarioError
 from hoplon.scenario.schema import AssetRef, AssetWaypoint, BallisticThreat, Scenario
 from hoplon.sim.random import stream
+from hoplon.sim.sensors import SensorNetwork, build_network, check_signatures
 
 __all__ = ["Assets", "BallisticMissiles", "AirBreathers", "World", "compile_scenario"]
 
@@ -106,6 +107,7 @@ class World:
     assets: Assets
     ballistic: BallisticMissiles
     airbreathers: AirBreathers
+    sensors: SensorNetwork
 
 
 def _assets(scenario: Scenario) -> Assets:
@@ -337,6 +339,7 @@ def compile_scenario(scenario: Scenario, *, seed: int | None = None) -> World:
     """Turn a validated scenario into a :class:`World` (``seed`` overrides the scenario's)."""
     run_seed = scenario.seed if seed is None else int(seed)
     model = earth_model(scenario.earth)
+    check_signatures(scenario)
     return World(
         scenario=scenario,
         name=scenario.name,
@@ -346,4 +349,5 @@ def compile_scenario(scenario: Scenario, *, seed: int | None = None) -> World:
         assets=_assets(scenario),
         ballistic=_ballistic(scenario, model, stream(run_seed, "threats")),
         airbreathers=_airbreathers(scenario),
+        sensors=build_network(scenario),
     )

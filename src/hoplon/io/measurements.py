@@ -1,0 +1,93 @@
+"""Export a run's radar detections in the input format of ``hoplon track``.
+
+``sensors.yaml``: a list under ``sensors:`` with id, lat_deg, lon_deg, alt_m,
+sigma_range_m, sigma_azimuth_rad, sigma_elevation_rad, pd, false_alarms_per_scan and
+scan_period_s for every radar. The sigmas are the median of the radar's reported sigmas
+over its detections of real objects (they vary with SNR; the measurements' own sigmas
+are in detections.parquet); ``pd`` is the fraction of the radar's opportunities (object
+scans in its coverage) that gave a detection; ``false_alarms_per_scan`` is the model's
+mean (Pfa x resolution cells of the search sector).
+
+``measurements.csv``: time_s, sensor_id, range_m, azimuth_rad, elevation_rad of every
+detection including false alarms, by time (azimuth clockwise from true north, elevation
+above the local horizontal plane, radians). ``truth.csv``: the truth rows with
+``target_id`` for scoring tracks.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+
+from hoplon.io.run_files import atomic_write
+
+__all__ = ["export_measurements"]
+
+
+def _write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def _sensors_yaml(result) -> str:
+    net = result.world.sensors
+    det = result.detections.to_pydict()
+    sensor = np.asarray(det["sensor_id"], dtype=object)
+    real = np.asarray([o is not None for o in det["object_id"]], dtype=bool)
+    stats = {s["sensor_id"]: s for s in result.sensor_stats}
+    lines = ["sensors:"]
+    radars = net.radars
+    for i in range(net.n_radars):
+        sid = str(net.radar_id[i])
+        mine = (sensor == sid) & real
+        st = stats.get(sid, {})
+
+        def median(col, default):
+            vals = np.asarray(det[col], dtype=float)[mine]
+            return float(np.median(vals)) if vals.size else default
+
+        pd = st.get("detections", 0) / st["opportunities"] if st.get("opportunities") else 0.0
+        lines += [
+            f"  - id: {sid}",
+            f"    lat_deg: {float(radars.lat_deg[i])!r}",
+            f"    lon_deg: {float(radars.lon_deg[i])!r}",
+            f"    alt_m: {float(radars.alt_m[i])!r}",
+            f"    sigma_range_m: {median('sigma_range_m', float(radars.range_floor_m[i]))!r}",
+            f"    sigma_azimuth_rad: {median('sigma_azimuth_rad', float(radars.angle_floor_rad[i]))!r}",
+            f"    sigma_elevation_rad: {median('sigma_elevation_rad', float(radars.angle_floor_rad[i]))!r}",
+            f"    pd: {min(max(pd, 0.0), 1.0)!r}",
+            f"    false_alarms_per_scan: {float(st.get('false_alarms_per_scan', 0.0))!r}",
+            f"    scan_period_s: {float(radars.scan_period_s[i])!r}",
+        ]
+    if net.n_radars == 0:
+        lines = ["sensors: []"]
+    return "\n".join(lines) + "\n"
+
+
+def _csv(header: list[str], columns: list) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for row in zip(*columns):
+        w.writerow([repr(float(x)) if isinstance(x, float | np.floating) else x for x in row])
+    return buf.getvalue()
+
+
+def export_measurements(result, out_dir: Path) -> None:
+    """Write ``sensors.yaml``, ``measurements.csv`` and ``truth.csv`` into ``out_dir``."""
+    det = result.detections.to_pydict()
+    truth = result.truth.to_pydict()
+    _write_text(out_dir / "sensors.yaml", _sensors_yaml(result))
+    _write_text(
+        out_dir / "measurements.csv",
+        _csv(["time_s", "sensor_id", "range_m", "azimuth_rad", "elevation_rad"],
+             [det["time_s"], det["sensor_id"], det["range_m"], det["azimuth_rad"], det["elevation_rad"]]),
+    )
+    _write_text(
+        out_dir / "truth.csv",
+        _csv(["time_s", "target_id", "kind", "lat_deg", "lon_deg", "alt_m", "x_m", "y_m", "z_m", "vx_mps", "vy_mps", "vz_mps"],
+             [truth[k] for k in ("time_s", "object_id", "kind", "lat_deg", "lon_deg", "alt_m", "x_m", "y_m", "z_m",
+                                 "vx_mps", "vy_mps", "vz_mps")]),
+    )

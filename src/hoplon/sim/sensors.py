@@ -1,0 +1,437 @@
+"""The sensor network: radars scanning and space-based infrared launch detection.
+
+:func:`build_network` turns the scenario's ``sensors:`` into arrays; :func:`simulate`
+runs every sensor over the run's truth and returns the detections, the launch reports
+and the events (first detection of each object by each radar, launch detections).
+
+Scheduling (notional, documented):
+
+* Activity windows: sensors run while something flies (from a minute before the first
+  launch to a minute after the last impact of each group of overlapping flights), not
+  through the quiet days in between.
+* Radars scan every ``scan_period`` from a random phase. An electronically scanned radar
+  observes all its targets at the scan instant; a rotating (mechanical) one when its
+  beam sweeps past each target's azimuth.
+* Dwell modes per (radar, object): *search* (the search radar equation over the search
+  sector, only below ``search_elevation_max``); *cued* once a space-based launch report
+  for that threat has arrived (search focused on the predicted corridor: ``cue_gain``
+  anywhere in the field of view); *track* after the radar's first detection of the
+  object, for as long as the object stays in the field of view (``track_gain``, one
+  dwell per scan). Leaving the field of view drops the track.
+* Every scan draws a new RCS for Swerling 1 objects; detection is a Bernoulli draw with
+  the Swerling 0 probability at that RCS (so the marginal is the exact Swerling 1 Pd).
+* False alarms: Poisson per search scan over the search sector (Pfa x cells), uniform in
+  range, azimuth and elevation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from hoplon.core import radar
+from hoplon.core.frames import ecef_to_geodetic, enu_to_ecef
+from hoplon.core.sensors import RadarArray, aspect_angle_rad, measurement_sigmas, observe, rcs_by_aspect_m2
+from hoplon.errors import ScenarioError
+from hoplon.scenario.schema import InfraredType, RadarType, Scenario
+from hoplon.sim.events import Event
+from hoplon.sim.objects import ObjectTable
+from hoplon.sim.truth import TruthStore
+
+__all__ = ["SensorNetwork", "build_network", "radar_array", "simulate", "DETECTIONS_SCHEMA", "LAUNCH_REPORTS_SCHEMA", "WINDOW_MARGIN_S"]
+
+WINDOW_MARGIN_S = 60.0
+"""Sensors run from this long before a launch to this long after an impact."""
+
+DETECTIONS_SCHEMA = pa.schema(
+    [
+        ("time_s", pa.float64()),
+        ("sensor_id", pa.string()),
+        ("object_id", pa.string()),  # null: a false alarm
+        ("range_m", pa.float64()),
+        ("azimuth_rad", pa.float64()),
+        ("elevation_rad", pa.float64()),
+        ("range_rate_mps", pa.float64()),  # null where the radar does not measure it
+        ("snr_db", pa.float64()),
+        ("sigma_range_m", pa.float64()),
+        ("sigma_azimuth_rad", pa.float64()),
+        ("sigma_elevation_rad", pa.float64()),
+        ("mode", pa.string()),  # search | cued | track | false_alarm
+    ],
+    metadata={
+        "hoplon_table": "detections",
+        "schema_version": "1",
+        "angles": "azimuth clockwise from true north, elevation above the local horizontal plane (WGS84 normal)",
+        "time": "seconds since the scenario epoch (UTC)",
+    },
+)
+
+LAUNCH_REPORTS_SCHEMA = pa.schema(
+    [
+        ("time_s", pa.float64()),  # when the report is available
+        ("sensor_id", pa.string()),
+        ("object_id", pa.string()),  # the missile reported (for analysis)
+        ("launch_time_s", pa.float64()),
+        ("lat_deg", pa.float64()),
+        ("lon_deg", pa.float64()),
+        ("heading_deg", pa.float64()),
+    ],
+    metadata={"hoplon_table": "launch_reports", "schema_version": "1"},
+)
+
+
+@dataclass(frozen=True)
+class SensorNetwork:
+    """The scenario's sensors as arrays: radars and space-based infrared sensors."""
+
+    radar_id: np.ndarray
+    radar_type: np.ndarray
+    radars: RadarArray | None
+    mechanical: np.ndarray
+    track_gain_db: np.ndarray
+    cue_gain_db: np.ndarray
+    ir_id: np.ndarray
+    ir: list[InfraredType]
+
+    @property
+    def n_radars(self) -> int:
+        return int(self.radar_id.shape[0])
+
+
+def radar_array(kinds: list[RadarType], lat_deg, lon_deg, alt_m, boresight_rad) -> RadarArray:
+    """A :class:`RadarArray` of catalog radar types placed at sites (arrays of len(kinds))."""
+
+    def col(f, dtype=float):
+        return np.array([f(k) for k in kinds], dtype=dtype)
+
+    return RadarArray(
+        lat_deg=np.asarray(lat_deg, dtype=float),
+        lon_deg=np.asarray(lon_deg, dtype=float),
+        alt_m=np.asarray(alt_m, dtype=float),
+        boresight_rad=np.mod(np.asarray(boresight_rad, dtype=float), 2 * math.pi),
+        azimuth_half_width_rad=col(lambda k: k.azimuth_half_width_rad),
+        elevation_min_rad=col(lambda k: k.elevation_min_rad),
+        elevation_max_rad=col(lambda k: k.elevation_max_rad),
+        search_elevation_max_rad=col(
+            lambda k: k.search_elevation_max_rad if k.search_elevation_max_rad is not None else k.elevation_max_rad
+        ),
+        min_range_m=col(lambda k: k.min_range_m),
+        max_range_m=col(lambda k: k.max_range_m),
+        scan_period_s=col(lambda k: k.scan_period_s),
+        power_aperture_w_m2=col(lambda k: k.power_aperture_w_m2),
+        system_temp_k=col(lambda k: k.system_temp_k),
+        losses_db=col(lambda k: k.losses_db),
+        pfa=col(lambda k: k.pfa),
+        n_pulses=col(lambda k: k.n_pulses, dtype=np.int64),
+        beamwidth_az_rad=col(lambda k: k.beamwidth_az_rad),
+        beamwidth_el_rad=col(lambda k: k.beamwidth_el_rad),
+        bandwidth_hz=col(lambda k: k.bandwidth_hz),
+        wavelength_m=col(lambda k: radar.SPEED_OF_LIGHT_MPS / k.frequency_hz),
+        range_floor_m=col(lambda k: k.range_floor_m),
+        angle_floor_rad=col(lambda k: k.angle_floor_rad),
+        range_rate=col(lambda k: k.range_rate, dtype=bool),
+        range_rate_floor_mps=col(lambda k: k.range_rate_floor_mps),
+        dwell_time_s=col(lambda k: k.dwell_time_s),
+    )
+
+
+def build_network(scenario: Scenario) -> SensorNetwork:
+    """The sensors of ``scenario`` (types resolved, overrides applied)."""
+    sites, kinds, ir_ids, ir = [], [], [], []
+    for site in scenario.sensors:
+        kind = scenario.sensor_type(site)
+        if isinstance(kind, RadarType):
+            sites.append(site)
+            kinds.append(kind)
+        else:
+            ir_ids.append(site.id)
+            ir.append(kind)
+    radars = None
+    if kinds:
+        radars = radar_array(
+            kinds, [s.lat_deg for s in sites], [s.lon_deg for s in sites], [s.alt_m or 0.0 for s in sites],
+            [s.boresight_rad or 0.0 for s in sites],
+        )
+    return SensorNetwork(
+        radar_id=np.array([s.id for s in sites], dtype=object),
+        radar_type=np.array([s.type for s in sites], dtype=object),
+        radars=radars,
+        mechanical=np.array([k.scan == "mechanical" for k in kinds], dtype=bool),
+        track_gain_db=np.array([k.track_gain_db for k in kinds], dtype=float),
+        cue_gain_db=np.array([k.cue_gain_db for k in kinds], dtype=float),
+        ir_id=np.array(ir_ids, dtype=object),
+        ir=ir,
+    )
+
+
+def check_signatures(scenario: Scenario) -> None:
+    """With radars in the scenario, every threat type flown must have its RCS."""
+    if not any(isinstance(scenario.sensor_type(s), RadarType) for s in scenario.sensors):
+        return
+    problems = []
+    for section, index, threat in scenario.threats.entries():
+        kind = scenario.threat_type(section, threat)
+        need = ["rcs"]
+        if section == "ballistic":
+            need.append("boost_rcs")
+            if kind.booster_beta_kg_m2 is not None:
+                need.append("booster_rcs")
+        missing = [name for name in need if getattr(kind, name) is None]
+        if missing:
+            problems.append(
+                scenario.problem(
+                    ("threats", section, index, "type"),
+                    f"type '{threat.type}' has no {' or '.join(missing)}; the scenario's radars need it",
+                )
+            )
+    if problems:
+        raise ScenarioError(problems)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def activity_windows(store: TruthStore, margin_s: float = WINDOW_MARGIN_S) -> list[tuple[float, float]]:
+    """Merged intervals [start - margin, end + margin] over every object's flight."""
+    if len(store) == 0:
+        return []
+    spans = sorted(zip(store.start_s - margin_s, store.end_s + margin_s))
+    merged = [list(spans[0])]
+    for a, b in spans[1:]:
+        if a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return [(float(a), float(b)) for a, b in merged]
+
+
+def _scan_times(windows, period: float, phase: float) -> np.ndarray:
+    out = []
+    for a, b in windows:
+        k0 = math.ceil((a - phase) / period)
+        k1 = math.floor((b - phase) / period)
+        if k1 >= k0:
+            out.append(phase + period * np.arange(k0, k1 + 1, dtype=np.float64))
+    return np.concatenate(out) if out else np.empty(0)
+
+
+def _segments_first_flag(group: np.ndarray, visible: np.ndarray, flag: np.ndarray) -> np.ndarray:
+    """For pairs sorted by (group, scan): True where an earlier pair of the same run of
+    consecutive visible pairs of the same group had ``flag`` set (exclusive prefix OR)."""
+    n = group.shape[0]
+    if n == 0:
+        return np.zeros(0, bool)
+    new_run = np.ones(n, dtype=bool)
+    new_run[1:] = (group[1:] != group[:-1]) | ~visible[1:] | ~visible[:-1]
+    run_id = np.cumsum(new_run) - 1
+    f = (flag & visible).astype(np.int64)
+    # exclusive cumulative sum within each run
+    csum = np.cumsum(f)
+    start_csum = csum[np.flatnonzero(new_run)] - f[np.flatnonzero(new_run)]
+    before = csum - f - start_csum[run_id]
+    return visible & (before > 0)
+
+
+# --------------------------------------------------------------------------- infrared
+
+
+def _launch_reports(world, store: TruthStore, objects: ObjectTable, network: SensorNetwork, rng, events):
+    """Space-based launch reports of every missile; returns (table, cue time per object)."""
+    n_obj = len(objects)
+    cue_time = np.full(n_obj, np.inf)
+    rows = []
+    missiles = [i for i in range(n_obj) if objects.kind[i] == "ballistic_missile"]
+    m = world.ballistic
+    for s, (sid, kind) in enumerate(zip(network.ir_id, network.ir)):
+        for i in missiles:
+            t0, t1 = objects.launch_time_s[i], objects.switch_time_s[i]  # boost: launch to burnout
+            times = np.linspace(t0, t1, max(2, int(math.ceil((t1 - t0) / 0.5)) + 1))
+            r, _ = store.state_at(np.full(times.shape, i), times)
+            alt = np.asarray(ecef_to_geodetic(r, earth=world.earth).alt_m)
+            above = np.flatnonzero(alt >= kind.min_altitude_m)
+            seen = rng.random() < kind.detection_probability
+            d_t, d_e, d_n, d_h = rng.standard_normal(4)
+            if above.size == 0 or not seen:
+                continue
+            k = int(above[0])
+            if k > 0:  # interpolate the crossing of min_altitude
+                f = (kind.min_altitude_m - alt[k - 1]) / (alt[k] - alt[k - 1])
+                t_see = times[k - 1] + f * (times[k] - times[k - 1])
+            else:
+                t_see = times[0]
+            t_report = t_see + kind.report_delay_s
+            j = objects.missile_index[i]
+            point = enu_to_ecef(
+                np.array([[d_e * kind.launch_point_sigma_m, d_n * kind.launch_point_sigma_m, 0.0]]),
+                lat0_deg=m.launch_lat_deg[j], lon0_deg=m.launch_lon_deg[j], alt0_m=m.launch_alt_m[j], earth=world.earth,
+            )
+            geo = ecef_to_geodetic(point, earth=world.earth)
+            heading = (math.degrees(m.solution.azimuth_rad[j]) + math.degrees(d_h * kind.heading_sigma_rad)) % 360.0
+            est_launch = objects.launch_time_s[i] + d_t * kind.launch_time_sigma_s
+            rows.append((t_report, str(sid), objects.object_id[i], est_launch, float(np.atleast_1d(geo.lat_deg)[0]),
+                         float(np.atleast_1d(geo.lon_deg)[0]), heading))
+            events.append(Event(float(t_report), "launch_detected", objects.object_id[i], float(np.atleast_1d(geo.lat_deg)[0]),
+                                float(np.atleast_1d(geo.lon_deg)[0]), 0.0,
+                                f"by {sid}: launch at {est_launch - objects.launch_time_s[i]:+.0f} s from truth, heading {heading:.0f} deg"))
+            if kind.cues:
+                threat = objects.threat_id[i]
+                for o in range(n_obj):  # the report cues every object of the same threat
+                    if objects.threat_id[o] == threat:
+                        cue_time[o] = min(cue_time[o], t_report)
+    rows.sort(key=lambda x: (x[0], x[1], x[2]))
+    cols = list(zip(*rows)) if rows else [[] for _ in LAUNCH_REPORTS_SCHEMA.names]
+    table = pa.table({name: list(c) for name, c in zip(LAUNCH_REPORTS_SCHEMA.names, cols)}, schema=LAUNCH_REPORTS_SCHEMA)
+    return table, cue_time
+
+
+# --------------------------------------------------------------------------- radars
+
+
+def _radar_detections(world, store: TruthStore, objects: ObjectTable, network: SensorNetwork, cue_time, windows, rng, events):
+    radars = network.radars
+    parts = []
+    stats = []
+    for ri in range(network.n_radars):
+        sid = str(network.radar_id[ri])
+        period = float(radars.scan_period_s[ri])
+        phase = float(rng.random() * period)
+        scans = _scan_times(windows, period, phase)
+        stat = {
+            "sensor_id": sid, "type": str(network.radar_type[ri]), "scans": int(scans.size), "opportunities": 0,
+            "detections": 0, "false_alarms": 0, "false_alarms_per_scan": float(radars.take(np.array([ri])).false_alarms_per_scan()[0]),
+            "scan_period_s": period,
+        }
+        stats.append(stat)
+        if scans.size == 0:
+            continue
+        alive = store.alive(scans)  # (S, N)
+        s_idx, o_idx = np.nonzero(alive)
+        t = scans[s_idx]
+        idx = np.full(t.shape, ri)
+        r, v = store.state_at(o_idx, t)
+        site = radars.position_ecef_m(world.earth)[ri]
+        if network.mechanical[ri]:
+            # the beam sweeps from the boresight azimuth once per period
+            first = observe(radars, idx, r, v, np.ones(t.shape), earth=world.earth)
+            offset = np.mod(first.azimuth_rad - radars.boresight_rad[ri], 2 * math.pi) / (2 * math.pi) * period
+            t = t + offset
+            r, v = store.state_at(o_idx, t)
+        nose, broad, tail, swer = objects.signature_arrays(o_idx, t)
+        aspect = aspect_angle_rad(r, v, site)
+        rcs = rcs_by_aspect_m2(aspect, nose, broad, tail)
+        obs = observe(radars, idx, r, v, rcs, earth=world.earth)
+        n = t.shape[0]
+        fluct = np.where(swer == 1, rng.exponential(1.0, n), 1.0)
+        u = rng.random(n)
+        noise = rng.standard_normal((n, 4))
+        fluct_db = 10.0 * np.log10(np.maximum(fluct, 1e-300))
+        cued = cue_time[o_idx] <= t
+        searchable = obs.in_search | (cued & obs.visible)
+        search_snr = obs.snr_db + fluct_db + np.where(cued, network.cue_gain_db[ri], 0.0)
+        track_snr = obs.snr_db + fluct_db + network.track_gain_db[ri]
+        pfa, npulse = float(radars.pfa[ri]), int(radars.n_pulses[ri])
+        pd_search = np.asarray(radar.detection_probability(search_snr, pfa, swerling=0, n_pulses=npulse))
+        pd_track = np.asarray(radar.detection_probability(track_snr, pfa, swerling=0, n_pulses=npulse))
+        search_det = searchable & (u < pd_search)
+        # pairs in (object, scan) order: track dwells follow a first detection in the
+        # same run of consecutive visible scans
+        order = np.lexsort((s_idx, o_idx))
+        tracking_sorted = _segments_first_flag(o_idx[order], obs.visible[order], search_det[order])
+        tracking = np.empty(n, dtype=bool)
+        tracking[order] = tracking_sorted
+        det = np.where(tracking, obs.visible & (u < pd_track), search_det)
+        snr_eff = np.where(tracking, track_snr, search_snr)
+        mode = np.where(tracking, "track", np.where(cued, "cued", "search"))
+        d = np.flatnonzero(det)
+        stat["opportunities"] = int(np.sum(obs.visible))
+        stat["detections"] = int(d.size)
+        s_r, s_az, s_el, s_rr = measurement_sigmas(radars, idx[d], snr_eff[d])
+        meas_r = obs.range_m[d] + noise[d, 0] * s_r
+        meas_az = np.mod(obs.azimuth_rad[d] + noise[d, 1] * s_az, 2 * math.pi)
+        meas_el = obs.elevation_rad[d] + noise[d, 2] * s_el
+        meas_rr = np.where(radars.range_rate[ri], obs.range_rate_mps[d] + noise[d, 3] * s_rr, np.nan)
+        parts.append({
+            "time_s": t[d], "sensor_id": [sid] * d.size, "object_id": [objects.object_id[o] for o in o_idx[d]],
+            "range_m": meas_r, "azimuth_rad": meas_az, "elevation_rad": meas_el, "range_rate_mps": meas_rr,
+            "snr_db": snr_eff[d], "sigma_range_m": s_r, "sigma_azimuth_rad": s_az, "sigma_elevation_rad": s_el,
+            "mode": mode[d].tolist(),
+        })
+        # first detection of each object by this radar
+        firsts = {}
+        for k in d[np.argsort(t[d], kind="stable")]:
+            firsts.setdefault(int(o_idx[k]), int(k))
+        for o, k in firsts.items():
+            geo = ecef_to_geodetic(r[k], earth=world.earth)
+            events.append(Event(float(t[k]), "first_detection", objects.object_id[o], float(geo.lat_deg), float(geo.lon_deg),
+                                float(geo.alt_m), f"by {sid} ({mode[k]}, {obs.range_m[k] / 1e3:.0f} km, SNR {snr_eff[k]:.1f} dB)"))
+        fa = _false_alarms(radars, ri, sid, scans, network.mechanical[ri], rng)
+        stat["false_alarms"] = len(fa["mode"])
+        parts.append(fa)
+    return _detections_table(parts), stats
+
+
+def _false_alarms(radars: RadarArray, ri: int, sid: str, scans: np.ndarray, mechanical: bool, rng) -> dict:
+    mean = float(radars.take(np.array([ri])).false_alarms_per_scan()[0])
+    counts = rng.poisson(mean, scans.shape[0])
+    n = int(counts.sum())
+    t = np.repeat(scans, counts)
+    hw = min(float(radars.azimuth_half_width_rad[ri]), math.pi)
+    bore = float(radars.boresight_rad[ri])
+    # uniform in range, azimuth and elevation over the search sector, as
+    # radar.draw_false_alarms, for all scans at once
+    rng_m = rng.uniform(float(radars.min_range_m[ri]), float(radars.max_range_m[ri]), n)
+    az = np.mod(bore - hw + 2.0 * hw * rng.random(n), 2 * math.pi)
+    el = rng.uniform(float(radars.elevation_min_rad[ri]), float(radars.search_elevation_max_rad[ri]), n)
+    if mechanical:
+        t = t + np.mod(az - bore, 2 * math.pi) / (2 * math.pi) * float(radars.scan_period_s[ri])
+    snr = np.asarray(radar.noise_snr_db(rng, n, float(radars.pfa[ri]))) if n else np.empty(0)
+    idx = np.full(n, ri)
+    s_r, s_az, s_el, _ = measurement_sigmas(radars, idx, snr) if n else (np.empty(0),) * 4
+    return {
+        "time_s": t, "sensor_id": [sid] * n, "object_id": [None] * n, "range_m": rng_m, "azimuth_rad": az,
+        "elevation_rad": el, "range_rate_mps": np.full(n, np.nan), "snr_db": snr, "sigma_range_m": s_r,
+        "sigma_azimuth_rad": s_az, "sigma_elevation_rad": s_el, "mode": ["false_alarm"] * n,
+    }
+
+
+def _detections_table(parts: list[dict]) -> pa.Table:
+    if not parts:
+        return DETECTIONS_SCHEMA.empty_table()
+    cols = {}
+    for f in DETECTIONS_SCHEMA:
+        vals = [p[f.name] for p in parts]
+        if isinstance(vals[0], list):
+            cols[f.name] = sum(vals, [])
+        else:
+            cols[f.name] = np.concatenate([np.asarray(x, dtype=float) for x in vals])
+    t = cols["time_s"]
+    sensor = np.asarray(cols["sensor_id"], dtype=object)
+    obj = np.asarray([x if x is not None else "" for x in cols["object_id"]], dtype=object)
+    order = np.lexsort((cols["range_m"], obj, sensor, t))
+    arrays = {}
+    for f in DETECTIONS_SCHEMA:
+        c = cols[f.name]
+        if isinstance(c, list):
+            arrays[f.name] = pa.array([c[i] for i in order], type=f.type)
+        else:
+            x = c[order]
+            arrays[f.name] = pa.array(x, type=f.type, mask=np.isnan(x))
+    return pa.table(arrays, schema=DETECTIONS_SCHEMA)
+
+
+def simulate(world, store: TruthStore, objects: ObjectTable, rng: np.random.Generator, events: list[Event]):
+    """Run the sensor network over the truth.
+
+    Returns the detections and launch-report tables and, per radar, counts: scans,
+    opportunities (object-scans in coverage), object detections and false alarms.
+    """
+    network = world.sensors
+    reports, cue_time = _launch_reports(world, store, objects, network, rng, events)
+    if network.n_radars == 0:
+        return DETECTIONS_SCHEMA.empty_table(), reports, []
+    windows = activity_windows(store)
+    detections, stats = _radar_detections(world, store, objects, network, cue_time, windows, rng, events)
+    return detections, reports, stats

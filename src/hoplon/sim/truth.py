@@ -1,0 +1,153 @@
+"""Ground truth of a run: every object's sampled states, interpolated where needed.
+
+The engine adds each object's states (ECEF position and Earth-relative velocity) on a
+dense internal time grid plus the exact instants that matter (burnout, impact);
+:meth:`TruthStore.state_at` interpolates any (object, time) pairs at once with cubic
+Hermite polynomials (positions and velocities at both ends of an interval), which is
+what sensors observe; :meth:`TruthStore.table` writes the rows on the output grid.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from hoplon.core.earth import EarthModel
+from hoplon.core.frames import ecef_to_geodetic
+
+__all__ = ["TruthStore", "TRUTH_SCHEMA"]
+
+TRUTH_SCHEMA = pa.schema(
+    [
+        ("time_s", pa.float64()),
+        ("object_id", pa.string()),
+        ("kind", pa.string()),
+        ("lat_deg", pa.float64()),
+        ("lon_deg", pa.float64()),
+        ("alt_m", pa.float64()),
+        ("x_m", pa.float64()),
+        ("y_m", pa.float64()),
+        ("z_m", pa.float64()),
+        ("vx_mps", pa.float64()),
+        ("vy_mps", pa.float64()),
+        ("vz_mps", pa.float64()),
+    ],
+    metadata={
+        "hoplon_table": "truth",
+        "schema_version": "1",
+        "frame": "WGS84 ECEF (Earth-fixed); velocity relative to the rotating Earth",
+        "time": "seconds since the scenario epoch (UTC)",
+    },
+)
+
+
+class TruthStore:
+    """Per-object time series; objects are numbered in the order they are added."""
+
+    def __init__(self, earth: EarthModel) -> None:
+        self.earth = earth
+        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.object_id: list[str] = []
+        self.kind: list[str] = []
+        self._frozen = False
+
+    def add(self, object_id: str, kind: str, time_s, r, v, output) -> int:
+        """Add one object's samples (sorted by time); ``output`` marks the rows written
+        to the truth table. Returns the object's index."""
+        if self._frozen:
+            raise RuntimeError("the store is frozen")
+        t = np.asarray(time_s, dtype=float)
+        order = np.argsort(t, kind="stable")
+        t = t[order]
+        keep = np.concatenate([[True], np.diff(t) > 1e-9])  # drop duplicate instants
+        sel = order[keep]
+        self._parts.append((t[keep], np.asarray(r, float)[sel], np.asarray(v, float)[sel], np.asarray(output, bool)[sel]))
+        self.object_id.append(object_id)
+        self.kind.append(kind)
+        return len(self.object_id) - 1
+
+    def freeze(self) -> None:
+        """Concatenate the samples for fast interpolation (after the last ``add``)."""
+        n = [p[0].shape[0] for p in self._parts]
+        self.offsets = np.concatenate([[0], np.cumsum(n)]).astype(np.int64)
+        empty3 = np.empty((0, 3))
+        self.t = np.concatenate([p[0] for p in self._parts]) if n else np.empty(0)
+        self.r = np.concatenate([p[1] for p in self._parts]) if n else empty3
+        self.v = np.concatenate([p[2] for p in self._parts]) if n else empty3
+        self.out = np.concatenate([p[3] for p in self._parts]) if n else np.empty(0, bool)
+        self.start_s = self.t[self.offsets[:-1]] if n else np.empty(0)
+        self.end_s = self.t[self.offsets[1:] - 1] if n else np.empty(0)
+        self._frozen = True
+
+    def __len__(self) -> int:
+        return len(self.object_id)
+
+    def state_at(self, obj: np.ndarray, time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """ECEF positions and velocities (P, 3) of objects ``obj`` at ``time_s`` (P,).
+
+        Times are clamped to each object's sampled span.
+        """
+        obj = np.asarray(obj, dtype=np.int64)
+        t = np.clip(np.asarray(time_s, dtype=float), self.start_s[obj], self.end_s[obj])
+        lo = self.offsets[obj].copy()
+        hi = self.offsets[obj + 1] - 1  # last sample index of the object
+        # vectorised binary search for the interval [i, i+1] holding t (i < hi)
+        a, b = lo, np.maximum(hi - 1, lo)
+        while True:
+            active = a < b
+            if not np.any(active):
+                break
+            mid = (a + b + 1) // 2
+            go_right = self.t[mid] <= t
+            a = np.where(active & go_right, mid, a)
+            b = np.where(active & ~go_right, mid - 1, b)
+        i = a
+        j = np.minimum(i + 1, hi)
+        h = self.t[j] - self.t[i]
+        single = h <= 0.0
+        h = np.where(single, 1.0, h)
+        s = ((t - self.t[i]) / h)[:, None]
+        hh = h[:, None]
+        r0, r1, v0, v1 = self.r[i], self.r[j], self.v[i], self.v[j]
+        s2, s3 = s * s, s * s * s
+        r = (2 * s3 - 3 * s2 + 1) * r0 + (s3 - 2 * s2 + s) * hh * v0 + (-2 * s3 + 3 * s2) * r1 + (s3 - s2) * hh * v1
+        v = ((6 * s2 - 6 * s) * r0 + (-6 * s2 + 6 * s) * r1) / hh + (3 * s2 - 4 * s + 1) * v0 + (3 * s2 - 2 * s) * v1
+        r = np.where(single[:, None], r0, r)
+        v = np.where(single[:, None], v0, v)
+        return r, v
+
+    def alive(self, time_s: float | np.ndarray) -> np.ndarray:
+        """Boolean (N,) or (T, N): which objects are in flight at each time."""
+        t = np.asarray(time_s, dtype=float)
+        return (t[..., None] >= self.start_s) & (t[..., None] <= self.end_s)
+
+    def table(self) -> pa.Table:
+        """The rows marked for output, by time then object id."""
+        if not self._frozen:
+            self.freeze()
+        if len(self) == 0:
+            return TRUTH_SCHEMA.empty_table()
+        counts = np.diff(self.offsets)
+        oid = np.repeat(np.asarray(self.object_id, dtype=object), counts)[self.out]
+        kind = np.repeat(np.asarray(self.kind, dtype=object), counts)[self.out]
+        t, r, v = self.t[self.out], self.r[self.out], self.v[self.out]
+        order = np.lexsort((oid, t))
+        t, oid, kind, r, v = t[order], oid[order], kind[order], r[order], v[order]
+        geo = ecef_to_geodetic(r, earth=self.earth)
+        return pa.table(
+            {
+                "time_s": t,
+                "object_id": oid.tolist(),
+                "kind": kind.tolist(),
+                "lat_deg": np.asarray(geo.lat_deg),
+                "lon_deg": np.asarray(geo.lon_deg),
+                "alt_m": np.asarray(geo.alt_m),
+                "x_m": r[:, 0],
+                "y_m": r[:, 1],
+                "z_m": r[:, 2],
+                "vx_mps": v[:, 0],
+                "vy_mps": v[:, 1],
+                "vz_mps": v[:, 2],
+            },
+            schema=TRUTH_SCHEMA,
+        )
