@@ -66,3 +66,23 @@ def test_airbreather_benchmark_runs_and_reports_ratios():
         assert ref["max_position_difference_sharp_m"] < 1e-3
         # the turning routes cut their corners: not the same positions
         assert ref["max_position_difference_turning_m"] > 1.0
+
+
+def test_detections_benchmark_runs_and_reports_ratios():
+    # the sample is every pair, so pairs in the search volume are compared
+    out = _run_benchmark("bench_detections.py", "--radars", "3", "--targets", "200", "--sample", "600", "--repeat", "1")
+    assert out["benchmark"] == "detections"
+    assert (out["radars"], out["targets"], out["pairs"], out["sample"]) == (3, 200, 600, 600)
+    for key in ("first_call_s", "scan_s", "ms_per_scan", "pairs_per_s", "s_per_pair"):
+        assert out[key] > 0
+    assert out["detections"] <= out["in_search_pairs"] <= out["visible_pairs"] <= out["pairs"]
+    assert set(out["stages_ms"]) == {"observe", "detection_probability"}
+    assert set(out["references"]) == {"python per pair"}
+    ref = out["references"]["python per pair"]
+    assert ref["speedup"] > 0 and ref["pairs_per_s"] > 0 and ref["ms_per_scan"] > 0
+    # the same physics: both agree on coverage and on the SNR of the pairs in it
+    c = out["consistency"]
+    assert c["visibility_agreement"] >= 0.99 and c["in_search_agreement"] >= 0.99
+    assert c["snr_pairs"] > 0 and c["max_snr_difference_db"] < 0.01
+    assert c["max_range_difference_m"] < 1e-3 and c["max_angle_difference_rad"] < 1e-9
+    assert c["max_pd_difference"] < 1e-9

@@ -421,7 +421,11 @@ def _pd_swerling1(snr: np.ndarray, threshold: np.ndarray, n: np.ndarray) -> np.n
 
 
 def _pd(snr: np.ndarray, pfa: np.ndarray, n: np.ndarray, swerling: int) -> np.ndarray:
-    threshold = special.gammainccinv(n, pfa)
+    if pfa.size > 1 and np.all(pfa == pfa.flat[0]) and np.all(n == n.flat[0]):
+        # one threshold for all (the usual case: one radar's Pfa and pulses)
+        threshold = np.full(pfa.shape, special.gammainccinv(n.flat[0], pfa.flat[0]))
+    else:
+        threshold = special.gammainccinv(n, pfa)
     if swerling == 0:
         return _pd_swerling0(snr, threshold, n)
     return _pd_swerling1(snr, threshold, n)

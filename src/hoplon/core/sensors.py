@@ -33,7 +33,7 @@ import numpy as np
 
 from hoplon.core import radar
 from hoplon.core.earth import EarthModel, earth_model
-from hoplon.core.frames import ecef_to_enu, geodetic_to_ecef
+from hoplon.core.frames import enu_rotation, geodetic_to_ecef
 
 __all__ = ["RadarArray", "Observation", "observe", "aspect_angle_rad", "rcs_by_aspect_m2", "Coverage", "coverage"]
 
@@ -131,7 +131,7 @@ class Observation(NamedTuple):
 
     ``visible``: line of sight, field of view and range limits (the track volume);
     ``in_search``: visible and below the search elevation; ``snr_db`` the search SNR for
-    the mean RCS (before fluctuation and dwell gains); sigmas for that SNR.
+    the mean RCS (before fluctuation and dwell gains), NaN where not visible.
     """
 
     range_m: np.ndarray
@@ -157,47 +157,57 @@ def observe(
 
     ``radar_index`` (P,) picks the radar of each pair; targets are ECEF positions and
     Earth-relative velocities (P, 3); ``rcs_m2`` (P,) the mean RCS toward that radar.
+    Pairs are processed per radar (one rotation into its local frame); the line of
+    sight is tested only where the field of view and range allow, and the SNR is NaN
+    where the target is not visible.
     """
     model = earth_model(earth)
     idx = np.asarray(radar_index, dtype=np.int64)
     r = np.atleast_2d(np.asarray(target_ecef_m, dtype=float))
     v = np.atleast_2d(np.asarray(target_vel_mps, dtype=float))
-    site = radars.position_ecef_m(model)[idx]
-    lat, lon = radars.lat_deg[idx], radars.lon_deg[idx]
-    enu = ecef_to_enu(r, lat0_deg=lat, lon0_deg=lon, alt0_m=radars.alt_m[idx], earth=model)
-    rng = np.linalg.norm(enu, axis=-1)
-    az = np.mod(np.arctan2(enu[:, 0], enu[:, 1]), 2.0 * math.pi)
-    el = np.arcsin(np.clip(enu[:, 2] / np.maximum(rng, 1e-300), -1.0, 1.0))
-    los_unit = (r - site) / np.maximum(rng, 1e-300)[:, None]
-    rdot = np.sum(los_unit * v, axis=-1)
-    fov = radar.in_field_of_view(
-        az, el, boresight_azimuth_rad=radars.boresight_rad[idx], azimuth_half_width_rad=radars.azimuth_half_width_rad[idx],
-        elevation_min_rad=radars.elevation_min_rad[idx], elevation_max_rad=radars.elevation_max_rad[idx],
-    )
-    in_range = (rng >= radars.min_range_m[idx]) & (rng <= radars.max_range_m[idx])
-    los = _line_of_sight_pairs(site, r, refraction_k, model)
-    visible = fov & in_range & los
-    in_search = visible & (el <= radars.search_elevation_max_rad[idx])
-    snr = radar.search_snr_db(
-        power_aperture_w_m2=radars.power_aperture_w_m2[idx], rcs_m2=rcs_m2, range_m=np.maximum(rng, 1.0),
-        solid_angle_sr=radars.search_solid_angle_sr[idx], scan_time_s=radars.scan_period_s[idx],
-        system_temp_k=radars.system_temp_k[idx], loss_db=radars.losses_db[idx],
-    )
-    return Observation(rng, az, el, rdot, visible, in_search, np.asarray(snr, dtype=float))
-
-
-def _line_of_sight_pairs(site: np.ndarray, target: np.ndarray, k: float, model: EarthModel) -> np.ndarray:
-    """Line of sight of P (site, target) pairs over the k-effective-Earth bulge."""
-    if len(site) == 0:
-        return np.zeros(0, dtype=bool)
-    # radar.line_of_sight works on (sites x targets) products: group the pairs by site
-    out = np.empty(len(site), dtype=bool)
-    sites, inverse = np.unique(site, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    for j in range(len(sites)):
-        sel = np.flatnonzero(inverse == j)
-        out[sel] = np.atleast_1d(radar.line_of_sight(sites[j], target[sel], k=k, earth=model))
-    return out
+    rcs = np.broadcast_to(np.asarray(rcs_m2, dtype=float), idx.shape)
+    n = idx.shape[0]
+    rng = np.empty(n)
+    az = np.empty(n)
+    el = np.empty(n)
+    rdot = np.empty(n)
+    visible = np.zeros(n, dtype=bool)
+    in_search = np.zeros(n, dtype=bool)
+    snr = np.full(n, np.nan)
+    sites = radars.position_ecef_m(model)
+    rot = np.asarray(enu_rotation(radars.lat_deg, radars.lon_deg)).reshape(-1, 3, 3)
+    omega = radars.search_solid_angle_sr
+    for j in np.unique(idx):
+        sel = np.flatnonzero(idx == j)
+        d = r[sel] - sites[j]
+        enu = d @ rot[j].T
+        rg = np.linalg.norm(enu, axis=1)
+        safe = np.maximum(rg, 1e-300)
+        a = np.mod(np.arctan2(enu[:, 0], enu[:, 1]), 2.0 * math.pi)
+        e = np.arcsin(np.clip(enu[:, 2] / safe, -1.0, 1.0))
+        rng[sel], az[sel], el[sel] = rg, a, e
+        rdot[sel] = np.sum(d * v[sel], axis=1) / safe
+        cand = np.asarray(
+            radar.in_field_of_view(
+                a, e, boresight_azimuth_rad=radars.boresight_rad[j], azimuth_half_width_rad=radars.azimuth_half_width_rad[j],
+                elevation_min_rad=radars.elevation_min_rad[j], elevation_max_rad=radars.elevation_max_rad[j],
+            ),
+            dtype=bool,
+        ) & (rg >= radars.min_range_m[j]) & (rg <= radars.max_range_m[j])
+        c = np.flatnonzero(cand)
+        if c.size:
+            clear = np.atleast_1d(radar.line_of_sight(sites[j], r[sel[c]], k=refraction_k, earth=model))
+            c = c[clear]
+        vis_sel = sel[c]
+        visible[vis_sel] = True
+        in_search[vis_sel] = e[c] <= radars.search_elevation_max_rad[j]
+        if c.size:
+            snr[vis_sel] = radar.search_snr_db(
+                power_aperture_w_m2=radars.power_aperture_w_m2[j], rcs_m2=rcs[vis_sel], range_m=np.maximum(rg[c], 1.0),
+                solid_angle_sr=omega[j], scan_time_s=radars.scan_period_s[j], system_temp_k=radars.system_temp_k[j],
+                loss_db=radars.losses_db[j],
+            )
+    return Observation(rng, az, el, rdot, visible, in_search, snr)
 
 
 def measurement_sigmas(radars: RadarArray, radar_index: np.ndarray, snr_db: np.ndarray):

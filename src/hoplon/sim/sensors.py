@@ -333,8 +333,12 @@ def _radar_detections(world, store: TruthStore, objects: ObjectTable, network: S
         search_snr = obs.snr_db + fluct_db + np.where(cued, network.cue_gain_db[ri], 0.0)
         track_snr = obs.snr_db + fluct_db + network.track_gain_db[ri]
         pfa, npulse = float(radars.pfa[ri]), int(radars.n_pulses[ri])
-        pd_search = np.asarray(radar.detection_probability(search_snr, pfa, swerling=0, n_pulses=npulse))
-        pd_track = np.asarray(radar.detection_probability(track_snr, pfa, swerling=0, n_pulses=npulse))
+        vis = np.flatnonzero(obs.visible)  # Pd only where the radar can see the object
+        pd_search = np.zeros(n)
+        pd_track = np.zeros(n)
+        if vis.size:
+            pd_search[vis] = radar.detection_probability(search_snr[vis], pfa, swerling=0, n_pulses=npulse)
+            pd_track[vis] = radar.detection_probability(track_snr[vis], pfa, swerling=0, n_pulses=npulse)
         search_det = searchable & (u < pd_search)
         # pairs in (object, scan) order: track dwells follow a first detection in the
         # same run of consecutive visible scans
