@@ -793,9 +793,9 @@ def draw_false_alarms(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """False alarms of one scan: (range_m, azimuth_rad, elevation_rad), arrays of one length.
 
-    The count is Poisson with mean ``mean_count``; the points are uniform in range,
-    azimuth and elevation over the volume (resolution cells are uniform in those
-    coordinates). The azimuth sector runs clockwise from ``azimuth_min_rad`` to
+    The count is Poisson with mean ``mean_count``; the points are uniform over the
+    resolution cells: uniform in range and azimuth, and in solid angle (uniform in
+    sin(elevation)), as :func:`resolution_cells` counts beams by solid angle. The azimuth sector runs clockwise from ``azimuth_min_rad`` to
     ``azimuth_max_rad`` (a maximum below the minimum crosses north; a span of 2 pi or
     more is the full circle); azimuths are returned wrapped to [0, 2 pi).
     """
@@ -813,7 +813,7 @@ def draw_false_alarms(
     rng_m = rng.uniform(range_min_m, range_max_m, count)
     az = np.mod(azimuth_min_rad + span * rng.random(count), _TWO_PI)
     az = np.where(az >= _TWO_PI, 0.0, az)
-    el = rng.uniform(elevation_min_rad, elevation_max_rad, count)
+    el = np.arcsin(rng.uniform(math.sin(elevation_min_rad), math.sin(elevation_max_rad), count))
     return rng_m, az, el
 
 

@@ -267,9 +267,11 @@ def coverage(
     snr_range = np.full(h.shape, float(radar.search_range_m(snr_db=need, **kw)))
     track_range = np.full(h.shape, float(radar.search_range_m(snr_db=need - track_gain_db, **kw)))
     horizon = np.asarray(radar.horizon_range_m(float(r0.alt_m[0]), np.maximum(h, 0.0), k=refraction_k, earth_radius_m=earth_radius_m))
-    # slant range where a target at height h is seen at the radar's lowest elevation
-    # (effective-Earth geometry): law of cosines in the triangle centre-radar-target
-    ke = refraction_k * earth_radius_m
+    # slant range where a target at height h is seen at the radar's lowest elevation;
+    # elevations are geometric (as measured), so this uses the true Earth radius, while
+    # the horizon above uses the refracted (effective) one: law of cosines in the
+    # triangle centre-radar-target
+    ke = earth_radius_m
     a = ke + float(r0.alt_m[0])
     b = ke + h
     e = float(r0.elevation_min_rad[0])

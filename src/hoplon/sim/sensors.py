@@ -21,7 +21,7 @@ Scheduling (notional, documented):
 * Every scan draws a new RCS for Swerling 1 objects; detection is a Bernoulli draw with
   the Swerling 0 probability at that RCS (so the marginal is the exact Swerling 1 Pd).
 * False alarms: Poisson per search scan over the search sector (Pfa x cells), uniform in
-  range, azimuth and elevation.
+  range, azimuth and solid angle.
 """
 
 from __future__ import annotations
@@ -307,17 +307,25 @@ def _radar_detections(world, store: TruthStore, objects: ObjectTable, network: S
         stats.append(stat)
         if scans.size == 0:
             continue
-        alive = store.alive(scans)  # (S, N)
+        mechanical = bool(network.mechanical[ri])
+        # candidates: objects in flight at the scan instant, or (rotating radar) at any
+        # time while the beam sweeps through the scan period
+        ahead = period if mechanical else 0.0
+        alive = (store.start_s[None, :] <= scans[:, None] + ahead) & (store.end_s[None, :] >= scans[:, None])
         s_idx, o_idx = np.nonzero(alive)
         t = scans[s_idx]
         idx = np.full(t.shape, ri)
         r, v = store.state_at(o_idx, t)
         site = radars.position_ecef_m(world.earth)[ri]
-        if network.mechanical[ri]:
-            # the beam sweeps from the boresight azimuth once per period
+        if mechanical:
+            # the beam sweeps from the boresight azimuth once per period: each object is
+            # seen when the beam passes its azimuth (found from its position at the scan
+            # start, then re-evaluated), and only if it is in flight then
             first = observe(radars, idx, r, v, np.ones(t.shape), earth=world.earth)
             offset = np.mod(first.azimuth_rad - radars.boresight_rad[ri], 2 * math.pi) / (2 * math.pi) * period
             t = t + offset
+            flying = (t >= store.start_s[o_idx]) & (t <= store.end_s[o_idx])
+            s_idx, o_idx, t, idx = s_idx[flying], o_idx[flying], t[flying], idx[flying]
             r, v = store.state_at(o_idx, t)
         nose, broad, tail, swer = objects.signature_arrays(o_idx, t)
         aspect = aspect_angle_rad(r, v, site)
@@ -384,11 +392,14 @@ def _false_alarms(radars: RadarArray, ri: int, sid: str, scans: np.ndarray, mech
     t = np.repeat(scans, counts)
     hw = min(float(radars.azimuth_half_width_rad[ri]), math.pi)
     bore = float(radars.boresight_rad[ri])
-    # uniform in range, azimuth and elevation over the search sector, as
-    # radar.draw_false_alarms, for all scans at once
+    # uniform over the resolution cells of the search sector, for all scans at once:
+    # uniform in range and azimuth, and in solid angle (uniform in sin(elevation)), as
+    # the cell count (range bins x solid angle / beam solid angle) assumes
     rng_m = rng.uniform(float(radars.min_range_m[ri]), float(radars.max_range_m[ri]), n)
     az = np.mod(bore - hw + 2.0 * hw * rng.random(n), 2 * math.pi)
-    el = rng.uniform(float(radars.elevation_min_rad[ri]), float(radars.search_elevation_max_rad[ri]), n)
+    sin_lo = math.sin(float(radars.elevation_min_rad[ri]))
+    sin_hi = math.sin(float(radars.search_elevation_max_rad[ri]))
+    el = np.arcsin(rng.uniform(sin_lo, sin_hi, n))
     if mechanical:
         t = t + np.mod(az - bore, 2 * math.pi) / (2 * math.pi) * float(radars.scan_period_s[ri])
     snr = np.asarray(radar.noise_snr_db(rng, n, float(radars.pfa[ri]))) if n else np.empty(0)
