@@ -32,6 +32,10 @@ import numba
 import numpy as np
 from geographiclib.geodesic import Geodesic
 
+from hoplon.core._arrays import as_floats as _floats
+from hoplon.core._arrays import broadcast_floats as _broadcast
+from hoplon.core._arrays import broadcast_shape as _broadcast_shape
+from hoplon.core._arrays import scalar_out as _out
 from hoplon.core.earth import EarthModel, _ecef_to_geodetic, _geodetic_to_ecef, earth_model
 
 __all__ = [
@@ -102,39 +106,12 @@ class GeodesicDirect(NamedTuple):
 # --------------------------------------------------------------------------- helpers
 
 
-def _out(x: np.ndarray) -> Floats:
-    """Scalar out for a 0-d result, the array otherwise."""
-    return float(x) if np.ndim(x) == 0 else x
-
-
-def _floats(x: object, name: str) -> np.ndarray:
-    try:
-        return np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a number or an array of numbers: {exc}") from None
-
-
 def _points(x: object, name: str) -> np.ndarray:
     """A float64 array of points, shape (..., 3)."""
     arr = _floats(x, name)
     if arr.ndim == 0 or arr.shape[-1] != 3:
         raise ValueError(f"{name} must have shape (N, 3) or (3,), got {arr.shape}")
     return arr
-
-
-def _broadcast_shape(**shapes: tuple[int, ...]) -> tuple[int, ...]:
-    try:
-        return np.broadcast_shapes(*shapes.values())
-    except ValueError:
-        desc = ", ".join(f"{k} {v}" for k, v in shapes.items())
-        raise ValueError(f"shapes do not broadcast together: {desc}") from None
-
-
-def _broadcast(**arrays: object) -> list[np.ndarray]:
-    """Float arrays broadcast to a common shape (views), with a clear error."""
-    arrs = {k: _floats(v, k) for k, v in arrays.items()}
-    shape = _broadcast_shape(**{k: a.shape for k, a in arrs.items()})
-    return [np.broadcast_to(a, shape) for a in arrs.values()]
 
 
 def _kernel_input(x: np.ndarray) -> np.ndarray:

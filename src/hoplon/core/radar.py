@@ -32,6 +32,10 @@ import numpy as np
 from scipy import special
 from scipy.stats import ncx2
 
+from hoplon.core._arrays import as_floats as _floats
+from hoplon.core._arrays import broadcast_floats as _broadcast
+from hoplon.core._arrays import scalar_out as _out
+from hoplon.core._arrays import scalar_out_bool as _out_bool
 from hoplon.core.earth import EarthModel
 from hoplon.core.frames import ecef_to_geodetic
 
@@ -86,33 +90,6 @@ a millimetre (for example to a target exactly on the surface) counts as clear.""
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _out(x: np.ndarray) -> float | np.ndarray:
-    """Scalar out for a 0-d float result, the array otherwise."""
-    return float(x) if np.ndim(x) == 0 else x
-
-
-def _out_bool(x: np.ndarray) -> bool | np.ndarray:
-    return bool(x) if np.ndim(x) == 0 else x
-
-
-def _floats(x: object, name: str) -> np.ndarray:
-    try:
-        return np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a number or an array of numbers: {exc}") from None
-
-
-def _broadcast(**arrays: object) -> list[np.ndarray]:
-    """Float arrays broadcast to a common shape, with a clear error."""
-    arrs = {k: _floats(v, k) for k, v in arrays.items()}
-    try:
-        shape = np.broadcast_shapes(*(a.shape for a in arrs.values()))
-    except ValueError:
-        desc = ", ".join(f"{k} {a.shape}" for k, a in arrs.items())
-        raise ValueError(f"shapes do not broadcast together: {desc}") from None
-    return [np.broadcast_to(a, shape) for a in arrs.values()]
 
 
 def _positive(name: str, x: np.ndarray) -> None:

@@ -24,6 +24,7 @@ from hoplon.sim.events import Event, events_table
 from hoplon.sim.objects import ObjectTable, Signature
 from hoplon.sim.random import stream
 from hoplon.sim.sensors import simulate as simulate_sensors
+from hoplon.sim.tables import table_from_parts
 from hoplon.sim.truth import TRUTH_SCHEMA, TruthStore
 from hoplon.sim.world import World
 
@@ -285,18 +286,7 @@ def _airbreathers(world: World, step: float, every: int, truth: TruthStore, obje
 
 
 def _outcomes(parts: list[dict]) -> pa.Table:
-    parts = [p for p in parts if p]
-    if not parts:
-        return OUTCOMES_SCHEMA.empty_table()
-    cols = {}
-    for field in OUTCOMES_SCHEMA:
-        vals = [p[field.name] for p in parts]
-        if isinstance(vals[0], list):
-            cols[field.name] = pa.array(sum((list(v) for v in vals), []), type=field.type)
-        else:
-            x = np.concatenate(vals).astype(float)
-            cols[field.name] = pa.array(x, type=field.type, mask=np.isnan(x))  # not applicable: null
-    return pa.table(cols, schema=OUTCOMES_SCHEMA)
+    return table_from_parts(parts, OUTCOMES_SCHEMA)
 
 
 def estimated_truth_rows(world: World, truth_step_s: float) -> int:

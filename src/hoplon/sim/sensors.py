@@ -39,6 +39,7 @@ from hoplon.errors import ScenarioError
 from hoplon.scenario.schema import InfraredType, RadarType, Scenario
 from hoplon.sim.events import Event
 from hoplon.sim.objects import ObjectTable
+from hoplon.sim.tables import table_from_parts
 from hoplon.sim.truth import TruthStore
 
 __all__ = ["SensorNetwork", "build_network", "radar_array", "simulate", "DETECTIONS_SCHEMA", "LAUNCH_REPORTS_SCHEMA", "WINDOW_MARGIN_S"]
@@ -413,28 +414,15 @@ def _false_alarms(radars: RadarArray, ri: int, sid: str, scans: np.ndarray, mech
 
 
 def _detections_table(parts: list[dict]) -> pa.Table:
+    """Detections by time, then sensor, then object (false alarms last), then range."""
+    parts = [p for p in parts if p and len(p["time_s"])]
     if not parts:
         return DETECTIONS_SCHEMA.empty_table()
-    cols = {}
-    for f in DETECTIONS_SCHEMA:
-        vals = [p[f.name] for p in parts]
-        if isinstance(vals[0], list):
-            cols[f.name] = sum(vals, [])
-        else:
-            cols[f.name] = np.concatenate([np.asarray(x, dtype=float) for x in vals])
-    t = cols["time_s"]
-    sensor = np.asarray(cols["sensor_id"], dtype=object)
-    obj = np.asarray([x if x is not None else "" for x in cols["object_id"]], dtype=object)
-    order = np.lexsort((cols["range_m"], obj, sensor, t))
-    arrays = {}
-    for f in DETECTIONS_SCHEMA:
-        c = cols[f.name]
-        if isinstance(c, list):
-            arrays[f.name] = pa.array([c[i] for i in order], type=f.type)
-        else:
-            x = c[order]
-            arrays[f.name] = pa.array(x, type=f.type, mask=np.isnan(x))
-    return pa.table(arrays, schema=DETECTIONS_SCHEMA)
+    t = np.concatenate([np.asarray(p["time_s"], dtype=float) for p in parts])
+    sensor = np.asarray(sum((list(p["sensor_id"]) for p in parts), []), dtype=object)
+    obj = np.asarray([x if x is not None else "" for p in parts for x in p["object_id"]], dtype=object)
+    rng_m = np.concatenate([np.asarray(p["range_m"], dtype=float) for p in parts])
+    return table_from_parts(parts, DETECTIONS_SCHEMA, order=np.lexsort((rng_m, obj, sensor, t)))
 
 
 def simulate(world, store: TruthStore, objects: ObjectTable, rng: np.random.Generator, events: list[Event]):
