@@ -1,0 +1,684 @@
+"""Batched Kalman filters in ECEF: motion models, the radar measurement model, EKF, UKF, IMM.
+
+Everything works on N tracks at once: states ``x`` (N, n), covariances ``P`` (N, n, n),
+time steps ``dt`` (N,) in seconds (each track predicts from its own time).
+
+State layout. Every model works on a subset of one *full* state, in this order::
+
+    0:3   position, ECEF, m            (all models)
+    3:6   velocity, ECEF, m/s          (all models; relative to the rotating Earth)
+    6:9   acceleration, ECEF, m/s^2    (constant acceleration, Singer)
+    9     turn rate about the local vertical, rad/s   (coordinated turn)
+    10    inverse ballistic coefficient 1/beta, m^2/kg (ballistic)
+
+A model's ``indices`` say which components it uses; a single-model filter works on
+those only (6 for CV, 9 for CA/Singer, 7 for CT and ballistic); an IMM works on the
+union of its models' components (:class:`IMM`).
+
+Motion models (continuous-time white-noise formulations, Bar-Shalom, Li & Kirubarajan,
+*Estimation with Applications to Tracking and Navigation*, ch. 6 and 11):
+
+- :class:`ConstantVelocity` -- white-noise acceleration, intensity ``q`` (m^2/s^3);
+- :class:`ConstantAcceleration` -- white-noise jerk, intensity ``q`` (m^2/s^5);
+- :class:`Singer` -- exponentially correlated acceleration (sigma, tau), discretised
+  exactly by Van Loan's method;
+- :class:`CoordinatedTurn` -- horizontal turn about the local vertical at rate omega,
+  vertical velocity constant; Jacobian by central differences;
+- :class:`Ballistic` -- J2 gravity, Earth rotation and drag in the co-rotating US 1976
+  atmosphere (Hoplon's free-flight physics, :mod:`hoplon.core.earth`) with the inverse
+  ballistic coefficient as a state; RK4 substeps of at most ``max_step_s``; Jacobian of
+  the discrete map by forward differences in the same compiled kernel.
+
+Measurement model (:class:`RadarMeasurement`): range, azimuth (clockwise from true
+north), elevation (above the local horizontal plane) and optionally range rate, of a
+sensor at a WGS84 position; the azimuth innovation is wrapped to (-pi, pi].
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import NamedTuple
+
+import numba
+import numpy as np
+import scipy.linalg
+
+from hoplon.core.earth import EarthModel, _acceleration, earth_model
+
+__all__ = [
+    "FULL_DIM",
+    "POS",
+    "VEL",
+    "ACC",
+    "TURN",
+    "DRAG",
+    "MotionModel",
+    "ConstantVelocity",
+    "ConstantAcceleration",
+    "Singer",
+    "CoordinatedTurn",
+    "Ballistic",
+    "RadarMeasurement",
+    "ekf_predict",
+    "ekf_update",
+    "ukf_predict",
+    "ukf_update",
+    "IMM",
+    "IMMState",
+    "Innovation",
+    "innovations",
+    "gaussian_likelihood",
+    "symmetrize",
+]
+
+FULL_DIM = 11
+POS = slice(0, 3)
+VEL = slice(3, 6)
+ACC = slice(6, 9)
+TURN = 9
+DRAG = 10
+
+
+def symmetrize(P: np.ndarray) -> np.ndarray:
+    """(P + P^T) / 2 over the last two axes."""
+    return 0.5 * (P + np.swapaxes(P, -1, -2))
+
+
+def _per_track(dt, n: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(dt, dtype=np.float64), (n,))
+
+
+# --------------------------------------------------------------------------- motion models
+
+
+class MotionModel:
+    """A motion model: ``predict`` gives f(x), its Jacobian F and the process noise Q.
+
+    Subclasses set ``name`` and ``indices`` (components of the full state they use).
+    """
+
+    name: str = "model"
+    indices: tuple[int, ...] = ()
+
+    @property
+    def dim(self) -> int:
+        return len(self.indices)
+
+    def predict(self, x: np.ndarray, dt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(f(x) (N, n), F (N, n, n), Q (N, n, n)) for states x (N, n) and steps dt (N,)."""
+        raise NotImplementedError
+
+    def propagate(self, x: np.ndarray, dt: np.ndarray) -> np.ndarray:
+        """f(x) only (for sigma points); default: the mean of :meth:`predict`."""
+        return self.predict(x, dt)[0]
+
+    def noise(self, x: np.ndarray, dt: np.ndarray) -> np.ndarray:
+        """Q only."""
+        return self.predict(x, dt)[2]
+
+    def unused_prior(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and variance given to full-state components this model does not use
+        (for the IMM): acceleration 0 +- 10 m/s^2, turn rate 0 +- 0.05 rad/s,
+        1/beta 2e-4 +- 5e-3 m^2/kg."""
+        mean = np.zeros(FULL_DIM)
+        var = np.zeros(FULL_DIM)
+        var[ACC] = 10.0**2
+        var[TURN] = 0.05**2
+        mean[DRAG] = 2e-4
+        var[DRAG] = 5e-3**2
+        return mean, var
+
+
+def _kron3(block: np.ndarray) -> np.ndarray:
+    """Per-axis (k x k) blocks (N, k, k) -> 3-D (N, 3k, 3k) for the [pos, vel, acc] ordering."""
+    return np.einsum("nij,ab->niajb", block, np.eye(3)).reshape(block.shape[0], 3 * block.shape[1], 3 * block.shape[2])
+
+
+@dataclass(frozen=True)
+class ConstantVelocity(MotionModel):
+    """Nearly constant velocity: white-noise acceleration of intensity ``q`` (m^2/s^3) per axis."""
+
+    q: float = 1.0
+    name: str = "cv"
+    indices: tuple[int, ...] = tuple(range(6))
+
+    def predict(self, x, dt):
+        n = x.shape[0]
+        t = _per_track(dt, n)
+        one = np.ones(n)
+        f1 = np.stack([np.stack([one, t], -1), np.stack([0 * t, one], -1)], -2)
+        q1 = self.q * np.stack([np.stack([t**3 / 3, t**2 / 2], -1), np.stack([t**2 / 2, t], -1)], -2)
+        F, Q = _kron3(f1), _kron3(q1)
+        return np.einsum("nij,nj->ni", F, x), F, Q
+
+
+@dataclass(frozen=True)
+class ConstantAcceleration(MotionModel):
+    """Nearly constant acceleration: white-noise jerk of intensity ``q`` (m^2/s^5) per axis."""
+
+    q: float = 0.1
+    name: str = "ca"
+    indices: tuple[int, ...] = tuple(range(9))
+
+    def predict(self, x, dt):
+        n = x.shape[0]
+        t = _per_track(dt, n)
+        one, zero = np.ones(n), np.zeros(n)
+        f1 = np.stack(
+            [np.stack([one, t, t**2 / 2], -1), np.stack([zero, one, t], -1), np.stack([zero, zero, one], -1)], -2
+        )
+        q1 = self.q * np.stack(
+            [
+                np.stack([t**5 / 20, t**4 / 8, t**3 / 6], -1),
+                np.stack([t**4 / 8, t**3 / 3, t**2 / 2], -1),
+                np.stack([t**3 / 6, t**2 / 2, t], -1),
+            ],
+            -2,
+        )
+        F, Q = _kron3(f1), _kron3(q1)
+        return np.einsum("nij,nj->ni", F, x), F, Q
+
+
+@lru_cache(maxsize=4096)
+def _singer_blocks(dt: float, sigma: float, tau: float) -> tuple[np.ndarray, np.ndarray]:
+    """Exact discretisation (Van Loan 1978) of the Singer model for one axis."""
+    alpha = 1.0 / tau
+    a = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, -alpha]])
+    g = np.array([[0.0], [0.0], [1.0]])
+    qc = 2.0 * alpha * sigma**2  # spectral density of the driving noise
+    m = np.zeros((6, 6))
+    m[:3, :3] = -a
+    m[:3, 3:] = g @ g.T * qc
+    m[3:, 3:] = a.T
+    e = scipy.linalg.expm(m * dt)
+    phi = e[3:, 3:].T
+    q = phi @ e[:3, 3:]
+    return phi, 0.5 * (q + q.T)
+
+
+@dataclass(frozen=True)
+class Singer(MotionModel):
+    """Singer model: acceleration a Gauss-Markov process of RMS ``sigma`` (m/s^2) and time
+    constant ``tau`` (s) per axis (Singer 1970), discretised exactly."""
+
+    sigma: float = 5.0
+    tau: float = 20.0
+    name: str = "singer"
+    indices: tuple[int, ...] = tuple(range(9))
+
+    def predict(self, x, dt):
+        n = x.shape[0]
+        t = _per_track(dt, n)
+        keys, inverse = np.unique(np.round(t, 9), return_inverse=True)
+        blocks = [_singer_blocks(float(k), self.sigma, self.tau) for k in keys]
+        f1 = np.stack([b[0] for b in blocks])[inverse.ravel()]
+        q1 = np.stack([b[1] for b in blocks])[inverse.ravel()]
+        F, Q = _kron3(f1), _kron3(q1)
+        return np.einsum("nij,nj->ni", F, x), F, Q
+
+
+def _cv_noise(t: np.ndarray, q: float) -> np.ndarray:
+    """White-noise-acceleration Q (N, 6, 6) of intensity q."""
+    q1 = q * np.stack([np.stack([t**3 / 3, t**2 / 2], -1), np.stack([t**2 / 2, t], -1)], -2)
+    return _kron3(q1)
+
+
+def _local_up(r: np.ndarray, model: EarthModel) -> np.ndarray:
+    from hoplon.core.frames import ecef_to_geodetic  # noqa: PLC0415
+
+    geo = ecef_to_geodetic(r, earth=model)
+    lat, lon = np.radians(np.atleast_1d(geo.lat_deg)), np.radians(np.atleast_1d(geo.lon_deg))
+    return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], -1)
+
+
+def _numeric_jacobian(f, x: np.ndarray, dt: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Central-difference Jacobian (N, n, n) of a batched map f(x, dt)."""
+    n, d = x.shape
+    xs = np.repeat(x[:, None, :], 2 * d, axis=1)
+    for j in range(d):
+        xs[:, 2 * j, j] += steps[j]
+        xs[:, 2 * j + 1, j] -= steps[j]
+    out = f(xs.reshape(n * 2 * d, d), np.repeat(dt, 2 * d)).reshape(n, 2 * d, d)
+    return np.stack([(out[:, 2 * j] - out[:, 2 * j + 1]) / (2 * steps[j]) for j in range(d)], axis=-1)
+
+
+@dataclass(frozen=True)
+class CoordinatedTurn(MotionModel):
+    """Horizontal coordinated turn: the horizontal velocity turns about the local vertical
+    (ellipsoid normal at the start of the step) at rate omega (positive: counter-clockwise
+    seen from above, i.e. a left turn); vertical velocity constant. Noise: white
+    acceleration ``q`` (m^2/s^3) and a turn-rate random walk ``q_turn`` (rad^2/s^3)."""
+
+    q: float = 1.0
+    q_turn: float = 1e-4
+    earth: str = "wgs84"
+    name: str = "ct"
+    indices: tuple[int, ...] = (0, 1, 2, 3, 4, 5, TURN)
+
+    def propagate(self, x, dt):
+        t = _per_track(dt, x.shape[0])
+        r, v, w = x[:, 0:3], x[:, 3:6], x[:, 6]
+        u = _local_up(r, earth_model(self.earth))
+        vu = np.sum(v * u, -1, keepdims=True) * u
+        vh = v - vu
+        cross = np.cross(u, vh)
+        wt = w * t
+        small = np.abs(wt) < 1e-6
+        safe_w = np.where(small, 1.0, w)
+        s_over = np.where(small, t * (1 - wt**2 / 6), np.sin(wt) / safe_w)
+        c_over = np.where(small, t * wt / 2, (1 - np.cos(wt)) / safe_w)
+        r_new = r + vu * t[:, None] + vh * s_over[:, None] + cross * c_over[:, None]
+        v_new = vu + vh * np.cos(wt)[:, None] + cross * np.sin(wt)[:, None]
+        return np.concatenate([r_new, v_new, w[:, None]], axis=1)
+
+    def predict(self, x, dt):
+        t = _per_track(dt, x.shape[0])
+        F = _numeric_jacobian(self.propagate, x, t, np.array([1.0, 1.0, 1.0, 1e-2, 1e-2, 1e-2, 1e-5]))
+        Q = np.zeros((x.shape[0], 7, 7))
+        Q[:, :6, :6] = _cv_noise(t, self.q)
+        Q[:, 6, 6] = self.q_turn * t
+        return self.propagate(x, t), F, Q
+
+
+@numba.njit(cache=True)
+def _ballistic_rk4(y: np.ndarray, dt: float, max_step: float, p: np.ndarray) -> None:
+    """Advance [r, v, theta] in place by dt with RK4 substeps (theta = 1/beta)."""
+    n = max(1, int(math.ceil(abs(dt) / max_step)))
+    h = dt / n
+    k = np.empty((4, 6))
+    tmp = np.empty(6)
+    theta = max(y[6], 0.0)
+    for _ in range(n):
+        for s in range(4):
+            if s == 0:
+                for i in range(6):
+                    tmp[i] = y[i]
+            else:
+                c = 0.5 if s < 3 else 1.0
+                for i in range(6):
+                    tmp[i] = y[i] + c * h * k[s - 1, i]
+            ax, ay, az = _acceleration(tmp[0], tmp[1], tmp[2], tmp[3], tmp[4], tmp[5], theta, p)
+            k[s, 0], k[s, 1], k[s, 2] = tmp[3], tmp[4], tmp[5]
+            k[s, 3], k[s, 4], k[s, 5] = ax, ay, az
+        for i in range(6):
+            y[i] += h / 6.0 * (k[0, i] + 2.0 * k[1, i] + 2.0 * k[2, i] + k[3, i])
+
+
+@numba.njit(cache=True)
+def _ballistic_predict(x: np.ndarray, dt: np.ndarray, max_step: float, steps: np.ndarray, p: np.ndarray,
+                       out: np.ndarray, jac: np.ndarray) -> None:
+    n = x.shape[0]
+    y = np.empty(7)
+    for i in range(n):
+        y[:] = x[i]
+        _ballistic_rk4(y, dt[i], max_step, p)
+        out[i] = y
+        for j in range(7):
+            yj = x[i].copy()
+            yj[j] += steps[j]
+            _ballistic_rk4(yj, dt[i], max_step, p)
+            for r in range(7):
+                jac[i, r, j] = (yj[r] - y[r]) / steps[j]
+
+
+@numba.njit(cache=True)
+def _ballistic_propagate(x: np.ndarray, dt: np.ndarray, max_step: float, p: np.ndarray, out: np.ndarray) -> None:
+    for i in range(x.shape[0]):
+        y = x[i].copy()
+        _ballistic_rk4(y, dt[i], max_step, p)
+        out[i] = y
+
+
+@dataclass(frozen=True)
+class Ballistic(MotionModel):
+    """Ballistic free flight (J2, rotation, drag) with 1/beta estimated as a state.
+
+    ``q`` (m^2/s^3) is white acceleration for unmodelled forces; ``q_theta``
+    ((m^2/kg)^2/s) a random walk on 1/beta. ``earth`` "wgs84" or "sphere".
+    """
+
+    q: float = 0.05
+    q_theta: float = 1e-10
+    max_step_s: float = 1.0
+    earth: str = "wgs84"
+    name: str = "ballistic"
+    indices: tuple[int, ...] = (0, 1, 2, 3, 4, 5, DRAG)
+
+    def _params(self) -> np.ndarray:
+        return earth_model(self.earth).params()
+
+    def propagate(self, x, dt):
+        out, _ = self._run(x, dt, jacobian=False)
+        return out
+
+    def _run(self, x, dt, *, jacobian: bool):
+        n = x.shape[0]
+        t = np.ascontiguousarray(_per_track(dt, n))
+        out = np.empty((n, 7))
+        jac = np.empty((n, 7, 7)) if jacobian else np.empty((0, 7, 7))
+        steps = np.array([1.0, 1.0, 1.0, 1e-3, 1e-3, 1e-3, 1e-7])
+        xc = np.ascontiguousarray(x, dtype=np.float64)
+        if jacobian:
+            _ballistic_predict(xc, t, self.max_step_s, steps, self._params(), out, jac)
+        else:
+            _ballistic_propagate(xc, t, self.max_step_s, self._params(), out)
+        return out, jac
+
+    def predict(self, x, dt):
+        t = _per_track(dt, x.shape[0])
+        out, F = self._run(x, t, jacobian=True)
+        Q = np.zeros((x.shape[0], 7, 7))
+        Q[:, :6, :6] = _cv_noise(t, self.q)
+        Q[:, 6, 6] = self.q_theta * np.abs(t)
+        return out, F, Q
+
+
+# --------------------------------------------------------------------------- measurement model
+
+
+class Innovation(NamedTuple):
+    """Innovations (N, m) (azimuth wrapped), their covariances S (N, m, m) and the
+    predicted measurements (N, m)."""
+
+    nu: np.ndarray
+    S: np.ndarray
+    z_pred: np.ndarray
+
+
+def _wrap(a: np.ndarray) -> np.ndarray:
+    return (a + math.pi) % (2.0 * math.pi) - math.pi
+
+
+@dataclass(frozen=True)
+class RadarMeasurement:
+    """Range (m), azimuth, elevation (rad) [and range rate (m/s)] from a WGS84 site.
+
+    ``sigma`` holds the standard deviations in that order; azimuth is clockwise from
+    true north, elevation above the local horizontal plane (ellipsoid normal).
+    """
+
+    lat_deg: float
+    lon_deg: float
+    alt_m: float
+    sigma: tuple[float, ...]
+    range_rate: bool = False
+    earth: str = "wgs84"
+    site_ecef_m: np.ndarray = field(init=False, repr=False, compare=False)
+    rotation: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        from hoplon.core.frames import enu_rotation, geodetic_to_ecef  # noqa: PLC0415
+
+        object.__setattr__(self, "site_ecef_m", np.asarray(geodetic_to_ecef(self.lat_deg, self.lon_deg, self.alt_m, earth=self.earth)))
+        object.__setattr__(self, "rotation", np.asarray(enu_rotation(self.lat_deg, self.lon_deg)).reshape(3, 3))
+        if len(self.sigma) != self.dim:
+            raise ValueError(f"sigma needs {self.dim} values, got {len(self.sigma)}")
+
+    @property
+    def dim(self) -> int:
+        return 4 if self.range_rate else 3
+
+    @property
+    def R(self) -> np.ndarray:
+        return np.diag(np.asarray(self.sigma, dtype=float) ** 2)
+
+    def h(self, x: np.ndarray) -> np.ndarray:
+        """Predicted measurements (N, m) of states x (N, >=6)."""
+        d = x[:, 0:3] - self.site_ecef_m
+        enu = d @ self.rotation.T
+        rng = np.linalg.norm(enu, axis=1)
+        az = np.mod(np.arctan2(enu[:, 0], enu[:, 1]), 2.0 * math.pi)
+        el = np.arctan2(enu[:, 2], np.hypot(enu[:, 0], enu[:, 1]))
+        cols = [rng, az, el]
+        if self.range_rate:
+            cols.append(np.sum(d * x[:, 3:6], axis=1) / np.maximum(rng, 1e-9))
+        return np.stack(cols, axis=1)
+
+    def jacobian(self, x: np.ndarray, n: int) -> np.ndarray:
+        """H (N, m, n): derivatives with respect to the first 6 state components."""
+        d = x[:, 0:3] - self.site_ecef_m
+        enu = d @ self.rotation.T
+        e, nn, u = enu[:, 0], enu[:, 1], enu[:, 2]
+        rho2 = e * e + nn * nn
+        rho = np.sqrt(rho2)
+        r2 = rho2 + u * u
+        r = np.sqrt(r2)
+        # derivatives in ENU
+        dr = enu / r[:, None]
+        daz = np.stack([nn / rho2, -e / rho2, np.zeros_like(e)], axis=1)
+        del_ = np.stack([-e * u / (r2 * rho), -nn * u / (r2 * rho), rho / r2], axis=1)
+        M = self.rotation
+        H = np.zeros((x.shape[0], self.dim, n))
+        H[:, 0, 0:3] = dr @ M
+        H[:, 1, 0:3] = daz @ M
+        H[:, 2, 0:3] = del_ @ M
+        if self.range_rate:
+            v = x[:, 3:6]
+            los = d / r[:, None]
+            rdot = np.sum(los * v, axis=1)
+            H[:, 3, 0:3] = (v - rdot[:, None] * los) / r[:, None]
+            H[:, 3, 3:6] = los
+        return H
+
+    def residual(self, z: np.ndarray, z_pred: np.ndarray) -> np.ndarray:
+        """z - z_pred with the azimuth difference wrapped to (-pi, pi]."""
+        nu = z - z_pred
+        nu[:, 1] = _wrap(nu[:, 1])
+        return nu
+
+
+# --------------------------------------------------------------------------- EKF
+
+
+def ekf_predict(x: np.ndarray, P: np.ndarray, model: MotionModel, dt) -> tuple[np.ndarray, np.ndarray]:
+    """Extended Kalman prediction of N tracks by their own dt (N,) (or one scalar)."""
+    xp, F, Q = model.predict(x, dt)
+    Pp = symmetrize(F @ P @ np.swapaxes(F, 1, 2) + Q)
+    return xp, Pp
+
+
+def _noise(meas: RadarMeasurement, R: np.ndarray | None, n: int) -> np.ndarray:
+    return np.broadcast_to(meas.R, (n, meas.dim, meas.dim)) if R is None else np.asarray(R, dtype=float)
+
+
+def ekf_update(
+    x: np.ndarray, P: np.ndarray, z: np.ndarray, meas: RadarMeasurement, R: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, Innovation]:
+    """Extended Kalman update of N tracks with one measurement each, z (N, m).
+
+    ``R`` (N, m, m) overrides the sensor's noise per measurement (e.g. SNR-dependent
+    sigmas). Joseph-form covariance update (stays symmetric positive definite).
+    """
+    n = x.shape[1]
+    z_pred = meas.h(x)
+    H = meas.jacobian(x, n)
+    R = _noise(meas, R, x.shape[0])
+    S = symmetrize(H @ P @ np.swapaxes(H, 1, 2) + R)
+    nu = meas.residual(np.asarray(z, dtype=float), z_pred)
+    PHt = P @ np.swapaxes(H, 1, 2)
+    K = np.swapaxes(np.linalg.solve(S, np.swapaxes(PHt, 1, 2)), 1, 2)
+    x_new = x + np.einsum("nij,nj->ni", K, nu)
+    IKH = np.eye(n)[None] - K @ H
+    P_new = symmetrize(IKH @ P @ np.swapaxes(IKH, 1, 2) + K @ R @ np.swapaxes(K, 1, 2))
+    return x_new, P_new, Innovation(nu, S, z_pred)
+
+
+def innovations(
+    x: np.ndarray, P: np.ndarray, meas: RadarMeasurement, R: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted measurements (N, m) and innovation covariances S (N, m, m) (EKF).
+
+    ``R`` (m, m) or (N, m, m) replaces the sensor's noise."""
+    H = meas.jacobian(x, x.shape[1])
+    S = symmetrize(H @ P @ np.swapaxes(H, 1, 2) + (meas.R if R is None else R))
+    return meas.h(x), S
+
+
+# --------------------------------------------------------------------------- UKF
+
+
+def _sigma_points(x: np.ndarray, P: np.ndarray, alpha: float = 1.0, beta: float = 2.0, kappa: float = 0.0):
+    """Scaled unscented sigma points (Van der Merwe): (N, 2n+1, n) and weights."""
+    n = x.shape[1]
+    lam = alpha**2 * (n + kappa) - n
+    L = np.linalg.cholesky(symmetrize(P) * (n + lam) + 1e-12 * np.eye(n))
+    cols = np.swapaxes(L, 1, 2)  # rows of L^T = columns of L
+    X = np.concatenate([x[:, None, :], x[:, None, :] + cols, x[:, None, :] - cols], axis=1)
+    wm = np.full(2 * n + 1, 1.0 / (2 * (n + lam)))
+    wc = wm.copy()
+    wm[0] = lam / (n + lam)
+    wc[0] = lam / (n + lam) + (1 - alpha**2 + beta)
+    return X, wm, wc
+
+
+def ukf_predict(x: np.ndarray, P: np.ndarray, model: MotionModel, dt) -> tuple[np.ndarray, np.ndarray]:
+    """Unscented prediction of N tracks (process noise additive)."""
+    N, n = x.shape
+    t = _per_track(dt, N)
+    X, wm, wc = _sigma_points(x, P)
+    Y = model.propagate(X.reshape(-1, n), np.repeat(t, 2 * n + 1)).reshape(N, 2 * n + 1, n)
+    xp = np.einsum("k,nki->ni", wm, Y)
+    d = Y - xp[:, None, :]
+    Pp = np.einsum("k,nki,nkj->nij", wc, d, d) + model.noise(x, t)
+    return xp, symmetrize(Pp)
+
+
+def ukf_update(
+    x: np.ndarray, P: np.ndarray, z: np.ndarray, meas: RadarMeasurement, R: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, Innovation]:
+    """Unscented update of N tracks with one measurement each (azimuth averaged on the circle)."""
+    N, n = x.shape
+    X, wm, wc = _sigma_points(x, P)
+    Z = meas.h(X.reshape(-1, n)).reshape(N, 2 * n + 1, -1)
+    z_pred = np.einsum("k,nkm->nm", wm, Z)
+    z_pred[:, 1] = np.mod(np.arctan2(np.einsum("k,nk->n", wm, np.sin(Z[:, :, 1])),
+                                     np.einsum("k,nk->n", wm, np.cos(Z[:, :, 1]))), 2 * math.pi)
+    dz = Z - z_pred[:, None, :]
+    dz[:, :, 1] = _wrap(dz[:, :, 1])
+    dx = X - x[:, None, :]
+    S = symmetrize(np.einsum("k,nki,nkj->nij", wc, dz, dz) + _noise(meas, R, N))
+    C = np.einsum("k,nki,nkj->nij", wc, dx, dz)
+    K = np.swapaxes(np.linalg.solve(S, np.swapaxes(C, 1, 2)), 1, 2)
+    nu = meas.residual(np.asarray(z, dtype=float), z_pred)
+    x_new = x + np.einsum("nij,nj->ni", K, nu)
+    P_new = symmetrize(P - K @ S @ np.swapaxes(K, 1, 2))
+    return x_new, P_new, Innovation(nu, S, z_pred)
+
+
+# --------------------------------------------------------------------------- IMM
+
+
+class IMMState(NamedTuple):
+    """IMM state of N tracks over M models: probabilities (N, M), per-model states
+    (M, N, d) and covariances (M, N, d, d) in the IMM's common space."""
+
+    mu: np.ndarray
+    x: np.ndarray
+    P: np.ndarray
+
+
+@dataclass(frozen=True)
+class IMM:
+    """Interacting multiple model filter (Blom & Bar-Shalom 1988) over EKF models.
+
+    The models live in the union of their state components; a model's prediction gives
+    the components it does not use their neutral prior (:meth:`MotionModel.unused_prior`).
+    ``transition`` (M, M): probability of switching from model i to j per step
+    (``switch`` off the diagonal by default).
+    """
+
+    models: tuple[MotionModel, ...]
+    switch: float = 0.05
+    transition: np.ndarray | None = None
+
+    @property
+    def indices(self) -> tuple[int, ...]:
+        return tuple(sorted(set().union(*(m.indices for m in self.models))))
+
+    @property
+    def dim(self) -> int:
+        return len(self.indices)
+
+    def transition_matrix(self) -> np.ndarray:
+        if self.transition is not None:
+            return np.asarray(self.transition, dtype=float)
+        m = len(self.models)
+        if m == 1:
+            return np.ones((1, 1))
+        t = np.full((m, m), self.switch / (m - 1))
+        np.fill_diagonal(t, 1.0 - self.switch)
+        return t
+
+    def _local(self, model: MotionModel) -> np.ndarray:
+        pos = {k: i for i, k in enumerate(self.indices)}
+        return np.array([pos[k] for k in model.indices], dtype=np.int64)
+
+    def initial(self, x: np.ndarray, P: np.ndarray, mu: np.ndarray | None = None) -> IMMState:
+        """Start N tracks with the same common-space state in every model."""
+        m = len(self.models)
+        mu = np.full((x.shape[0], m), 1.0 / m) if mu is None else np.asarray(mu, dtype=float)
+        return IMMState(mu, np.repeat(x[None], m, axis=0), np.repeat(P[None], m, axis=0))
+
+    def predict(self, state: IMMState, dt) -> IMMState:
+        """Mix, then predict each model (EKF) by dt (N,)."""
+        T = self.transition_matrix()
+        c = state.mu @ T  # (N, M) predicted model probabilities
+        w = state.mu[:, :, None] * T[None] / np.maximum(c[:, None, :], 1e-300)  # mu_{i|j} (N, i, j)
+        x0 = np.einsum("nij,ink->jnk", w, state.x)
+        d = state.x[:, None] - x0[None]  # (i, j, N, d)
+        P0 = np.einsum("nij,inkl->jnkl", w, state.P) + np.einsum("nij,ijnk,ijnl->jnkl", w, d, d)
+        xs, Ps = [], []
+        full_mean, full_var = self.models[0].unused_prior()
+        common = np.array(self.indices)
+        for j, model in enumerate(self.models):
+            loc = self._local(model)
+            xj, Pj = x0[j].copy(), P0[j].copy()
+            xn, Pn = ekf_predict(xj[:, loc], Pj[:, loc[:, None], loc[None, :]], model, dt)
+            other = np.setdiff1d(np.arange(self.dim), loc)
+            xj[:, loc] = xn
+            Pj[:, :, :] = 0.0
+            Pj[:, loc[:, None], loc[None, :]] = Pn
+            if other.size:
+                xj[:, other] = full_mean[common[other]]
+                Pj[:, other, other] = full_var[common[other]]
+            xs.append(xj)
+            Ps.append(Pj)
+        return IMMState(c, np.stack(xs), np.stack(Ps))
+
+    def update(
+        self, state: IMMState, z: np.ndarray, meas: RadarMeasurement, R: np.ndarray | None = None
+    ) -> tuple[IMMState, np.ndarray]:
+        """Update every model with z (N, m); returns the new state and the mixture
+        likelihood of z (N,)."""
+        xs, Ps, lik = [], [], []
+        for j in range(len(self.models)):
+            xn, Pn, inn = ekf_update(state.x[j], state.P[j], z, meas, R)
+            xs.append(xn)
+            Ps.append(Pn)
+            lik.append(gaussian_likelihood(inn.nu, inn.S))
+        lik = np.stack(lik, axis=1)  # (N, M)
+        total = np.sum(state.mu * lik, axis=1)
+        mu = state.mu * lik / np.maximum(total[:, None], 1e-300)
+        bad = ~(total > 0)
+        mu[bad] = state.mu[bad]
+        return IMMState(mu, np.stack(xs), np.stack(Ps)), total
+
+    @staticmethod
+    def combine(state: IMMState) -> tuple[np.ndarray, np.ndarray]:
+        """The moment-matched estimate (N, d) and covariance (N, d, d)."""
+        x = np.einsum("nj,jnk->nk", state.mu, state.x)
+        d = state.x - x[None]
+        P = np.einsum("nj,jnkl->nkl", state.mu, state.P) + np.einsum("nj,jnk,jnl->nkl", state.mu, d, d)
+        return x, symmetrize(P)
+
+
+def gaussian_likelihood(nu: np.ndarray, S: np.ndarray) -> np.ndarray:
+    """N(nu; 0, S) for N innovations."""
+    m = nu.shape[1]
+    sol = np.linalg.solve(S, nu[:, :, None])[:, :, 0]
+    d2 = np.sum(nu * sol, axis=1)
+    _, logdet = np.linalg.slogdet(S)
+    return np.exp(-0.5 * (d2 + logdet + m * math.log(2 * math.pi)))
+

@@ -1,0 +1,518 @@
+"""The multi-target, multi-sensor tracker: arrays of tracks, scan by scan.
+
+Centralised measurement fusion: scans (all measurements of one sensor at one time) are
+processed in time order. For each scan every track is predicted to the scan time, gated
+against the scan's measurements, associated (global nearest neighbour or JPDA) and
+updated; the measurements no track claims start tentative tracks. A tentative track is
+confirmed when it has been updated in M of its last N opportunities; a track is deleted
+after too many consecutive misses, when it coasts too long, or when its position
+uncertainty grows too large. A track's opportunities are the scans of the sensors that
+have updated it (Hoplon does not assume it knows every sensor's coverage).
+
+Out-of-order scans (arrival order not time order, e.g. from several sensors with
+different latencies) are held back for ``latency_window_s`` and released in time
+order; a scan older than the last one processed is rejected and counted.
+
+Everything per scan is array work over all tracks (:mod:`hoplon.core.filters`,
+:mod:`hoplon.core.association`); the Python loop is over scans.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from hoplon.core import association as assoc
+from hoplon.core import filters as flt
+
+__all__ = ["TrackerConfig", "SensorInfo", "Scan", "Tracker", "TrackOutput", "MOTION_MODELS"]
+
+MOTION_MODELS = ("cv", "ca", "singer", "ct", "ballistic", "imm", "imm-ballistic")
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Tracker settings (SI units). The defaults suit aircraft and drones seen by a
+    surveillance radar with clutter; ``motion="ballistic"`` or ``"imm-ballistic"`` for
+    missiles."""
+
+    motion: str = "cv"
+    filter: str = "ekf"  # ekf | ukf (single-model filters)
+    association: str = "gnn"  # gnn | jpda
+    q_cv: float = 1.0  # white acceleration, m^2/s^3
+    q_ca: float = 1.0  # white jerk, m^2/s^5
+    singer_sigma: float = 10.0  # m/s^2
+    singer_tau: float = 20.0  # s
+    q_turn: float = 1e-4  # rad^2/s^3
+    q_ballistic: float = 0.05  # m^2/s^3
+    q_theta: float = 1e-10  # (m^2/kg)^2/s
+    imm_switch: float = 0.05
+    earth: str = "wgs84"
+    gate_probability: float = 0.9999
+    confirm_m: int = 2  # confirm after M updates in the last N opportunities
+    confirm_n: int = 2
+    delete_misses: int = 3
+    max_coast_s: float = 60.0
+    max_position_sigma_m: float = 20_000.0
+    init_speed_sigma_mps: float = 300.0  # horizontal velocity prior of a new track, per axis
+    init_vertical_speed_sigma_mps: float = 50.0  # vertical velocity prior of a new track
+    init_theta: float = 2e-4  # 1/beta prior, m^2/kg
+    init_theta_sigma: float = 5e-3
+    pd: float = 0.9  # JPDA
+    clutter_density: float = 1e-9  # JPDA, per unit of measurement space (m rad^2)
+    latency_window_s: float = 0.0
+    dense_gating_limit: int = 40_000  # tracks x measurements above which a k-d tree prefilters
+
+    def __post_init__(self) -> None:
+        if self.motion not in MOTION_MODELS:
+            raise ValueError(f"motion must be one of {MOTION_MODELS}, got {self.motion!r}")
+        if self.filter not in ("ekf", "ukf"):
+            raise ValueError(f"filter must be ekf or ukf, got {self.filter!r}")
+        if self.association not in ("gnn", "jpda"):
+            raise ValueError(f"association must be gnn or jpda, got {self.association!r}")
+        if not 1 <= self.confirm_m <= self.confirm_n <= 62:
+            raise ValueError("need 1 <= confirm_m <= confirm_n <= 62")
+        if not 0.0 < self.gate_probability < 1.0:
+            raise ValueError("gate_probability must lie in (0, 1)")
+        if self.association == "jpda" and (self.motion.startswith("imm") or self.filter == "ukf"):
+            raise ValueError("JPDA works with a single-model EKF (motion cv, ca, singer, ct or ballistic; filter ekf)")
+
+    def models(self) -> tuple[flt.MotionModel, ...]:
+        cv = flt.ConstantVelocity(q=self.q_cv)
+        ca = flt.ConstantAcceleration(q=self.q_ca)
+        ct = flt.CoordinatedTurn(q=self.q_cv, q_turn=self.q_turn, earth=self.earth)
+        bal = flt.Ballistic(q=self.q_ballistic, q_theta=self.q_theta, earth=self.earth)
+        return {
+            "cv": (cv,),
+            "ca": (ca,),
+            "singer": (flt.Singer(sigma=self.singer_sigma, tau=self.singer_tau),),
+            "ct": (ct,),
+            "ballistic": (bal,),
+            "imm": (cv, ca, ct),
+            "imm-ballistic": (bal, ca),
+        }[self.motion]
+
+
+@dataclass(frozen=True)
+class SensorInfo:
+    """A sensor the tracker knows: its position, nominal noise and scan period."""
+
+    id: str
+    lat_deg: float
+    lon_deg: float
+    alt_m: float
+    sigma_range_m: float
+    sigma_azimuth_rad: float
+    sigma_elevation_rad: float
+    scan_period_s: float | None = None
+    pd: float | None = None
+    false_alarms_per_scan: float | None = None
+
+
+@dataclass
+class Scan:
+    """The measurements of one sensor at one time: z (M, 3) range, azimuth, elevation;
+    optional per-measurement sigmas (M, 3) and integer labels (M,) carried through to
+    the association log (e.g. the true object of a simulated detection, -1 clutter)."""
+
+    time_s: float
+    sensor: int
+    z: np.ndarray
+    sigma: np.ndarray | None = None
+    label: np.ndarray | None = None
+    index: np.ndarray | None = None  # row numbers of the measurements in the input
+
+
+class TrackOutput(NamedTuple):
+    """Everything a run of the tracker produced, as arrays.
+
+    ``rows``: one per confirmed track per output time: time_s, track_id, state (pos, vel
+    in ECEF), covariance of pos/vel (R, 6, 6). ``log``: every update: time, track id,
+    measurement input index, measurement label. ``events``: (time, track_id, kind) with
+    kind "confirmed" or "deleted:<reason>". ``rejected_scans``: out-of-order scans dropped.
+    """
+
+    time_s: np.ndarray
+    track_id: np.ndarray
+    state: np.ndarray
+    cov: np.ndarray
+    log_time_s: np.ndarray
+    log_track_id: np.ndarray
+    log_index: np.ndarray
+    log_label: np.ndarray
+    events: list[tuple[float, int, str]]
+    rejected_scans: int
+
+
+def _meas_to_ecef(meas: flt.RadarMeasurement, z: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ECEF positions (M, 3) and their covariances (M, 3, 3) of range/az/el measurements."""
+    r, az, el = z[:, 0], z[:, 1], z[:, 2]
+    sa, ca, se, ce = np.sin(az), np.cos(az), np.sin(el), np.cos(el)
+    enu = np.stack([r * sa * ce, r * ca * ce, r * se], axis=1)
+    J = np.zeros((len(z), 3, 3))
+    J[:, :, 0] = np.stack([sa * ce, ca * ce, se], axis=1)
+    J[:, :, 1] = np.stack([r * ca * ce, -r * sa * ce, np.zeros_like(r)], axis=1)
+    J[:, :, 2] = np.stack([-r * sa * se, -r * ca * se, r * ce], axis=1)
+    Mt = meas.rotation.T
+    Je = Mt[None] @ J
+    R = np.zeros((len(z), 3, 3))
+    R[:, 0, 0], R[:, 1, 1], R[:, 2, 2] = sigma[:, 0] ** 2, sigma[:, 1] ** 2, sigma[:, 2] ** 2
+    return meas.site_ecef_m + enu @ Mt.T, Je @ R @ np.swapaxes(Je, 1, 2)
+
+
+@dataclass
+class _Tracks:
+    """Structure of arrays of the live tracks (filter space of dimension d)."""
+
+    d: int
+    m: int  # IMM models (1 for a single model)
+    id: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    t: np.ndarray = field(default_factory=lambda: np.empty(0))
+    x: np.ndarray = None  # (N, d) combined
+    P: np.ndarray = None  # (N, d, d) combined
+    mu: np.ndarray = None  # (N, M)
+    xm: np.ndarray = None  # (M, N, d)
+    Pm: np.ndarray = None  # (M, N, d, d)
+    confirmed: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
+    history: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # hit bits, newest lowest
+    opportunities: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    misses: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    last_update: np.ndarray = field(default_factory=lambda: np.empty(0))
+    sensors: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # bit mask
+
+    def __post_init__(self) -> None:
+        self.x = np.empty((0, self.d))
+        self.P = np.empty((0, self.d, self.d))
+        self.mu = np.empty((0, self.m))
+        self.xm = np.empty((self.m, 0, self.d))
+        self.Pm = np.empty((self.m, 0, self.d, self.d))
+
+    def __len__(self) -> int:
+        return int(self.id.shape[0])
+
+    def keep(self, mask: np.ndarray) -> None:
+        for name in ("id", "t", "x", "P", "mu", "confirmed", "history", "opportunities", "misses", "last_update", "sensors"):
+            setattr(self, name, getattr(self, name)[mask])
+        self.xm = self.xm[:, mask]
+        self.Pm = self.Pm[:, mask]
+
+    def append(self, other: _Tracks) -> None:
+        for name in ("id", "t", "x", "P", "mu", "confirmed", "history", "opportunities", "misses", "last_update", "sensors"):
+            setattr(self, name, np.concatenate([getattr(self, name), getattr(other, name)]))
+        self.xm = np.concatenate([self.xm, other.xm], axis=1)
+        self.Pm = np.concatenate([self.Pm, other.Pm], axis=1)
+
+
+class Tracker:
+    """Multi-target tracker over a fixed set of sensors (see the module docstring)."""
+
+    def __init__(self, sensors: list[SensorInfo], config: TrackerConfig | None = None) -> None:
+        self.config = config or TrackerConfig()
+        self.sensors = list(sensors)
+        if len(self.sensors) > 62:
+            raise ValueError("at most 62 sensors")
+        cfg = self.config
+        self.meas = [
+            flt.RadarMeasurement(s.lat_deg, s.lon_deg, s.alt_m, (s.sigma_range_m, s.sigma_azimuth_rad, s.sigma_elevation_rad), earth=cfg.earth)
+            for s in self.sensors
+        ]
+        self.models = cfg.models()
+        self.imm = flt.IMM(self.models, switch=cfg.imm_switch) if len(self.models) > 1 else None
+        self.indices = self.imm.indices if self.imm else self.models[0].indices
+        self.d = len(self.indices)
+        self.tracks = _Tracks(self.d, len(self.models))
+        self.gate = assoc.gate_threshold(cfg.gate_probability, 3)
+        self.next_id = 1
+        self.last_time = -math.inf
+        self.rejected = 0
+        self._buffer: list[tuple[float, int, Scan]] = []
+        self._serial = 0
+        self._latest_arrival = -math.inf
+        # outputs
+        self._rows_t: list[np.ndarray] = []
+        self._rows_id: list[np.ndarray] = []
+        self._rows_x: list[np.ndarray] = []
+        self._rows_P: list[np.ndarray] = []
+        self._log: list[tuple[np.ndarray, ...]] = []
+        self.events: list[tuple[float, int, str]] = []
+        self._pending_output_time: float | None = None
+        mean, var = self.models[0].unused_prior()
+        mean[flt.DRAG] = cfg.init_theta
+        var[flt.DRAG] = cfg.init_theta_sigma**2
+        self._prior_mean = mean[list(self.indices)]
+        self._prior_var = var[list(self.indices)]
+
+    # ------------------------------------------------------------------ input
+
+    def add_scan(self, scan: Scan) -> None:
+        """Receive one scan (in arrival order); processes what the latency window releases."""
+        if scan.time_s < self.last_time - 1e-9:
+            self.rejected += 1
+            return
+        self._latest_arrival = max(self._latest_arrival, scan.time_s)
+        heapq.heappush(self._buffer, (scan.time_s, self._serial, scan))
+        self._serial += 1
+        self._release(self._latest_arrival - self.config.latency_window_s)
+
+    def finish(self) -> TrackOutput:
+        """Process what is still buffered and return the outputs."""
+        self._release(math.inf)
+        self._flush_output()
+        return self.output()
+
+    def _release(self, until: float) -> None:
+        while self._buffer and self._buffer[0][0] <= until:
+            _, _, scan = heapq.heappop(self._buffer)
+            if scan.time_s < self.last_time - 1e-9:
+                self.rejected += 1
+                continue
+            self._process(scan)
+
+    # ------------------------------------------------------------------ one scan
+
+    def _predict(self, t: float) -> None:
+        tr = self.tracks
+        if len(tr) == 0:
+            return
+        dt = t - tr.t
+        cfg = self.config
+        if self.imm:
+            st = self.imm.predict(flt.IMMState(tr.mu, tr.xm, tr.Pm), dt)
+            tr.mu, tr.xm, tr.Pm = st.mu, st.x, st.P
+            tr.x, tr.P = self.imm.combine(st)
+        else:
+            fn = flt.ukf_predict if cfg.filter == "ukf" else flt.ekf_predict
+            tr.x, tr.P = fn(tr.x, tr.P, self.models[0], dt)
+        tr.t = np.full(len(tr), t)
+
+    def _process(self, scan: Scan) -> None:
+        t = float(scan.time_s)
+        if self._pending_output_time is not None and t > self._pending_output_time + 1e-9:
+            self._flush_output()
+        self.last_time = t
+        cfg = self.config
+        meas = self.meas[scan.sensor]
+        z = np.asarray(scan.z, dtype=float).reshape(-1, 3)
+        n_meas = z.shape[0]
+        nominal = np.array(meas.sigma, dtype=float)
+        sigma = np.broadcast_to(nominal, (n_meas, 3)) if scan.sigma is None else np.asarray(scan.sigma, dtype=float)
+        labels = np.full(n_meas, -1, np.int64) if scan.label is None else np.asarray(scan.label, np.int64)
+        index = np.arange(n_meas) if scan.index is None else np.asarray(scan.index, np.int64)
+        self._predict(t)
+        tr = self.tracks
+        n = len(tr)
+        Rm = np.zeros((n_meas, 3, 3))
+        Rm[:, 0, 0], Rm[:, 1, 1], Rm[:, 2, 2] = sigma[:, 0] ** 2, sigma[:, 1] ** 2, sigma[:, 2] ** 2
+        assigned = np.full(n, -1, np.int64)
+        used = np.zeros(n_meas, dtype=bool)
+        if n and n_meas:
+            z_pred, HPH = flt.innovations(tr.x, tr.P, meas, R=np.zeros((3, 3)))
+            if n * n_meas > cfg.dense_gating_limit:
+                ti, mj = self._candidates(tr, meas, z, sigma, HPH, z_pred)
+            else:
+                ti, mj = assoc.all_pairs(n, n_meas)
+            nu = meas.residual(z[mj], z_pred[ti])
+            S_track = HPH + np.median(Rm, axis=0)[None]  # with the scan's typical noise
+            S_inv = np.linalg.inv(S_track)
+            _, logdet = np.linalg.slogdet(S_track)
+            if np.all(sigma == sigma[0]):  # one noise for the whole scan: exact
+                gates = assoc.gate(nu, S_inv[ti], logdet[ti], ti, mj, self.gate)
+            else:  # per-measurement noise: prefilter loosely, then gate each pair exactly
+                d2 = np.einsum("ki,kij,kj->k", nu, S_inv[ti], nu)
+                near = d2 <= 4.0 * self.gate
+                S_pair = HPH[ti[near]] + Rm[mj[near]]
+                _, ld = np.linalg.slogdet(S_pair)
+                gates = assoc.gate(nu[near], np.linalg.inv(S_pair), ld, ti[near], mj[near], self.gate)
+            if cfg.association == "gnn":
+                assigned = assoc.gnn(n, n_meas, gates, self.gate + logdet)
+                self._update_gnn(assigned, z, Rm, meas)
+                used[assigned[assigned >= 0]] = True
+            else:
+                beta, beta0 = assoc.jpda_marginals(
+                    n, n_meas, gates, 3, pd=np.full(n, cfg.pd), pg=cfg.gate_probability,
+                    clutter_density=cfg.clutter_density,
+                )
+                assigned = self._update_jpda(gates, beta, beta0, z, Rm, meas, z_pred, HPH)
+                # a measurement is claimed when some track takes it with probability > 1/2
+                used[gates.meas[beta > 0.5]] = True
+        # bookkeeping: this scan is an opportunity for the tracks of this sensor
+        bit = np.int64(1) << np.int64(scan.sensor)
+        mine = (tr.sensors & bit) != 0
+        hit = assigned >= 0
+        mine |= hit
+        tr.sensors = np.where(hit, tr.sensors | bit, tr.sensors)
+        window = np.int64((1 << cfg.confirm_n) - 1)
+        tr.history = np.where(mine, ((tr.history << 1) | hit.astype(np.int64)) & window, tr.history)
+        tr.opportunities = np.where(mine, tr.opportunities + 1, tr.opportunities)
+        tr.misses = np.where(hit, 0, np.where(mine, tr.misses + 1, tr.misses))
+        tr.last_update = np.where(hit, t, tr.last_update)
+        if hit.any():
+            self._log.append((np.full(int(hit.sum()), t), tr.id[hit], index[assigned[hit]], labels[assigned[hit]]))
+        # confirmation (M of the last N opportunities)
+        hits = np.array([bin(int(h)).count("1") for h in tr.history], dtype=np.int64) if n else np.empty(0, np.int64)
+        newly = ~tr.confirmed & (hits >= cfg.confirm_m)
+        for tid in tr.id[newly]:
+            self.events.append((t, int(tid), "confirmed"))
+        tr.confirmed |= newly
+        # deletion
+        pos_sigma = np.sqrt(np.maximum(np.trace(tr.P[:, 0:3, 0:3], axis1=1, axis2=2), 0.0)) if n else np.empty(0)
+        missed_in_window = np.minimum(tr.opportunities, cfg.confirm_n) - hits
+        tentative_dead = ~tr.confirmed & (missed_in_window > cfg.confirm_n - cfg.confirm_m)
+        confirmed_dead = tr.confirmed & (tr.misses >= cfg.delete_misses)
+        coasted = (t - tr.last_update) > cfg.max_coast_s
+        diverged = pos_sigma > cfg.max_position_sigma_m
+        dead = tentative_dead | confirmed_dead | coasted | diverged
+        for k in np.flatnonzero(dead & tr.confirmed):
+            reason = "misses" if confirmed_dead[k] else "coasted" if coasted[k] else "diverged"
+            self.events.append((t, int(tr.id[k]), f"deleted:{reason}"))
+        tr.keep(~dead)
+        # initiation from unclaimed measurements
+        free = np.flatnonzero(~used)
+        if free.size:
+            self._initiate(t, scan.sensor, meas, z[free], sigma[free], index[free], labels[free])
+        self._pending_output_time = t
+
+    def _candidates(self, tr: _Tracks, meas, z, sigma, HPH, z_pred) -> tuple[np.ndarray, np.ndarray]:
+        """Candidate pairs from a k-d tree: measurement positions within a radius that
+        bounds each track's gate (largest standard deviation of position and noise)."""
+        pos, _ = _meas_to_ecef(meas, z, sigma)
+        lam = np.linalg.eigvalsh(tr.P[:, 0:3, 0:3])[:, -1]
+        rng = z_pred[:, 0]
+        noise = np.max(np.stack([sigma[:, 0].max() * np.ones(len(tr)), rng * sigma[:, 1].max(), rng * sigma[:, 2].max()]), axis=0)
+        radius = math.sqrt(self.gate) * np.sqrt(lam + noise**2) * 1.05 + 1.0
+        return assoc.candidate_pairs(tr.x[:, 0:3], radius, pos)
+
+    def _update_gnn(self, assigned, z, Rm, meas) -> None:
+        tr = self.tracks
+        k = np.flatnonzero(assigned >= 0)
+        if k.size == 0:
+            return
+        zk, Rk = z[assigned[k]], Rm[assigned[k]]
+        if self.imm:
+            st = flt.IMMState(tr.mu[k], tr.xm[:, k], tr.Pm[:, k])
+            st, _ = self.imm.update(st, zk, meas, Rk)
+            tr.mu[k], tr.xm[:, k], tr.Pm[:, k] = st.mu, st.x, st.P
+            tr.x[k], tr.P[k] = self.imm.combine(st)
+        else:
+            fn = flt.ukf_update if self.config.filter == "ukf" else flt.ekf_update
+            x, P, _ = fn(tr.x[k], tr.P[k], zk, meas, Rk)
+            tr.x[k], tr.P[k] = x, P
+
+    def _update_jpda(self, gates, beta, beta0, z, Rm, meas, z_pred, HPH) -> np.ndarray:
+        """JPDA update (combined innovation, Bar-Shalom's PDA covariance); returns the most
+        probable measurement per track (-1 when 'none' is the most probable), for the
+        hit/miss bookkeeping. The gain uses each track's covariance with the sensor's
+        typical noise (the scan's median measurement covariance)."""
+        tr = self.tracks
+        n = len(tr)
+        best = np.full(n, -1, np.int64)
+        if gates.track.size == 0:
+            return best
+        # best measurement per track (for hit/miss bookkeeping)
+        order = np.lexsort((-beta, gates.track))
+        first = np.concatenate([[True], gates.track[order][1:] != gates.track[order][:-1]])
+        top = order[first]
+        take = beta[top] > beta0[gates.track[top]]
+        best[gates.track[top][take]] = gates.meas[top][take]
+        k = np.unique(gates.track)
+        H = meas.jacobian(tr.x[k], self.d)
+        Sk = HPH[k] + np.median(Rm, axis=0)[None]
+        PHt = tr.P[k] @ np.swapaxes(H, 1, 2)
+        K = np.swapaxes(np.linalg.solve(Sk, np.swapaxes(PHt, 1, 2)), 1, 2)
+        pos = np.searchsorted(k, gates.track)
+        nu = meas.residual(z[gates.meas], z_pred[gates.track])
+        nu_comb = np.zeros((k.size, 3))
+        np.add.at(nu_comb, pos, beta[:, None] * nu)
+        spread = np.zeros((k.size, 3, 3))
+        np.add.at(spread, pos, beta[:, None, None] * nu[:, :, None] * nu[:, None, :])
+        spread -= nu_comb[:, :, None] * nu_comb[:, None, :]
+        x = tr.x[k] + np.einsum("nij,nj->ni", K, nu_comb)
+        Pc = tr.P[k] - K @ Sk @ np.swapaxes(K, 1, 2)
+        b0 = beta0[k][:, None, None]
+        P = b0 * tr.P[k] + (1 - b0) * Pc + K @ spread @ np.swapaxes(K, 1, 2)
+        tr.x[k], tr.P[k] = x, flt.symmetrize(P)
+        return best
+
+    def _initiate(self, t, sensor, meas, z, sigma, index, labels) -> None:
+        cfg = self.config
+        pos, cov = _meas_to_ecef(meas, z, sigma)
+        m = len(z)
+        x = np.tile(self._prior_mean, (m, 1))
+        P = np.zeros((m, self.d, self.d))
+        P[:, np.arange(self.d), np.arange(self.d)] = self._prior_var
+        x[:, 0:3] = pos
+        x[:, 3:6] = 0.0
+        P[:, 0:3, 0:3] = cov
+        # velocity prior: horizontal and vertical sigmas in the local frame of each point
+        up = pos / np.linalg.norm(pos, axis=1, keepdims=True)
+        P[:, 3:6, 3:6] = cfg.init_speed_sigma_mps**2 * np.eye(3) + (
+            cfg.init_vertical_speed_sigma_mps**2 - cfg.init_speed_sigma_mps**2
+        ) * up[:, :, None] * up[:, None, :]
+        new = _Tracks(self.d, len(self.models))
+        new.id = np.arange(self.next_id, self.next_id + m, dtype=np.int64)
+        self.next_id += m
+        new.t = np.full(m, t)
+        new.x, new.P = x, P
+        if self.imm:
+            st = self.imm.initial(x, P)
+            new.mu, new.xm, new.Pm = st.mu, st.x, st.P
+        else:
+            new.mu = np.ones((m, 1))
+            new.xm, new.Pm = x[None], P[None]
+        new.confirmed = np.zeros(m, bool)
+        new.history = np.ones(m, np.int64)
+        new.opportunities = np.ones(m, np.int64)
+        new.misses = np.zeros(m, np.int64)
+        new.last_update = np.full(m, t)
+        new.sensors = np.full(m, np.int64(1) << np.int64(sensor))
+        if cfg.confirm_m <= 1:
+            new.confirmed[:] = True
+            for tid in new.id:
+                self.events.append((t, int(tid), "confirmed"))
+        self.tracks.append(new)
+        self._log.append((np.full(m, t), new.id, index, labels))
+
+    # ------------------------------------------------------------------ output
+
+    def _flush_output(self) -> None:
+        if self._pending_output_time is None:
+            return
+        tr = self.tracks
+        c = np.flatnonzero(tr.confirmed)
+        if c.size:
+            self._rows_t.append(np.full(c.size, self._pending_output_time))
+            self._rows_id.append(tr.id[c])
+            self._rows_x.append(tr.x[c][:, 0:6].copy())
+            self._rows_P.append(tr.P[c][:, 0:6, 0:6].copy())
+        self._pending_output_time = None
+
+    def output(self) -> TrackOutput:
+        def cat(parts, shape):
+            return np.concatenate(parts) if parts else np.empty(shape)
+
+        logs = list(zip(*self._log)) if self._log else [[], [], [], []]
+        return TrackOutput(
+            time_s=cat(self._rows_t, (0,)),
+            track_id=cat(self._rows_id, (0,)).astype(np.int64),
+            state=cat(self._rows_x, (0, 6)),
+            cov=cat(self._rows_P, (0, 6, 6)),
+            log_time_s=cat(list(logs[0]), (0,)),
+            log_track_id=cat(list(logs[1]), (0,)).astype(np.int64),
+            log_index=cat(list(logs[2]), (0,)).astype(np.int64),
+            log_label=cat(list(logs[3]), (0,)).astype(np.int64),
+            events=list(self.events),
+            rejected_scans=self.rejected,
+        )
+
+
+def track_all(sensors: list[SensorInfo], scans, config: TrackerConfig | None = None) -> TrackOutput:
+    """Run a tracker over an iterable of :class:`Scan` (arrival order) and return its output."""
+    tracker = Tracker(sensors, config)
+    for scan in scans:
+        tracker.add_scan(scan)
+    return tracker.finish()
+

@@ -1,0 +1,246 @@
+"""Read tracker inputs (SENSORS.yaml, MEAS.csv or .parquet) and write TRACKS.csv.
+
+Inputs are checked as strictly as scenarios: every problem names the file, the line (or
+row) and the field, and the CLI exits with status 2. An empty measurement file (a
+header only) is valid: it gives an empty track file.
+
+SENSORS.yaml: ``sensors:`` a list of mappings with id, lat_deg, lon_deg, alt_m,
+sigma_range_m, sigma_azimuth_rad, sigma_elevation_rad and optional pd,
+false_alarms_per_scan, scan_period_s (plain numbers in the units their names carry).
+
+MEAS.csv / .parquet: time_s, sensor_id, range_m, azimuth_rad, elevation_rad (azimuth
+clockwise from true north in [0, 2 pi), elevation above the sensor's local horizontal
+plane); other columns are ignored; rows may come in any order (arrival order).
+
+TRACKS.csv: one row per confirmed track at every measurement time at which it exists:
+time_s, track_id, lat_deg, lon_deg, alt_m, v_east_mps, v_north_mps, v_up_mps,
+position_cov_trace_m2.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+
+from hoplon.core.frames import ecef_to_geodetic, ecef_velocity_to_enu
+from hoplon.core.tracker import Scan, SensorInfo, TrackOutput
+from hoplon.errors import InputError, Problem
+from hoplon.io.run_files import atomic_write
+
+__all__ = ["read_sensors", "read_measurements", "scans_from_measurements", "write_tracks_csv", "tracks_table_columns"]
+
+_REQUIRED_SENSOR = ("id", "lat_deg", "lon_deg", "alt_m", "sigma_range_m", "sigma_azimuth_rad", "sigma_elevation_rad")
+_OPTIONAL_SENSOR = ("pd", "false_alarms_per_scan", "scan_period_s")
+MEAS_COLUMNS = ("time_s", "sensor_id", "range_m", "azimuth_rad", "elevation_rad")
+
+
+def _read_text(path: Path, option: str) -> str:
+    name = str(path)
+    if not path.exists():
+        raise InputError(Problem(name, None, option, "no such file"))
+    if path.is_dir():
+        raise InputError(Problem(name, None, option, "is a directory, not a file"))
+    raw = path.read_bytes()
+    if b"\x00" in raw:
+        raise InputError(Problem(name, None, "", "not a text file: it contains NUL bytes (binary data?)"))
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(Problem(name, None, "", f"not a text file: invalid UTF-8 at byte {exc.start}")) from None
+
+
+def _number(value, *, name: str, file: str, line: int | None, field: str, lo=-math.inf, hi=math.inf, positive=False):
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise InputError(Problem(file, line, field, f"expected a number, got {value!r}"))
+    try:
+        x = float(value)
+    except ValueError:
+        raise InputError(Problem(file, line, field, f"expected a number, got {value!r}")) from None
+    if not math.isfinite(x):
+        raise InputError(Problem(file, line, field, f"expected a finite number, got {value!r}"))
+    if positive and not x > 0:
+        raise InputError(Problem(file, line, field, f"must be > 0, got {value!r}"))
+    if not lo <= x <= hi:
+        raise InputError(Problem(file, line, field, f"must lie in [{lo:g}, {hi:g}], got {value!r}"))
+    return x
+
+
+def read_sensors(path: Path) -> list[SensorInfo]:
+    """Sensors of a SENSORS.yaml file (errors name the file, line and field)."""
+    from hoplon.errors import ScenarioError  # noqa: PLC0415
+    from hoplon.scenario.loader import load_yaml  # noqa: PLC0415 (YAML with line numbers)
+
+    name = str(path)
+    _read_text(path, "--sensors")
+    try:
+        data, source = load_yaml(path, filename=name)
+    except ScenarioError as exc:
+        raise InputError(exc.problems) from None
+    if not isinstance(data, dict) or "sensors" not in data:
+        raise InputError(Problem(name, source.line_for(()), "", "expected a mapping with a 'sensors:' list"))
+    unknown = [k for k in data if k != "sensors"]
+    if unknown:
+        raise InputError(Problem(name, source.line_for((unknown[0],)), unknown[0], "unknown field (expected only 'sensors')"))
+    items = data["sensors"]
+    if not isinstance(items, list) or not items:
+        raise InputError(Problem(name, source.line_for(("sensors",)), "sensors", "expected a non-empty list of sensors"))
+    out, seen = [], set()
+    for i, item in enumerate(items):
+        where = ("sensors", i)
+        line = source.line_for(where)
+        if not isinstance(item, dict):
+            raise InputError(Problem(name, line, f"sensors[{i}]", "expected a mapping"))
+        for key in item:
+            if key not in _REQUIRED_SENSOR + _OPTIONAL_SENSOR:
+                raise InputError(Problem(name, source.line_for(where + (key,)), f"sensors[{i}].{key}",
+                                         f"unknown field (expected {', '.join(_REQUIRED_SENSOR + _OPTIONAL_SENSOR)})"))
+        for key in _REQUIRED_SENSOR:
+            if key not in item:
+                raise InputError(Problem(name, line, f"sensors[{i}]", f"missing required field '{key}'"))
+        sid = str(item["id"])
+        if sid in seen:
+            raise InputError(Problem(name, source.line_for(where + ("id",)), f"sensors[{i}].id", f"duplicate sensor id '{sid}'"))
+        seen.add(sid)
+
+        def num(key, **kw):
+            return _number(item[key], name=key, file=name, line=source.line_for(where + (key,)), field=f"sensors[{i}].{key}", **kw)
+
+        opt = {}
+        if "pd" in item:
+            opt["pd"] = num("pd", lo=0.0, hi=1.0)
+        if "false_alarms_per_scan" in item:
+            opt["false_alarms_per_scan"] = num("false_alarms_per_scan", lo=0.0)
+        if "scan_period_s" in item:
+            opt["scan_period_s"] = num("scan_period_s", positive=True)
+        out.append(SensorInfo(
+            id=sid, lat_deg=num("lat_deg", lo=-90, hi=90), lon_deg=num("lon_deg", lo=-180, hi=360),
+            alt_m=num("alt_m", lo=-500, hi=1e8), sigma_range_m=num("sigma_range_m", positive=True),
+            sigma_azimuth_rad=num("sigma_azimuth_rad", positive=True),
+            sigma_elevation_rad=num("sigma_elevation_rad", positive=True), **opt,
+        ))
+    return out
+
+
+def read_measurements(path: Path, sensors: list[SensorInfo]) -> dict[str, np.ndarray]:
+    """Columns of MEAS.csv or .parquet, checked row by row (1-based CSV line numbers)."""
+    name = str(path)
+    ids = {s.id: k for k, s in enumerate(sensors)}
+    if path.suffix.lower() == ".parquet":
+        return _read_parquet(path, ids)
+    text = _read_text(path, "--measurements")
+    if not text.strip():
+        raise InputError(Problem(name, None, "", "file is empty (expected a header: " + ",".join(MEAS_COLUMNS) + ")"))
+    reader = csv.reader(io.StringIO(text))
+    header = [h.strip() for h in next(reader)]
+    missing = [c for c in MEAS_COLUMNS if c not in header]
+    if missing:
+        raise InputError(Problem(name, 1, "", f"missing column(s) {', '.join(missing)} (need {','.join(MEAS_COLUMNS)})"))
+    col = {c: header.index(c) for c in MEAS_COLUMNS}
+    t, sensor, r, az, el = [], [], [], [], []
+    for line, row in enumerate(reader, start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) < len(header):
+            raise InputError(Problem(name, line, "", f"expected {len(header)} columns, got {len(row)}"))
+        sid = row[col["sensor_id"]].strip()
+        if sid not in ids:
+            raise InputError(Problem(name, line, "sensor_id", f"unknown sensor '{sid}' (known: {', '.join(ids)})"))
+        sensor.append(ids[sid])
+        t.append(_number(row[col["time_s"]], name="time_s", file=name, line=line, field="time_s"))
+        r.append(_number(row[col["range_m"]], name="range_m", file=name, line=line, field="range_m", positive=True))
+        az.append(_number(row[col["azimuth_rad"]], name="azimuth_rad", file=name, line=line, field="azimuth_rad",
+                          lo=-2 * math.pi, hi=2 * math.pi))
+        el.append(_number(row[col["elevation_rad"]], name="elevation_rad", file=name, line=line, field="elevation_rad",
+                          lo=-math.pi / 2, hi=math.pi / 2))
+    return {
+        "time_s": np.asarray(t, float), "sensor": np.asarray(sensor, np.int64), "range_m": np.asarray(r, float),
+        "azimuth_rad": np.mod(np.asarray(az, float), 2 * math.pi), "elevation_rad": np.asarray(el, float),
+    }
+
+
+def _read_parquet(path: Path, ids: dict[str, int]) -> dict[str, np.ndarray]:
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    name = str(path)
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises assorted errors on bad files
+        raise InputError(Problem(name, None, "", f"cannot read as Parquet: {exc}")) from None
+    missing = [c for c in MEAS_COLUMNS if c not in table.column_names]
+    if missing:
+        raise InputError(Problem(name, None, "", f"missing column(s) {', '.join(missing)}"))
+    cols = {c: table.column(c).to_pylist() for c in MEAS_COLUMNS}
+    out = {k: [] for k in ("time_s", "sensor", "range_m", "azimuth_rad", "elevation_rad")}
+    for i in range(table.num_rows):
+        row = i + 1
+        sid = str(cols["sensor_id"][i])
+        if sid not in ids:
+            raise InputError(Problem(name, row, "sensor_id", f"unknown sensor '{sid}' (row {row})"))
+        out["sensor"].append(ids[sid])
+        for c, kw in (("time_s", {}), ("range_m", {"positive": True}), ("azimuth_rad", {"lo": -2 * math.pi, "hi": 2 * math.pi}),
+                      ("elevation_rad", {"lo": -math.pi / 2, "hi": math.pi / 2})):
+            v = cols[c][i]
+            out[c].append(_number(v if v is not None else "null", name=c, file=name, line=row, field=c, **kw))
+    return {k: np.asarray(v, dtype=np.int64 if k == "sensor" else float) for k, v in out.items()}
+
+
+def scans_from_measurements(meas: dict[str, np.ndarray]) -> list[Scan]:
+    """Group measurements into scans (same sensor, same time) in arrival order of each
+    scan's first row; measurements keep their row numbers as ``index``."""
+    n = meas["time_s"].shape[0]
+    if n == 0:
+        return []
+    key = np.stack([meas["sensor"].astype(float), meas["time_s"]], axis=1)
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    scans = []
+    for g in np.argsort(first, kind="stable"):
+        rows = np.flatnonzero(inverse == g)
+        scans.append(Scan(
+            time_s=float(meas["time_s"][rows[0]]), sensor=int(meas["sensor"][rows[0]]),
+            z=np.stack([meas["range_m"][rows], meas["azimuth_rad"][rows], meas["elevation_rad"][rows]], axis=1),
+            index=rows,
+        ))
+    return scans
+
+
+def tracks_table_columns(out: TrackOutput, earth: str = "wgs84") -> dict[str, np.ndarray]:
+    """The TRACKS.csv columns of a tracker output, by time then track id."""
+    order = np.lexsort((out.track_id, out.time_s))
+    x = out.state[order]
+    geo = ecef_to_geodetic(x[:, 0:3], earth=earth) if len(x) else None
+    if geo is None:
+        return {k: np.empty(0) for k in ("time_s", "track_id", "lat_deg", "lon_deg", "alt_m", "v_east_mps", "v_north_mps",
+                                          "v_up_mps", "position_cov_trace_m2")}
+    lat, lon = np.atleast_1d(geo.lat_deg), np.atleast_1d(geo.lon_deg)
+    venu = np.atleast_2d(ecef_velocity_to_enu(x[:, 3:6], lat0_deg=lat, lon0_deg=lon))
+    return {
+        "time_s": out.time_s[order],
+        "track_id": out.track_id[order],
+        "lat_deg": lat,
+        "lon_deg": lon,
+        "alt_m": np.atleast_1d(geo.alt_m),
+        "v_east_mps": venu[:, 0],
+        "v_north_mps": venu[:, 1],
+        "v_up_mps": venu[:, 2],
+        "position_cov_trace_m2": np.trace(out.cov[order][:, 0:3, 0:3], axis1=1, axis2=2),
+    }
+
+
+def write_tracks_csv(out: TrackOutput, target: Path, earth: str = "wgs84") -> int:
+    """Write TRACKS.csv atomically; returns the number of rows."""
+    cols = tracks_table_columns(out, earth)
+    names = list(cols)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(names)
+    n = len(cols["time_s"])
+    for i in range(n):
+        w.writerow([int(cols[k][i]) if k == "track_id" else repr(float(cols[k][i])) for k in names])
+    text = buf.getvalue()
+    atomic_write(target, lambda p: p.write_text(text, encoding="utf-8"))
+    return n
