@@ -451,6 +451,85 @@ def coverage(
     con.print(out)
 
 
+# ------------------------------------------------------------------------------ metrics
+
+
+@app.command()
+@_user_errors
+def metrics(
+    truth: Annotated[Path, typer.Option("--truth", help="TRUTH.csv: time_s, target_id, lat_deg, lon_deg, alt_m (optional velocities).")],
+    tracks: Annotated[Path, typer.Option("--tracks", help="TRACKS.csv as `hoplon track` writes it (time_s, track_id, lat_deg, lon_deg, alt_m, ...).")],
+    c: Annotated[float, typer.Option("--c", help="GOSPA/OSPA cut-off distance, m.")] = 1000.0,
+    p: Annotated[float, typer.Option("--p", help="GOSPA/OSPA order (>= 1).")] = 2.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Score tracks against truth at every truth time: GOSPA (alpha 2) and its parts, OSPA,
+    RMS position and velocity errors, missed targets, false tracks, id switches, track breaks.
+
+    Tracks are matched to truth at equal times (to 1e-6 s); tracks at other times are not
+    scored. The definitions are those of hoplon.core.metrics (the shared benchmark's).
+    """
+    from hoplon.core.metrics import scan_metrics  # noqa: PLC0415
+    from hoplon.io.metrics_files import read_tracks, read_truth  # noqa: PLC0415
+
+    if not (math.isfinite(c) and c > 0):
+        raise InputError(Problem("", None, "--c", f"must be a finite distance > 0 (m), got {c:g}"))
+    if not (math.isfinite(p) and p >= 1):
+        raise InputError(Problem("", None, "--p", f"must be a finite number >= 1, got {p:g}"))
+    tr = read_truth(truth)
+    tk = read_tracks(tracks)
+    with_vel = tr.vel_ecef_mps is not None and tk.vel_ecef_mps is not None
+    res = scan_metrics(
+        tr.time_s, tr.id, tr.pos_ecef_m, tk.time_s, tk.id, tk.pos_ecef_m,
+        truth_vel=tr.vel_ecef_mps if with_vel else None, track_vel=tk.vel_ecef_mps if with_vel else None, c=c, p=p,
+    )
+    s = res.summary
+    unit_p = f"m^{p:g}"
+    figures = [  # key, label, value, unit
+        ("mean_gospa_m", "mean GOSPA", s.mean_gospa_m, "m"),
+        ("mean_localisation_mp", "  localisation part (mean)", s.mean_localisation, unit_p),
+        ("mean_missed_mp", "  missed part (mean)", s.mean_missed, unit_p),
+        ("mean_false_mp", "  false part (mean)", s.mean_false, unit_p),
+        ("mean_ospa_m", "mean OSPA", s.mean_ospa_m, "m"),
+        ("rms_position_m", "RMS position error (assigned)", s.rms_position_m, "m"),
+        ("rms_velocity_mps", "RMS velocity error (assigned)", s.rms_velocity_mps, "m/s"),
+        ("missed_target_scans", "missed-target scans", s.missed_target_scans, ""),
+        ("false_track_scans", "false-track scans", s.false_track_scans, ""),
+        ("id_switches", "id switches", s.id_switches, ""),
+        ("track_breaks", "track breaks", s.track_breaks, ""),
+        ("truth_scans", "truth scans", s.truth_scans, ""),
+        ("assigned_pairs", "assigned pairs", s.assigned_pairs, ""),
+        ("track_times_unscored", "track times without truth", s.track_times_unscored, ""),
+    ]
+    if as_json:
+        out: dict[str, Any] = {"truth": str(truth), "tracks": str(tracks), "c_m": c, "p": p}
+        for key, _, value, _ in figures:
+            out[key] = None if isinstance(value, float) and not math.isfinite(value) else value
+        out["truth_velocity_frame"] = tr.velocity_frame
+        out["tracks_velocity_frame"] = tk.velocity_frame
+        print(json.dumps(out, indent=2))
+        return
+    con = _console()
+    con.print(f"Tracks {tracks} against truth {truth} (GOSPA/OSPA c = {c:g} m, p = {p:g}, alpha = 2):",
+              markup=False, highlight=False)
+    table = Table()
+    table.add_column("figure", no_wrap=True)
+    table.add_column("value", justify="right", no_wrap=True)
+    table.add_column("unit", no_wrap=True)
+    for _, label, value, unit in figures:
+        if isinstance(value, float):
+            text = "-" if not math.isfinite(value) else f"{value:,.3f}" if unit in ("m", "m/s") else f"{value:,.1f}"
+        else:
+            text = f"{value:,d}"
+        table.add_row(label, text, unit)
+    con.print(table)
+    if not with_vel:
+        which = " and ".join(n for n, t in (("truth", tr), ("tracks", tk)) if t.vel_ecef_mps is None)
+        con.print(f"[dim]No velocity columns in the {which}: no RMS velocity error.[/]")
+    if s.track_times_unscored:
+        con.print(f"[dim]{s.track_times_unscored} track time(s) match no truth time (to 1e-6 s) and were not scored.[/]")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -120,11 +120,11 @@ class MotionModel:
 
     def unused_prior(self) -> tuple[np.ndarray, np.ndarray]:
         """Mean and variance given to full-state components this model does not use
-        (for the IMM): acceleration 0 +- 10 m/s^2, turn rate 0 +- 0.05 rad/s,
+        (for the IMM): acceleration 0 +- 2 m/s^2, turn rate 0 +- 0.05 rad/s,
         1/beta 2e-4 +- 5e-3 m^2/kg."""
         mean = np.zeros(FULL_DIM)
         var = np.zeros(FULL_DIM)
-        var[ACC] = 10.0**2
+        var[ACC] = 2.0**2
         var[TURN] = 0.05**2
         mean[DRAG] = 2e-4
         var[DRAG] = 5e-3**2
@@ -133,7 +133,11 @@ class MotionModel:
 
 def _kron3(block: np.ndarray) -> np.ndarray:
     """Per-axis (k x k) blocks (N, k, k) -> 3-D (N, 3k, 3k) for the [pos, vel, acc] ordering."""
-    return np.einsum("nij,ab->niajb", block, np.eye(3)).reshape(block.shape[0], 3 * block.shape[1], 3 * block.shape[2])
+    n, k, _ = block.shape
+    out = np.zeros((n, k, 3, k, 3))
+    for a in range(3):
+        out[:, :, a, :, a] = block
+    return out.reshape(n, 3 * k, 3 * k)
 
 
 @dataclass(frozen=True)
@@ -585,12 +589,16 @@ class IMM:
 
     The models live in the union of their state components; a model's prediction gives
     the components it does not use their neutral prior (:meth:`MotionModel.unused_prior`).
-    ``transition`` (M, M): probability of switching from model i to j per step
-    (``switch`` off the diagonal by default).
+    Model switching is a continuous-time Markov chain: a track switches from model i to
+    model j at ``rates[i, j]`` per second (default: ``switch_rate`` to each other model
+    alike), so steps of any length are consistent: the per-step matrix is
+    expm(G dt) with generator G. ``transition`` (M, M), if given, is a fixed per-step
+    matrix instead.
     """
 
     models: tuple[MotionModel, ...]
-    switch: float = 0.05
+    switch_rate: float = 0.01
+    rates: tuple[tuple[float, ...], ...] | None = None
     transition: np.ndarray | None = None
 
     @property
@@ -601,15 +609,26 @@ class IMM:
     def dim(self) -> int:
         return len(self.indices)
 
-    def transition_matrix(self) -> np.ndarray:
-        if self.transition is not None:
-            return np.asarray(self.transition, dtype=float)
+    def transition_matrix(self, dt: np.ndarray | float = 1.0) -> np.ndarray:
+        """Per-track switching matrices (N, M, M) for steps dt (N,) (row: from, column: to)."""
+        dt = np.atleast_1d(np.asarray(dt, dtype=float))
         m = len(self.models)
+        if self.transition is not None:
+            return np.broadcast_to(np.asarray(self.transition, dtype=float), (dt.size, m, m))
         if m == 1:
-            return np.ones((1, 1))
-        t = np.full((m, m), self.switch / (m - 1))
-        np.fill_diagonal(t, 1.0 - self.switch)
-        return t
+            return np.ones((dt.size, 1, 1))
+        if self.rates is None:
+            gen = np.full((m, m), self.switch_rate)
+        else:
+            gen = np.asarray(self.rates, dtype=float).copy()
+        np.fill_diagonal(gen, 0.0)
+        np.fill_diagonal(gen, -gen.sum(axis=1))
+        # expm(G dt) by eigen-decomposition of the (small) generator, for all dt at once
+        w, V = np.linalg.eig(gen)
+        Vinv = np.linalg.inv(V)
+        T = np.real(np.einsum("ij,nj,jk->nik", V, np.exp(np.outer(np.abs(dt), w)), Vinv))
+        T = np.clip(T, 0.0, 1.0)
+        return T / T.sum(axis=2, keepdims=True)
 
     def _local(self, model: MotionModel) -> np.ndarray:
         pos = {k: i for i, k in enumerate(self.indices)}
@@ -623,29 +642,36 @@ class IMM:
 
     def predict(self, state: IMMState, dt) -> IMMState:
         """Mix, then predict each model (EKF) by dt (N,)."""
-        T = self.transition_matrix()
-        c = state.mu @ T  # (N, M) predicted model probabilities
-        w = state.mu[:, :, None] * T[None] / np.maximum(c[:, None, :], 1e-300)  # mu_{i|j} (N, i, j)
+        T = self.transition_matrix(np.broadcast_to(np.asarray(dt, dtype=float), (state.mu.shape[0],)))
+        c = np.einsum("ni,nij->nj", state.mu, T)  # (N, M) predicted model probabilities
+        w = state.mu[:, :, None] * T / np.maximum(c[:, None, :], 1e-300)  # mu_{i|j} (N, i, j)
         x0 = np.einsum("nij,ink->jnk", w, state.x)
         d = state.x[:, None] - x0[None]  # (i, j, N, d)
         P0 = np.einsum("nij,inkl->jnkl", w, state.P) + np.einsum("nij,ijnk,ijnl->jnkl", w, d, d)
-        xs, Ps = [], []
-        full_mean, full_var = self.models[0].unused_prior()
-        common = np.array(self.indices)
-        for j, model in enumerate(self.models):
-            loc = self._local(model)
-            xj, Pj = x0[j].copy(), P0[j].copy()
-            xn, Pn = ekf_predict(xj[:, loc], Pj[:, loc[:, None], loc[None, :]], model, dt)
-            other = np.setdiff1d(np.arange(self.dim), loc)
-            xj[:, loc] = xn
-            Pj[:, :, :] = 0.0
-            Pj[:, loc[:, None], loc[None, :]] = Pn
+        xs = np.empty_like(x0)
+        Ps = np.zeros_like(P0)
+        for j, (model, loc, other, mean, var) in enumerate(self._layout()):
+            xn, Pn = ekf_predict(x0[j][:, loc], P0[j][:, loc[:, None], loc[None, :]], model, dt)
+            xs[j][:, loc] = xn
+            Ps[j][:, loc[:, None], loc[None, :]] = Pn
             if other.size:
-                xj[:, other] = full_mean[common[other]]
-                Pj[:, other, other] = full_var[common[other]]
-            xs.append(xj)
-            Ps.append(Pj)
-        return IMMState(c, np.stack(xs), np.stack(Ps))
+                xs[j][:, other] = mean
+                Ps[j][:, other, other] = var
+        return IMMState(c, xs, Ps)
+
+    def _layout(self) -> list[tuple[MotionModel, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """Per model: its components in the common space, the others, and their prior."""
+        cached = self.__dict__.get("_layout_cache")
+        if cached is None:
+            full_mean, full_var = self.models[0].unused_prior()
+            common = np.array(self.indices)
+            cached = []
+            for model in self.models:
+                loc = self._local(model)
+                other = np.setdiff1d(np.arange(self.dim), loc)
+                cached.append((model, loc, other, full_mean[common[other]], full_var[common[other]]))
+            object.__setattr__(self, "_layout_cache", cached)
+        return cached
 
     def update(
         self, state: IMMState, z: np.ndarray, meas: RadarMeasurement, R: np.ndarray | None = None

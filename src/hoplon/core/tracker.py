@@ -50,7 +50,7 @@ class TrackerConfig:
     q_turn: float = 1e-4  # rad^2/s^3
     q_ballistic: float = 0.05  # m^2/s^3
     q_theta: float = 1e-10  # (m^2/kg)^2/s
-    imm_switch: float = 0.05
+    imm_switch_rate: float = 0.01  # model switches per second
     earth: str = "wgs84"
     gate_probability: float = 0.9999
     confirm_m: int = 2  # confirm after M updates in the last N opportunities
@@ -93,7 +93,7 @@ class TrackerConfig:
             "ct": (ct,),
             "ballistic": (bal,),
             "imm": (cv, ca, ct),
-            "imm-ballistic": (bal, ca),
+            "imm-ballistic": (bal, ca),  # free flight; boost or manoeuvre
         }[self.motion]
 
 
@@ -111,6 +111,26 @@ class SensorInfo:
     scan_period_s: float | None = None
     pd: float | None = None
     false_alarms_per_scan: float | None = None
+    # optional coverage: a scan is an opportunity (a miss counts) only for tracks inside it
+    max_range_m: float | None = None
+    boresight_rad: float | None = None
+    azimuth_half_width_rad: float | None = None
+    elevation_min_rad: float | None = None
+    elevation_max_rad: float | None = None
+
+    def covers(self, z_pred: np.ndarray) -> np.ndarray:
+        """Whether predicted measurements (N, 3) (range, azimuth, elevation) lie in coverage."""
+        ok = np.ones(z_pred.shape[0], dtype=bool)
+        if self.max_range_m is not None:
+            ok &= z_pred[:, 0] <= self.max_range_m
+        if self.boresight_rad is not None and self.azimuth_half_width_rad is not None and self.azimuth_half_width_rad < math.pi:
+            off = (z_pred[:, 1] - self.boresight_rad + math.pi) % (2 * math.pi) - math.pi
+            ok &= np.abs(off) <= self.azimuth_half_width_rad
+        if self.elevation_min_rad is not None:
+            ok &= z_pred[:, 2] >= self.elevation_min_rad
+        if self.elevation_max_rad is not None:
+            ok &= z_pred[:, 2] <= self.elevation_max_rad
+        return ok
 
 
 @dataclass
@@ -221,7 +241,11 @@ class Tracker:
             for s in self.sensors
         ]
         self.models = cfg.models()
-        self.imm = flt.IMM(self.models, switch=cfg.imm_switch) if len(self.models) > 1 else None
+        rates = None
+        if cfg.motion == "imm-ballistic":
+            # boost (constant acceleration) ends for good; free flight rarely looks powered
+            rates = ((0.0, cfg.imm_switch_rate / 10.0), (5.0 * cfg.imm_switch_rate, 0.0))
+        self.imm = flt.IMM(self.models, switch_rate=cfg.imm_switch_rate, rates=rates) if len(self.models) > 1 else None
         self.indices = self.imm.indices if self.imm else self.models[0].indices
         self.d = len(self.indices)
         self.tracks = _Tracks(self.d, len(self.models))
@@ -302,6 +326,7 @@ class Tracker:
         sigma = np.broadcast_to(nominal, (n_meas, 3)) if scan.sigma is None else np.asarray(scan.sigma, dtype=float)
         labels = np.full(n_meas, -1, np.int64) if scan.label is None else np.asarray(scan.label, np.int64)
         index = np.arange(n_meas) if scan.index is None else np.asarray(scan.index, np.int64)
+        self._drop_stale(t)
         self._predict(t)
         tr = self.tracks
         n = len(tr)
@@ -339,9 +364,12 @@ class Tracker:
                 assigned = self._update_jpda(gates, beta, beta0, z, Rm, meas, z_pred, HPH)
                 # a measurement is claimed when some track takes it with probability > 1/2
                 used[gates.meas[beta > 0.5]] = True
-        # bookkeeping: this scan is an opportunity for the tracks of this sensor
+        # bookkeeping: this scan is an opportunity for the tracks of this sensor that lie
+        # in its coverage (when the sensor's coverage is known)
         bit = np.int64(1) << np.int64(scan.sensor)
         mine = (tr.sensors & bit) != 0
+        if n and mine.any():
+            mine &= self.sensors[scan.sensor].covers(meas.h(tr.x))
         hit = assigned >= 0
         mine |= hit
         tr.sensors = np.where(hit, tr.sensors | bit, tr.sensors)
@@ -375,6 +403,15 @@ class Tracker:
         if free.size:
             self._initiate(t, scan.sensor, meas, z[free], sigma[free], index[free], labels[free])
         self._pending_output_time = t
+
+    def _drop_stale(self, t: float) -> None:
+        """Delete, before predicting them, the tracks that would coast too long."""
+        tr = self.tracks
+        stale = (t - tr.last_update) > self.config.max_coast_s
+        if stale.any():
+            for k in np.flatnonzero(stale & tr.confirmed):
+                self.events.append((float(tr.last_update[k] + self.config.max_coast_s), int(tr.id[k]), "deleted:coasted"))
+            tr.keep(~stale)
 
     def _candidates(self, tr: _Tracks, meas, z, sigma, HPH, z_pred) -> tuple[np.ndarray, np.ndarray]:
         """Candidate pairs from a k-d tree: measurement positions within a radius that

@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
+    create_model,
     AfterValidator,
     AwareDatetime,
     BaseModel,
@@ -38,6 +39,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+import dataclasses
+
+from hoplon.core.tracker import MOTION_MODELS, TrackerConfig
 from hoplon.errors import Problem, ScenarioError
 from hoplon.scenario.units import (
     Degrees,
@@ -50,6 +54,7 @@ from hoplon.scenario.units import (
 )
 
 __all__ = [
+    "TrackerSettings",
     "CATALOG_SECTIONS",
     "SensorSite",
     "InfraredType",
@@ -829,6 +834,41 @@ class SensorSite(_Model):
     overrides: Annotated[dict[str, Any], BeforeValidator(_none_as_empty_dict)] = {}
 
 
+# --- tracker settings -----------------------------------------------------------------
+# The fields of hoplon.core.tracker.TrackerConfig (plain numbers in SI units), all optional.
+
+_TRACKER_FIELD_TYPES: dict[str, Any] = {
+    "motion": Literal[MOTION_MODELS],  # type: ignore[valid-type]
+    "filter": Literal["ekf", "ukf"],
+    "association": Literal["gnn", "jpda"],
+    "earth": Literal["wgs84", "sphere"],
+    "confirm_m": Annotated[int, Field(ge=1, le=62, strict=True)],
+    "confirm_n": Annotated[int, Field(ge=1, le=62, strict=True)],
+    "delete_misses": Annotated[int, Field(ge=1, le=1000, strict=True)],
+    "dense_gating_limit": Annotated[int, Field(ge=0, strict=True)],
+    "gate_probability": Annotated[float, Field(gt=0.0, lt=1.0)],
+    "imm_switch_rate": Annotated[float, Field(ge=0.0, allow_inf_nan=False)],
+    "pd": Annotated[float, Field(gt=0.0, le=1.0)],
+    "latency_window_s": Annotated[float, Field(ge=0.0, allow_inf_nan=False)],
+}
+_TRACKER_DEFAULTS = TrackerConfig()
+
+
+def _tracker_field(f: dataclasses.Field) -> tuple[Any, Any]:
+    kind = _TRACKER_FIELD_TYPES.get(f.name, Annotated[float, Field(ge=0.0, allow_inf_nan=False)])
+    return kind, Field(getattr(_TRACKER_DEFAULTS, f.name))
+
+
+TrackerSettings = create_model(  # type: ignore[call-overload]
+    "TrackerSettings",
+    __base__=_Model,
+    __doc__="Tracker settings: the fields of TrackerConfig (SI units), all optional.",
+    **{f.name: _tracker_field(f) for f in dataclasses.fields(TrackerConfig)},
+)
+TrackerSettings.model_config = ConfigDict(**{**_Model.model_config, "title": "Hoplon tracker settings"})
+
+
+
 # --- the scenario ---------------------------------------------------------------------
 
 
@@ -918,6 +958,7 @@ class Scenario(_Model):
     assets: Annotated[list[Asset], BeforeValidator(_none_as_empty)] = []
     threats: Threats = Threats()
     sensors: Annotated[list[SensorSite], BeforeValidator(_none_as_empty)] = []
+    tracker: TrackerSettings | None = Field(None, description="Tracker settings over the engine's defaults.")  # type: ignore[valid-type]
     batteries: _reserved("batteries") = []  # type: ignore[valid-type]
 
     _source: SourceMap | None = PrivateAttr(None)

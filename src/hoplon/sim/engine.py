@@ -25,6 +25,7 @@ from hoplon.sim.objects import ObjectTable, Signature
 from hoplon.sim.random import stream
 from hoplon.sim.sensors import simulate as simulate_sensors
 from hoplon.sim.tables import table_from_parts
+from hoplon.sim.tracking import run_tracker
 from hoplon.sim.truth import TRUTH_SCHEMA, TruthStore
 from hoplon.sim.world import World
 
@@ -73,6 +74,7 @@ class RunResult:
     detections: pa.Table
     launch_reports: pa.Table
     sensor_stats: list[dict]
+    tracks: pa.Table
 
 
 def _grid(t_start: float, t_end: float, step: float) -> np.ndarray:
@@ -330,6 +332,7 @@ def run(world: World, *, truth_step_s: float = 1.0) -> RunResult:
     ]
     truth.freeze()
     detections, reports, stats = simulate_sensors(world, truth, objects, stream(world.seed, "sensors"), events)
+    tracks = run_tracker(world, detections, objects.object_id, events, world.tracker)
     return RunResult(
         world=world,
         truth=truth.table(),
@@ -339,4 +342,5 @@ def run(world: World, *, truth_step_s: float = 1.0) -> RunResult:
         detections=detections,
         launch_reports=reports,
         sensor_stats=stats,
+        tracks=tracks,
     )

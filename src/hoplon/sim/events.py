@@ -18,6 +18,8 @@ EVENT_KINDS = (
     "launch",  # a threat leaves its launcher
     "launch_detected",  # a space-based sensor reports the launch (its report time)
     "first_detection",  # a radar detects an object for the first time
+    "track_confirmed",  # the tracker confirms a track (labelled with its true object)
+    "track_deleted",  # the tracker drops a track
     "boost_end",  # thrust cutoff; the re-entry vehicle and the spent booster separate
     "apogee",  # highest point of a ballistic flight
     "impact",  # a threat or a spent booster reaches the ground

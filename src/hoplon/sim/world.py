@@ -10,6 +10,7 @@ range, an infeasible turn, a route longer than the type's range) is a
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,7 +25,9 @@ from hoplon.core.targeting import Profile, TargetingSolution, is_lofted, solve_t
 from hoplon.errors import ScenarioError
 from hoplon.scenario.schema import AssetRef, AssetWaypoint, BallisticThreat, Scenario
 from hoplon.sim.random import stream
+from hoplon.core.tracker import TrackerConfig
 from hoplon.sim.sensors import SensorNetwork, build_network, check_signatures
+from hoplon.sim.tracking import DEFAULT_ENGINE_TRACKER
 
 __all__ = ["Assets", "BallisticMissiles", "AirBreathers", "World", "compile_scenario"]
 
@@ -108,6 +111,7 @@ class World:
     ballistic: BallisticMissiles
     airbreathers: AirBreathers
     sensors: SensorNetwork
+    tracker: TrackerConfig
 
 
 def _assets(scenario: Scenario) -> Assets:
@@ -335,6 +339,17 @@ def _airbreathers(scenario: Scenario) -> AirBreathers:
     )
 
 
+def _tracker_config(scenario: Scenario) -> TrackerConfig:
+    """The scenario's tracker settings over the engine's defaults."""
+    if scenario.tracker is None:
+        return DEFAULT_ENGINE_TRACKER
+    given = scenario.tracker.model_dump(exclude_unset=True)
+    try:
+        return dataclasses.replace(DEFAULT_ENGINE_TRACKER, **given)
+    except ValueError as exc:
+        raise ScenarioError(scenario.problem(("tracker",), str(exc))) from None
+
+
 def compile_scenario(scenario: Scenario, *, seed: int | None = None) -> World:
     """Turn a validated scenario into a :class:`World` (``seed`` overrides the scenario's)."""
     run_seed = scenario.seed if seed is None else int(seed)
@@ -350,4 +365,5 @@ def compile_scenario(scenario: Scenario, *, seed: int | None = None) -> World:
         ballistic=_ballistic(scenario, model, stream(run_seed, "threats")),
         airbreathers=_airbreathers(scenario),
         sensors=build_network(scenario),
+        tracker=_tracker_config(scenario),
     )
