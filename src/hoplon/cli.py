@@ -95,7 +95,7 @@ def run(
     """Fly a scenario's threats and run its sensors; print a timeline and a summary.
 
     Writes DIR/summary.json, truth.parquet, events.parquet, outcomes.parquet,
-    detections.parquet and launch_reports.parquet.
+    detections.parquet, launch_reports.parquet and tracks.parquet.
     """
     from hoplon.io.run_files import prepare_output_dir, write_json, write_table  # noqa: PLC0415
     from hoplon.scenario.builtins import resolve_scenario  # noqa: PLC0415
@@ -128,6 +128,7 @@ def run(
     write_table(result.outcomes, out_dir / "outcomes.parquet")
     write_table(result.detections, out_dir / "detections.parquet")
     write_table(result.launch_reports, out_dir / "launch_reports.parquet")
+    write_table(result.tracks, out_dir / "tracks.parquet")
     write_json(summary, out_dir / "summary.json")
     con = _console()
     if not quiet:
@@ -135,7 +136,8 @@ def run(
         _print_summary(con, summary)
     con.print(
         f"wrote {out_dir}/summary.json, truth.parquet ({result.truth.num_rows} rows), events.parquet, outcomes.parquet, "
-        f"detections.parquet ({result.detections.num_rows} rows), launch_reports.parquet"
+        f"detections.parquet ({result.detections.num_rows} rows), launch_reports.parquet, "
+        f"tracks.parquet ({result.tracks.num_rows} rows)"
     )
     if export_measurements is not None:
         from hoplon.io.measurements import export_measurements as export  # noqa: PLC0415
@@ -388,6 +390,68 @@ def trajectory(
         if isinstance(val, float):
             table.add_row(key, f"{val:,.4f} {units.get(key, '')}".strip())
     con.print(table)
+
+
+@app.command()
+@_user_errors
+def track(
+    sensors: Annotated[Path, typer.Option("--sensors", help="SENSORS.yaml: the radars (id, position, noise).")],
+    measurements: Annotated[Path, typer.Option("--measurements", help="MEAS.csv or .parquet: time_s, sensor_id, range_m, azimuth_rad, elevation_rad.")],
+    out: Annotated[Path, typer.Option("--out", help="TRACKS.csv to write.")],
+    motion: Annotated[str | None, typer.Option(help="cv, ca, singer, ct, ballistic, imm or imm-ballistic (default: cv, or the config's).")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="TRACKER.yaml with tracker settings.")] = None,
+) -> None:
+    """Track measurements from one or more radars; write confirmed tracks to TRACKS.csv."""
+    import time  # noqa: PLC0415
+
+    from hoplon.core.tracker import MOTION_MODELS, TrackerConfig, track_all  # noqa: PLC0415
+    from hoplon.io.tracking_files import read_measurements, read_sensors, scans_from_measurements, write_tracks_csv  # noqa: PLC0415
+
+    cfg = TrackerConfig()
+    if config is not None:
+        from hoplon.errors import ScenarioError  # noqa: PLC0415
+        from hoplon.scenario.loader import load_model  # noqa: PLC0415
+        from hoplon.scenario.tracker_config import TrackerSettings, tracker_config  # noqa: PLC0415
+
+        if not config.is_file():
+            raise InputError(Problem(str(config), None, "--config", "no such file"))
+        try:
+            settings, _ = load_model(TrackerSettings, config, filename=str(config))
+            cfg = tracker_config(settings)
+        except ScenarioError as exc:
+            raise InputError(exc.problems) from None
+        except ValueError as exc:
+            raise InputError(Problem(str(config), None, "", str(exc))) from None
+    if motion is not None:
+        if motion not in MOTION_MODELS:
+            raise InputError(Problem("", None, "--motion", f"expected one of {', '.join(MOTION_MODELS)}, got {motion!r}"))
+        import dataclasses  # noqa: PLC0415
+
+        try:
+            cfg = dataclasses.replace(cfg, motion=motion)
+        except ValueError as exc:
+            raise InputError(Problem("", None, "--motion", str(exc))) from None
+    if out.exists() and out.is_dir():
+        raise InputError(Problem(str(out), None, "--out", "is a directory; give a file name"))
+    if not out.parent.exists():
+        raise InputError(Problem(str(out), None, "--out", f"the directory {out.parent} does not exist"))
+    radar_list = read_sensors(sensors)
+    meas = read_measurements(measurements, radar_list)
+    scans = scans_from_measurements(meas)
+    t0 = time.perf_counter()
+    result = track_all(radar_list, scans, cfg)
+    elapsed = time.perf_counter() - t0
+    rows = write_tracks_csv(result, out)
+    n_meas = int(meas["time_s"].shape[0])
+    confirmed = sum(1 for e in result.events if e[2] == "confirmed")
+    rate = f", {n_meas / elapsed:,.0f} measurements/s" if elapsed > 0 and n_meas else ""
+    con = _console(stderr=True)
+    con.print(
+        f"{n_meas} measurements in {len(scans)} scans -> {confirmed} confirmed tracks, {rows} rows in {out} "
+        f"({elapsed:.2f} s{rate}; motion {cfg.motion}, {cfg.association})"
+    )
+    if result.rejected_scans:
+        con.print(f"[yellow]warning:[/] {result.rejected_scans} out-of-order scans rejected (older than the latency window)")
 
 
 @app.command()

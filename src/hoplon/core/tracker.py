@@ -58,6 +58,7 @@ class TrackerConfig:
     delete_misses: int = 3
     max_coast_s: float = 60.0
     max_position_sigma_m: float = 20_000.0
+    min_altitude_m: float = -1_000.0  # a track predicted this far below the ellipsoid has hit the ground
     init_speed_sigma_mps: float = 300.0  # horizontal velocity prior of a new track, per axis
     init_vertical_speed_sigma_mps: float = 50.0  # vertical velocity prior of a new track
     init_theta: float = 2e-4  # 1/beta prior, m^2/kg
@@ -393,9 +394,11 @@ class Tracker:
         confirmed_dead = tr.confirmed & (tr.misses >= cfg.delete_misses)
         coasted = (t - tr.last_update) > cfg.max_coast_s
         diverged = pos_sigma > cfg.max_position_sigma_m
-        dead = tentative_dead | confirmed_dead | coasted | diverged
+        grounded = self._altitude(tr.x[:, 0:3]) < cfg.min_altitude_m if n else np.zeros(0, bool)
+        dead = tentative_dead | confirmed_dead | coasted | diverged | grounded
         for k in np.flatnonzero(dead & tr.confirmed):
-            reason = "misses" if confirmed_dead[k] else "coasted" if coasted[k] else "diverged"
+            reason = ("ground" if grounded[k] else "misses" if confirmed_dead[k] else "coasted" if coasted[k]
+                      else "diverged")
             self.events.append((t, int(tr.id[k]), f"deleted:{reason}"))
         tr.keep(~dead)
         # initiation from unclaimed measurements
@@ -403,6 +406,11 @@ class Tracker:
         if free.size:
             self._initiate(t, scan.sensor, meas, z[free], sigma[free], index[free], labels[free])
         self._pending_output_time = t
+
+    def _altitude(self, r: np.ndarray) -> np.ndarray:
+        from hoplon.core.frames import ecef_to_geodetic  # noqa: PLC0415
+
+        return np.atleast_1d(ecef_to_geodetic(r, earth=self.config.earth).alt_m)
 
     def _drop_stale(self, t: float) -> None:
         """Delete, before predicting them, the tracks that would coast too long."""

@@ -58,6 +58,7 @@ def summarize(result: RunResult) -> dict:
     # first detections and launch reports per threat (events)
     firsts: dict[str, dict[str, str]] = {}
     reported: dict[str, str] = {}
+    confirmed: dict[str, str] = {}
     for t, kind, oid, detail in zip(events_t := result.events.column("time_s").to_pylist(),
                                     result.events.column("kind").to_pylist(),
                                     result.events.column("object_id").to_pylist(),
@@ -67,10 +68,13 @@ def summarize(result: RunResult) -> dict:
             firsts.setdefault(oid, {})[sensor] = utc(world.epoch, t)
         elif kind == "launch_detected":
             reported.setdefault(oid, utc(world.epoch, t))
+        elif kind == "track_confirmed":
+            confirmed.setdefault(oid, utc(world.epoch, t))
     del events_t
     for threat in threats:
         threat["launch_reported_utc"] = reported.get(threat["id"])
         threat["first_detection_utc"] = firsts.get(threat["id"], {})
+        threat["track_confirmed_utc"] = confirmed.get(threat["id"])
     sensors = [
         {
             **st,
@@ -108,7 +112,7 @@ def summarize(result: RunResult) -> dict:
             "earth": world.earth.name,
             "sources": list(world.scenario.sources),
         },
-        "scope": "threat flights and sensors: this Hoplon version has no tracking, battle management or interceptors yet, so every threat reaches the ground",
+        "scope": "threat flights, sensors and tracking: this Hoplon version has no battle management or interceptors yet, so every threat reaches the ground",
         "counts": {
             "threats": n,
             "ballistic_missiles": int(np.sum(kinds == "ballistic_missile")),
@@ -122,6 +126,8 @@ def summarize(result: RunResult) -> dict:
             "truth_rows": result.truth.num_rows,
             "detections": result.detections.num_rows,
             "launch_reports": result.launch_reports.num_rows,
+            "track_rows": result.tracks.num_rows,
+            "tracks_confirmed": int(np.sum(np.asarray(result.events.column("kind").to_pylist(), dtype=object) == "track_confirmed")),
         },
         "sensors": sensors,
         "truth_step_s": result.truth_step_s,
