@@ -86,3 +86,88 @@ def test_detections_benchmark_runs_and_reports_ratios():
     assert c["snr_pairs"] > 0 and c["max_snr_difference_db"] < 0.01
     assert c["max_range_difference_m"] < 1e-3 and c["max_angle_difference_rad"] < 1e-9
     assert c["max_pd_difference"] < 1e-9
+
+
+def test_tracking_benchmark_runs_and_reports_both_trackers():
+    import math
+
+    out = _run_benchmark("bench_tracking.py", "--seeds", "1", "--targets", "5", "--scans", "15", "--repeat", "1")
+    assert out["benchmark"] == "tracking" and out["tracker_config"] == "default"
+    assert out["threads"] == {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")}
+    assert out["scenario"]["targets"] == 5 and out["scenario"]["scans"] == 15
+    (row,) = out["seeds"]
+    assert row["seed"] == 1 and row["scans"] == 15 and row["measurements"] > row["false_alarms"] > 0
+    hop = row["hoplon"]
+    for key in ("mean_gospa_m", "rms_position_m", "missed_target_scans", "false_track_scans", "id_switches",
+                "measurements_per_s", "seconds"):
+        assert key in hop
+    assert math.isfinite(hop["mean_gospa_m"]) and hop["mean_gospa_m"] >= 0.0
+    assert hop["measurements_per_s"] > 0 and hop["truth_scans"] == 15
+    if out["stonesoup_version"] is None:  # stonesoup is an optional extra
+        assert row["stonesoup"] is None and out["goal"] is None
+    else:
+        assert math.isfinite(row["stonesoup"]["mean_gospa_m"]) and row["speedup"] > 0
+        assert set(out["goal"]) == {"gospa_no_worse_every_seed", "min_speedup", "speedup_goal", "met"}
+
+
+def test_tracking_benchmark_scale_case_runs():
+    import math
+
+    out = _run_benchmark("bench_tracking.py", "--scale", "--scale-targets", "20", "--scale-clutter", "20", "--scale-scans", "5")
+    assert out["benchmark"] == "tracking_scale"
+    assert out["scenario"]["targets"] == 20 and out["scenario"]["scans"] == 5
+    assert len(out["scan_s"]) == len(out["live_tracks"]) == 5 and out["steady_scans"] == 5
+    assert out["steady_median_s_per_scan"] > 0 and out["goal_s_per_scan"] == 0.1 and isinstance(out["met"], bool)
+    assert math.isfinite(out["metrics"]["mean_gospa_m"])
+
+
+def test_tracking_scenario_generator_follows_the_specification(tmp_path):
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from tracking_scenarios import generate, generate_scale
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    from hoplon.core.frames import ecef_to_aer
+    from hoplon.io.tracking_files import read_measurements, read_sensors, scans_from_measurements
+
+    sc = generate(3, targets=12, scans=60)
+    assert len(sc.scans) == 60
+    again = generate(3, targets=12, scans=60)
+    assert np.array_equal(sc.meas_range_m, again.meas_range_m) and np.array_equal(sc.truth_ecef_m, again.truth_ecef_m)
+    # every detection lies within a few sigmas of its target's true position as the radar sees it
+    aer = ecef_to_aer(sc.truth_ecef_m, lat0_deg=sc.sensor.lat_deg, lon0_deg=sc.sensor.lon_deg, alt0_m=sc.sensor.alt_m)
+    key = {(t, k): i for i, (t, k) in enumerate(zip(sc.truth_time_s.tolist(), sc.truth_id.tolist()))}
+    det = np.flatnonzero(sc.meas_label >= 0)
+    rows = np.array([key[(t, k)] for t, k in zip(sc.meas_time_s[det].tolist(), sc.meas_label[det].tolist())])
+    assert np.max(np.abs(sc.meas_range_m[det] - aer.range_m[rows])) < 6 * 25.0
+    daz = (sc.meas_azimuth_rad[det] - aer.azimuth_rad[rows] + np.pi) % (2 * np.pi) - np.pi
+    assert np.max(np.abs(daz)) < 6 * 0.002
+    assert np.max(np.abs(sc.meas_elevation_rad[det] - aer.elevation_rad[rows])) < 6 * 0.002
+    assert 0.8 < det.size / sc.truth_time_s.size < 1.0  # pd 0.9
+    fa = sc.meas_label < 0
+    assert 20 < fa.sum() / 60 < 40  # Poisson(30) per scan
+    assert np.all((sc.meas_range_m[fa] >= 10e3) & (sc.meas_range_m[fa] <= 200e3))
+    assert np.all((sc.meas_elevation_rad[fa] >= 0.0) & (sc.meas_elevation_rad[fa] <= 0.2))
+    # the files read back into the same scans
+    paths = sc.write(tmp_path)
+    sensors = read_sensors(paths["sensors"])
+    scans = scans_from_measurements(read_measurements(paths["measurements"], sensors))
+    assert sensors == [sc.sensor] and len(scans) == len(sc.scans)
+    assert all(np.array_equal(a.z, b.z) and a.time_s == b.time_s for a, b in zip(scans, sc.scans))
+    big = generate_scale(1, targets=50, clutter=40.0, scans=4)
+    assert big.truth_time_s.size == 200 and np.unique(big.truth_id).size == 50
+
+
+def test_ballistic_tracking_benchmark_runs_and_separates_the_models():
+    out = _run_benchmark("bench_ballistic_tracking.py", "--missiles", "6")
+    assert out["missiles"] == 6 and 0 < out["free_flight_detections"] <= out["detections"]
+    assert set(out["models"]) >= {"ballistic", "constant velocity, same noise"}
+    rv = out["models"]["ballistic"]["groups"]["re-entry vehicles"]
+    assert rv["rows"] > 0 and rv["tracks"] > 0 and rv["rms_position_m"] > 0
+    assert rv["interval_95"][0] < 6.0 < rv["interval_95"][1] or rv["steps"] == 0
+    # at the ballistic model's tiny process noise, constant velocity cannot follow a
+    # ballistic missile: its tracks of the re-entry vehicles hold far fewer updates
+    cv = out["models"]["constant velocity, same noise"]["groups"]["re-entry vehicles"]
+    assert cv["rows"] < rv["rows"] / 2

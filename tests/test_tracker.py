@@ -229,7 +229,6 @@ def test_scattered_false_alarms_do_not_confirm():
     # 30 false alarms per scan, each at least 20 km from every false alarm of the
     # previous scan: no pair can fall in a new track's gate, so nothing confirms
     rng = np.random.default_rng(5)
-    site_meas = []
     prev = np.empty((0, 3))
     scans = []
     for t in np.arange(0.0, 60.0, 2.0):
@@ -242,7 +241,6 @@ def test_scattered_false_alarms_do_not_confirm():
             z.append(cand)
             pos.append(enu)
         prev = np.array(pos)
-        site_meas.append(z)
         scans.append(Scan(time_s=float(t), sensor=0, z=np.array(z), label=np.full(30, -1)))
     out = track_all([sensor()], scans, TrackerConfig())
     assert confirmed_ids(out) == []
@@ -288,7 +286,7 @@ def test_same_input_gives_identical_output():
 
 def test_shuffled_arrival_within_latency_window_gives_sorted_output():
     rng = np.random.default_rng(8)
-    # no two scans at the same time (for simultaneous scans see the xfail below)
+    # no two scans at the same time (simultaneous scans: see below)
     sensors, scans = _two_sensor_scans(rng, np.arange(0.0, 80.0, 2.0), np.arange(0.7, 80.0, 1.5))
     window = 5.0
     cfg = TrackerConfig(latency_window_s=window)
@@ -306,10 +304,6 @@ def test_shuffled_arrival_within_latency_window_gives_sorted_output():
         assert_same_output(out, sorted_out)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: tracker.py Tracker.add_scan keys its buffer by (time_s, arrival serial): two "
-    "scans with the same time are processed in arrival order, so the output depends on "
-    "arrival order within the window; key by (time_s, sensor, serial) instead"))
 def test_simultaneous_scans_do_not_depend_on_arrival_order():
     rng = np.random.default_rng(18)
     times = np.arange(0.0, 40.0, 2.0)
@@ -368,7 +362,7 @@ def test_two_sensors_fuse_into_one_track_and_the_precise_one_shrinks_it():
     alone = track_all([sensors[0]], a, TrackerConfig())
     alone_var = np.trace(alone.cov[-5:, :3, :3], axis1=1, axis2=2)
     assert pos_var[-1] < 0.1 * alone_var.min()
-    k, rms, _ = track_errors(out, truth)[int(out.track_id[0])]
+    _, rms, _ = track_errors(out, truth)[int(out.track_id[0])]
     assert rms < position_sigma_bound(truth.state(0, 40.0)[:3], site_b, precise)
 
 
@@ -386,7 +380,7 @@ def test_gnn_and_jpda_track_separated_targets(association):
     ids = confirmed_ids(out)
     assert sorted(labels[t] for t in ids) == [0, 1, 2, 3]
     for tid, (k, rms, bound) in track_errors(out, FOUR_TARGETS).items():
-        assert rms < 0.6 * bound, (association, tid, k, rms, bound)
+        assert rms < bound, (association, tid, k, rms, bound)
 
 
 @pytest.mark.parametrize("motion", ["imm", "ca", "singer", "ct"])
@@ -396,7 +390,7 @@ def test_other_air_motion_models_track_a_straight_target(motion):
     out = track_all([sensor()], make_scans(truth, np.arange(0.0, 100.0, 2.0), rng), TrackerConfig(motion=motion))
     assert len(confirmed_ids(out)) == 2
     for tid, (k, rms, bound) in track_errors(out, truth).items():
-        assert rms < 0.8 * bound, (motion, tid, k, rms, bound)
+        assert rms < bound, (motion, tid, k, rms, bound)
 
 
 def test_ukf_tracks_like_the_ekf():
@@ -420,23 +414,40 @@ def _ballistic_truth(step_s: float):
     return Truth(flights=[(fl.time_s[:-1], fl.r_ecef_m[:-1], fl.v_ecef_mps[:-1])]), fl.time_s[-1]
 
 
-@pytest.mark.parametrize("motion", ["ballistic", "imm-ballistic"])
-def test_ballistic_motion_tracks_a_ballistic_target(motion):
+# Ballistic tracking: the defaults (2-of-2, iterated EKF updates of young tracks), the
+# engine's style (hoplon.sim.tracking.DEFAULT_ENGINE_TRACKER: 3-of-4 confirmation) and
+# the UKF; all with velocity priors wide enough for a missile's first detection. (With a
+# plain EKF, iekf_iterations=1, and 2-of-2, the one-point start -- zero velocity,
+# +-3 km/s -- makes the first update linearise 6 km from the truth at 200 km range; the
+# 2-hit track misses its third measurement, d2 21.6 > 21.1, and the target gets a
+# second track.)
+BALLISTIC_CONFIGS = {
+    "ballistic-2of2": {"motion": "ballistic"},
+    "imm-ballistic-2of2": {"motion": "imm-ballistic"},
+    "ballistic-ekf-3of4": {"motion": "ballistic", "confirm_m": 3, "confirm_n": 4, "delete_misses": 4},
+    "imm-ballistic-3of4": {"motion": "imm-ballistic", "q_ca": 5.0, "confirm_m": 3, "confirm_n": 4, "delete_misses": 4},
+    "ballistic-ukf-2of2": {"motion": "ballistic", "filter": "ukf"},
+}
+
+
+@pytest.mark.parametrize("name", list(BALLISTIC_CONFIGS))
+def test_ballistic_motion_tracks_a_ballistic_target(name):
     rng = np.random.default_rng(14)
     step = 2.0
     truth, t_impact = _ballistic_truth(step)
     times = np.arange(0.0, min(t_impact - step, 300.0), step)
     scans = make_scans(truth, times, rng)
-    cfg = TrackerConfig(motion=motion, init_speed_sigma_mps=3000.0, init_vertical_speed_sigma_mps=2500.0)
+    cfg = TrackerConfig(init_speed_sigma_mps=3000.0, init_vertical_speed_sigma_mps=2500.0, **BALLISTIC_CONFIGS[name])
     out = track_all([sensor()], scans, cfg)
     ids = confirmed_ids(out)
     assert len(ids) == 1
-    (k, rms, bound), = track_errors(out, truth).values()
-    assert rms < 0.6 * bound, (motion, rms, bound)
-    # velocity too: within 20 m/s RMS of the truth at 3 km/s
+    assert not any(kind.startswith("deleted") for _, _, kind in out.events)
+    ((_, rms, bound),) = track_errors(out, truth).values()
+    assert rms < 0.5 * bound, (name, rms, bound)  # measured ~0.2
+    # velocity too: within 10 m/s RMS of the truth at 2-3 km/s (measured ~2 m/s)
     rows = np.flatnonzero(out.track_id == ids[0])[10:]
     vt = np.array([truth.state(0, t)[3:] for t in out.time_s[rows]])
-    assert np.sqrt(np.mean(np.sum((out.state[rows, 3:] - vt) ** 2, axis=1))) < 20.0
+    assert np.sqrt(np.mean(np.sum((out.state[rows, 3:] - vt) ** 2, axis=1))) < 10.0
 
 
 # --------------------------------------------------------------------------- edge cases and equivalences
@@ -484,27 +495,37 @@ def test_scan_measurement_labels_and_indices_are_logged():
     assert out.log_index.size == 20 and np.unique(out.log_index).size == 20
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: tracker.py _process, per-measurement sigmas: the 'loose' prefilter "
-    "d2(S with the scan's median R) <= 4*gate is not a bound; a measurement noisier than "
-    "the median whose exact d2 is inside the gate is dropped and starts a new track"))
-def test_noisy_measurement_inside_its_gate_is_not_dropped():
-    # a track built by a precise radar; then a scan whose target measurement is 3x
-    # noisier than the scan's other two (clutter) measurements, 3.2 of its own sigmas
-    # off in azimuth: exact d2 ~ 10 (gate 21.1), d2 with the median noise ~ 90 (> 4 x 21.1)
+def _noisy_scan_case(noisy_neighbours: bool):
+    """A track built by a precise radar (per-measurement sigmas given), then a scan
+    whose target measurement has 4x the nominal sigmas and lies 3 of its own sigmas off
+    in azimuth (exact d2 ~ 9.9, gate 21.1), with two far clutter measurements that
+    have the nominal sigmas (or, with ``noisy_neighbours``, the same 4x sigmas)."""
     rng = np.random.default_rng(17)
     sig = np.array([10.0, 2e-4, 2e-4])
     truth = Truth(lines=[cv_target(60, 80, 5, 200, -50)])
-    times = np.arange(0.0, 40.0, 2.0)
-    scans = make_scans(truth, times, rng, sigma=tuple(sig), sigma_per_meas=True)
+    scans = make_scans(truth, np.arange(0.0, 40.0, 2.0), rng, sigma=tuple(sig), sigma_per_meas=True)
     t = 40.0
     z_t = aer_rad(truth.state(0, t)[:3], SITE)
-    z_t[1] += 3.2 * 3 * sig[1]
+    z_t[1] += 3.0 * 4 * sig[1]
     clutter = z_t + np.array([[30e3, 0.3, 0.05], [-25e3, -0.4, 0.02]])
+    other = 4 * sig if noisy_neighbours else sig
     scans.append(Scan(time_s=t, sensor=0, z=np.vstack([z_t, clutter]),
-                      sigma=np.vstack([3 * sig, sig, sig]), label=np.array([0, -1, -1])))
-    cfg = TrackerConfig()
-    out = track_all([sensor(sigma=tuple(sig))], scans, cfg)
+                      sigma=np.vstack([4 * sig, other, other]), label=np.array([0, -1, -1])))
+    out = track_all([sensor(sigma=tuple(sig))], scans, TrackerConfig())
     (tid,) = confirmed_ids(out)
     last = out.log_time_s == t
-    assert out.log_track_id[last & (out.log_label == 0)].tolist() == [tid]
+    return out.log_track_id[last & (out.log_label == 0)].tolist(), tid
+
+
+def test_noisy_measurement_is_taken_when_the_whole_scan_is_noisy():
+    # control for the test below: with one noise for the whole scan (exact gating) the
+    # track takes the measurement
+    got, tid = _noisy_scan_case(noisy_neighbours=True)
+    assert got == [tid]
+
+
+def test_noisy_measurement_inside_its_gate_is_not_dropped():
+    # d2 with the scan's median noise ~ 98 > 4 x 21.1, so the pair never reaches the
+    # exact gate; the pair cost d2 + ln|S| ~ 16.6 is below the miss cost 21.1 + ln|S_median|
+    got, tid = _noisy_scan_case(noisy_neighbours=False)
+    assert got == [tid]

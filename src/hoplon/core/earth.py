@@ -305,14 +305,15 @@ def _acceleration(
 
     Gravity (J2 when ``p[P_J2] != 0``), Coriolis ``-2 w x v``, centrifugal
     ``-w x (w x r)`` with ``w = (0, 0, omega)``, and drag ``-rho |v| v / (2 beta)``
-    with ``v`` the Earth-relative velocity. ``inv_beta`` is 1/beta in m^2/kg (0: no drag).
+    with ``v`` the Earth-relative velocity. ``inv_beta`` is 1/beta in m^2/kg (0: no drag;
+    a filter's estimate may be negative, and is used as it is so that it stays smooth).
     """
     gx, gy, gz = _gravity(x, y, z, p[P_MU], p[P_J2], p[P_A])
     w = p[P_OMEGA]
     if w != 0.0:
         gx += 2.0 * w * vy + w * w * x
         gy += -2.0 * w * vx + w * w * y
-    if p[P_DRAG] != 0.0 and inv_beta > 0.0:
+    if p[P_DRAG] != 0.0 and inv_beta != 0.0:
         h = _geodetic_height(x, y, z, p[P_A], p[P_E2], p[P_SPHERE] != 0.0)
         speed = math.sqrt(vx * vx + vy * vy + vz * vz)
         k = -0.5 * _density(h) * speed * inv_beta

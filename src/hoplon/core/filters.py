@@ -46,6 +46,7 @@ import numpy as np
 import scipy.linalg
 
 from hoplon.core.earth import EarthModel, _acceleration, earth_model
+from hoplon.core.frames import _wrap_2pi
 
 __all__ = [
     "FULL_DIM",
@@ -185,9 +186,8 @@ class ConstantAcceleration(MotionModel):
         return np.einsum("nij,nj->ni", F, x), F, Q
 
 
-@lru_cache(maxsize=4096)
-def _singer_blocks(dt: float, sigma: float, tau: float) -> tuple[np.ndarray, np.ndarray]:
-    """Exact discretisation (Van Loan 1978) of the Singer model for one axis."""
+def _singer_step(h: float, sigma: float, tau: float) -> tuple[np.ndarray, np.ndarray]:
+    """Van Loan (1978) discretisation of one axis over a step short against tau."""
     alpha = 1.0 / tau
     a = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, -alpha]])
     g = np.array([[0.0], [0.0], [1.0]])
@@ -196,9 +196,28 @@ def _singer_blocks(dt: float, sigma: float, tau: float) -> tuple[np.ndarray, np.
     m[:3, :3] = -a
     m[:3, 3:] = g @ g.T * qc
     m[3:, 3:] = a.T
-    e = scipy.linalg.expm(m * dt)
+    e = scipy.linalg.expm(m * h)
     phi = e[3:, 3:].T
     q = phi @ e[:3, 3:]
+    return phi, 0.5 * (q + q.T)
+
+
+@lru_cache(maxsize=4096)
+def _singer_blocks(dt: float, sigma: float, tau: float) -> tuple[np.ndarray, np.ndarray]:
+    """Exact discretisation of the Singer model for one axis over dt (s).
+
+    Van Loan's block exponential holds exp(+dt/tau), which loses all precision once
+    dt/tau reaches about 10 (a long coast with a short time constant), so dt is split
+    into 2^k steps of at most tau/2, composed by doubling: (Phi, Q) over 2h is
+    (Phi^2, Phi Q Phi^T + Q).
+    """
+    if dt == 0.0:
+        return np.eye(3), np.zeros((3, 3))
+    k = max(0, math.ceil(math.log2(max(abs(dt) / (0.5 * tau), 1.0))))
+    phi, q = _singer_step(dt / 2**k, sigma, tau)
+    for _ in range(k):
+        q = phi @ q @ phi.T + q
+        phi = phi @ phi
     return phi, 0.5 * (q + q.T)
 
 
@@ -293,7 +312,9 @@ def _ballistic_rk4(y: np.ndarray, dt: float, max_step: float, p: np.ndarray) -> 
     h = dt / n
     k = np.empty((4, 6))
     tmp = np.empty(6)
-    theta = max(y[6], 0.0)
+    # not clipped at 0: a negative estimate must keep a non-zero Jacobian column so that
+    # drag measurements can pull it back (with a clip the filter cannot learn 1/beta)
+    theta = y[6]
     for _ in range(n):
         for s in range(4):
             if s == 0:
@@ -392,6 +413,7 @@ class Innovation(NamedTuple):
 
 
 def _wrap(a: np.ndarray) -> np.ndarray:
+    """Angle differences to [-pi, pi)."""
     return (a + math.pi) % (2.0 * math.pi) - math.pi
 
 
@@ -433,7 +455,7 @@ class RadarMeasurement:
         d = x[:, 0:3] - self.site_ecef_m
         enu = d @ self.rotation.T
         rng = np.linalg.norm(enu, axis=1)
-        az = np.mod(np.arctan2(enu[:, 0], enu[:, 1]), 2.0 * math.pi)
+        az = _wrap_2pi(np.arctan2(enu[:, 0], enu[:, 1]))
         el = np.arctan2(enu[:, 2], np.hypot(enu[:, 0], enu[:, 1]))
         cols = [rng, az, el]
         if self.range_rate:
@@ -467,7 +489,7 @@ class RadarMeasurement:
         return H
 
     def residual(self, z: np.ndarray, z_pred: np.ndarray) -> np.ndarray:
-        """z - z_pred with the azimuth difference wrapped to (-pi, pi]."""
+        """z - z_pred with the azimuth difference wrapped to [-pi, pi)."""
         nu = z - z_pred
         nu[:, 1] = _wrap(nu[:, 1])
         return nu
@@ -488,25 +510,37 @@ def _noise(meas: RadarMeasurement, R: np.ndarray | None, n: int) -> np.ndarray:
 
 
 def ekf_update(
-    x: np.ndarray, P: np.ndarray, z: np.ndarray, meas: RadarMeasurement, R: np.ndarray | None = None
+    x: np.ndarray, P: np.ndarray, z: np.ndarray, meas: RadarMeasurement, R: np.ndarray | None = None,
+    *, iterations: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, Innovation]:
     """Extended Kalman update of N tracks with one measurement each, z (N, m).
 
     ``R`` (N, m, m) overrides the sensor's noise per measurement (e.g. SNR-dependent
-    sigmas). Joseph-form covariance update (stays symmetric positive definite).
+    sigmas). ``iterations`` > 1 gives the iterated EKF (Gauss-Newton on the measurement
+    function, Bell & Cathey 1993): the measurement is re-linearised at the updated
+    estimate, which matters when the prediction is far from the truth (a new track with
+    an uncertain velocity). Joseph-form covariance update (stays symmetric positive
+    definite). The returned innovation is that of the prediction.
     """
     n = x.shape[1]
-    z_pred = meas.h(x)
-    H = meas.jacobian(x, n)
+    z = np.asarray(z, dtype=float)
     R = _noise(meas, R, x.shape[0])
-    S = symmetrize(H @ P @ np.swapaxes(H, 1, 2) + R)
-    nu = meas.residual(np.asarray(z, dtype=float), z_pred)
-    PHt = P @ np.swapaxes(H, 1, 2)
-    K = np.swapaxes(np.linalg.solve(S, np.swapaxes(PHt, 1, 2)), 1, 2)
-    x_new = x + np.einsum("nij,nj->ni", K, nu)
+    xi = x
+    inn = None
+    for _ in range(max(1, iterations)):
+        z_pred = meas.h(xi)
+        H = meas.jacobian(xi, n)
+        S = symmetrize(H @ P @ np.swapaxes(H, 1, 2) + R)
+        nu = meas.residual(z, z_pred)
+        if inn is None:
+            inn = Innovation(nu, S, z_pred)
+        PHt = P @ np.swapaxes(H, 1, 2)
+        K = np.swapaxes(np.linalg.solve(S, np.swapaxes(PHt, 1, 2)), 1, 2)
+        # x_{i+1} = x + K (z - h(x_i) - H (x - x_i))
+        xi = x + np.einsum("nij,nj->ni", K, nu - np.einsum("nij,nj->ni", H, x - xi))
     IKH = np.eye(n)[None] - K @ H
     P_new = symmetrize(IKH @ P @ np.swapaxes(IKH, 1, 2) + K @ R @ np.swapaxes(K, 1, 2))
-    return x_new, P_new, Innovation(nu, S, z_pred)
+    return xi, P_new, inn
 
 
 def innovations(
@@ -557,8 +591,8 @@ def ukf_update(
     X, wm, wc = _sigma_points(x, P)
     Z = meas.h(X.reshape(-1, n)).reshape(N, 2 * n + 1, -1)
     z_pred = np.einsum("k,nkm->nm", wm, Z)
-    z_pred[:, 1] = np.mod(np.arctan2(np.einsum("k,nk->n", wm, np.sin(Z[:, :, 1])),
-                                     np.einsum("k,nk->n", wm, np.cos(Z[:, :, 1]))), 2 * math.pi)
+    z_pred[:, 1] = _wrap_2pi(np.arctan2(np.einsum("k,nk->n", wm, np.sin(Z[:, :, 1])),
+                                        np.einsum("k,nk->n", wm, np.cos(Z[:, :, 1]))))
     dz = Z - z_pred[:, None, :]
     dz[:, :, 1] = _wrap(dz[:, :, 1])
     dx = X - x[:, None, :]
@@ -674,21 +708,27 @@ class IMM:
         return cached
 
     def update(
-        self, state: IMMState, z: np.ndarray, meas: RadarMeasurement, R: np.ndarray | None = None
+        self, state: IMMState, z: np.ndarray, meas: RadarMeasurement, R: np.ndarray | None = None,
+        *, iterations: int = 1,
     ) -> tuple[IMMState, np.ndarray]:
         """Update every model with z (N, m); returns the new state and the mixture
         likelihood of z (N,)."""
-        xs, Ps, lik = [], [], []
+        xs, Ps, loglik = [], [], []
         for j in range(len(self.models)):
-            xn, Pn, inn = ekf_update(state.x[j], state.P[j], z, meas, R)
+            xn, Pn, inn = ekf_update(state.x[j], state.P[j], z, meas, R, iterations=iterations)
             xs.append(xn)
             Ps.append(Pn)
-            lik.append(gaussian_likelihood(inn.nu, inn.S))
-        lik = np.stack(lik, axis=1)  # (N, M)
-        total = np.sum(state.mu * lik, axis=1)
-        mu = state.mu * lik / np.maximum(total[:, None], 1e-300)
-        bad = ~(total > 0)
-        mu[bad] = state.mu[bad]
+            loglik.append(gaussian_log_likelihood(inn.nu, inn.S))
+        ll = np.stack(loglik, axis=1)  # (N, M)
+        # normalise in log space: the likelihoods of an unlikely measurement underflow
+        with np.errstate(divide="ignore"):
+            log_w = np.log(state.mu) + ll
+        top = np.max(log_w, axis=1, keepdims=True)
+        ok = np.isfinite(top[:, 0])
+        w = np.exp(log_w - np.where(ok[:, None], top, 0.0))
+        s = np.sum(w, axis=1, keepdims=True)
+        mu = np.where(ok[:, None], w / np.where(ok[:, None], s, 1.0), state.mu)
+        total = np.where(ok, np.exp(top[:, 0]) * s[:, 0], 0.0)
         return IMMState(mu, np.stack(xs), np.stack(Ps)), total
 
     @staticmethod
@@ -700,11 +740,16 @@ class IMM:
         return x, symmetrize(P)
 
 
-def gaussian_likelihood(nu: np.ndarray, S: np.ndarray) -> np.ndarray:
-    """N(nu; 0, S) for N innovations."""
+def gaussian_log_likelihood(nu: np.ndarray, S: np.ndarray) -> np.ndarray:
+    """log N(nu; 0, S) for N innovations."""
     m = nu.shape[1]
     sol = np.linalg.solve(S, nu[:, :, None])[:, :, 0]
     d2 = np.sum(nu * sol, axis=1)
     _, logdet = np.linalg.slogdet(S)
-    return np.exp(-0.5 * (d2 + logdet + m * math.log(2 * math.pi)))
+    return -0.5 * (d2 + logdet + m * math.log(2 * math.pi))
+
+
+def gaussian_likelihood(nu: np.ndarray, S: np.ndarray) -> np.ndarray:
+    """N(nu; 0, S) for N innovations."""
+    return np.exp(gaussian_log_likelihood(nu, S))
 

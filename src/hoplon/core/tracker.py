@@ -42,6 +42,7 @@ class TrackerConfig:
 
     motion: str = "cv"
     filter: str = "ekf"  # ekf | ukf (single-model filters)
+    iekf_iterations: int = 3  # iterated EKF updates of young tracks (first 3 updates; 1: plain EKF)
     association: str = "gnn"  # gnn | jpda
     q_cv: float = 1.0  # white acceleration, m^2/s^3
     q_ca: float = 1.0  # white jerk, m^2/s^5
@@ -161,6 +162,7 @@ class TrackOutput(NamedTuple):
     track_id: np.ndarray
     state: np.ndarray
     cov: np.ndarray
+    updated: np.ndarray  # True where the row's track was updated by a measurement at that time
     log_time_s: np.ndarray
     log_track_id: np.ndarray
     log_index: np.ndarray
@@ -203,6 +205,7 @@ class _Tracks:
     opportunities: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     misses: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     last_update: np.ndarray = field(default_factory=lambda: np.empty(0))
+    updates: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     sensors: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # bit mask
 
     def __post_init__(self) -> None:
@@ -216,13 +219,13 @@ class _Tracks:
         return int(self.id.shape[0])
 
     def keep(self, mask: np.ndarray) -> None:
-        for name in ("id", "t", "x", "P", "mu", "confirmed", "history", "opportunities", "misses", "last_update", "sensors"):
+        for name in ("id", "t", "x", "P", "mu", "confirmed", "history", "opportunities", "misses", "last_update", "updates", "sensors"):
             setattr(self, name, getattr(self, name)[mask])
         self.xm = self.xm[:, mask]
         self.Pm = self.Pm[:, mask]
 
     def append(self, other: _Tracks) -> None:
-        for name in ("id", "t", "x", "P", "mu", "confirmed", "history", "opportunities", "misses", "last_update", "sensors"):
+        for name in ("id", "t", "x", "P", "mu", "confirmed", "history", "opportunities", "misses", "last_update", "updates", "sensors"):
             setattr(self, name, np.concatenate([getattr(self, name), getattr(other, name)]))
         self.xm = np.concatenate([self.xm, other.xm], axis=1)
         self.Pm = np.concatenate([self.Pm, other.Pm], axis=1)
@@ -254,7 +257,7 @@ class Tracker:
         self.next_id = 1
         self.last_time = -math.inf
         self.rejected = 0
-        self._buffer: list[tuple[float, int, Scan]] = []
+        self._buffer: list[tuple[float, int, int, Scan]] = []
         self._serial = 0
         self._latest_arrival = -math.inf
         # outputs
@@ -262,6 +265,7 @@ class Tracker:
         self._rows_id: list[np.ndarray] = []
         self._rows_x: list[np.ndarray] = []
         self._rows_P: list[np.ndarray] = []
+        self._rows_u: list[np.ndarray] = []
         self._log: list[tuple[np.ndarray, ...]] = []
         self.events: list[tuple[float, int, str]] = []
         self._pending_output_time: float | None = None
@@ -279,7 +283,8 @@ class Tracker:
             self.rejected += 1
             return
         self._latest_arrival = max(self._latest_arrival, scan.time_s)
-        heapq.heappush(self._buffer, (scan.time_s, self._serial, scan))
+        # simultaneous scans go in sensor order, whatever their arrival order
+        heapq.heappush(self._buffer, (scan.time_s, scan.sensor, self._serial, scan))
         self._serial += 1
         self._release(self._latest_arrival - self.config.latency_window_s)
 
@@ -291,7 +296,7 @@ class Tracker:
 
     def _release(self, until: float) -> None:
         while self._buffer and self._buffer[0][0] <= until:
-            _, _, scan = heapq.heappop(self._buffer)
+            *_, scan = heapq.heappop(self._buffer)
             if scan.time_s < self.last_time - 1e-9:
                 self.rejected += 1
                 continue
@@ -347,9 +352,11 @@ class Tracker:
             _, logdet = np.linalg.slogdet(S_track)
             if np.all(sigma == sigma[0]):  # one noise for the whole scan: exact
                 gates = assoc.gate(nu, S_inv[ti], logdet[ti], ti, mj, self.gate)
-            else:  # per-measurement noise: prefilter loosely, then gate each pair exactly
-                d2 = np.einsum("ki,kij,kj->k", nu, S_inv[ti], nu)
-                near = d2 <= 4.0 * self.gate
+            else:  # per-measurement noise: prefilter with the scan's largest noise (a
+                # lower bound of every pair's distance), then gate each pair exactly
+                S_loose = HPH + np.diag(np.max(sigma, axis=0) ** 2)[None]
+                d2 = np.einsum("ki,kij,kj->k", nu, np.linalg.inv(S_loose)[ti], nu)
+                near = d2 <= self.gate
                 S_pair = HPH[ti[near]] + Rm[mj[near]]
                 _, ld = np.linalg.slogdet(S_pair)
                 gates = assoc.gate(nu[near], np.linalg.inv(S_pair), ld, ti[near], mj[near], self.gate)
@@ -379,6 +386,7 @@ class Tracker:
         tr.opportunities = np.where(mine, tr.opportunities + 1, tr.opportunities)
         tr.misses = np.where(hit, 0, np.where(mine, tr.misses + 1, tr.misses))
         tr.last_update = np.where(hit, t, tr.last_update)
+        tr.updates = tr.updates + hit
         if hit.any():
             self._log.append((np.full(int(hit.sum()), t), tr.id[hit], index[assigned[hit]], labels[assigned[hit]]))
         # confirmation (M of the last N opportunities)
@@ -436,16 +444,22 @@ class Tracker:
         k = np.flatnonzero(assigned >= 0)
         if k.size == 0:
             return
-        zk, Rk = z[assigned[k]], Rm[assigned[k]]
-        if self.imm:
-            st = flt.IMMState(tr.mu[k], tr.xm[:, k], tr.Pm[:, k])
-            st, _ = self.imm.update(st, zk, meas, Rk)
-            tr.mu[k], tr.xm[:, k], tr.Pm[:, k] = st.mu, st.x, st.P
-            tr.x[k], tr.P[k] = self.imm.combine(st)
-        else:
-            fn = flt.ukf_update if self.config.filter == "ukf" else flt.ekf_update
-            x, P, _ = fn(tr.x[k], tr.P[k], zk, meas, Rk)
-            tr.x[k], tr.P[k] = x, P
+        # young tracks (an uncertain velocity: the prediction may be far from the truth)
+        # get iterated updates, the others plain ones
+        young = tr.updates[k] < 3
+        for sel, iters in ((k[young], self.config.iekf_iterations), (k[~young], 1)):
+            if sel.size == 0:
+                continue
+            zk, Rk = z[assigned[sel]], Rm[assigned[sel]]
+            if self.imm:
+                st = flt.IMMState(tr.mu[sel], tr.xm[:, sel], tr.Pm[:, sel])
+                st, _ = self.imm.update(st, zk, meas, Rk, iterations=iters)
+                tr.mu[sel], tr.xm[:, sel], tr.Pm[:, sel] = st.mu, st.x, st.P
+                tr.x[sel], tr.P[sel] = self.imm.combine(st)
+            elif self.config.filter == "ukf":
+                tr.x[sel], tr.P[sel], _ = flt.ukf_update(tr.x[sel], tr.P[sel], zk, meas, Rk)
+            else:
+                tr.x[sel], tr.P[sel], _ = flt.ekf_update(tr.x[sel], tr.P[sel], zk, meas, Rk, iterations=iters)
 
     def _update_jpda(self, gates, beta, beta0, z, Rm, meas, z_pred, HPH) -> np.ndarray:
         """JPDA update (combined innovation, Bar-Shalom's PDA covariance); returns the most
@@ -513,6 +527,7 @@ class Tracker:
         new.opportunities = np.ones(m, np.int64)
         new.misses = np.zeros(m, np.int64)
         new.last_update = np.full(m, t)
+        new.updates = np.ones(m, np.int64)
         new.sensors = np.full(m, np.int64(1) << np.int64(sensor))
         if cfg.confirm_m <= 1:
             new.confirmed[:] = True
@@ -533,6 +548,7 @@ class Tracker:
             self._rows_id.append(tr.id[c])
             self._rows_x.append(tr.x[c][:, 0:6].copy())
             self._rows_P.append(tr.P[c][:, 0:6, 0:6].copy())
+            self._rows_u.append(np.abs(tr.last_update[c] - self._pending_output_time) < 1e-9)
         self._pending_output_time = None
 
     def output(self) -> TrackOutput:
@@ -545,6 +561,7 @@ class Tracker:
             track_id=cat(self._rows_id, (0,)).astype(np.int64),
             state=cat(self._rows_x, (0, 6)),
             cov=cat(self._rows_P, (0, 6, 6)),
+            updated=cat(self._rows_u, (0,)).astype(bool),
             log_time_s=cat(list(logs[0]), (0,)),
             log_track_id=cat(list(logs[1]), (0,)).astype(np.int64),
             log_index=cat(list(logs[2]), (0,)).astype(np.int64),

@@ -845,6 +845,7 @@ _TRACKER_FIELD_TYPES: dict[str, Any] = {
     "confirm_m": Annotated[int, Field(ge=1, le=62, strict=True)],
     "confirm_n": Annotated[int, Field(ge=1, le=62, strict=True)],
     "delete_misses": Annotated[int, Field(ge=1, le=1000, strict=True)],
+    "iekf_iterations": Annotated[int, Field(ge=1, le=20, strict=True)],
     "dense_gating_limit": Annotated[int, Field(ge=0, strict=True)],
     "gate_probability": Annotated[float, Field(gt=0.0, lt=1.0)],
     "imm_switch_rate": Annotated[float, Field(ge=0.0, allow_inf_nan=False)],

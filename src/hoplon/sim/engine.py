@@ -75,6 +75,7 @@ class RunResult:
     launch_reports: pa.Table
     sensor_stats: list[dict]
     tracks: pa.Table
+    truth_store: TruthStore | None = None  # dense truth for analysis (not written to files)
 
 
 def _grid(t_start: float, t_end: float, step: float) -> np.ndarray:
@@ -343,4 +344,5 @@ def run(world: World, *, truth_step_s: float = 1.0) -> RunResult:
         launch_reports=reports,
         sensor_stats=stats,
         tracks=tracks,
+        truth_store=truth,
     )

@@ -23,6 +23,7 @@ __all__ = ["TRACKS_SCHEMA", "run_tracker", "DEFAULT_ENGINE_TRACKER"]
 DEFAULT_ENGINE_TRACKER = TrackerConfig(
     motion="imm-ballistic",
     q_ca=5.0,
+    q_ballistic=1e-6,
     init_speed_sigma_mps=1500.0,
     init_vertical_speed_sigma_mps=1500.0,
     confirm_m=3,
@@ -31,8 +32,11 @@ DEFAULT_ENGINE_TRACKER = TrackerConfig(
     max_coast_s=180.0,
 )
 """Ballistic missiles from boost to re-entry and drones: an IMM of the ballistic model
-and a constant-acceleration model (boost, manoeuvres), with velocity priors wide enough
-for a missile's first detection; 3-of-4 confirmation (wide priors make 2-point false
+and a constant-acceleration model (boost, manoeuvres). The ballistic model's process
+noise is nearly zero because the simulation's free flight obeys exactly the physics it
+models (J2, rotation, US 1976 drag); more noise makes the filter conservative over a
+midcourse of several minutes (benchmarks/bench_ballistic_tracking.py). Velocity priors
+wide enough for a missile's first detection; 3-of-4 confirmation (wide priors make 2-point false
 tracks likely in clutter); coasting up to 3 minutes so that a missile leaving one
 radar's field of view keeps its track until the next radar sees it."""
 
@@ -51,6 +55,7 @@ TRACKS_SCHEMA = pa.schema(
         ("vy_mps", pa.float64()),
         ("vz_mps", pa.float64()),
         ("position_sigma_m", pa.float64()),
+        ("updated", pa.bool_()),  # updated by a detection at this time (else predicted)
         ("covariance", pa.list_(pa.float64(), 36)),  # 6x6 of ECEF position and velocity, row-major
     ],
     metadata={"hoplon_table": "tracks", "schema_version": "1", "frame": "WGS84 ECEF"},
@@ -146,6 +151,7 @@ def run_tracker(world, detections: pa.Table, object_ids: list[str], events: list
             "vy_mps": x[:, 4],
             "vz_mps": x[:, 5],
             "position_sigma_m": np.sqrt(np.trace(cov[:, 0:3, 0:3], axis1=1, axis2=2)),
+            "updated": out.updated[order],
             "covariance": pa.FixedSizeListArray.from_arrays(pa.array(cov.reshape(-1)), 36),
         },
         schema=TRACKS_SCHEMA,
