@@ -789,7 +789,8 @@ def test_export_measurements_format(tmp_path, anatolia):
     sensors = yaml.safe_load((exp / "sensors.yaml").read_text(encoding="utf-8"))
     assert list(sensors) == ["sensors"]
     keys = ["id", "lat_deg", "lon_deg", "alt_m", "sigma_range_m", "sigma_azimuth_rad", "sigma_elevation_rad", "pd",
-            "false_alarms_per_scan", "scan_period_s"]
+            "false_alarms_per_scan", "scan_period_s", "max_range_m", "boresight_rad", "azimuth_half_width_rad",
+            "elevation_min_rad", "elevation_max_rad"]
     catalog = _package_yaml("catalog", "sensors.yaml")["radar"]
     sites = {s["id"]: s for s in scenario_yaml["sensors"] if s["type"] in catalog}
     assert [s["id"] for s in sensors["sensors"]] == list(sites)
@@ -802,22 +803,55 @@ def test_export_measurements_format(tmp_path, anatolia):
         assert entry["lat_deg"] == si(site["lat"]) and entry["lon_deg"] == si(site["lon"])
         assert entry["alt_m"] == si(site["alt"])
         assert entry["scan_period_s"] == si(catalog[site["type"]]["scan_period"])
+        assert entry["max_range_m"] == si(catalog[site["type"]]["max_range"])
+        assert entry["boresight_rad"] == pytest.approx(radar.boresight_rad, rel=1e-12)
+        assert entry["azimuth_half_width_rad"] == pytest.approx(radar.half_width_rad, rel=1e-12)
         assert entry["false_alarms_per_scan"] == pytest.approx(radar.pfa * radar.cells, rel=REL)
         real = (d["sensor_id"] == entry["id"]) & np.array([o is not None for o in d["object_id"]])
         for col in ("sigma_range_m", "sigma_azimuth_rad", "sigma_elevation_rad"):
             assert entry[col] == pytest.approx(float(np.median(d[col][real])), rel=REL)
         assert 0.0 < entry["pd"] <= 1.0
     lines = (exp / "measurements.csv").read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "time_s,sensor_id,range_m,azimuth_rad,elevation_rad"
+    assert lines[0] == ("time_s,sensor_id,range_m,azimuth_rad,elevation_rad,"
+                        "sigma_range_m,sigma_azimuth_rad,sigma_elevation_rad")
     rows = [line.split(",") for line in lines[1:]]
     assert len(rows) == det.num_rows
     assert [r[1] for r in rows] == list(d["sensor_id"])
-    for j, col in ((0, "time_s"), (2, "range_m"), (3, "azimuth_rad"), (4, "elevation_rad")):
+    for j, col in ((0, "time_s"), (2, "range_m"), (3, "azimuth_rad"), (4, "elevation_rad"), (5, "sigma_range_m"),
+                   (6, "sigma_azimuth_rad"), (7, "sigma_elevation_rad")):
         np.testing.assert_array_equal(np.array([float(r[j]) for r in rows]), d[col])  # full precision
     times = np.array([float(r[0]) for r in rows])
     assert np.all(np.diff(times) >= 0.0)
     az = np.array([float(r[3]) for r in rows])
     assert np.all((az >= 0.0) & (az < TWO_PI))
+
+
+def test_exported_files_reproduce_the_engine_tracks(tmp_path, anatolia):
+    """hoplon track on the exported files with the exported tracker.yaml finds the same
+    confirmed tracks as the engine (same settings, same per-measurement sigmas)."""
+    out, exp = tmp_path / "out", tmp_path / "m"
+    res = CliRunner().invoke(app, ["run", "anatolia", "--out", str(out), "--export-measurements", str(exp), "-q"])
+    assert res.exit_code == 0, res.output
+    settings = yaml.safe_load((exp / "tracker.yaml").read_text(encoding="utf-8"))
+    assert settings["motion"] == "imm-ballistic"
+    tracks_csv = tmp_path / "tracks.csv"
+    res = CliRunner().invoke(app, ["track", "--sensors", str(exp / "sensors.yaml"), "--measurements",
+                                   str(exp / "measurements.csv"), "--out", str(tracks_csv), "--config", str(exp / "tracker.yaml")])
+    assert res.exit_code == 0, res.output
+    engine = columns(pq.read_table(out / "tracks.parquet"))
+    lines = tracks_csv.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    cli_rows = np.array([[float(x) for x in line.split(",")] for line in lines[1:]])
+    assert cli_rows.shape[0] == engine["time_s"].size
+    np.testing.assert_allclose(cli_rows[:, header.index("time_s")], np.sort(engine["time_s"]), rtol=0, atol=1e-9)
+    assert np.unique(cli_rows[:, header.index("track_id")]).size == np.unique(engine["track_id"]).size
+    # and truth.csv is at the measurement times, so hoplon metrics scores these tracks
+    res = CliRunner().invoke(app, ["metrics", "--truth", str(exp / "truth.csv"), "--tracks", str(tracks_csv), "--json"])
+    assert res.exit_code == 0, res.output
+    import json  # noqa: PLC0415
+
+    m = json.loads(res.stdout)
+    assert m["assigned_pairs"] > 0.9 * cli_rows.shape[0]
 
 
 def test_exported_pd_is_detections_over_opportunities(tmp_path, anatolia):

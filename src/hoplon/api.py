@@ -12,8 +12,24 @@ from hoplon.core.ballistic import (
     propagate_to_impact,
     sample_flight,
 )
+from hoplon.core.association import gate_threshold, gnn, jpda_marginals
 from hoplon.core.boost import BoostParameters, BurnoutState, fly_boost
 from hoplon.core.earth import SPHERE, WGS84, EarthModel, acceleration_ecef_mps2, density_kg_m3, gravity_ecef_mps2
+from hoplon.core.filters import (
+    IMM,
+    Ballistic,
+    ConstantAcceleration,
+    ConstantVelocity,
+    CoordinatedTurn,
+    IMMState,
+    RadarMeasurement,
+    Singer,
+    ekf_predict,
+    ekf_update,
+    ukf_predict,
+    ukf_update,
+)
+from hoplon.core.metrics import anees, chi2_interval, gospa, nees, ospa, scan_metrics
 from hoplon.core.radar import (
     angle_sigma_rad,
     detection_probability,
@@ -36,8 +52,38 @@ from hoplon.core.radar import (
 )
 from hoplon.core.sensors import Coverage, Observation, RadarArray, coverage, observe
 from hoplon.core.targeting import Profile, TargetingSolution, solve_targeting
+from hoplon.core.tracker import Scan, SensorInfo, Tracker, TrackerConfig, TrackOutput, track_all
 
 __all__ = [
+    # tracking: filters, association, tracker, metrics
+    "IMM",
+    "Ballistic",
+    "ConstantAcceleration",
+    "ConstantVelocity",
+    "CoordinatedTurn",
+    "IMMState",
+    "RadarMeasurement",
+    "Singer",
+    "ekf_predict",
+    "ekf_update",
+    "ukf_predict",
+    "ukf_update",
+    "gate_threshold",
+    "gnn",
+    "jpda_marginals",
+    "Scan",
+    "SensorInfo",
+    "Tracker",
+    "TrackerConfig",
+    "TrackOutput",
+    "track_all",
+    "anees",
+    "chi2_interval",
+    "gospa",
+    "nees",
+    "ospa",
+    "scan_metrics",
+    # sensors
     "Coverage",
     "Observation",
     "RadarArray",

@@ -144,7 +144,7 @@ def run(
 
         prepare_output_dir(export_measurements, option="--export-measurements")
         export(result, export_measurements)
-        con.print(f"wrote {export_measurements}/sensors.yaml, measurements.csv, truth.csv")
+        con.print(f"wrote {export_measurements}/sensors.yaml, measurements.csv, truth.csv, tracker.yaml")
 
 
 def _print_timeline(con: Console, result) -> None:
@@ -396,7 +396,7 @@ def trajectory(
 @_user_errors
 def track(
     sensors: Annotated[Path, typer.Option("--sensors", help="SENSORS.yaml: the radars (id, position, noise).")],
-    measurements: Annotated[Path, typer.Option("--measurements", help="MEAS.csv or .parquet: time_s, sensor_id, range_m, azimuth_rad, elevation_rad.")],
+    measurements: Annotated[Path, typer.Option("--measurements", help="MEAS.csv or .parquet: time_s, sensor_id, range_m, azimuth_rad, elevation_rad [, sigma_range_m, sigma_azimuth_rad, sigma_elevation_rad].")],
     out: Annotated[Path, typer.Option("--out", help="TRACKS.csv to write.")],
     motion: Annotated[str | None, typer.Option(help="cv, ca, singer, ct, ballistic, imm or imm-ballistic (default: cv, or the config's).")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="TRACKER.yaml with tracker settings.")] = None,
@@ -530,8 +530,7 @@ def metrics(
     """Score tracks against truth at every truth time: GOSPA (alpha 2) and its parts, OSPA,
     RMS position and velocity errors, missed targets, false tracks, id switches, track breaks.
 
-    Tracks are matched to truth at equal times (to 1e-6 s); tracks at other times are not
-    scored. The definitions are those of hoplon.core.metrics (the shared benchmark's).
+    Tracks are matched to truth at equal times (to 1e-6 s); others are not scored.
     """
     from hoplon.core.metrics import scan_metrics  # noqa: PLC0415
     from hoplon.io.metrics_files import read_tracks, read_truth  # noqa: PLC0415

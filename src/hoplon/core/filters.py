@@ -71,6 +71,7 @@ __all__ = [
     "Innovation",
     "innovations",
     "gaussian_likelihood",
+    "gaussian_log_likelihood",
     "symmetrize",
 ]
 
@@ -651,18 +652,24 @@ class IMM:
             return np.broadcast_to(np.asarray(self.transition, dtype=float), (dt.size, m, m))
         if m == 1:
             return np.ones((dt.size, 1, 1))
-        if self.rates is None:
-            gen = np.full((m, m), self.switch_rate)
-        else:
-            gen = np.asarray(self.rates, dtype=float).copy()
-        np.fill_diagonal(gen, 0.0)
-        np.fill_diagonal(gen, -gen.sum(axis=1))
-        # expm(G dt) by eigen-decomposition of the (small) generator, for all dt at once
-        w, V = np.linalg.eig(gen)
-        Vinv = np.linalg.inv(V)
+        w, V, Vinv = self._generator_eig()
+        # expm(G dt) = V exp(w dt) V^-1 for all dt at once
         T = np.real(np.einsum("ij,nj,jk->nik", V, np.exp(np.outer(np.abs(dt), w)), Vinv))
         T = np.clip(T, 0.0, 1.0)
         return T / T.sum(axis=2, keepdims=True)
+
+    def _generator_eig(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Eigen-decomposition (w, V, V^-1) of the switching generator (cached)."""
+        cached = self.__dict__.get("_eig_cache")
+        if cached is None:
+            m = len(self.models)
+            gen = np.full((m, m), self.switch_rate) if self.rates is None else np.asarray(self.rates, dtype=float).copy()
+            np.fill_diagonal(gen, 0.0)
+            np.fill_diagonal(gen, -gen.sum(axis=1))
+            w, V = np.linalg.eig(gen)
+            cached = (w, V, np.linalg.inv(V))
+            object.__setattr__(self, "_eig_cache", cached)
+        return cached
 
     def _local(self, model: MotionModel) -> np.ndarray:
         pos = {k: i for i, k in enumerate(self.indices)}

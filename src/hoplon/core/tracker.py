@@ -29,7 +29,7 @@ import numpy as np
 from hoplon.core import association as assoc
 from hoplon.core import filters as flt
 
-__all__ = ["TrackerConfig", "SensorInfo", "Scan", "Tracker", "TrackOutput", "MOTION_MODELS"]
+__all__ = ["TrackerConfig", "SensorInfo", "Scan", "Tracker", "TrackOutput", "MOTION_MODELS", "track_all"]
 
 MOTION_MODELS = ("cv", "ca", "singer", "ct", "ballistic", "imm", "imm-ballistic")
 

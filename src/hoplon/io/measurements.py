@@ -1,16 +1,23 @@
 """Export a run's radar detections in the input format of ``hoplon track``.
 
+``tracker.yaml``: the settings of the run's engine tracker, so that ``hoplon track
+--config tracker.yaml`` tracks the exported measurements as the engine did (the engine
+uses each detection's own SNR-dependent sigmas; the files carry one per radar).
+
 ``sensors.yaml``: a list under ``sensors:`` with id, lat_deg, lon_deg, alt_m,
 sigma_range_m, sigma_azimuth_rad, sigma_elevation_rad, pd, false_alarms_per_scan and
 scan_period_s for every radar. The sigmas are the median of the radar's reported sigmas
-over its detections of real objects (they vary with SNR; the measurements' own sigmas
-are in detections.parquet); ``pd`` is the fraction of the radar's opportunities (object
+over its detections of real objects (they vary with SNR; each measurement's own are in
+measurements.csv); ``pd`` is the fraction of the radar's opportunities (object
 scans in its coverage) that gave a detection; ``false_alarms_per_scan`` is the model's
-mean (Pfa x resolution cells of the search sector).
+mean (Pfa x resolution cells of the search sector); the coverage fields (max_range_m,
+boresight_rad, azimuth_half_width_rad, elevation_min_rad, elevation_max_rad) let the
+tracker count a miss only where the radar could have seen the track.
 
 ``measurements.csv``: time_s, sensor_id, range_m, azimuth_rad, elevation_rad of every
 detection including false alarms, by time (azimuth clockwise from true north, elevation
-above the local horizontal plane, radians). ``truth.csv``: for scoring the tracks of
+above the local horizontal plane, radians), with each detection's own sigmas
+(sigma_range_m, sigma_azimuth_rad, sigma_elevation_rad: they follow its SNR). ``truth.csv``: for scoring the tracks of
 ``hoplon track`` with ``hoplon metrics``, the true state (interpolated from the run's
 dense truth) of every object in flight at every distinct measurement time (the times at
 which the track file has rows), with ``target_id``. Objects that no radar can see at that
@@ -63,9 +70,26 @@ def _sensors_yaml(result) -> str:
             f"    pd: {min(max(pd, 0.0), 1.0)!r}",
             f"    false_alarms_per_scan: {float(st.get('false_alarms_per_scan', 0.0))!r}",
             f"    scan_period_s: {float(radars.scan_period_s[i])!r}",
+            f"    max_range_m: {float(radars.max_range_m[i])!r}",
+            f"    boresight_rad: {float(radars.boresight_rad[i])!r}",
+            f"    azimuth_half_width_rad: {float(radars.azimuth_half_width_rad[i])!r}",
+            f"    elevation_min_rad: {float(radars.elevation_min_rad[i])!r}",
+            f"    elevation_max_rad: {float(radars.elevation_max_rad[i])!r}",
         ]
     if net.n_radars == 0:
         lines = ["sensors: []"]
+    return "\n".join(lines) + "\n"
+
+
+def _tracker_yaml(result) -> str:
+    """The settings of the tracker that made the run's tracks.parquet, as TRACKER.yaml."""
+    import dataclasses  # noqa: PLC0415
+
+    cfg = result.world.tracker
+    lines = ["# the engine tracker's settings of this run (hoplon track --config tracker.yaml)"]
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        lines.append(f"{f.name}: {value!r}" if not isinstance(value, str) else f"{f.name}: {value}")
     return "\n".join(lines) + "\n"
 
 
@@ -106,14 +130,18 @@ def _truth_at(result, times: np.ndarray) -> dict[str, list]:
 
 
 def export_measurements(result, out_dir: Path) -> None:
-    """Write ``sensors.yaml``, ``measurements.csv`` and ``truth.csv`` into ``out_dir``."""
+    """Write ``sensors.yaml``, ``measurements.csv``, ``truth.csv`` and ``tracker.yaml``
+    (the engine tracker's settings, for ``hoplon track --config``) into ``out_dir``."""
     det = result.detections.to_pydict()
     truth = _truth_at(result, np.unique(np.asarray(det["time_s"], dtype=float)))
     _write_text(out_dir / "sensors.yaml", _sensors_yaml(result))
+    _write_text(out_dir / "tracker.yaml", _tracker_yaml(result))
     _write_text(
         out_dir / "measurements.csv",
-        _csv(["time_s", "sensor_id", "range_m", "azimuth_rad", "elevation_rad"],
-             [det["time_s"], det["sensor_id"], det["range_m"], det["azimuth_rad"], det["elevation_rad"]]),
+        _csv(["time_s", "sensor_id", "range_m", "azimuth_rad", "elevation_rad",
+              "sigma_range_m", "sigma_azimuth_rad", "sigma_elevation_rad"],
+             [det[k] for k in ("time_s", "sensor_id", "range_m", "azimuth_rad", "elevation_rad",
+                               "sigma_range_m", "sigma_azimuth_rad", "sigma_elevation_rad")]),
     )
     _write_text(
         out_dir / "truth.csv",

@@ -34,8 +34,11 @@ from hoplon.io.run_files import atomic_write
 __all__ = ["read_sensors", "read_measurements", "scans_from_measurements", "write_tracks_csv", "tracks_table_columns"]
 
 _REQUIRED_SENSOR = ("id", "lat_deg", "lon_deg", "alt_m", "sigma_range_m", "sigma_azimuth_rad", "sigma_elevation_rad")
-_OPTIONAL_SENSOR = ("pd", "false_alarms_per_scan", "scan_period_s")
+_OPTIONAL_SENSOR = ("pd", "false_alarms_per_scan", "scan_period_s", "max_range_m", "boresight_rad",
+                    "azimuth_half_width_rad", "elevation_min_rad", "elevation_max_rad")
 MEAS_COLUMNS = ("time_s", "sensor_id", "range_m", "azimuth_rad", "elevation_rad")
+SIGMA_COLUMNS = ("sigma_range_m", "sigma_azimuth_rad", "sigma_elevation_rad")
+"""Optional per-measurement noise (all three or none); without them each sensor's own."""
 
 
 def _read_text(path: Path, option: str) -> str:
@@ -116,6 +119,20 @@ def read_sensors(path: Path) -> list[SensorInfo]:
             opt["false_alarms_per_scan"] = num("false_alarms_per_scan", lo=0.0)
         if "scan_period_s" in item:
             opt["scan_period_s"] = num("scan_period_s", positive=True)
+        # optional coverage: a scan counts as a miss only for tracks inside it
+        if "max_range_m" in item:
+            opt["max_range_m"] = num("max_range_m", positive=True)
+        if "boresight_rad" in item:
+            opt["boresight_rad"] = num("boresight_rad", lo=-2 * math.pi, hi=2 * math.pi)
+        if "azimuth_half_width_rad" in item:
+            opt["azimuth_half_width_rad"] = num("azimuth_half_width_rad", lo=0.0, hi=math.pi)
+        if "elevation_min_rad" in item:
+            opt["elevation_min_rad"] = num("elevation_min_rad", lo=-math.pi / 2, hi=math.pi / 2)
+        if "elevation_max_rad" in item:
+            opt["elevation_max_rad"] = num("elevation_max_rad", lo=-math.pi / 2, hi=math.pi / 2)
+        if opt.get("elevation_min_rad", -math.inf) > opt.get("elevation_max_rad", math.inf):
+            raise InputError(Problem(name, source.line_for(where + ("elevation_max_rad",)), f"sensors[{i}].elevation_max_rad",
+                                     "must not be below elevation_min_rad"))
         out.append(SensorInfo(
             id=sid, lat_deg=num("lat_deg", lo=-90, hi=90), lon_deg=num("lon_deg", lo=-180, hi=360),
             alt_m=num("alt_m", lo=-500, hi=1e8), sigma_range_m=num("sigma_range_m", positive=True),
@@ -132,14 +149,17 @@ def read_measurements(path: Path, sensors: list[SensorInfo]) -> dict[str, np.nda
     if path.suffix.lower() == ".parquet":
         return _read_parquet(path, ids)
     text = _read_text(path, "--measurements")
-    if not text.strip():
-        raise InputError(Problem(name, None, "", "file is empty (expected a header: " + ",".join(MEAS_COLUMNS) + ")"))
+    if not text.strip():  # no detections at all (a quiet sky): an empty track file follows
+        return _empty_measurements()
     reader = csv.reader(io.StringIO(text))
     header = [h.strip() for h in next(reader)]
     missing = [c for c in MEAS_COLUMNS if c not in header]
     if missing:
         raise InputError(Problem(name, 1, "", f"missing column(s) {', '.join(missing)} (need {','.join(MEAS_COLUMNS)})"))
     col = {c: header.index(c) for c in MEAS_COLUMNS}
+    with_sigma = _sigma_columns(header, name)
+    col.update({c: header.index(c) for c in SIGMA_COLUMNS if with_sigma})
+    sig: list[tuple[float, float, float]] = []
     t, sensor, r, az, el = [], [], [], [], []
     for line, row in enumerate(reader, start=2):
         if not row or all(not c.strip() for c in row):
@@ -156,10 +176,30 @@ def read_measurements(path: Path, sensors: list[SensorInfo]) -> dict[str, np.nda
                           lo=-2 * math.pi, hi=2 * math.pi))
         el.append(_number(row[col["elevation_rad"]], name="elevation_rad", file=name, line=line, field="elevation_rad",
                           lo=-math.pi / 2, hi=math.pi / 2))
-    return {
+        if with_sigma:
+            sig.append(tuple(_number(row[col[c]], name=c, file=name, line=line, field=c, positive=True)  # type: ignore[misc]
+                             for c in SIGMA_COLUMNS))
+    out = {
         "time_s": np.asarray(t, float), "sensor": np.asarray(sensor, np.int64), "range_m": np.asarray(r, float),
         "azimuth_rad": np.mod(np.asarray(az, float), 2 * math.pi), "elevation_rad": np.asarray(el, float),
     }
+    if with_sigma:
+        out["sigma"] = np.asarray(sig, float).reshape(-1, 3)
+    return out
+
+
+def _sigma_columns(header: list[str], name: str) -> bool:
+    """Whether the file gives per-measurement sigmas (all three columns, or none)."""
+    present = [c for c in SIGMA_COLUMNS if c in header]
+    if present and len(present) < len(SIGMA_COLUMNS):
+        missing = [c for c in SIGMA_COLUMNS if c not in present]
+        raise InputError(Problem(name, 1, missing[0], f"per-measurement sigmas need all of {', '.join(SIGMA_COLUMNS)}"))
+    return bool(present)
+
+
+def _empty_measurements() -> dict[str, np.ndarray]:
+    return {"time_s": np.empty(0), "sensor": np.empty(0, np.int64), "range_m": np.empty(0),
+            "azimuth_rad": np.empty(0), "elevation_rad": np.empty(0)}
 
 
 def _read_parquet(path: Path, ids: dict[str, int]) -> dict[str, np.ndarray]:
@@ -173,19 +213,30 @@ def _read_parquet(path: Path, ids: dict[str, int]) -> dict[str, np.ndarray]:
     missing = [c for c in MEAS_COLUMNS if c not in table.column_names]
     if missing:
         raise InputError(Problem(name, None, "", f"missing column(s) {', '.join(missing)}"))
-    cols = {c: table.column(c).to_pylist() for c in MEAS_COLUMNS}
-    out = {k: [] for k in ("time_s", "sensor", "range_m", "azimuth_rad", "elevation_rad")}
+    with_sigma = _sigma_columns(table.column_names, name)
+    cols = {c: table.column(c).to_pylist() for c in MEAS_COLUMNS + (SIGMA_COLUMNS if with_sigma else ())}
+    out: dict[str, list] = {k: [] for k in ("time_s", "sensor", "range_m", "azimuth_rad", "elevation_rad", *SIGMA_COLUMNS)}
     for i in range(table.num_rows):
         row = i + 1
         sid = str(cols["sensor_id"][i])
         if sid not in ids:
             raise InputError(Problem(name, row, "sensor_id", f"unknown sensor '{sid}' (row {row})"))
         out["sensor"].append(ids[sid])
-        for c, kw in (("time_s", {}), ("range_m", {"positive": True}), ("azimuth_rad", {"lo": -2 * math.pi, "hi": 2 * math.pi}),
-                      ("elevation_rad", {"lo": -math.pi / 2, "hi": math.pi / 2})):
+        checks: list[tuple[str, dict]] = [
+            ("time_s", {}), ("range_m", {"positive": True}), ("azimuth_rad", {"lo": -2 * math.pi, "hi": 2 * math.pi}),
+            ("elevation_rad", {"lo": -math.pi / 2, "hi": math.pi / 2}),
+        ]
+        if with_sigma:
+            checks += [(c, {"positive": True}) for c in SIGMA_COLUMNS]
+        for c, kw in checks:
             v = cols[c][i]
             out[c].append(_number(v if v is not None else "null", name=c, file=name, line=row, field=c, **kw))
-    return {k: np.asarray(v, dtype=np.int64 if k == "sensor" else float) for k, v in out.items()}
+    result = {k: np.asarray(out[k], dtype=np.int64 if k == "sensor" else float)
+              for k in ("time_s", "sensor", "range_m", "azimuth_rad", "elevation_rad")}
+    result["azimuth_rad"] = np.mod(result["azimuth_rad"], 2 * math.pi)
+    if with_sigma:
+        result["sigma"] = np.stack([np.asarray(out[c], float) for c in SIGMA_COLUMNS], axis=1).reshape(-1, 3)
+    return result
 
 
 def scans_from_measurements(meas: dict[str, np.ndarray]) -> list[Scan]:
@@ -197,12 +248,17 @@ def scans_from_measurements(meas: dict[str, np.ndarray]) -> list[Scan]:
     key = np.stack([meas["sensor"].astype(float), meas["time_s"]], axis=1)
     _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
     inverse = inverse.ravel()
+    # rows of each group in file order, groups in order of their first row
+    by_group = np.argsort(inverse, kind="stable")
+    groups = np.split(by_group, np.flatnonzero(np.diff(inverse[by_group])) + 1)
+    sigma = meas.get("sigma")
     scans = []
     for g in np.argsort(first, kind="stable"):
-        rows = np.flatnonzero(inverse == g)
+        rows = groups[g]
         scans.append(Scan(
             time_s=float(meas["time_s"][rows[0]]), sensor=int(meas["sensor"][rows[0]]),
             z=np.stack([meas["range_m"][rows], meas["azimuth_rad"][rows], meas["elevation_rad"][rows]], axis=1),
+            sigma=None if sigma is None else sigma[rows],
             index=rows,
         ))
     return scans

@@ -851,6 +851,8 @@ _TRACKER_FIELD_TYPES: dict[str, Any] = {
     "imm_switch_rate": Annotated[float, Field(ge=0.0, allow_inf_nan=False)],
     "pd": Annotated[float, Field(gt=0.0, le=1.0)],
     "latency_window_s": Annotated[float, Field(ge=0.0, allow_inf_nan=False)],
+    # below the ellipsoid: a track predicted this far under it is deleted (m)
+    "min_altitude_m": Annotated[float, Field(ge=-100_000.0, le=1_000_000.0, allow_inf_nan=False)],
 }
 _TRACKER_DEFAULTS = TrackerConfig()
 
