@@ -21,7 +21,7 @@ from hoplon.cli import app
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 SITE = (37.0, 36.0, 500.0)
 TRACK_COLUMNS = ["time_s", "track_id", "lat_deg", "lon_deg", "alt_m", "v_east_mps", "v_north_mps", "v_up_mps",
-                 "position_cov_trace_m2"]
+                 "position_cov_trace_m2", "score"]
 SENSORS_YAML = f"""sensors:
   - id: r1
     lat_deg: {SITE[0]}

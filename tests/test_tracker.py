@@ -200,6 +200,42 @@ def test_confirmed_tracks_are_deleted_after_misses(delete_misses):
     assert out.time_s[out.track_id == tid].max() == last_seen + 2.0 * (delete_misses - 1)
 
 
+def test_track_score_is_the_sequential_log_likelihood_ratio():
+    # Blackman & Popoli (1999) sec. 6.2: a miss in coverage adds ln(1 - P_D) exactly; a hit
+    # adds ln(P_D / beta) - ln((2 pi)^(3/2) |S|^(1/2)) - d^2/2, which is at most the same
+    # with S = R (S = H P H^T + R >= R) and d = 0
+    rng = np.random.default_rng(4)
+    times = np.arange(0.0, 40.0, 2.0)
+    truth = Truth(lines=[cv_target(40, 60, 5, 200, -50)])
+    last_seen = 20.0
+    scans = make_scans(truth, times, rng, present=lambda k, t: t <= last_seen)
+    cfg = TrackerConfig(delete_misses=5, pd=0.8, clutter_density=1e-8)
+    out = track_all([sensor()], scans, cfg)
+    (tid,) = np.unique(out.track_id)
+    t, q = out.time_s[out.track_id == tid], out.score[out.track_id == tid]
+    coasting = t > last_seen
+    assert coasting.sum() == 4
+    np.testing.assert_allclose(np.diff(q[t >= last_seen]), math.log(1 - cfg.pd), rtol=0, atol=1e-9)
+    bound = math.log(cfg.pd / cfg.clutter_density) - 1.5 * math.log(2 * math.pi) - 0.5 * math.log(np.prod(np.square(SIGMA)))
+    gains = np.diff(q[~coasting])
+    assert np.all(gains <= bound + 1e-9) and np.all(gains > bound - 15.0)  # d^2 of a few, |S| near |R|
+
+
+def test_false_alarm_tracks_score_below_target_tracks():
+    rng = np.random.default_rng(5)
+    times = np.arange(0.0, 60.0, 2.0)
+    truth = Truth(lines=[cv_target(40, 60, 5, 200, -50), cv_target(-50, 80, 8, -150, 20)])
+    scans = make_scans(truth, times, rng, clutter_per_scan=40.0)
+    # 1-of-1 confirmation, so that tracks of false alarms are reported too
+    out = track_all([sensor()], scans, TrackerConfig(confirm_m=1, confirm_n=1, delete_misses=2))
+    labels = track_labels(out)
+    final = {tid: out.score[out.track_id == tid][-1] for tid in np.unique(out.track_id)}
+    real = [final[tid] for tid, lab in labels.items() if lab >= 0 and (out.track_id == tid).sum() > 20]
+    false = [final[tid] for tid, lab in labels.items() if lab < 0]
+    assert len(real) == 2 and len(false) > 10
+    assert min(real) > max(false) + 100.0
+
+
 # --------------------------------------------------------------------------- accuracy
 
 

@@ -9,6 +9,12 @@ after too many consecutive misses, when it coasts too long, or when its position
 uncertainty grows too large. A track's opportunities are the scans of the sensors that
 have updated it (Hoplon does not assume it knows every sensor's coverage).
 
+Track quality is the sequential log-likelihood ratio of "target" against "false alarms"
+(Blackman & Popoli 1999, sec. 6.2), starting at 0: each update adds
+ln(P_D / beta_FA) - ln(2 pi)^(m/2) |S|^(1/2) - d^2 / 2 (beta_FA: ``clutter_density``, the
+false alarms per unit of measurement space), each miss in coverage ln(1 - P_D). A
+tentative track is one that is not yet confirmed; confirmation itself is M of N.
+
 Out-of-order scans (arrival order not time order, e.g. from several sensors with
 different latencies) are held back for ``latency_window_s`` and released in time
 order; a scan older than the last one processed is rejected and counted.
@@ -163,6 +169,7 @@ class TrackOutput(NamedTuple):
     state: np.ndarray
     cov: np.ndarray
     updated: np.ndarray  # True where the row's track was updated by a measurement at that time
+    score: np.ndarray  # track quality: log-likelihood ratio of target vs false alarms
     log_time_s: np.ndarray
     log_track_id: np.ndarray
     log_index: np.ndarray
@@ -207,6 +214,7 @@ class _Tracks:
     last_update: np.ndarray = field(default_factory=lambda: np.empty(0))
     updates: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     sensors: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # bit mask
+    score: np.ndarray = field(default_factory=lambda: np.empty(0))  # track quality: log-likelihood ratio
 
     def __post_init__(self) -> None:
         self.x = np.empty((0, self.d))
@@ -219,13 +227,15 @@ class _Tracks:
         return int(self.id.shape[0])
 
     def keep(self, mask: np.ndarray) -> None:
-        for name in ("id", "t", "x", "P", "mu", "confirmed", "history", "opportunities", "misses", "last_update", "updates", "sensors"):
+        for name in ("id", "t", "x", "P", "mu", "confirmed", "history", "opportunities", "misses", "last_update", "updates", "sensors",
+                     "score"):
             setattr(self, name, getattr(self, name)[mask])
         self.xm = self.xm[:, mask]
         self.Pm = self.Pm[:, mask]
 
     def append(self, other: _Tracks) -> None:
-        for name in ("id", "t", "x", "P", "mu", "confirmed", "history", "opportunities", "misses", "last_update", "updates", "sensors"):
+        for name in ("id", "t", "x", "P", "mu", "confirmed", "history", "opportunities", "misses", "last_update", "updates", "sensors",
+                     "score"):
             setattr(self, name, np.concatenate([getattr(self, name), getattr(other, name)]))
         self.xm = np.concatenate([self.xm, other.xm], axis=1)
         self.Pm = np.concatenate([self.Pm, other.Pm], axis=1)
@@ -266,6 +276,7 @@ class Tracker:
         self._rows_x: list[np.ndarray] = []
         self._rows_P: list[np.ndarray] = []
         self._rows_u: list[np.ndarray] = []
+        self._rows_q: list[np.ndarray] = []
         self._log: list[tuple[np.ndarray, ...]] = []
         self.events: list[tuple[float, int, str]] = []
         self._pending_output_time: float | None = None
@@ -339,6 +350,7 @@ class Tracker:
         Rm = np.zeros((n_meas, 3, 3))
         Rm[:, 0, 0], Rm[:, 1, 1], Rm[:, 2, 2] = sigma[:, 0] ** 2, sigma[:, 1] ** 2, sigma[:, 2] ** 2
         assigned = np.full(n, -1, np.int64)
+        pair_d2, pair_logdet = np.zeros(n), np.zeros(n)
         used = np.zeros(n_meas, dtype=bool)
         if n and n_meas:
             z_pred, HPH = flt.innovations(tr.x, tr.P, meas, R=np.zeros((3, 3)))
@@ -362,6 +374,7 @@ class Tracker:
                 gates = assoc.gate(nu[near], np.linalg.inv(S_pair), ld, ti[near], mj[near], self.gate)
             if cfg.association == "gnn":
                 assigned = assoc.gnn(n, n_meas, gates, self.gate + logdet)
+                pair_d2, pair_logdet = _assigned_pairs(gates, assigned, n_meas)
                 self._update_gnn(assigned, z, Rm, meas)
                 used[assigned[assigned >= 0]] = True
             else:
@@ -370,6 +383,7 @@ class Tracker:
                     clutter_density=cfg.clutter_density,
                 )
                 assigned = self._update_jpda(gates, beta, beta0, z, Rm, meas, z_pred, HPH)
+                pair_d2, pair_logdet = _assigned_pairs(gates, assigned, n_meas)
                 # a measurement is claimed when some track takes it with probability > 1/2
                 used[gates.meas[beta > 0.5]] = True
         # bookkeeping: this scan is an opportunity for the tracks of this sensor that lie
@@ -380,6 +394,11 @@ class Tracker:
             mine &= self.sensors[scan.sensor].covers(meas.h(tr.x))
         hit = assigned >= 0
         mine |= hit
+        pd = self.sensors[scan.sensor].pd or cfg.pd
+        if hit.any():
+            tr.score[hit] += (math.log(pd / cfg.clutter_density) - 1.5 * math.log(2 * math.pi)
+                              - 0.5 * pair_logdet[hit] - 0.5 * pair_d2[hit])
+        tr.score = np.where(mine & ~hit, tr.score + math.log(max(1.0 - pd, 1e-12)), tr.score)
         tr.sensors = np.where(hit, tr.sensors | bit, tr.sensors)
         window = np.int64((1 << cfg.confirm_n) - 1)
         tr.history = np.where(mine, ((tr.history << 1) | hit.astype(np.int64)) & window, tr.history)
@@ -529,6 +548,7 @@ class Tracker:
         new.last_update = np.full(m, t)
         new.updates = np.ones(m, np.int64)
         new.sensors = np.full(m, np.int64(1) << np.int64(sensor))
+        new.score = np.zeros(m)
         if cfg.confirm_m <= 1:
             new.confirmed[:] = True
             for tid in new.id:
@@ -549,6 +569,7 @@ class Tracker:
             self._rows_x.append(tr.x[c][:, 0:6].copy())
             self._rows_P.append(tr.P[c][:, 0:6, 0:6].copy())
             self._rows_u.append(np.abs(tr.last_update[c] - self._pending_output_time) < 1e-9)
+            self._rows_q.append(tr.score[c].copy())
         self._pending_output_time = None
 
     def output(self) -> TrackOutput:
@@ -562,6 +583,7 @@ class Tracker:
             state=cat(self._rows_x, (0, 6)),
             cov=cat(self._rows_P, (0, 6, 6)),
             updated=cat(self._rows_u, (0,)).astype(bool),
+            score=cat(self._rows_q, (0,)),
             log_time_s=cat(list(logs[0]), (0,)),
             log_track_id=cat(list(logs[1]), (0,)).astype(np.int64),
             log_index=cat(list(logs[2]), (0,)).astype(np.int64),
@@ -569,6 +591,19 @@ class Tracker:
             events=list(self.events),
             rejected_scans=self.rejected,
         )
+
+
+def _assigned_pairs(gates: assoc.Gates, assigned: np.ndarray, n_meas: int) -> tuple[np.ndarray, np.ndarray]:
+    """d^2 and ln|S| of each track's assigned pair (zeros where none)."""
+    d2 = np.zeros(assigned.shape[0])
+    logdet = np.zeros(assigned.shape[0])
+    k = np.flatnonzero(assigned >= 0)
+    if k.size:
+        keys = gates.track.astype(np.int64) * n_meas + gates.meas
+        order = np.argsort(keys, kind="stable")
+        at = order[np.searchsorted(keys[order], k * n_meas + assigned[k])]
+        d2[k], logdet[k] = gates.d2[at], gates.logdet[at]
+    return d2, logdet
 
 
 def track_all(sensors: list[SensorInfo], scans, config: TrackerConfig | None = None) -> TrackOutput:

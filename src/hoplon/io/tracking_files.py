@@ -1,20 +1,24 @@
 """Read tracker inputs (SENSORS.yaml, MEAS.csv or .parquet) and write TRACKS.csv.
 
 Inputs are checked as strictly as scenarios: every problem names the file, the line (or
-row) and the field, and the CLI exits with status 2. An empty measurement file (a
-header only) is valid: it gives an empty track file.
+row) and the field, and the CLI exits with status 2. An empty measurement file (no
+bytes, blank, or a header only) is valid: it gives an empty track file.
 
 SENSORS.yaml: ``sensors:`` a list of mappings with id, lat_deg, lon_deg, alt_m,
 sigma_range_m, sigma_azimuth_rad, sigma_elevation_rad and optional pd,
-false_alarms_per_scan, scan_period_s (plain numbers in the units their names carry).
+false_alarms_per_scan, scan_period_s and coverage (max_range_m, boresight_rad,
+azimuth_half_width_rad, elevation_min_rad, elevation_max_rad), plain numbers in the
+units their names carry.
 
 MEAS.csv / .parquet: time_s, sensor_id, range_m, azimuth_rad, elevation_rad (azimuth
 clockwise from true north in [0, 2 pi), elevation above the sensor's local horizontal
-plane); other columns are ignored; rows may come in any order (arrival order).
+plane), optionally sigma_range_m, sigma_azimuth_rad, sigma_elevation_rad per
+measurement; other columns are ignored; rows may come in any order (arrival order).
 
 TRACKS.csv: one row per confirmed track at every measurement time at which it exists:
 time_s, track_id, lat_deg, lon_deg, alt_m, v_east_mps, v_north_mps, v_up_mps,
-position_cov_trace_m2.
+position_cov_trace_m2, and the track quality ``score`` (log-likelihood ratio of target
+against false alarms, see :mod:`hoplon.core.tracker`).
 """
 
 from __future__ import annotations
@@ -271,7 +275,7 @@ def tracks_table_columns(out: TrackOutput, earth: str = "wgs84") -> dict[str, np
     geo = ecef_to_geodetic(x[:, 0:3], earth=earth) if len(x) else None
     if geo is None:
         return {k: np.empty(0) for k in ("time_s", "track_id", "lat_deg", "lon_deg", "alt_m", "v_east_mps", "v_north_mps",
-                                          "v_up_mps", "position_cov_trace_m2")}
+                                          "v_up_mps", "position_cov_trace_m2", "score")}
     lat, lon = np.atleast_1d(geo.lat_deg), np.atleast_1d(geo.lon_deg)
     venu = np.atleast_2d(ecef_velocity_to_enu(x[:, 3:6], lat0_deg=lat, lon0_deg=lon))
     return {
@@ -284,6 +288,7 @@ def tracks_table_columns(out: TrackOutput, earth: str = "wgs84") -> dict[str, np
         "v_north_mps": venu[:, 1],
         "v_up_mps": venu[:, 2],
         "position_cov_trace_m2": np.trace(out.cov[order][:, 0:3, 0:3], axis1=1, axis2=2),
+        "score": out.score[order],
     }
 
 

@@ -56,6 +56,7 @@ TRACKS_SCHEMA = pa.schema(
         ("vz_mps", pa.float64()),
         ("position_sigma_m", pa.float64()),
         ("updated", pa.bool_()),  # updated by a detection at this time (else predicted)
+        ("score", pa.float64()),  # track quality: log-likelihood ratio, target vs false alarms
         ("covariance", pa.list_(pa.float64(), 36)),  # 6x6 of ECEF position and velocity, row-major
     ],
     metadata={"hoplon_table": "tracks", "schema_version": "1", "frame": "WGS84 ECEF"},
@@ -152,6 +153,7 @@ def run_tracker(world, detections: pa.Table, object_ids: list[str], events: list
             "vz_mps": x[:, 5],
             "position_sigma_m": np.sqrt(np.trace(cov[:, 0:3, 0:3], axis1=1, axis2=2)),
             "updated": out.updated[order],
+            "score": out.score[order],
             "covariance": pa.FixedSizeListArray.from_arrays(pa.array(cov.reshape(-1)), 36),
         },
         schema=TRACKS_SCHEMA,
