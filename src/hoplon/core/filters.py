@@ -541,6 +541,7 @@ def ekf_update(
         xi = x + np.einsum("nij,nj->ni", K, nu - np.einsum("nij,nj->ni", H, x - xi))
     IKH = np.eye(n)[None] - K @ H
     P_new = symmetrize(IKH @ P @ np.swapaxes(IKH, 1, 2) + K @ R @ np.swapaxes(K, 1, 2))
+    assert inn is not None  # at least one iteration ran
     return xi, P_new, inn
 
 

@@ -202,11 +202,11 @@ class _Tracks:
     m: int  # IMM models (1 for a single model)
     id: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     t: np.ndarray = field(default_factory=lambda: np.empty(0))
-    x: np.ndarray = None  # (N, d) combined
-    P: np.ndarray = None  # (N, d, d) combined
-    mu: np.ndarray = None  # (N, M)
-    xm: np.ndarray = None  # (M, N, d)
-    Pm: np.ndarray = None  # (M, N, d, d)
+    x: np.ndarray = field(init=False)  # (N, d) combined
+    P: np.ndarray = field(init=False)  # (N, d, d) combined
+    mu: np.ndarray = field(init=False)  # (N, M)
+    xm: np.ndarray = field(init=False)  # (M, N, d)
+    Pm: np.ndarray = field(init=False)  # (M, N, d, d)
     confirmed: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
     history: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # hit bits, newest lowest
     opportunities: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))

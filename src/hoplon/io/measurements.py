@@ -38,7 +38,10 @@ __all__ = ["export_measurements"]
 
 
 def _write_text(path: Path, text: str) -> None:
-    atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+    def write(p: Path) -> None:
+        p.write_text(text, encoding="utf-8")
+
+    atomic_write(path, write)
 
 
 def _sensors_yaml(result) -> str:

@@ -303,5 +303,9 @@ def write_tracks_csv(out: TrackOutput, target: Path, earth: str = "wgs84") -> in
     for i in range(n):
         w.writerow([int(cols[k][i]) if k == "track_id" else repr(float(cols[k][i])) for k in names])
     text = buf.getvalue()
-    atomic_write(target, lambda p: p.write_text(text, encoding="utf-8"))
+
+    def write(p: Path) -> None:
+        p.write_text(text, encoding="utf-8")
+
+    atomic_write(target, write)
     return n
