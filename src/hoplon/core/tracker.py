@@ -35,7 +35,7 @@ import numpy as np
 from hoplon.core import association as assoc
 from hoplon.core import filters as flt
 
-__all__ = ["TrackerConfig", "SensorInfo", "Scan", "Tracker", "TrackOutput", "MOTION_MODELS", "track_all"]
+__all__ = ["TrackerConfig", "SensorInfo", "Scan", "Tracker", "TrackOutput", "MOTION_MODELS", "track_all", "group_scans"]
 
 MOTION_MODELS = ("cv", "ca", "singer", "ct", "ballistic", "imm", "imm-ballistic")
 
@@ -153,6 +153,36 @@ class Scan:
     sigma: np.ndarray | None = None
     label: np.ndarray | None = None
     index: np.ndarray | None = None  # row numbers of the measurements in the input
+
+
+def group_scans(
+    time_s: np.ndarray, sensor: np.ndarray, z: np.ndarray, *, sigma: np.ndarray | None = None,
+    label: np.ndarray | None = None, row: np.ndarray | None = None,
+) -> list[Scan]:
+    """Group measurements (M,) into scans (same sensor, same time), in the order of each
+    scan's first measurement (arrival order); ``z`` (M, 3), optional ``sigma`` (M, 3) and
+    ``label`` (M,) are split with them, and each scan's ``index`` holds its measurements'
+    ``row`` numbers (default: their positions)."""
+    time_s = np.asarray(time_s, dtype=float)
+    n = time_s.shape[0]
+    if n == 0:
+        return []
+    row = np.arange(n) if row is None else np.asarray(row, np.int64)
+    key = np.stack([np.asarray(sensor, dtype=float), time_s], axis=1)
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    # positions of each group in input order, groups in order of their first position
+    by_group = np.argsort(inverse, kind="stable")
+    groups = np.split(by_group, np.flatnonzero(np.diff(inverse[by_group])) + 1)
+    scans = []
+    for g in np.argsort(first, kind="stable"):
+        k = groups[g]
+        scans.append(Scan(
+            time_s=float(time_s[k[0]]), sensor=int(sensor[k[0]]), z=np.asarray(z, dtype=float)[k],
+            sigma=None if sigma is None else np.asarray(sigma, dtype=float)[k],
+            label=None if label is None else np.asarray(label, np.int64)[k], index=row[k],
+        ))
+    return scans
 
 
 class TrackOutput(NamedTuple):
@@ -409,7 +439,7 @@ class Tracker:
         if hit.any():
             self._log.append((np.full(int(hit.sum()), t), tr.id[hit], index[assigned[hit]], labels[assigned[hit]]))
         # confirmation (M of the last N opportunities)
-        hits = np.array([bin(int(h)).count("1") for h in tr.history], dtype=np.int64) if n else np.empty(0, np.int64)
+        hits = sum((tr.history >> np.int64(b)) & 1 for b in range(cfg.confirm_n))  # set bits of the window
         newly = ~tr.confirmed & (hits >= cfg.confirm_m)
         for tid in tr.id[newly]:
             self.events.append((t, int(tid), "confirmed"))

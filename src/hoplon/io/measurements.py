@@ -105,38 +105,11 @@ def _csv(header: list[str], columns: list) -> str:
     return buf.getvalue()
 
 
-def _truth_at(result, times: np.ndarray) -> dict[str, list]:
-    """Truth columns of every object in flight at each of ``times`` (by time, object)."""
-    from hoplon.core.frames import ecef_to_geodetic  # noqa: PLC0415
-
-    store = result.truth_store
-    cols: dict[str, list] = {k: [] for k in ("time_s", "object_id", "kind", "lat_deg", "lon_deg", "alt_m",
-                                              "x_m", "y_m", "z_m", "vx_mps", "vy_mps", "vz_mps")}
-    if len(store) == 0 or times.size == 0:
-        return cols
-    order = np.argsort(np.asarray(store.object_id, dtype=object), kind="stable")
-    alive = store.alive(times)[:, order]  # (T, N) in object-id order
-    ti, oi = np.nonzero(alive)
-    obj = order[oi]
-    t = times[ti]
-    r, v = store.state_at(obj, t)
-    geo = ecef_to_geodetic(r, earth=store.earth)
-    cols["time_s"] = t.tolist()
-    cols["object_id"] = [store.object_id[k] for k in obj]
-    cols["kind"] = [store.kind[k] for k in obj]
-    cols["lat_deg"], cols["lon_deg"], cols["alt_m"] = (np.atleast_1d(a).tolist() for a in (geo.lat_deg, geo.lon_deg, geo.alt_m))
-    for k, name in enumerate(("x_m", "y_m", "z_m")):
-        cols[name] = r[:, k].tolist()
-    for k, name in enumerate(("vx_mps", "vy_mps", "vz_mps")):
-        cols[name] = v[:, k].tolist()
-    return cols
-
-
 def export_measurements(result, out_dir: Path) -> None:
     """Write ``sensors.yaml``, ``measurements.csv``, ``truth.csv`` and ``tracker.yaml``
     (the engine tracker's settings, for ``hoplon track --config``) into ``out_dir``."""
     det = result.detections.to_pydict()
-    truth = _truth_at(result, np.unique(np.asarray(det["time_s"], dtype=float)))
+    truth = result.truth_store.table_at(np.unique(np.asarray(det["time_s"], dtype=float))).to_pydict()
     _write_text(out_dir / "sensors.yaml", _sensors_yaml(result))
     _write_text(out_dir / "tracker.yaml", _tracker_yaml(result))
     _write_text(

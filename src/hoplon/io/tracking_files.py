@@ -31,15 +31,25 @@ from pathlib import Path
 import numpy as np
 
 from hoplon.core.frames import ecef_to_geodetic, ecef_velocity_to_enu
-from hoplon.core.tracker import Scan, SensorInfo, TrackOutput
+from hoplon.core.tracker import Scan, SensorInfo, TrackOutput, group_scans
 from hoplon.errors import InputError, Problem
 from hoplon.io.run_files import atomic_write
 
 __all__ = ["read_sensors", "read_measurements", "scans_from_measurements", "write_tracks_csv", "tracks_table_columns"]
 
 _REQUIRED_SENSOR = ("id", "lat_deg", "lon_deg", "alt_m", "sigma_range_m", "sigma_azimuth_rad", "sigma_elevation_rad")
-_OPTIONAL_SENSOR = ("pd", "false_alarms_per_scan", "scan_period_s", "max_range_m", "boresight_rad",
-                    "azimuth_half_width_rad", "elevation_min_rad", "elevation_max_rad")
+_OPTIONAL_BOUNDS: dict[str, dict] = {
+    "pd": {"lo": 0.0, "hi": 1.0},
+    "false_alarms_per_scan": {"lo": 0.0},
+    "scan_period_s": {"positive": True},
+    # coverage: a scan counts as a miss only for tracks inside it
+    "max_range_m": {"positive": True},
+    "boresight_rad": {"lo": -2 * math.pi, "hi": 2 * math.pi},
+    "azimuth_half_width_rad": {"lo": 0.0, "hi": math.pi},
+    "elevation_min_rad": {"lo": -math.pi / 2, "hi": math.pi / 2},
+    "elevation_max_rad": {"lo": -math.pi / 2, "hi": math.pi / 2},
+}
+_OPTIONAL_SENSOR = tuple(_OPTIONAL_BOUNDS)
 MEAS_COLUMNS = ("time_s", "sensor_id", "range_m", "azimuth_rad", "elevation_rad")
 SIGMA_COLUMNS = ("sigma_range_m", "sigma_azimuth_rad", "sigma_elevation_rad")
 """Optional per-measurement noise (all three or none); without them each sensor's own."""
@@ -116,24 +126,7 @@ def read_sensors(path: Path) -> list[SensorInfo]:
         def num(key, **kw):
             return _number(item[key], name=key, file=name, line=source.line_for(where + (key,)), field=f"sensors[{i}].{key}", **kw)
 
-        opt = {}
-        if "pd" in item:
-            opt["pd"] = num("pd", lo=0.0, hi=1.0)
-        if "false_alarms_per_scan" in item:
-            opt["false_alarms_per_scan"] = num("false_alarms_per_scan", lo=0.0)
-        if "scan_period_s" in item:
-            opt["scan_period_s"] = num("scan_period_s", positive=True)
-        # optional coverage: a scan counts as a miss only for tracks inside it
-        if "max_range_m" in item:
-            opt["max_range_m"] = num("max_range_m", positive=True)
-        if "boresight_rad" in item:
-            opt["boresight_rad"] = num("boresight_rad", lo=-2 * math.pi, hi=2 * math.pi)
-        if "azimuth_half_width_rad" in item:
-            opt["azimuth_half_width_rad"] = num("azimuth_half_width_rad", lo=0.0, hi=math.pi)
-        if "elevation_min_rad" in item:
-            opt["elevation_min_rad"] = num("elevation_min_rad", lo=-math.pi / 2, hi=math.pi / 2)
-        if "elevation_max_rad" in item:
-            opt["elevation_max_rad"] = num("elevation_max_rad", lo=-math.pi / 2, hi=math.pi / 2)
+        opt = {key: num(key, **bounds) for key, bounds in _OPTIONAL_BOUNDS.items() if key in item}
         if opt.get("elevation_min_rad", -math.inf) > opt.get("elevation_max_rad", math.inf):
             raise InputError(Problem(name, source.line_for(where + ("elevation_max_rad",)), f"sensors[{i}].elevation_max_rad",
                                      "must not be below elevation_min_rad"))
@@ -246,26 +239,8 @@ def _read_parquet(path: Path, ids: dict[str, int]) -> dict[str, np.ndarray]:
 def scans_from_measurements(meas: dict[str, np.ndarray]) -> list[Scan]:
     """Group measurements into scans (same sensor, same time) in arrival order of each
     scan's first row; measurements keep their row numbers as ``index``."""
-    n = meas["time_s"].shape[0]
-    if n == 0:
-        return []
-    key = np.stack([meas["sensor"].astype(float), meas["time_s"]], axis=1)
-    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.ravel()
-    # rows of each group in file order, groups in order of their first row
-    by_group = np.argsort(inverse, kind="stable")
-    groups = np.split(by_group, np.flatnonzero(np.diff(inverse[by_group])) + 1)
-    sigma = meas.get("sigma")
-    scans = []
-    for g in np.argsort(first, kind="stable"):
-        rows = groups[g]
-        scans.append(Scan(
-            time_s=float(meas["time_s"][rows[0]]), sensor=int(meas["sensor"][rows[0]]),
-            z=np.stack([meas["range_m"][rows], meas["azimuth_rad"][rows], meas["elevation_rad"][rows]], axis=1),
-            sigma=None if sigma is None else sigma[rows],
-            index=rows,
-        ))
-    return scans
+    z = np.stack([meas["range_m"], meas["azimuth_rad"], meas["elevation_rad"]], axis=1)
+    return group_scans(meas["time_s"], meas["sensor"], z, sigma=meas.get("sigma"))
 
 
 def tracks_table_columns(out: TrackOutput, earth: str = "wgs84") -> dict[str, np.ndarray]:

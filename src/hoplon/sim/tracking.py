@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from hoplon.core.frames import ecef_to_geodetic
-from hoplon.core.tracker import Scan, SensorInfo, TrackerConfig, track_all
+from hoplon.core.tracker import Scan, SensorInfo, TrackerConfig, group_scans, track_all
 from hoplon.sim.events import Event
 
 __all__ = ["TRACKS_SCHEMA", "run_tracker", "DEFAULT_ENGINE_TRACKER"]
@@ -64,22 +64,16 @@ TRACKS_SCHEMA = pa.schema(
 
 
 def _scans(detections: pa.Table, radar_ids: list[str], object_index: dict[str, int]) -> list[Scan]:
-    if detections.num_rows == 0:
-        return []
+    """The detections as scans, in (time, radar) order; labels are object indices."""
     d = detections.to_pydict()
     t = np.asarray(d["time_s"], dtype=float)
-    sid = np.asarray([radar_ids.index(s) for s in d["sensor_id"]], dtype=np.int64)
+    radar = {rid: k for k, rid in enumerate(radar_ids)}
+    sid = np.asarray([radar[s] for s in d["sensor_id"]], dtype=np.int64)
+    order = np.lexsort((sid, t))
     labels = np.asarray([object_index.get(o, -1) if o is not None else -1 for o in d["object_id"]], dtype=np.int64)
     z = np.stack([d["range_m"], d["azimuth_rad"], d["elevation_rad"]], axis=1).astype(float)
     sig = np.stack([d["sigma_range_m"], d["sigma_azimuth_rad"], d["sigma_elevation_rad"]], axis=1).astype(float)
-    order = np.lexsort((sid, t))
-    scans = []
-    key_t, key_s = t[order], sid[order]
-    cut = np.flatnonzero((np.diff(key_t) != 0) | (np.diff(key_s) != 0)) + 1
-    for rows in np.split(order, cut):
-        scans.append(Scan(time_s=float(t[rows[0]]), sensor=int(sid[rows[0]]), z=z[rows], sigma=sig[rows],
-                          label=labels[rows], index=rows))
-    return scans
+    return group_scans(t[order], sid[order], z[order], sigma=sig[order], label=labels[order], row=order)
 
 
 def run_tracker(world, detections: pa.Table, object_ids: list[str], events: list[Event],

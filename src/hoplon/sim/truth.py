@@ -127,21 +127,34 @@ class TruthStore:
             self.freeze()
         if len(self) == 0:
             return TRUTH_SCHEMA.empty_table()
-        counts = np.diff(self.offsets)
-        oid = np.repeat(np.asarray(self.object_id, dtype=object), counts)[self.out]
-        kind = np.repeat(np.asarray(self.kind, dtype=object), counts)[self.out]
+        obj = np.repeat(np.arange(len(self)), np.diff(self.offsets))[self.out]
         t, r, v = self.t[self.out], self.r[self.out], self.v[self.out]
-        order = np.lexsort((oid, t))
-        t, oid, kind, r, v = t[order], oid[order], kind[order], r[order], v[order]
+        order = np.lexsort((np.asarray(self.object_id, dtype=object)[obj], t))
+        return self._rows_table(t[order], obj[order], r[order], v[order])
+
+    def table_at(self, times: np.ndarray) -> pa.Table:
+        """Every object in flight at each of ``times`` (s), interpolated, by time then
+        object id."""
+        times = np.asarray(times, dtype=float)
+        if len(self) == 0 or times.size == 0:
+            return TRUTH_SCHEMA.empty_table()
+        by_id = np.argsort(np.asarray(self.object_id, dtype=object), kind="stable")
+        ti, oi = np.nonzero(self.alive(times)[:, by_id])  # (time, object) pairs in that order
+        obj, t = by_id[oi], times[ti]
+        r, v = self.state_at(obj, t)
+        return self._rows_table(t, obj, r, v)
+
+    def _rows_table(self, t: np.ndarray, obj: np.ndarray, r: np.ndarray, v: np.ndarray) -> pa.Table:
+        """A truth table of rows (time, object index, ECEF position and velocity)."""
         geo = ecef_to_geodetic(r, earth=self.earth)
         return pa.table(
             {
                 "time_s": t,
-                "object_id": oid.tolist(),
-                "kind": kind.tolist(),
-                "lat_deg": np.asarray(geo.lat_deg),
-                "lon_deg": np.asarray(geo.lon_deg),
-                "alt_m": np.asarray(geo.alt_m),
+                "object_id": [self.object_id[k] for k in obj],
+                "kind": [self.kind[k] for k in obj],
+                "lat_deg": np.atleast_1d(geo.lat_deg),
+                "lon_deg": np.atleast_1d(geo.lon_deg),
+                "alt_m": np.atleast_1d(geo.alt_m),
                 "x_m": r[:, 0],
                 "y_m": r[:, 1],
                 "z_m": r[:, 2],
