@@ -7,18 +7,14 @@ targets), so the expected track positions come from outside Hoplon.
 from __future__ import annotations
 
 import csv
-import re
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pymap3d
-from typer.testing import CliRunner
+from cli_checks import assert_clean_error, invoke
 
-from hoplon.cli import app
-
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 SITE = (37.0, 36.0, 500.0)
 TRACK_COLUMNS = ["time_s", "track_id", "lat_deg", "lon_deg", "alt_m", "v_east_mps", "v_north_mps", "v_up_mps",
                  "position_cov_trace_m2", "score"]
@@ -35,18 +31,7 @@ SENSORS_YAML = f"""sensors:
 
 
 def cli(*args: str):
-    res = CliRunner().invoke(app, ["track", *args])
-    return res.exit_code, ANSI.sub("", res.stdout), ANSI.sub("", res.stderr), res.exception
-
-
-def assert_clean_error(result, *needles: str) -> None:
-    code, out, err, exc = result
-    assert code == 2, out + err
-    assert isinstance(exc, SystemExit), repr(exc)
-    assert "Traceback" not in out + err
-    flat = " ".join(err.split())
-    for needle in needles:
-        assert needle in flat, flat
+    return invoke("track", *args)
 
 
 def two_targets(scans: int = 20, period: float = 2.0, seed: int = 1):
@@ -155,7 +140,7 @@ def test_bad_sensor_files_name_file_line_and_field(tmp_path):
     def run_with(text: str, *needles: str) -> None:
         path = tmp_path / "s.yaml"
         path.write_text(text)
-        assert_clean_error(cli("--sensors", str(path), "--measurements", str(meas), "--out", str(out)), str(path), *needles)
+        assert_clean_error(*cli("--sensors", str(path), "--measurements", str(meas), "--out", str(out)), str(path), *needles)
 
     run_with(SENSORS_YAML.replace(f"lat_deg: {SITE[0]}", "lat_deg: 123"), ":3:", "lat_deg", "must lie in")
     run_with(SENSORS_YAML.replace("sigma_range_m: 20", "sigma_range_m: -1"), ":6:", "sigma_range_m", "must be > 0")
@@ -165,9 +150,9 @@ def test_bad_sensor_files_name_file_line_and_field(tmp_path):
     run_with("", "file is empty")
     run_with("sensors: [\n", "")
     (tmp_path / "bin.yaml").write_bytes(b"\x00\x01\x02binary")
-    assert_clean_error(cli("--sensors", str(tmp_path / "bin.yaml"), "--measurements", str(meas), "--out", str(out)),
+    assert_clean_error(*cli("--sensors", str(tmp_path / "bin.yaml"), "--measurements", str(meas), "--out", str(out)),
                        "bin.yaml", "not a text file")
-    assert_clean_error(cli("--sensors", str(tmp_path / "none.yaml"), "--measurements", str(meas), "--out", str(out)),
+    assert_clean_error(*cli("--sensors", str(tmp_path / "none.yaml"), "--measurements", str(meas), "--out", str(out)),
                        "none.yaml", "--sensors", "no such file")
     assert not out.exists()
 
@@ -183,7 +168,7 @@ def test_bad_measurement_files_name_file_line_and_field(tmp_path):
     def run_with(text: str | bytes, *needles: str) -> None:
         path = tmp_path / "m.csv"
         path.write_bytes(text if isinstance(text, bytes) else text.encode())
-        assert_clean_error(cli("--sensors", str(sensors), "--measurements", str(path), "--out", str(out)), *needles)
+        assert_clean_error(*cli("--sensors", str(sensors), "--measurements", str(path), "--out", str(out)), *needles)
 
     run_with(header + good + "2.0,r2,50000,1.0,0.1\n", "m.csv:3:", "sensor_id", "unknown sensor 'r2'")
     run_with(header + good + "2.0,r1,far,1.0,0.1\n", "m.csv:3:", "range_m", "expected a number")
@@ -195,7 +180,7 @@ def test_bad_measurement_files_name_file_line_and_field(tmp_path):
     run_with(b"\x00\xff\x00binary", "m.csv", "not a text file")
     run_with(b"time_s,sensor_id\n\xff\xfe", "m.csv", "invalid UTF-8")
     (tmp_path / "bad.parquet").write_bytes(b"not parquet at all")
-    assert_clean_error(cli("--sensors", str(sensors), "--measurements", str(tmp_path / "bad.parquet"), "--out", str(out)),
+    assert_clean_error(*cli("--sensors", str(sensors), "--measurements", str(tmp_path / "bad.parquet"), "--out", str(out)),
                        "bad.parquet", "cannot read as Parquet")
     # the earlier output is untouched by every failed run
     assert out.read_text() == "an earlier result\n"
@@ -206,15 +191,15 @@ def test_bad_options_and_config(tmp_path):
     sensors, meas = write_files(tmp_path, rows)
     out = tmp_path / "tracks.csv"
     base = ("--sensors", str(sensors), "--measurements", str(meas))
-    assert_clean_error(cli(*base, "--out", str(out), "--motion", "warp"), "--motion", "expected one of")
-    assert_clean_error(cli(*base, "--out", str(tmp_path)), "--out", "is a directory")
-    assert_clean_error(cli(*base, "--out", str(tmp_path / "no" / "t.csv")), "--out", "does not exist")
+    assert_clean_error(*cli(*base, "--out", str(out), "--motion", "warp"), "--motion", "expected one of")
+    assert_clean_error(*cli(*base, "--out", str(tmp_path)), "--out", "is a directory")
+    assert_clean_error(*cli(*base, "--out", str(tmp_path / "no" / "t.csv")), "--out", "does not exist")
     cfg = tmp_path / "tracker.yaml"
     cfg.write_text("motion: imm\nconfirm_m: 3\nconfirm_n: 2\n")
-    assert_clean_error(cli(*base, "--out", str(out), "--config", str(cfg)), "tracker.yaml")
+    assert_clean_error(*cli(*base, "--out", str(out), "--config", str(cfg)), "tracker.yaml")
     cfg.write_text("motion: imm\ngate_probabilty: 0.99\n")
-    assert_clean_error(cli(*base, "--out", str(out), "--config", str(cfg)), "tracker.yaml:2:", "gate_probabilty")
-    assert_clean_error(cli(*base, "--out", str(out), "--config", str(tmp_path / "none.yaml")), "--config", "no such file")
+    assert_clean_error(*cli(*base, "--out", str(out), "--config", str(cfg)), "tracker.yaml:2:", "gate_probabilty")
+    assert_clean_error(*cli(*base, "--out", str(out), "--config", str(tmp_path / "none.yaml")), "--config", "no such file")
     cfg.write_text("motion: ca\nconfirm_m: 3\nconfirm_n: 4\n")
     code, _, err, _ = cli(*base, "--out", str(out), "--config", str(cfg))
     assert code == 0 and "motion ca" in err
@@ -240,10 +225,10 @@ def test_per_measurement_sigma_columns_are_used(tmp_path):
     assert np.all(np.sort(last_b) > 4 * np.sort(last_a))
     partial = tmp_path / "partial.csv"
     partial.write_text("time_s,sensor_id,range_m,azimuth_rad,elevation_rad,sigma_range_m\n0,r1,50000,1,0.1,5\n")
-    assert_clean_error(cli("--sensors", str(sensors), "--measurements", str(partial), "--out", str(a)),
+    assert_clean_error(*cli("--sensors", str(sensors), "--measurements", str(partial), "--out", str(a)),
                        "partial.csv:1:", "sigma_azimuth_rad", "need all of")
     bad = tmp_path / "bad_sigma.csv"
     bad.write_text("time_s,sensor_id,range_m,azimuth_rad,elevation_rad,sigma_range_m,sigma_azimuth_rad,sigma_elevation_rad\n"
                    "0,r1,50000,1,0.1,5,0.001,0\n")
-    assert_clean_error(cli("--sensors", str(sensors), "--measurements", str(bad), "--out", str(a)),
+    assert_clean_error(*cli("--sensors", str(sensors), "--measurements", str(bad), "--out", str(a)),
                        "bad_sigma.csv:2:", "sigma_elevation_rad", "must be > 0")

@@ -14,24 +14,21 @@ from __future__ import annotations
 import csv
 import itertools
 import math
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_checks import assert_clean_error, invoke
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Transformer
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import chi2
-from typer.testing import CliRunner
 
-from hoplon.cli import app
 from hoplon.core.metrics import anees, chi2_interval, gospa, nees, ospa, scan_metrics
 
 HYPOTHESIS = settings(max_examples=150, deadline=None)
 REL = 1e-9
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 TO_ECEF = Transformer.from_crs("EPSG:4979", "EPSG:4978", always_xy=True)  # WGS84 (lon, lat, h) -> ECEF
 TO_GEODETIC = Transformer.from_crs("EPSG:4978", "EPSG:4979", always_xy=True)
 
@@ -319,17 +316,7 @@ def test_chi2_interval_matches_scipy(k, n, conf):
 
 
 def cli(*args: str):
-    res = CliRunner().invoke(app, ["metrics", *args])
-    return res.exit_code, ANSI.sub("", res.stdout), ANSI.sub("", res.stderr), res.exception
-
-
-def assert_clean_error(code, out, err, exc, *needles: str) -> None:
-    assert code == 2, out + err
-    assert isinstance(exc, SystemExit), repr(exc)
-    assert "Traceback" not in out + err
-    flat = " ".join(err.split())
-    for needle in needles:
-        assert needle in flat, flat
+    return invoke("metrics", *args)
 
 
 def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:

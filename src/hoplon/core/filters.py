@@ -155,9 +155,8 @@ class ConstantVelocity(MotionModel):
         t = _per_track(dt, n)
         one = np.ones(n)
         f1 = np.stack([np.stack([one, t], -1), np.stack([0 * t, one], -1)], -2)
-        q1 = self.q * np.stack([np.stack([t**3 / 3, t**2 / 2], -1), np.stack([t**2 / 2, t], -1)], -2)
-        F, Q = _kron3(f1), _kron3(q1)
-        return np.einsum("nij,nj->ni", F, x), F, Q
+        F = _kron3(f1)
+        return np.einsum("nij,nj->ni", F, x), F, _cv_noise(t, self.q)
 
 
 @dataclass(frozen=True)
