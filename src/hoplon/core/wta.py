@@ -1,0 +1,684 @@
+"""Static weapon-target assignment (WTA): an exact solver with a certified bound, and a fast
+heuristic.
+
+Problem (Manne 1958; Ahuja, Kumar, Jha & Orlin, *Oper. Res.* 55(6), 2007): W weapon units,
+T targets of value V_j, single-shot kill probabilities p_ij. Each weapon is assigned to
+exactly one target; minimise the expected surviving value
+
+    F(x) = sum_j V_j prod_i (1 - p_ij)^x_ij .
+
+**Exact solver** (:func:`solve_exact`), a price-and-enumerate method:
+
+1. An incumbent from the heuristic gives an upper bound UB.
+2. Column generation solves the LP relaxation of the set-partitioning form, whose columns
+   are (target j, weapon set S) with cost c_jS = V_j prod_{i in S} (1 - p_ij); each weapon
+   row and each target row is covered exactly once (the empty set is a column too). Its
+   bound is the convex hull of each target's cost, far tighter than the convex (outer
+   approximation) relaxation of the compact model. Pricing is exact: for duals u (weapons)
+   and s (targets) the reduced cost rc_jS = c_jS - u(S) - s_j is minimised per target by
+   depth-first search, pruned by diminishing returns (adding weapon i to S changes the cost
+   by -V_j p_ij prod_S(1 - p), whose magnitude only shrinks as S grows).
+   At any duals the Lagrangian bound LB = sum u + sum s + sum_j min(0, min_S rc_jS) is a
+   certified lower bound.
+3. Every feasible assignment satisfies F(x) = LB_dual + sum of its columns' reduced costs,
+   so an assignment better than UB only uses columns with rc_jS <= UB - LB. The search
+   enumerates all of them and solves the set-partitioning MILP over them with HiGHS: its
+   optimum is the global optimum. With Ahuja's instances the LP gap is tiny and few
+   columns survive.
+
+**Heuristic** (:func:`solve_heuristic`): the maximum-marginal-return greedy (each step
+assigns the weapon-target pair with the largest drop in expected surviving value) followed
+by local search over single-weapon moves and pairwise swaps until neither improves, all
+compiled with numba.
+
+All probabilities are in [0, 1]; values are non-negative. Times are wall-clock seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+from scipy.optimize import linear_sum_assignment
+
+__all__ = [
+    "WTASolution",
+    "check_instance",
+    "lagrangian_bound",
+    "solve_exact",
+    "solve_heuristic",
+    "solve_wta",
+    "surviving_value",
+]
+
+_P_MAX = 1.0 - 1e-12
+"""Kill probabilities are clipped to this inside move evaluations (a division by 1 - p)."""
+_RC_EPS = 1e-9
+_SMOOTHING = 0.5
+_INITIAL_SINGLETONS = 10
+_SIMPLEX = 4
+"""Wentges smoothing weight of the stability centre in column generation."""
+"""Columns priced below -_RC_EPS enter the master problem."""
+
+
+class WTASolution(NamedTuple):
+    """A WTA solution.
+
+    ``assignment`` holds one target index per weapon; ``objective`` is its expected
+    surviving value; ``lower_bound`` is a certified lower bound on the optimum (``None``
+    for the heuristic); ``status`` is ``"optimal"`` (gap within tolerance), ``"feasible"``
+    or ``"time_limit"``; ``solve_time_s`` is wall-clock seconds.
+    """
+
+    assignment: np.ndarray
+    objective: float
+    lower_bound: float | None
+    status: str
+    solve_time_s: float
+    details: dict | None = None
+
+    @property
+    def gap(self) -> float | None:
+        """Relative gap (objective - lower bound) / objective, or None without a bound."""
+        if self.lower_bound is None:
+            return None
+        return (self.objective - self.lower_bound) / max(abs(self.objective), 1e-300)
+
+
+def check_instance(values, pk) -> tuple[np.ndarray, np.ndarray]:
+    """Validate and return (values (T,), pk (W, T)) as float arrays.
+
+    Raises ValueError naming the problem: ragged or non-numeric rows, probabilities outside
+    [0, 1], negative or non-finite values, no weapons or no targets.
+    """
+    try:
+        v = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"values: not a list of numbers ({exc})") from None
+    if v.ndim != 1 or v.size == 0:
+        raise ValueError("values: must be a non-empty list of numbers, one per target")
+    if not np.all(np.isfinite(v)) or np.any(v < 0.0):
+        bad = int(np.flatnonzero(~np.isfinite(v) | (v < 0.0))[0])
+        raise ValueError(f"values[{bad}]: must be a finite number >= 0, got {v[bad]!r}")
+    if not isinstance(pk, np.ndarray):
+        rows = list(pk) if isinstance(pk, (list, tuple)) else None
+        if rows is None:
+            raise ValueError("pk: must be a list of rows, one per weapon")
+        for i, row in enumerate(rows):
+            if not isinstance(row, (list, tuple, np.ndarray)) or len(row) != v.size:
+                got = len(row) if isinstance(row, (list, tuple, np.ndarray)) else type(row).__name__
+                raise ValueError(f"pk[{i}]: must be a row of {v.size} probabilities (one per target), got {got}")
+    try:
+        p = np.asarray(pk, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"pk: not a table of numbers ({exc})") from None
+    if p.ndim != 2 or p.shape[0] == 0:
+        raise ValueError("pk: must be a non-empty list of rows, one per weapon")
+    if p.shape[1] != v.size:
+        raise ValueError(f"pk: rows have {p.shape[1]} entries but there are {v.size} targets")
+    bad = ~np.isfinite(p) | (p < 0.0) | (p > 1.0)
+    if np.any(bad):
+        i, j = (int(k) for k in np.argwhere(bad)[0])
+        raise ValueError(f"pk[{i}][{j}]: kill probability must be in [0, 1], got {p[i, j]!r}")
+    return v, p
+
+
+def surviving_value(values, pk, assignment) -> float:
+    """Expected surviving value sum_j V_j prod_i (1 - p_ij)^x_ij of an assignment (one
+    target index per weapon; -1 leaves a weapon unassigned)."""
+    v = np.asarray(values, dtype=float).copy()
+    p = np.asarray(pk, dtype=float)
+    a = np.asarray(assignment, dtype=np.int64)
+    used = a >= 0
+    np.multiply.at(v, a[used], 1.0 - p[np.flatnonzero(used), a[used]])
+    return float(v.sum())
+
+
+# --------------------------------------------------------------------------- heuristic
+
+
+@njit(cache=True)
+def _greedy_mmr(values, pk):
+    """Maximum marginal return: repeatedly assign the free weapon-target pair with the
+    largest drop in expected surviving value. Returns the assignment (W,)."""
+    n_w, n_t = pk.shape
+    surv = values.copy()
+    assignment = np.full(n_w, -1, np.int64)
+    best_t = np.empty(n_w, np.int64)
+    best_gain = np.empty(n_w)
+    for i in range(n_w):
+        bj, bg = 0, -1.0
+        for j in range(n_t):
+            g = surv[j] * pk[i, j]
+            if g > bg:
+                bj, bg = j, g
+        best_t[i], best_gain[i] = bj, bg
+    for _ in range(n_w):
+        wi, wg = -1, -1.0
+        for i in range(n_w):
+            if assignment[i] < 0 and best_gain[i] > wg:
+                wi, wg = i, best_gain[i]
+        j = best_t[wi]
+        assignment[wi] = j
+        surv[j] *= 1.0 - pk[wi, j]
+        for i in range(n_w):  # only weapons whose best target was j can change their best
+            if assignment[i] < 0 and best_t[i] == j:
+                bj, bg = 0, -1.0
+                for k in range(n_t):
+                    g = surv[k] * pk[i, k]
+                    if g > bg:
+                        bj, bg = k, g
+                best_t[i], best_gain[i] = bj, bg
+    return assignment
+
+
+@njit(cache=True)
+def _surv_of(values, pk, assignment):
+    surv = values.copy()
+    for i in range(assignment.size):
+        surv[assignment[i]] *= 1.0 - pk[i, assignment[i]]
+    return surv
+
+
+@njit(cache=True)
+def _local_search(values, pk, assignment, max_rounds):
+    """First-improvement local search over moves (one weapon to another target) and swaps
+    (two weapons exchange targets) until neither improves by more than 1e-12 relative."""
+    n_w, n_t = pk.shape
+    q = np.minimum(pk, _P_MAX)
+    keep = 1.0 - q
+    for _ in range(max_rounds):
+        surv = _surv_of(values, q, assignment)  # refresh: no drift from repeated divisions
+        tol = 1e-12 * max(surv.sum(), 1e-300)
+        improved = False
+        for i in range(n_w):  # moves
+            a = assignment[i]
+            without = surv[a] / keep[i, a]
+            release = without - surv[a]
+            bj, bd = -1, -tol
+            for b in range(n_t):
+                if b != a:
+                    d = release - surv[b] * q[i, b]
+                    if d < bd:
+                        bj, bd = b, d
+            if bj >= 0:
+                surv[a] = without
+                surv[bj] *= keep[i, bj]
+                assignment[i] = bj
+                improved = True
+        for i in range(n_w):  # swaps
+            a = assignment[i]
+            for k in range(i + 1, n_w):
+                b = assignment[k]
+                if a == b:
+                    continue
+                new_a = surv[a] / keep[i, a] * keep[k, a]
+                new_b = surv[b] / keep[k, b] * keep[i, b]
+                if new_a + new_b < surv[a] + surv[b] - tol:
+                    surv[a], surv[b] = new_a, new_b
+                    assignment[i], assignment[k] = b, a
+                    a = b
+                    improved = True
+        if not improved:
+            break
+    return assignment
+
+
+def _slot_assignment(values: np.ndarray, pk: np.ndarray) -> np.ndarray:
+    """Assignment-problem start: target j offers K = ceil(W / T) slots, slot k worth the
+    estimated marginal V_j (1 - pbar_j)^k p_ij (pbar_j: mean kill probability on j); one
+    linear assignment (scipy, Jonker-Volgenant) fills them."""
+    n_w, n_t = pk.shape
+    k_slots = max(1, -(-n_w // n_t))
+    pbar = pk.mean(axis=0)
+    gain = np.concatenate([(values * (1.0 - pbar) ** k)[None, :] * pk for k in range(k_slots)], axis=1)
+    rows, cols = linear_sum_assignment(gain, maximize=True)
+    a = np.empty(n_w, np.int64)
+    a[rows] = cols % n_t
+    return a
+
+
+def solve_heuristic(values, pk, *, max_rounds: int = 1000) -> WTASolution:
+    """Best of two starts, each polished by move/swap local search: the slot assignment
+    problem and the maximum-marginal-return greedy. No lower bound."""
+    t0 = time.perf_counter()
+    v, p = check_instance(values, pk)
+    best, best_obj = None, math.inf
+    for start in (_slot_assignment(v, p), _greedy_mmr(v, p)):
+        a = _local_search(v, p, start, max_rounds)
+        obj = surviving_value(v, p, a)
+        if obj < best_obj:
+            best, best_obj = a, obj
+    assert best is not None
+    return WTASolution(best, best_obj, None, "feasible", time.perf_counter() - t0)
+
+
+# --------------------------------------------------------------------------- columns and pricing
+
+
+@njit(cache=True)
+def _superset_bound(amp, start, order, ratio, q, price):
+    """Lower bound on min_T [amp * exp(-q(T)) + price(T)] - amp over sets T of the
+    candidates order[start:] (sorted by ratio = price / q ascending): the continuous
+    relaxation, a fractional knapsack in Q = q(T) whose optimum is a 1-D convex walk."""
+    total = 0.0
+    big_q = 0.0
+    for k in range(start, order.size):
+        c = order[k]
+        if price[c] <= 0.0:  # free or paid-to-take: always in the relaxation
+            big_q += q[c]
+            total += price[c]
+            continue
+        slope = amp * math.exp(-big_q)
+        if ratio[c] >= slope:
+            break
+        # optimum inside this item's segment: amp exp(-Q) has slope ratio at Q = ln(amp / ratio)
+        q_star = math.log(amp / ratio[c])
+        if q_star < big_q + q[c]:
+            total += ratio[c] * (q_star - big_q)
+            big_q = q_star
+            break
+        big_q += q[c]
+        total += price[c]
+    return amp * math.exp(-big_q) + total - amp
+
+
+@njit(cache=True)
+def _target_columns(value, keep, price, sigma, threshold, tighten, order, out_members, out_len, out_rc):
+    """Depth-first search over weapon sets S for one target.
+
+    value: V_j; keep: (W,) 1 - p_ij; price: (W,) -u_i; sigma: target dual s_j. Reduced cost
+    rc(S) = V prod_S keep + sum_S price - sigma. Records every non-empty S with
+    rc(S) <= threshold (if ``tighten``, the threshold drops to each new best, so only
+    improving columns are recorded and the last one is the minimum). ``order`` lists the
+    candidate weapons by price / (-ln keep) ascending. Writes member lists into out_members
+    and returns (count, minimum rc over non-empty S found or +inf, overflow flag).
+    """
+    m = order.size
+    q = np.empty(keep.size)
+    ratio = np.empty(keep.size)
+    for k in range(m):
+        c = order[k]
+        q[c] = -math.log(max(keep[c], 1e-300))
+        ratio[c] = price[c] / q[c] if q[c] > 0.0 else (np.inf if price[c] >= 0.0 else -np.inf)
+    # in tighten mode only improvements beyond this tolerance are searched for (ties in the
+    # last ulp would otherwise keep whole subtrees alive)
+    slack = 1e-10 * (abs(value) + abs(sigma) + 1.0) if tighten else 0.0
+    stack_pos = np.empty(m + 1, np.int64)  # next candidate position to try at each depth
+    members = np.empty(m, np.int64)
+    prods = np.empty(m + 1)
+    prices = np.empty(m + 1)
+    best = np.inf
+    count = 0
+    cap = out_rc.size
+    depth = 0
+    prods[0] = 1.0
+    prices[0] = 0.0
+    stack_pos[0] = 0
+    overflow = False
+    while depth >= 0:
+        pos = stack_pos[depth]
+        if pos >= m:
+            depth -= 1
+            continue
+        stack_pos[depth] = pos + 1
+        # prune the rest of this level: sets extending the parent by candidates >= pos
+        parent_rc = value * prods[depth] + prices[depth] - sigma
+        if parent_rc + _superset_bound(value * prods[depth], pos, order, ratio, q, price) > threshold - slack:
+            depth -= 1
+            continue
+        w = order[pos]
+        prod = prods[depth] * keep[w]
+        pr = prices[depth] + price[w]
+        rc = value * prod + pr - sigma
+        members[depth] = w
+        if rc <= threshold:
+            best = min(best, rc)
+            if count < cap:
+                for k in range(depth + 1):
+                    out_members[count, k] = members[k]
+                out_len[count] = depth + 1
+                out_rc[count] = rc
+                count += 1
+            else:
+                overflow = True
+            if tighten and rc < threshold:
+                threshold = rc
+        elif rc < best:
+            best = rc
+        if pos + 1 < m and rc + _superset_bound(value * prod, pos + 1, order, ratio, q, price) <= threshold - slack:
+            depth += 1
+            prods[depth] = prod
+            prices[depth] = pr
+            stack_pos[depth] = pos + 1
+    return count, best, overflow
+
+
+class _Columns:
+    """Growing store of set-partitioning columns (target, weapon set, cost)."""
+
+    def __init__(self, n_weapons: int):
+        self.target: list[int] = []
+        self.members: list[tuple[int, ...]] = []
+        self.cost: list[float] = []
+        self.seen: set[tuple[int, tuple[int, ...]]] = set()
+
+    def add(self, j: int, members: tuple[int, ...], cost: float) -> bool:
+        key = (j, members)
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        self.target.append(j)
+        self.members.append(members)
+        self.cost.append(cost)
+        return True
+
+
+def _search_target(v_j, keep_j, price, sigma_j, threshold, tighten, cap):
+    q = -np.log(np.maximum(keep_j, 1e-300))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(q > 0.0, price / np.where(q > 0.0, q, 1.0), np.where(price >= 0.0, np.inf, -np.inf))
+    order = np.argsort(ratio, kind="stable").astype(np.int64)
+    m = order.size
+    members = np.empty((cap, m), np.int64)
+    lengths = np.empty(cap, np.int64)
+    rcs = np.empty(cap)
+    count, best, overflow = _target_columns(v_j, keep_j, price, sigma_j, threshold, tighten, order, members, lengths, rcs)
+    sets = [tuple(sorted(int(x) for x in members[k, : lengths[k]])) for k in range(count)]
+    return sets, rcs[:count], best, overflow
+
+
+def lagrangian_bound(values, pk, weapon_duals, target_duals) -> float:
+    """Certified lower bound sum u + sum s + sum_j min(0, min_S rc_jS) for any duals."""
+    v, p = check_instance(values, pk)
+    keep = 1.0 - p
+    price = -np.asarray(weapon_duals, dtype=float)
+    s = np.asarray(target_duals, dtype=float)
+    total = float(-price.sum() + s.sum())
+    for j in range(v.size):
+        _, _, best, _ = _search_target(v[j], keep[:, j].copy(), price, s[j], 0.0, True, 64)
+        total += min(0.0, best, v[j] - s[j])
+    return total
+
+
+# --------------------------------------------------------------------------- exact solver
+
+
+def _highs(time_limit_s: float):
+    import highspy
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", max(float(time_limit_s), 0.01))
+    h.setOptionValue("random_seed", 0)
+    h.setOptionValue("threads", 1)
+    return h
+
+
+def _add_columns(h, cols: _Columns, start: int, n_w: int) -> None:
+    """Add columns [start:] of ``cols`` to HiGHS model ``h`` (rows: weapons, then targets)."""
+    new = range(start, len(cols.cost))
+    if not new:
+        return
+    starts, index = [], []
+    for k in new:
+        starts.append(len(index))
+        index.extend(cols.members[k])
+        index.append(n_w + cols.target[k])
+    n = len(new)
+    h.addCols(
+        n,
+        np.asarray(cols.cost[start:], dtype=float),
+        np.zeros(n),
+        np.full(n, np.inf),
+        len(index),
+        np.asarray(starts, dtype=np.int32),
+        np.asarray(index, dtype=np.int32),
+        np.ones(len(index)),
+    )
+
+
+def _assignment_from_columns(cols: _Columns, chosen, n_w: int) -> np.ndarray:
+    a = np.full(n_w, -1, np.int64)
+    for k in chosen:
+        for i in cols.members[k]:
+            a[i] = cols.target[k]
+    return a
+
+
+def solve_exact(values, pk, *, time_limit_s: float = 60.0, gap: float = 1e-6, max_columns: int = 2_000_000) -> WTASolution:
+    """Optimal assignment with a certified lower bound (price-and-enumerate; see module).
+
+    Stops when (objective - bound) / objective <= ``gap`` ("optimal"), at the time limit
+    ("time_limit"), or when more than ``max_columns`` columns would need enumerating
+    ("feasible"); the last two return the best assignment and the best certified bound.
+    ``details`` reports the LP bound, column-generation rounds and column counts.
+    """
+    t0 = time.perf_counter()
+    deadline = t0 + time_limit_s
+    v, p = check_instance(values, pk)
+    keep = 1.0 - p
+    incumbent = solve_heuristic(v, p).assignment
+    state = _ExactState(v, keep, incumbent, surviving_value(v, p, incumbent), gap)
+
+    def done(status: str) -> WTASolution:
+        state.details["seconds"] = time.perf_counter() - t0
+        return WTASolution(state.incumbent, state.ub, min(state.lb, state.ub), status, time.perf_counter() - t0, state.details)
+
+    if state.closed():
+        return done("optimal")
+    duals = _column_generation(state, deadline)
+    if duals is None:
+        return done("time_limit")
+    if state.closed():
+        return done("optimal")
+    enum = _enumerate_columns(state, duals, deadline, max_columns)
+    if enum is None:
+        return done("time_limit" if time.perf_counter() > deadline else "feasible")
+    if not _partition_milp(state, enum, deadline):
+        return done("time_limit")
+    return done("optimal" if state.closed() else "feasible")
+
+
+class _ExactState:
+    """Incumbent, bounds and bookkeeping shared by the stages of :func:`solve_exact`."""
+
+    def __init__(self, values, keep, incumbent, ub, gap):
+        self.values, self.keep, self.gap = values, keep, gap
+        self.incumbent, self.ub, self.lb = incumbent, ub, -math.inf
+        self.details: dict = {"heuristic_objective": ub}
+
+    @property
+    def n_w(self) -> int:
+        return self.keep.shape[0]
+
+    def closed(self) -> bool:
+        return self.ub - self.lb <= self.gap * max(abs(self.ub), 1e-300)
+
+    def incumbent_sets(self) -> list[tuple[int, ...]]:
+        sets: list[list[int]] = [[] for _ in range(self.values.size)]
+        for i, j in enumerate(self.incumbent):
+            sets[int(j)].append(i)
+        return [tuple(ws) for ws in sets]
+
+    def cost(self, j: int, ws) -> float:
+        return float(self.values[j] * np.prod(self.keep[list(ws), j])) if ws else float(self.values[j])
+
+    def offer(self, assignment: np.ndarray) -> None:
+        obj = float((self.values * _keep_product(self.keep, assignment, self.values.size)).sum())
+        if obj < self.ub:
+            self.incumbent, self.ub = assignment, obj
+
+
+def _keep_product(keep: np.ndarray, assignment: np.ndarray, n_t: int) -> np.ndarray:
+    out = np.ones(n_t)
+    np.multiply.at(out, assignment, keep[np.arange(assignment.size), assignment])
+    return out
+
+
+def _column_generation(state: _ExactState, deadline: float) -> np.ndarray | None:
+    """Solve the set-partitioning LP by column generation with Wentges dual smoothing
+    (price between the stability centre, the best duals so far, and the LP duals; every
+    pricing is a certified Lagrangian bound). Raises ``state.lb`` to the LP bound and
+    returns the centre duals, or None at the time limit."""
+    v, keep, n_w = state.values, state.keep, state.n_w
+    n_t = v.size
+    cols = _Columns(n_w)
+    for j, ws in enumerate(state.incumbent_sets()):
+        cols.add(j, (), float(v[j]))
+        cols.add(j, ws, state.cost(j, ws))
+    # more weapons than targets: every (weapon, target) pair from the start (fewer
+    # degenerate LP rounds); otherwise each weapon's best few targets
+    k = n_t if n_w > n_t else min(n_t, _INITIAL_SINGLETONS)
+    best = np.argsort(-(v[None, :] * (1.0 - keep)), axis=1, kind="stable")[:, :k]
+    for i in range(n_w):
+        for j in best[i]:
+            cols.add(int(j), (i,), float(v[j] * keep[i, j]))
+
+    h = _highs(deadline - time.perf_counter())
+    h.setOptionValue("simplex_strategy", _SIMPLEX)  # added columns keep the basis primal feasible
+    h.addRows(n_w + n_t, np.ones(n_w + n_t), np.ones(n_w + n_t), 0, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
+    _add_columns(h, cols, 0, n_w)
+    centre = _incumbent_duals(v, keep, state.incumbent)
+    centre_bound, _ = _price(v, keep, centre, n_w)
+    state.lb = max(state.lb, centre_bound)
+    rounds = 0
+    while True:
+        rounds += 1
+        h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.01))
+        h.run()
+        if h.getModelStatus() != _model_status("kOptimal"):
+            return None
+        lp_value = float(h.getInfo().objective_function_value)
+        duals_out = np.asarray(h.getSolution().row_dual, dtype=float)
+        n_before = len(cols.cost)
+        alpha = _SMOOTHING
+        while True:
+            duals = alpha * centre + (1.0 - alpha) * duals_out
+            bound, found = _price(v, keep, duals, n_w)
+            if bound > centre_bound:
+                centre, centre_bound = duals, bound
+            for j, ws, cost in found:  # columns that improve the current LP
+                if cost - duals_out[list(ws)].sum() - duals_out[n_w + j] < -_RC_EPS:
+                    cols.add(j, ws, cost)
+            if len(cols.cost) > n_before or alpha == 0.0:
+                break
+            alpha = 0.0 if alpha < 0.1 else alpha * 0.5  # mis-pricing: step toward the LP duals
+        state.lb = max(state.lb, centre_bound)
+        state.details.update(lp_bound=centre_bound, lp_value=lp_value, cg_rounds=rounds, lp_columns=len(cols.cost))
+        if state.closed():
+            return centre
+        if len(cols.cost) == n_before or lp_value - centre_bound <= 1e-9 * max(abs(lp_value), 1.0):
+            return centre  # LP optimal: lb is the LP bound
+        if time.perf_counter() > deadline:
+            return None
+        _add_columns(h, cols, n_before, n_w)
+
+
+def _enumerate_columns(state: _ExactState, duals: np.ndarray, deadline: float, max_columns: int) -> _Columns | None:
+    """Every column whose reduced cost at ``duals`` is within UB - LB: together they hold
+    every assignment better than the incumbent. None if over ``max_columns`` or time."""
+    v, keep, n_w = state.values, state.keep, state.n_w
+    price, s = -duals[:n_w], duals[n_w:]
+    threshold = state.ub - state.lb + 1e-9 * max(abs(state.ub), 1.0)
+    enum = _Columns(n_w)
+    for j, ws in enumerate(state.incumbent_sets()):  # keeps the MILP feasible
+        enum.add(j, ws, state.cost(j, ws))
+    for j in range(v.size):
+        cap = 4096
+        while True:
+            sets, _, _, overflow = _search_target(v[j], keep[:, j].copy(), price, s[j], threshold, False, cap)
+            if not overflow:
+                break
+            cap *= 4
+            if cap > max_columns:
+                return None
+        if v[j] - s[j] <= threshold:
+            enum.add(j, (), float(v[j]))
+        for ws in sets:
+            enum.add(j, ws, state.cost(j, ws))
+        if len(enum.cost) > max_columns or time.perf_counter() > deadline:
+            return None
+    state.details["enumerated_columns"] = len(enum.cost)
+    return enum
+
+
+def _partition_milp(state: _ExactState, enum: _Columns, deadline: float) -> bool:
+    """Solve the set-partitioning MILP over the enumerated columns with HiGHS, starting from
+    the incumbent. Its optimum is the global optimum; returns False at the time limit."""
+    import highspy
+
+    n_w, n_t = state.n_w, state.values.size
+    m = _highs(deadline - time.perf_counter())
+    m.setOptionValue("mip_rel_gap", state.gap)
+    m.setOptionValue("mip_abs_gap", 0.0)
+    m.addRows(n_w + n_t, np.ones(n_w + n_t), np.ones(n_w + n_t), 0, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
+    _add_columns(m, enum, 0, n_w)
+    n_cols = len(enum.cost)
+    every = np.arange(n_cols, dtype=np.int32)
+    m.changeColsIntegrality(n_cols, every, np.full(n_cols, highspy.HighsVarType.kInteger))
+    m.changeColsBounds(n_cols, every, np.zeros(n_cols), np.ones(n_cols))
+    start = np.zeros(n_cols)
+    start[:n_t] = 1.0  # the incumbent's columns come first
+    sol = highspy.HighsSolution()
+    sol.col_value = start.tolist()
+    sol.value_valid = True
+    m.setSolution(sol)
+    m.run()
+    info = m.getInfo()
+    x = np.asarray(m.getSolution().col_value)
+    if x.size == n_cols and info.primal_solution_status >= 2:
+        cand = _assignment_from_columns(enum, np.flatnonzero(x > 0.5), n_w)
+        if np.all(cand >= 0):
+            state.offer(cand)
+    if np.isfinite(info.mip_dual_bound):
+        state.lb = max(state.lb, min(state.ub, float(info.mip_dual_bound)))
+    return m.getModelStatus() == _model_status("kOptimal")
+
+
+def _incumbent_duals(values: np.ndarray, keep: np.ndarray, assignment: np.ndarray) -> np.ndarray:
+    """Duals that price the incumbent's columns at zero: each weapon's price is what its
+    target's surviving value would rise by without it (weapon duals are minus prices)."""
+    n_w, _n_t = keep.shape
+    surv = values.copy()
+    np.multiply.at(surv, assignment, keep[np.arange(n_w), assignment])
+    price = surv[assignment] * (1.0 / np.maximum(keep[np.arange(n_w), assignment], 1e-300) - 1.0)
+    target = surv.copy()
+    np.add.at(target, assignment, price)
+    return np.concatenate([-price, target])
+
+
+def _price(values: np.ndarray, keep: np.ndarray, duals: np.ndarray, n_w: int):
+    """Exact pricing at ``duals`` (weapons, then targets): the Lagrangian bound and, per
+    target, the improving columns met on the way to its minimum reduced cost."""
+    u, s = duals[:n_w], duals[n_w:]
+    price = -u
+    bound = float(u.sum() + s.sum())
+    found = []
+    for j in range(values.size):
+        sets, _rcs, best, _ = _search_target(values[j], keep[:, j].copy(), price, s[j], 0.0, True, 64)
+        bound += min(0.0, best, values[j] - s[j])
+        for ws in sets:
+            found.append((j, ws, float(values[j] * np.prod(keep[list(ws), j]))))
+    return bound, found
+
+
+def _model_status(name: str):
+    import highspy
+
+    return getattr(highspy.HighsModelStatus, name)
+
+
+def solve_wta(values, pk, *, method: str = "auto", time_limit_s: float = 60.0, gap: float = 1e-6) -> WTASolution:
+    """Solve by ``method``: ``"exact"``, ``"heuristic"``, or ``"auto"`` (exact within the
+    time limit, which returns the best assignment and bound found if the limit is hit)."""
+    if method == "heuristic":
+        return solve_heuristic(values, pk)
+    if method in ("exact", "auto"):
+        return solve_exact(values, pk, time_limit_s=time_limit_s, gap=gap)
+    raise ValueError(f"method: must be exact, heuristic or auto, got {method!r}")
+
+
