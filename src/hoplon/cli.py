@@ -593,6 +593,46 @@ def metrics(
         con.print(f"[dim]{s.track_times_unscored} track time(s) match no truth time (to 1e-6 s) and were not scored.[/]")
 
 
+@app.command()
+@_user_errors
+def wta(
+    instance: Annotated[Path, typer.Argument(help='INSTANCE.json: {"values": [T numbers], "pk": [W rows of T numbers]}.')],
+    out: Annotated[Path, typer.Option("--out", help="SOLUTION.json to write.")],
+    method: Annotated[str, typer.Option(help="exact, heuristic, or auto (exact within the time limit for up to 10^6 weapon-target pairs, else heuristic).")] = "auto",
+    time_limit: Annotated[float, typer.Option("--time-limit", help="Time limit for the exact solver, s.")] = 60.0,
+) -> None:
+    """Static weapon-target assignment: minimise the expected surviving value
+    sum_j V_j prod_i (1 - p_ij)^x_ij, each weapon on exactly one target."""
+    from hoplon.core.wta import solve_wta  # noqa: PLC0415
+    from hoplon.io.wta_files import read_wta_instance, write_wta_solution  # noqa: PLC0415
+
+    if method not in ("exact", "heuristic", "auto"):
+        raise InputError(Problem("", None, "--method", f"expected exact, heuristic or auto, got {method!r}"))
+    if not (math.isfinite(time_limit) and time_limit > 0):
+        raise InputError(Problem("", None, "--time-limit", f"must be a finite number of seconds > 0, got {time_limit:g}"))
+    if out.exists() and out.is_dir():
+        raise InputError(Problem(str(out), None, "--out", "is a directory; give a file name"))
+    if not out.parent.exists():
+        raise InputError(Problem(str(out), None, "--out", f"the directory {out.parent} does not exist"))
+    values, pk = read_wta_instance(instance)
+    used = method
+    if method == "auto":
+        used = "exact" if pk.size <= AUTO_EXACT_MAX_PAIRS else "heuristic"
+    solution = solve_wta(values, pk, method=used, time_limit_s=time_limit)
+    write_wta_solution(solution, used, out)
+    bound = "-" if solution.lower_bound is None else f"{solution.lower_bound:,.6f}"
+    gap = "" if solution.gap is None else f", gap {100 * solution.gap:.2e} %"
+    _console(stderr=True).print(
+        f"{pk.shape[0]} weapons x {pk.shape[1]} targets ({used}): {solution.status}, expected surviving value "
+        f"{solution.objective:,.6f}, lower bound {bound}{gap}, {solution.solve_time_s:.3f} s -> {out}",
+        markup=False, highlight=False,
+    )
+
+
+AUTO_EXACT_MAX_PAIRS = 1_000_000
+"""``hoplon wta --method auto`` runs the exact solver up to this many weapon-target pairs."""
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
