@@ -171,3 +171,30 @@ def test_ballistic_tracking_benchmark_runs_and_separates_the_models():
     # ballistic missile: its tracks of the re-entry vehicles hold far fewer updates
     cv = out["models"]["constant velocity, same noise"]["groups"]["re-entry vehicles"]
     assert cv["rows"] < rv["rows"] / 2
+
+
+def test_wta_benchmark_runs_and_reports_gaps_and_the_reference():
+    out = _run_benchmark("bench_wta.py", "--quick")
+    assert out["benchmark"] == "wta" and out["seeds"] == 2 and out["first_call_s"] > 0
+    assert [r["size"] for r in out["exact"]] == ["20x20", "20x10"]
+    assert [r["size"] for r in out["heuristic"]] == ["20x20", "20x10"]
+    for row in out["exact"]:
+        assert row["statuses"] == {"optimal": 2} and 0 <= row["max_gap"] <= 1e-6
+        assert 0 < row["median_s"] <= row["max_s"]
+    for row in out["heuristic"]:
+        assert row["median_s"] > 0 and row["optimum_known"] == 2
+        # the heuristic never beats the certified optimum, and its bound gap is no smaller
+        assert -1e-9 <= row["median_gap_to_optimum"] <= row["max_gap_to_optimum"] <= row["max_gap_to_bound"]
+    ref = out["reference"]
+    assert ref["size"] == "20x10" and ref["seeds"] == 1 and ref["ratio"] > 0
+    (run,) = ref["runs"]
+    assert run["status"] == "converged" and run["excess_over_optimum"] <= 1e-4
+    assert len(out["goals"]) == 5 and all(g["met"] is None for g in out["goals"])  # no goal size in --quick
+    # the text report prints the same figures
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_wta.py"), "--quick"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for text in ("solve_exact", "solve_heuristic", "outer-approximation MILP", "ratio", "Lu & Chen", "goals:"):
+        assert text in proc.stdout

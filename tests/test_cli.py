@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGED_ANATOLIA = REPO / "src" / "hoplon" / "scenario" / "builtin" / "anatolia.yaml"
 PACKAGED_CATALOG = REPO / "src" / "hoplon" / "scenario" / "catalog" / "threats.yaml"
 OUTPUT_FILES = ("summary.json", "truth.parquet", "events.parquet", "outcomes.parquet", "detections.parquet", "launch_reports.parquet",
-                "tracks.parquet")
+                "tracks.parquet", "threats.parquet", "engagements.parquet")
 TRUTH_COLUMNS = (
     "time_s", "object_id", "kind", "lat_deg", "lon_deg", "alt_m",
     "x_m", "y_m", "z_m", "vx_mps", "vy_mps", "vz_mps",
@@ -703,8 +703,8 @@ VARIANTS = [
     # YAML itself
     Variant("yaml-unclosed-brace", lambda t: sub(t, "alt: 1300 m}", "alt: 1300 m"),
             "lat: 34.40", None, ("not closed|unclosed",), syntax=True),
-    Variant("yaml-unclosed-bracket", lambda t: sub(t, "batteries: []", "batteries: ["),
-            "batteries: [", None, ("not closed|unclosed",), syntax=True),
+    Variant("yaml-unclosed-bracket", lambda t: sub(t, "defends: [Incirlik Air Base, Adana]", "defends: [Incirlik Air Base, Adana"),
+            "defends: [Incirlik Air Base, Adana", None, ("not closed|unclosed",), syntax=True),
     Variant("yaml-tab-indent", lambda t: sub(t, "    lat: 37.00194", "\tlat: 37.00194"),
             "\tlat", None, ("tab",), syntax=True),
     Variant("yaml-duplicate-key", lambda t: sub(t, "seed: 20260304\n", "seed: 20260304\nseed: 5\n"),

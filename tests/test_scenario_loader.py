@@ -320,8 +320,20 @@ BROKEN = [
            edit("sensors: []", "sensors:\n  - id: r1\n    type: lower-tier-fcr-class\n    lat: 37\n    lon: 38\n"
                                "    boresight: 90 deg\n    overrides: {max_range: 100 s}"),
            "overrides:", "sensors[0].overrides.max_range", "expected a length"),
-    Broken("non-empty-batteries", edit("batteries: []", "batteries: [patriot]"),
-           "batteries:", "batteries", "batteries are not supported"),
+    Broken("battery-unknown-type", edit("batteries: []", "batteries:\n  - id: b1\n    type: patriot\n    lat: 37\n    lon: 38"),
+           "type: patriot", "batteries[0].type", "unknown interceptor type 'patriot'"),
+    Broken("battery-unknown-radar", edit("batteries: []", "batteries:\n  - id: b1\n    type: lower-tier-pac3-class\n"
+                                                          "    lat: 37\n    lon: 38\n    radar: nowhere"),
+           "radar: nowhere", "batteries[0].radar", "unknown sensor id 'nowhere'"),
+    Broken("battery-unknown-asset", edit("batteries: []", "batteries:\n  - id: b1\n    type: lower-tier-pac3-class\n"
+                                                          "    lat: 37\n    lon: 38\n    defends: [Atlantis]"),
+           "defends:", "batteries[0].defends[0]", "unknown asset 'Atlantis'"),
+    Broken("battery-salvo-zero", edit("batteries: []", "batteries:\n  - id: b1\n    type: lower-tier-pac3-class\n"
+                                                       "    lat: 37\n    lon: 38\n    doctrine: {salvo: 0}"),
+           "doctrine:", "batteries[0].doctrine.salvo", "must be at least 1, got 0"),
+    Broken("battery-latitude-123", edit("batteries: []", "batteries:\n  - id: b1\n    type: lower-tier-pac3-class\n"
+                                                         "    lat: 123\n    lon: 38"),
+           "lat: 123", "batteries[0].lat", "latitude"),
     Broken("route-with-one-waypoint", edit(ROUTE_TAIL, ""),
            "route:", "threats.drones[0].route",
            "a route needs at least 2 waypoints (the launch point and the target), got 1"),

@@ -4,6 +4,7 @@ Everything a user script needs is re-exported here; the modules behind it are
 implementation detail and may move.
 """
 
+from hoplon.core.association import gate_threshold, gnn, jpda_marginals
 from hoplon.core.ballistic import (
     FlightSamples,
     ImpactResult,
@@ -12,9 +13,22 @@ from hoplon.core.ballistic import (
     propagate_to_impact,
     sample_flight,
 )
-from hoplon.core.association import gate_threshold, gnn, jpda_marginals
 from hoplon.core.boost import BoostParameters, BurnoutState, fly_boost
-from hoplon.core.earth import SPHERE, WGS84, EarthModel, acceleration_ecef_mps2, density_kg_m3, gravity_ecef_mps2
+from hoplon.core.earth import (
+    SPHERE,
+    WGS84,
+    EarthModel,
+    acceleration_ecef_mps2,
+    density_kg_m3,
+    gravity_ecef_mps2,
+)
+from hoplon.core.engagement import (
+    EngagementWindows,
+    FlyoutParameters,
+    engagement_windows,
+    flyout_distance_m,
+    flyout_time_s,
+)
 from hoplon.core.filters import (
     IMM,
     Ballistic,
@@ -52,9 +66,43 @@ from hoplon.core.radar import (
 )
 from hoplon.core.sensors import Coverage, Observation, RadarArray, coverage, observe
 from hoplon.core.targeting import Profile, TargetingSolution, solve_targeting
+from hoplon.core.threat import (
+    GroundPrediction,
+    asset_hit_probability,
+    classify_kinematics,
+    estimate_launch_point,
+    predict_impact,
+    threat_values,
+)
 from hoplon.core.tracker import Scan, SensorInfo, Tracker, TrackerConfig, TrackOutput, track_all
+from hoplon.core.wta import (
+    WTASolution,
+    lagrangian_bound,
+    solve_exact,
+    solve_heuristic,
+    solve_wta,
+    surviving_value,
+)
 
 __all__ = [
+    # battle management: threat evaluation, engagement windows, weapon-target assignment
+    "EngagementWindows",
+    "FlyoutParameters",
+    "GroundPrediction",
+    "WTASolution",
+    "asset_hit_probability",
+    "classify_kinematics",
+    "engagement_windows",
+    "estimate_launch_point",
+    "flyout_distance_m",
+    "flyout_time_s",
+    "lagrangian_bound",
+    "predict_impact",
+    "solve_exact",
+    "solve_heuristic",
+    "solve_wta",
+    "surviving_value",
+    "threat_values",
     # tracking: filters, association, tracker, metrics
     "IMM",
     "Ballistic",

@@ -36,7 +36,7 @@ app.add_typer(scenario_app, name="scenario")
 def _console(stderr: bool = False) -> Console:
     stream = sys.stderr if stderr else sys.stdout
     width = None if stream.isatty() else 160
-    return Console(file=stream, width=width, highlight=False, soft_wrap=False)
+    return Console(file=stream, width=width, highlight=False, soft_wrap=False, emoji=False)  # ':100:' is a line number
 
 
 def _user_errors(func):
@@ -95,7 +95,8 @@ def run(
     """Fly a scenario's threats and run its sensors; print a timeline and a summary.
 
     Writes DIR/summary.json, truth.parquet, events.parquet, outcomes.parquet,
-    detections.parquet, launch_reports.parquet and tracks.parquet.
+    detections.parquet, launch_reports.parquet, tracks.parquet, threats.parquet (threat
+    evaluations) and engagements.parquet (the engagement plan).
     """
     from hoplon.io.run_files import prepare_output_dir, write_json, write_table  # noqa: PLC0415
     from hoplon.scenario.builtins import resolve_scenario  # noqa: PLC0415
@@ -129,6 +130,8 @@ def run(
     write_table(result.detections, out_dir / "detections.parquet")
     write_table(result.launch_reports, out_dir / "launch_reports.parquet")
     write_table(result.tracks, out_dir / "tracks.parquet")
+    write_table(result.threat_evaluations, out_dir / "threats.parquet")
+    write_table(result.engagements, out_dir / "engagements.parquet")
     write_json(summary, out_dir / "summary.json")
     con = _console()
     if not quiet:
@@ -137,7 +140,8 @@ def run(
     con.print(
         f"wrote {out_dir}/summary.json, truth.parquet ({result.truth.num_rows} rows), events.parquet, outcomes.parquet, "
         f"detections.parquet ({result.detections.num_rows} rows), launch_reports.parquet, "
-        f"tracks.parquet ({result.tracks.num_rows} rows)"
+        f"tracks.parquet ({result.tracks.num_rows} rows), threats.parquet, engagements.parquet "
+        f"({result.engagements.num_rows} rows)"
     )
     if export_measurements is not None:
         from hoplon.io.measurements import export_measurements as export  # noqa: PLC0415
@@ -199,6 +203,7 @@ def _print_summary(con: Console, summary: dict) -> None:
         f"{c['intercepted']} intercepted, {c['reached_ground']} reached the ground, "
         f"{c['impacts_inside_assets']} inside a defended asset."
     )
+    _print_battle(con, summary)
     hit = [f"{a['name']} ({a['threats_impacting']})" for a in summary["assets"] if a["threats_impacting"]]
     if hit:
         con.print("Assets hit: " + ", ".join(hit) + ".")
@@ -212,6 +217,41 @@ def _print_summary(con: Console, summary: dict) -> None:
         else:
             con.print(f"Sensor {sensor['sensor_id']} (space-based infrared): {sensor['launch_reports']} launch reports.")
     con.print(f"[dim]Scope: {summary['scope']}.[/]")
+
+
+def _print_battle(con: Console, summary: dict) -> None:
+    bm = summary.get("battle_management") or {}
+    epoch = summary["scenario"]["epoch_utc"]
+    from datetime import datetime  # noqa: PLC0415
+
+    t0 = datetime.fromisoformat(epoch.replace("Z", "+00:00"))
+    tracks = [t for t in bm.get("tracks", []) if t["latest_prediction"] is not None]
+    if tracks:
+        table = Table(title="Threat evaluation (latest prediction of each ballistic track)", title_justify="left")
+        for col in ("track", "object", "predicted at", "impact (lat, lon)", "95 % ellipse (km)", "impact at", "threatens", "p"):
+            table.add_column(col, no_wrap=True)
+        for t in tracks:
+            p = t["latest_prediction"]
+            table.add_row(str(t["track_id"]), t["object_id"] or "-", _fmt_time(t0, p["time_s"])[5:19],
+                          f"{p['impact_lat_deg']:.3f}, {p['impact_lon_deg']:.3f}",
+                          f"{p['ellipse_semi_major_m'] / 1e3:.2f} x {p['ellipse_semi_minor_m'] / 1e3:.2f}",
+                          _fmt_time(t0, p["impact_time_s"])[5:19], p["threatened_asset"] or "-", f"{p['asset_probability']:.2f}")
+        con.print(table)
+    eng = bm.get("engagements", [])
+    if eng:
+        table = Table(title="Engagement plan (S-L-S: shoot-look-shoot, S-S: salvo; interceptors do not fly in this version)",
+                      title_justify="left")
+        for col in ("track", "object", "battery", "rounds", "doctrine", "launch", "intercept", "intercept point (lat, lon, alt km)", "pk", "status"):
+            table.add_column(col, no_wrap=True)
+        for e in eng:
+            table.add_row(str(e["track_id"]), e["object_id"] or "-", e["battery_id"], str(e["rounds"]),
+                          {"shoot-look-shoot": "S-L-S", "shoot-shoot": "S-S"}[e["doctrine"]],
+                          _fmt_time(t0, e["launch_time_s"])[5:19], _fmt_time(t0, e["intercept_time_s"])[5:19],
+                          f"{e['intercept_lat_deg']:.3f}, {e['intercept_lon_deg']:.3f}, {e['intercept_alt_m'] / 1e3:.0f}",
+                          f"{e['pk']:.2f}", "committed" if e["committed"] else "planned")
+        con.print(table)
+        rounds = ", ".join(f"{b} {n}" for b, n in bm.get("rounds_committed", {}).items())
+        con.print(f"Rounds committed per battery: {rounds or 'none'}.")
 
 
 # ------------------------------------------------------------------------------ scenario

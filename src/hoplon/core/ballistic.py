@@ -564,6 +564,7 @@ def propagate_to_impact(
     max_time_s: float | np.ndarray = 7200.0,
     ground_alt_m: float | np.ndarray = 0.0,
     rtol: float = DEFAULT_RTOL,
+    inv_beta_m2_kg: np.ndarray | None = None,
 ) -> ImpactResult:
     """Fly N bodies in free flight until they reach geodetic height 0.
 
@@ -574,9 +575,15 @@ def propagate_to_impact(
     longitude (deg), ECEF position and velocity at impact, and the apogee.
     ``ground_alt_m`` (scalar or (N,)) moves the impact surface to that geodetic height
     (the height of the ground around a target; default the ellipsoid).
+    ``inv_beta_m2_kg`` (N,), if given, replaces ``beta_kg_m2`` by its inverse and may be
+    negative: a negative 1/beta is the drag of a time-reversed flight (back-propagation).
     """
     model = earth_model(earth)
     r, v, inv_b, scalar = _prepare(r_ecef_m, v_ecef_mps, beta_kg_m2)
+    if inv_beta_m2_kg is not None:
+        inv_b = np.ascontiguousarray(np.broadcast_to(np.asarray(inv_beta_m2_kg, dtype=np.float64), (r.shape[0],)))
+        if not np.all(np.isfinite(inv_b)):
+            raise ValueError("inv_beta_m2_kg must be finite")
     status, t_end, y_end, apogee, *_ = _run(
         r, v, inv_b, model, t_max=max_time_s, stop_at_ground=True, stop_at_apogee=False, rtol=rtol,
         ground_alt_m=ground_alt_m,

@@ -206,6 +206,10 @@ class TrackOutput(NamedTuple):
     log_label: np.ndarray
     events: list[tuple[float, int, str]]
     rejected_scans: int
+    # the drag state 1/beta (m^2/kg) of models that estimate it (NaN otherwise) and its
+    # row of the covariance over (pos, vel, 1/beta) (R, 7)
+    inv_beta: np.ndarray | None = None
+    inv_beta_cov: np.ndarray | None = None
 
 
 def _meas_to_ecef(meas: flt.RadarMeasurement, z: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -304,6 +308,8 @@ class Tracker:
         self._rows_t: list[np.ndarray] = []
         self._rows_id: list[np.ndarray] = []
         self._rows_x: list[np.ndarray] = []
+        self._rows_b: list[np.ndarray] = []
+        self._rows_bP: list[np.ndarray] = []
         self._rows_P: list[np.ndarray] = []
         self._rows_u: list[np.ndarray] = []
         self._rows_q: list[np.ndarray] = []
@@ -600,6 +606,12 @@ class Tracker:
             self._rows_P.append(tr.P[c][:, 0:6, 0:6].copy())
             self._rows_u.append(np.abs(tr.last_update[c] - self._pending_output_time) < 1e-9)
             self._rows_q.append(tr.score[c].copy())
+            if tr.x.shape[1] >= 7:
+                self._rows_b.append(tr.x[c][:, 6].copy())
+                self._rows_bP.append(tr.P[c][:, 6, 0:7].copy())
+            else:
+                self._rows_b.append(np.full(c.size, np.nan))
+                self._rows_bP.append(np.full((c.size, 7), np.nan))
         self._pending_output_time = None
 
     def output(self) -> TrackOutput:
@@ -620,6 +632,8 @@ class Tracker:
             log_label=cat(list(logs[3]), (0,)).astype(np.int64),
             events=list(self.events),
             rejected_scans=self.rejected,
+            inv_beta=cat(self._rows_b, (0,)),
+            inv_beta_cov=cat(self._rows_bP, (0, 7)),
         )
 
 

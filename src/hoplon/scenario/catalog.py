@@ -12,14 +12,14 @@ import functools
 from importlib import resources
 
 from hoplon.scenario.loader import load_catalog
-from hoplon.scenario.schema import AirBreatherType, BallisticType, Catalog, InfraredType, RadarType
+from hoplon.scenario.schema import AirBreatherType, BallisticType, Catalog, InfraredType, InterceptorType, RadarType
 
 __all__ = [
-    "AirBreatherType", "BallisticType", "Catalog", "InfraredType", "RadarType", "load_catalog", "load_packaged_catalog",
+    "AirBreatherType", "BallisticType", "Catalog", "InfraredType", "InterceptorType", "RadarType", "load_catalog", "load_packaged_catalog",
 ]
 
 _PACKAGE = "hoplon.scenario"
-_FILES = ("catalog/threats.yaml", "catalog/sensors.yaml")
+_FILES = ("catalog/threats.yaml", "catalog/sensors.yaml", "catalog/interceptors.yaml")
 
 
 @functools.cache

@@ -637,6 +637,7 @@ def _cross_check(scenario: Scenario, packaged: Catalog, source: SourceMap) -> li
                 problems.append(source.problem(path, _unknown("asset", name, asset_names)))
 
     problems += _sensor_problems(scenario, packaged, source)
+    problems += _battery_problems(scenario, packaged, source, check_asset)
 
     claimed: dict[str, str] = {}
     for section, index, threat in scenario.threats.entries():
@@ -688,6 +689,26 @@ def _cross_check(scenario: Scenario, packaged: Catalog, source: SourceMap) -> li
                     f"the id of {_where(base, source)}" if k == 0
                     else f"a salvo id of {_where(base, source)}"
                 )
+    return problems
+
+
+def _battery_problems(scenario: Scenario, packaged: Catalog, source: SourceMap, check_asset) -> list[Problem]:
+    """Battery types exist, ids are unique, radars and defended assets exist."""
+    problems: list[Problem] = []
+    types = {**packaged.section("interceptor"), **scenario.catalog.section("interceptor")}
+    sensor_ids = [s.id for s in scenario.sensors]
+    seen: dict[str, int] = {}
+    for index, battery in enumerate(scenario.batteries):
+        base: FieldPath = ("batteries", index)
+        if battery.type not in types:
+            problems.append(source.problem(base + ("type",), _unknown("interceptor type", battery.type, list(types))))
+        if battery.id in seen:
+            problems.append(source.problem(base + ("id",), f"duplicate battery id '{battery.id}' (also batteries[{seen[battery.id]}])"))
+        seen.setdefault(battery.id, index)
+        if battery.radar is not None and battery.radar not in sensor_ids:
+            problems.append(source.problem(base + ("radar",), _unknown("sensor id", battery.radar, sensor_ids)))
+        for k, name in enumerate(battery.defends):
+            check_asset(name, base + ("defends", k))
     return problems
 
 

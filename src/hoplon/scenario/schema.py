@@ -771,10 +771,52 @@ class InfraredType(_Model):
     sources: Annotated[list[Text], _at_least_one("source")]
 
 
+ThreatClass = Literal["ballistic", "cruise_missile", "drone", "aircraft"]
+KillProbability = Annotated[float, Quantity("dimensionless", ge=0.0, le=1.0)]
+
+
+class InterceptorType(_Model):
+    """A notional interceptor and its battery equipment.
+
+    Fly-out (:func:`hoplon.core.engagement.flyout_time_s`): constant acceleration to
+    ``burnout_speed`` over ``burnout_time``, then a coast whose speed decays as
+    1 / (1 + t / ``coast_decay_time``). An intercept is feasible between ``min_range`` and
+    ``max_range`` (slant, from the battery), between ``min_altitude`` and ``max_altitude``,
+    and within ``max_flight_time``; the battery fires ``launch_delay`` after deciding.
+    ``pk`` is the single-shot kill probability per threat class (absent: cannot engage).
+    """
+
+    label: Text
+    public_analogues: list[Text] = []
+    tier: Literal["upper", "lower", "exo", "counter-drone"]
+    min_range_m: NonNegativeLength = Field(alias="min_range")
+    max_range_m: PositiveLength = Field(alias="max_range")
+    min_altitude_m: NonNegativeLength = Field(alias="min_altitude")
+    max_altitude_m: PositiveLength = Field(alias="max_altitude")
+    burnout_speed_mps: PositiveSpeed = Field(alias="burnout_speed")
+    burnout_time_s: PositiveDuration = Field(alias="burnout_time")
+    coast_decay_time_s: PositiveDuration = Field(alias="coast_decay_time")
+    max_flight_time_s: PositiveDuration = Field(alias="max_flight_time")
+    launch_delay_s: NonNegativeDuration = Field(alias="launch_delay")
+    pk: Annotated[dict[ThreatClass, KillProbability], _at_least_one("threat class")]
+    launchers: Annotated[int, Field(ge=1, le=100, strict=True)]
+    rounds_per_launcher: Annotated[int, Field(ge=1, le=100, strict=True)]
+    reload_time_s: PositiveDuration = Field(alias="reload_time")
+    sources: Annotated[list[Text], _at_least_one("source")]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> InterceptorType:
+        if self.max_range_m <= self.min_range_m:
+            raise PydanticCustomError("out_of_range", "max_range must be above min_range", {})
+        if self.max_altitude_m <= self.min_altitude_m:
+            raise PydanticCustomError("out_of_range", "max_altitude must be above min_altitude", {})
+        return self
+
+
 TypeName = Annotated[str, StringConstraints(min_length=1, pattern=NAME_PATTERN)]
 
 
-CATALOG_SECTIONS = ("ballistic", "drone", "cruise_missile", "radar", "infrared")
+CATALOG_SECTIONS = ("ballistic", "drone", "cruise_missile", "radar", "infrared", "interceptor")
 
 
 class Catalog(_Model):
@@ -787,6 +829,7 @@ class Catalog(_Model):
     ] = {}
     radar: Annotated[dict[TypeName, RadarType], BeforeValidator(_none_as_empty_dict)] = {}
     infrared: Annotated[dict[TypeName, InfraredType], BeforeValidator(_none_as_empty_dict)] = {}
+    interceptor: Annotated[dict[TypeName, InterceptorType], BeforeValidator(_none_as_empty_dict)] = {}
 
     def section(self, name: str) -> dict[str, Any]:
         """The types of one section (see :data:`CATALOG_SECTIONS`)."""
@@ -832,6 +875,40 @@ class SensorSite(_Model):
     alt_m: Annotated[float, Quantity("length", ge=-500.0, le=40_000.0)] | None = Field(None, alias="alt")
     boresight_rad: Azimuth | None = Field(None, alias="boresight")
     overrides: Annotated[dict[str, Any], BeforeValidator(_none_as_empty_dict)] = {}
+
+
+# --- batteries ------------------------------------------------------------------------
+
+
+class Doctrine(_Model):
+    """Firing doctrine of a battery.
+
+    ``shoot-look-shoot`` fires one round and holds the next until the kill is assessed,
+    when the engagement window leaves time for a second intercept after
+    ``kill_assessment_delay``; otherwise (and always with ``shoot-shoot``) it fires a
+    salvo of ``salvo`` rounds at once.
+    """
+
+    mode: Literal["shoot-look-shoot", "shoot-shoot"] = "shoot-look-shoot"
+    salvo: Annotated[int, Field(ge=1, le=8, strict=True)] = 2
+    kill_assessment_delay_s: NonNegativeDuration = Field("10 s", alias="kill_assessment_delay", validate_default=True)
+
+
+class Battery(_Model):
+    """An interceptor battery: a catalog interceptor type at a site, its fire-control
+    radar (a sensor id of the scenario), the assets it defends, its inventory and doctrine.
+    ``launchers`` and ``rounds_per_launcher`` default to the type's."""
+
+    id: ThreatId
+    type: Text
+    lat_deg: Latitude = Field(alias="lat")
+    lon_deg: Longitude = Field(alias="lon")
+    alt_m: Altitude = Field("0 m", alias="alt", validate_default=True)
+    radar: Text | None = Field(None, description="Sensor id of the battery's fire-control radar.")
+    defends: Annotated[list[Text], BeforeValidator(_none_as_empty)] = Field([], description="Names of the assets it defends.")
+    launchers: Annotated[int, Field(ge=1, le=100, strict=True)] | None = None
+    rounds_per_launcher: Annotated[int, Field(ge=1, le=100, strict=True)] | None = None
+    doctrine: Doctrine = Doctrine()
 
 
 # --- tracker settings -----------------------------------------------------------------
@@ -885,37 +962,6 @@ def _check_version(value: Any) -> Any:
     return value
 
 
-def _reserved(what: str) -> Any:
-    def check(value: Any) -> list[Any]:
-        if value is None or value == []:
-            return []
-        if isinstance(value, list):
-            raise PydanticCustomError(
-                "not_supported",
-                "{what} are not supported by this Hoplon version yet; leave the list empty",
-                {"what": what},
-            )
-        raise PydanticCustomError(
-            "not_supported",
-            "{what} are not supported by this Hoplon version yet; expected an empty list, "
-            "got {got}",
-            {"what": what, "got": describe_value(value)},
-        )
-
-    return Annotated[
-        list[Any],
-        BeforeValidator(check),
-        WithJsonSchema(
-            {
-                "type": "array",
-                "maxItems": 0,
-                "description": f"Reserved for a later version: {what} must be absent or empty.",
-            },
-            mode="validation",
-        ),
-    ]
-
-
 def _date_time_only(value: Any) -> Any:
     if isinstance(value, datetime | str):
         return value
@@ -962,7 +1008,7 @@ class Scenario(_Model):
     threats: Threats = Threats()
     sensors: Annotated[list[SensorSite], BeforeValidator(_none_as_empty)] = []
     tracker: TrackerSettings | None = Field(None, description="Tracker settings over the engine's defaults.")  # type: ignore[valid-type]
-    batteries: _reserved("batteries") = []  # type: ignore[valid-type]
+    batteries: Annotated[list[Battery], BeforeValidator(_none_as_empty)] = []
 
     _source: SourceMap | None = PrivateAttr(None)
     _catalog: Catalog | None = PrivateAttr(None)

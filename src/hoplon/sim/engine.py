@@ -25,6 +25,7 @@ from hoplon.sim.objects import ObjectTable, Signature
 from hoplon.sim.random import stream
 from hoplon.sim.sensors import simulate as simulate_sensors
 from hoplon.sim.tables import table_from_parts
+from hoplon.sim.battle import plan_engagements
 from hoplon.sim.tracking import run_tracker
 from hoplon.sim.truth import TRUTH_SCHEMA, TruthStore
 from hoplon.sim.world import World
@@ -75,6 +76,8 @@ class RunResult:
     launch_reports: pa.Table
     sensor_stats: list[dict]
     tracks: pa.Table
+    threat_evaluations: pa.Table | None = None
+    engagements: pa.Table | None = None
     truth_store: TruthStore | None = None  # dense truth for analysis (not written to files)
 
 
@@ -334,6 +337,7 @@ def run(world: World, *, truth_step_s: float = 1.0) -> RunResult:
     truth.freeze()
     detections, reports, stats = simulate_sensors(world, truth, objects, stream(world.seed, "sensors"), events)
     tracks = run_tracker(world, detections, objects.object_id, events, world.tracker)
+    evaluations, engagements = plan_engagements(world, tracks, events)
     return RunResult(
         world=world,
         truth=truth.table(),
@@ -344,5 +348,7 @@ def run(world: World, *, truth_step_s: float = 1.0) -> RunResult:
         launch_reports=reports,
         sensor_stats=stats,
         tracks=tracks,
+        threat_evaluations=evaluations,
+        engagements=engagements,
         truth_store=truth,
     )

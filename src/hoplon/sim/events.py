@@ -20,6 +20,8 @@ EVENT_KINDS = (
     "first_detection",  # a radar detects an object for the first time
     "track_confirmed",  # the tracker confirms a track (labelled with its true object)
     "track_deleted",  # the tracker drops a track
+    "classified",  # battle management first classifies a track (and predicts its impact)
+    "engagement_planned",  # a battery is first planned against a track
     "boost_end",  # thrust cutoff; the re-entry vehicle and the spent booster separate
     "apogee",  # highest point of a ballistic flight
     "impact",  # a threat or a spent booster reaches the ground

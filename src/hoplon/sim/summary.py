@@ -101,6 +101,7 @@ def summarize(result: RunResult) -> dict:
     truth_kinds = result.truth.column("kind").to_numpy(zero_copy_only=False)
     truth_ids = result.truth.column("object_id").to_numpy(zero_copy_only=False)
     boosters = len(set(truth_ids[truth_kinds == KIND_BOOSTER]))
+    battle = _battle_summary(result)
     return {
         "summary_version": SUMMARY_VERSION,
         "hoplon_version": __version__,
@@ -112,7 +113,7 @@ def summarize(result: RunResult) -> dict:
             "earth": world.earth.name,
             "sources": list(world.scenario.sources),
         },
-        "scope": "threat flights, sensors and tracking: this Hoplon version has no battle management or interceptors yet, so every threat reaches the ground",
+        "scope": "threat flights, sensors, tracking and battle management (threat evaluation and engagement plans): interceptors do not fly yet, so every threat reaches the ground",
         "counts": {
             "threats": n,
             "ballistic_missiles": int(np.sum(kinds == "ballistic_missile")),
@@ -133,4 +134,35 @@ def summarize(result: RunResult) -> dict:
         "truth_step_s": result.truth_step_s,
         "assets": assets,
         "threats": threats,
+        "battle_management": battle,
     }
+
+
+def _battle_summary(result) -> dict:
+    """Per track: its first and latest threat evaluation; the engagements (plan of record)
+    and rounds committed per battery."""
+    ev = result.threat_evaluations
+    eng = result.engagements
+    tracks: dict[int, dict] = {}
+    if ev is not None and ev.num_rows:
+        d = ev.to_pydict()
+        for k in range(ev.num_rows):
+            tid = d["track_id"][k]
+            item = tracks.setdefault(tid, {"track_id": tid, "object_id": d["object_id"][k], "classification": d["classification"][k],
+                                           "first_prediction": None, "latest_prediction": None})
+            if d["impact_lat_deg"][k] == d["impact_lat_deg"][k]:  # not NaN
+                pred = {key: (round(d[key][k], 6) if isinstance(d[key][k], float) else d[key][k]) for key in (
+                    "time_s", "impact_time_s", "impact_lat_deg", "impact_lon_deg", "ellipse_semi_major_m", "ellipse_semi_minor_m",
+                    "threatened_asset", "asset_probability", "threat_value")}
+                if item["first_prediction"] is None:
+                    item["first_prediction"] = pred
+                item["latest_prediction"] = pred
+    engagements = []
+    per_battery: dict[str, int] = {}
+    if eng is not None and eng.num_rows:
+        e = eng.to_pydict()
+        for k in range(eng.num_rows):
+            engagements.append({key: (round(e[key][k], 6) if isinstance(e[key][k], float) else e[key][k]) for key in e})
+            if e["committed"][k]:
+                per_battery[e["battery_id"][k]] = per_battery.get(e["battery_id"][k], 0) + e["rounds"][k]
+    return {"tracks": list(tracks.values()), "engagements": engagements, "rounds_committed": per_battery}

@@ -58,8 +58,10 @@ TRACKS_SCHEMA = pa.schema(
         ("updated", pa.bool_()),  # updated by a detection at this time (else predicted)
         ("score", pa.float64()),  # track quality: log-likelihood ratio, target vs false alarms
         ("covariance", pa.list_(pa.float64(), 36)),  # 6x6 of ECEF position and velocity, row-major
+        ("inv_beta_m2_kg", pa.float64()),  # drag state 1/beta of the ballistic model
+        ("inv_beta_cov", pa.list_(pa.float64(), 7)),  # its covariance row over (pos, vel, 1/beta)
     ],
-    metadata={"hoplon_table": "tracks", "schema_version": "1", "frame": "WGS84 ECEF"},
+    metadata={"hoplon_table": "tracks", "schema_version": "2", "frame": "WGS84 ECEF"},
 )
 
 
@@ -149,6 +151,8 @@ def run_tracker(world, detections: pa.Table, object_ids: list[str], events: list
             "updated": out.updated[order],
             "score": out.score[order],
             "covariance": pa.FixedSizeListArray.from_arrays(pa.array(cov.reshape(-1)), 36),
+            "inv_beta_m2_kg": out.inv_beta[order],
+            "inv_beta_cov": pa.FixedSizeListArray.from_arrays(pa.array(out.inv_beta_cov[order].reshape(-1)), 7),
         },
         schema=TRACKS_SCHEMA,
     )

@@ -1,0 +1,256 @@
+"""Threat evaluation from track states: predicted impact point with its 95 % error ellipse
+and time to impact, the probability of hitting each defended asset, a threat value, the
+estimated launch point, and a kinematic ballistic / air-breathing classification.
+
+Impact and launch points come from the unscented transform (Julier & Uhlmann 2004; scaled
+form with alpha = 1, beta = 2, kappa = 0, so the 2n sigma points x +/- sqrt(n P) columns
+carry weight 1/(2n) each) of the track state (ECEF position, Earth-relative velocity and,
+where the tracker estimates it, the drag state 1/beta) through the batched free-flight
+propagator (:mod:`hoplon.core.ballistic`): one array call flies every sigma point of every
+track. The impact points' mean and covariance are taken in the local east/north plane of
+the mean impact point.
+
+Launch points are found by flying the state backwards in time: with time reversed, the
+equations of motion in the rotating frame are those of a body with reversed velocity, an
+Earth rotating the other way and negative drag, so the same propagator back-extrapolates
+the free-flight arc to the ground. That is where the *ballistic arc* meets the ground: the
+powered boost, which bends the real path upward near the launcher, is not modelled, so the
+estimate lies some tens of km behind the real launch point, up-range along the ground
+track (quantified in the tests and the README).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import numpy as np
+from scipy.stats import chi2, norm, qmc
+
+from hoplon.core.ballistic import STATUS_IMPACT, propagate_to_impact
+from hoplon.core.earth import EarthModel, earth_model
+from hoplon.core.frames import ecef_to_geodetic, enu_rotation
+
+__all__ = [
+    "CLASS_AIR_BREATHING",
+    "CLASS_BALLISTIC",
+    "ELLIPSE_PROBABILITY",
+    "GroundPrediction",
+    "asset_hit_probability",
+    "classify_kinematics",
+    "estimate_launch_point",
+    "predict_impact",
+    "threat_values",
+]
+
+ELLIPSE_PROBABILITY = 0.95
+"""Probability content of the reported error ellipses."""
+_ELLIPSE_SCALE = float(chi2.ppf(ELLIPSE_PROBABILITY, 2))  # 5.991: squared Mahalanobis radius
+
+CLASS_BALLISTIC = 1
+CLASS_AIR_BREATHING = 2
+BALLISTIC_MIN_SPEED_MPS = 900.0
+"""Faster than any air-breathing threat in the catalog (cruise missiles ~250 m/s)."""
+BALLISTIC_MIN_ALTITUDE_M = 30e3
+"""Above the ceiling of air-breathing threats (drones and cruise missiles fly below 10 km)."""
+
+
+MAX_INV_BETA = 0.05
+"""Largest 1/beta (m^2/kg; beta >= 20 kg/m^2) a sigma point may carry: drag states the
+tracker has not observed (midcourse) can spread far beyond physical values."""
+PREDICTION_RTOL = 1e-7
+"""Integrator tolerance of predictions: metres at impact, far below any track's spread."""
+
+
+class GroundPrediction(NamedTuple):
+    """Where N tracked bodies meet the ground (arrays of length N).
+
+    ``time_s``: flight time from the track time to the ground (positive for an impact;
+    for a launch-point estimate, the time since launch), its standard deviation
+    ``time_sigma_s``; the mean point ``lat_deg``, ``lon_deg``, ``r_ecef_m`` (N, 3); its
+    covariance in the local east/north plane ``cov_en_m2`` (N, 2, 2); the 95 % ellipse
+    ``semi_major_m``, ``semi_minor_m`` and ``major_azimuth_deg`` (clockwise from north,
+    [0, 180)). ``valid`` is False where a sigma point did not reach the ground within the
+    time limit (then the other fields are NaN).
+    """
+
+    time_s: np.ndarray
+    time_sigma_s: np.ndarray
+    lat_deg: np.ndarray
+    lon_deg: np.ndarray
+    r_ecef_m: np.ndarray
+    cov_en_m2: np.ndarray
+    semi_major_m: np.ndarray
+    semi_minor_m: np.ndarray
+    major_azimuth_deg: np.ndarray
+    valid: np.ndarray
+
+    def mahalanobis2(self, lat_deg, lon_deg) -> np.ndarray:
+        """Squared Mahalanobis distance of ground points (N,) from the predictions, in the
+        east/north plane; <= chi2_2(0.95) = 5.991 inside the 95 % ellipse."""
+        d = _east_north(np.asarray(lat_deg, float), np.asarray(lon_deg, float), self.r_ecef_m, self.lat_deg, self.lon_deg)
+        sol = np.linalg.solve(self.cov_en_m2, d[..., None])[..., 0]
+        return np.einsum("ni,ni->n", d, sol)
+
+
+def _augmented(state, cov, inv_beta, inv_beta_cov):
+    """(N, 7) states and (N, 7, 7) covariances; no drag state -> 1/beta = 0, variance 0."""
+    x = np.atleast_2d(np.asarray(state, dtype=float))
+    P = np.asarray(cov, dtype=float).reshape(-1, 6, 6)
+    n = x.shape[0]
+    xa = np.zeros((n, 7))
+    xa[:, :6] = x[:, :6]
+    Pa = np.zeros((n, 7, 7))
+    Pa[:, :6, :6] = P
+    if inv_beta is not None:
+        b = np.broadcast_to(np.asarray(inv_beta, dtype=float), (n,))
+        has = np.isfinite(b)
+        xa[has, 6] = b[has]
+        if inv_beta_cov is not None:
+            row = np.asarray(inv_beta_cov, dtype=float).reshape(n, 7)
+            ok = has & np.all(np.isfinite(row), axis=1)
+            Pa[ok, 6, :] = row[ok]
+            Pa[ok, :, 6] = row[ok]
+    return xa, Pa
+
+
+def _sigma_points(x: np.ndarray, P: np.ndarray) -> np.ndarray:
+    """(N, 2n, n) sigma points x +/- columns of sqrt(n P) (Cholesky; PSD-repaired)."""
+    n = x.shape[1]
+    P = 0.5 * (P + np.swapaxes(P, 1, 2))
+    # jitter relative to each variance: a state with zero variance (no drag state) stays exact
+    jitter = 1e-12 * np.einsum("nii->ni", P)[:, :, None] * np.eye(n)
+    try:
+        L = np.linalg.cholesky(n * P + jitter)
+        if not np.all(np.isfinite(L)):
+            raise np.linalg.LinAlgError
+    except np.linalg.LinAlgError:
+        w, V = np.linalg.eigh(n * P)
+        L = V * np.sqrt(np.clip(w, 0.0, None))[:, None, :]
+    cols = np.swapaxes(L, 1, 2)  # (N, n, n): row k = k-th column of L
+    return np.concatenate([x[:, None, :] + cols, x[:, None, :] - cols], axis=1)
+
+
+def _east_north(lat_deg, lon_deg, r_ref, lat_ref, lon_ref) -> np.ndarray:
+    """East/north offsets (N, 2) of ground points from reference points (N,), metres."""
+    from hoplon.core.frames import geodetic_to_ecef
+
+    r = geodetic_to_ecef(lat_deg, lon_deg, np.zeros_like(lat_deg))
+    R = enu_rotation(lat_ref, lon_ref).reshape(-1, 3, 3)
+    return np.einsum("nij,nj->ni", R, np.atleast_2d(r) - r_ref)[:, :2]
+
+
+def _ground_statistics(r_pts: np.ndarray, t_pts: np.ndarray, ok: np.ndarray, model: EarthModel) -> GroundPrediction:
+    """Mean point, east/north covariance and ellipse of equally weighted points (N, K, 3)."""
+    n = r_pts.shape[0]
+    r_mean = r_pts.mean(axis=1)
+    geo = ecef_to_geodetic(r_mean, earth=model)
+    lat, lon = np.atleast_1d(geo.lat_deg), np.atleast_1d(geo.lon_deg)
+    from hoplon.core.frames import geodetic_to_ecef
+
+    r_ground = np.atleast_2d(geodetic_to_ecef(lat, lon, np.zeros(n), earth=model))
+    R = enu_rotation(lat, lon).reshape(-1, 3, 3)
+    d = np.einsum("nij,nkj->nki", R, r_pts - r_ground[:, None, :])[:, :, :2]
+    dm = d - d.mean(axis=1, keepdims=True)
+    cov = np.einsum("nki,nkj->nij", dm, dm) / r_pts.shape[1]
+    w, V = np.linalg.eigh(cov)
+    major = V[:, :, 1]
+    az = np.degrees(np.arctan2(major[:, 0], major[:, 1])) % 180.0
+    t_mean = t_pts.mean(axis=1)
+    t_sig = np.sqrt(np.maximum(((t_pts - t_mean[:, None]) ** 2).mean(axis=1), 0.0))
+    nan = np.where(ok, 1.0, np.nan)
+    return GroundPrediction(
+        time_s=t_mean * nan,
+        time_sigma_s=t_sig * nan,
+        lat_deg=lat * nan,
+        lon_deg=lon * nan,
+        r_ecef_m=r_ground * nan[:, None],
+        cov_en_m2=cov * nan[:, None, None],
+        semi_major_m=np.sqrt(_ELLIPSE_SCALE * np.clip(w[:, 1], 0, None)) * nan,
+        semi_minor_m=np.sqrt(_ELLIPSE_SCALE * np.clip(w[:, 0], 0, None)) * nan,
+        major_azimuth_deg=az * nan,
+        valid=ok,
+    )
+
+
+def _fly_sigma_points(state, cov, inv_beta, inv_beta_cov, *, earth, max_time_s, backward: bool) -> GroundPrediction:
+    model = earth_model(earth)
+    xa, Pa = _augmented(state, cov, inv_beta, inv_beta_cov)
+    pts = _sigma_points(xa, Pa)  # (N, 14, 7)
+    n, k, _ = pts.shape
+    flat = pts.reshape(n * k, 7)
+    r0, v0 = flat[:, :3], flat[:, 3:6]
+    ib = np.clip(flat[:, 6], 0.0, MAX_INV_BETA)  # physical drag only: 0 <= 1/beta
+    if backward:  # time reversal: -v, the Earth turning the other way, negative drag
+        model = dataclasses.replace(model, omega_rad_s=-model.omega_rad_s)
+        v0, ib = -v0, -ib
+    if not model.drag:
+        ib = np.zeros_like(ib)
+    res = propagate_to_impact(r0, v0, np.inf, earth=model, max_time_s=max_time_s, inv_beta_m2_kg=ib, rtol=PREDICTION_RTOL)
+    hit = (np.asarray(res.status) == STATUS_IMPACT).reshape(n, k)
+    r_pts = np.asarray(res.r_ecef_m).reshape(n, k, 3)
+    t_pts = np.nan_to_num(np.asarray(res.time_s, dtype=float)).reshape(n, k)
+    return _ground_statistics(r_pts, t_pts, hit.all(axis=1), model)
+
+
+def predict_impact(state, cov, *, inv_beta=None, inv_beta_cov=None, earth: str | EarthModel = "wgs84",
+                   max_time_s: float = 3600.0) -> GroundPrediction:
+    """Predicted impact of N tracks: ``state`` (N, 6) ECEF position (m) and Earth-relative
+    velocity (m/s), ``cov`` (N, 6, 6); optional drag state ``inv_beta`` (N,) in m^2/kg
+    (NaN or absent: no drag) with its covariance row over (pos, vel, 1/beta) (N, 7).
+    ``time_s`` is the time to impact."""
+    return _fly_sigma_points(state, cov, inv_beta, inv_beta_cov, earth=earth, max_time_s=max_time_s, backward=False)
+
+
+def estimate_launch_point(state, cov, *, inv_beta=None, inv_beta_cov=None, earth: str | EarthModel = "wgs84",
+                          max_time_s: float = 3600.0) -> GroundPrediction:
+    """Where the free-flight arc of N tracks meets the ground behind them (module notes:
+    the boost is not modelled). ``time_s`` is the time since that point."""
+    return _fly_sigma_points(state, cov, inv_beta, inv_beta_cov, earth=earth, max_time_s=max_time_s, backward=True)
+
+
+_UNIT_NORMALS = norm.ppf(qmc.Sobol(d=2, scramble=True, seed=20260304).random(4096).clip(1e-12, 1 - 1e-12))
+"""A fixed quasi-random N(0, I_2) sample: disc probabilities to about 1/4096, reproducibly."""
+
+
+def asset_hit_probability(pred: GroundPrediction, asset_lat_deg, asset_lon_deg, asset_radius_m) -> np.ndarray:
+    """(N, A) probability that each predicted impact (Gaussian in the east/north plane) falls
+    within each asset's radius (quasi-Monte Carlo over a fixed Sobol sample; 0 where the
+    prediction is invalid)."""
+    lat = np.atleast_1d(np.asarray(asset_lat_deg, float))
+    lon = np.atleast_1d(np.asarray(asset_lon_deg, float))
+    rad = np.atleast_1d(np.asarray(asset_radius_m, float))
+    n, a = pred.lat_deg.size, lat.size
+    out = np.zeros((n, a))
+    ok = np.flatnonzero(pred.valid)
+    if ok.size == 0 or a == 0:
+        return out
+    # asset offsets from each mean impact point, in its east/north plane: (n_ok, A, 2)
+    offs = np.stack([
+        _east_north(np.full(ok.size, lat[j]), np.full(ok.size, lon[j]), pred.r_ecef_m[ok], pred.lat_deg[ok], pred.lon_deg[ok])
+        for j in range(a)
+    ], axis=1)
+    cov = pred.cov_en_m2[ok]
+    scale = np.maximum(np.trace(cov, axis1=1, axis2=2), 1e-6)
+    L = np.linalg.cholesky(cov + 1e-9 * scale[:, None, None] * np.eye(2))
+    pts = np.einsum("nij,kj->nki", L, _UNIT_NORMALS)  # (n_ok, K, 2)
+    for j in range(a):
+        d2 = ((pts - offs[:, j, None, :]) ** 2).sum(axis=2)
+        out[ok, j] = (d2 <= rad[j] ** 2).mean(axis=1)
+    return out
+
+
+def threat_values(hit_probability: np.ndarray, asset_values) -> np.ndarray:
+    """Threat value per track: sum over assets of value x probability of hitting it."""
+    return np.asarray(hit_probability, float) @ np.asarray(asset_values, float)
+
+
+def classify_kinematics(state) -> np.ndarray:
+    """Ballistic (1) or air-breathing (2) from one ECEF state (N, 6) per track: ballistic
+    when faster than 900 m/s or higher than 30 km; air-breathing threats (drones, cruise
+    missiles) fly below 10 km at under 300 m/s."""
+    x = np.atleast_2d(np.asarray(state, float))
+    speed = np.linalg.norm(x[:, 3:6], axis=1)
+    alt = np.atleast_1d(ecef_to_geodetic(x[:, :3]).alt_m)
+    ballistic = (speed > BALLISTIC_MIN_SPEED_MPS) | (alt > BALLISTIC_MIN_ALTITUDE_M)
+    return np.where(ballistic, CLASS_BALLISTIC, CLASS_AIR_BREATHING)

@@ -1,0 +1,159 @@
+"""Threat evaluation (core.threat): impact prediction, asset hit probability, launch point
+estimation, classification.
+
+Oracles: a Monte Carlo of the same flights (sampling the state distribution, not the
+unscented transform), the Rayleigh and Rice (non-central chi-square, scipy) distributions
+of a circular Gaussian over a disc, exact time reversal of a free flight, and the true
+impact points of `anatolia` runs (calibration).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.stats import chi2, ncx2
+
+from hoplon.core.ballistic import propagate, propagate_to_impact
+from hoplon.core.frames import enu_rotation, geodesic_inverse, geodetic_to_ecef
+from hoplon.core.threat import (
+    CLASS_AIR_BREATHING,
+    CLASS_BALLISTIC,
+    GroundPrediction,
+    asset_hit_probability,
+    classify_kinematics,
+    estimate_launch_point,
+    predict_impact,
+    threat_values,
+)
+
+
+def midcourse_state(lat=35.0, lon=45.0, az_deg=280.0, speed=2500.0, gamma_deg=40.0, fly_s=150.0, beta=np.inf):
+    """A ground launch (no boost) flown ``fly_s`` seconds: its state, and the launch point."""
+    r0 = geodetic_to_ecef(lat, lon, 0.0)
+    R = enu_rotation(lat, lon)
+    g, a = math.radians(gamma_deg), math.radians(az_deg)
+    v_enu = speed * np.array([math.cos(g) * math.sin(a), math.cos(g) * math.cos(a), math.sin(g)])
+    v0 = R.T @ v_enu
+    res = propagate(r0[None], v0[None], beta, fly_s)
+    assert not res.impacted[0]
+    return np.concatenate([res.r_ecef_m[0], res.v_ecef_mps[0]]), (lat, lon)
+
+
+def test_impact_prediction_matches_a_monte_carlo_of_the_same_flights():
+    x, _ = midcourse_state()
+    P = np.diag([200.0**2] * 3 + [5.0**2] * 3)
+    pred = predict_impact(x[None], P[None])
+    assert pred.valid[0]
+    rng = np.random.default_rng(1)
+    samples = rng.multivariate_normal(x, P, size=4000)
+    imp = propagate_to_impact(samples[:, :3], samples[:, 3:], np.inf)
+    d = geodesic_inverse(pred.lat_deg[0], pred.lon_deg[0], imp.lat_deg, imp.lon_deg)
+    az = np.radians(d.azimuth1_deg)
+    en = np.column_stack([d.distance_m * np.sin(az), d.distance_m * np.cos(az)])
+    mc_mean = en.mean(axis=0)
+    mc_cov = np.cov(en.T)
+    sigma = math.sqrt(np.trace(mc_cov))
+    # UT mean within 15 % of the spread (second-order accurate; the sigma points at
+    # +/- sqrt(n) sigma weigh the higher-order terms of a long flight differently)
+    assert np.linalg.norm(mc_mean) < 0.15 * sigma
+    # the unscented covariance errs on the large side by up to ~15 % on so long a flight
+    assert 0.95 * np.trace(mc_cov) <= np.trace(pred.cov_en_m2[0]) <= 1.2 * np.trace(mc_cov)
+    # about 95 % of the sampled impacts inside the predicted 95 % ellipse
+    m2 = np.einsum("ni,ij,nj->n", en, np.linalg.inv(pred.cov_en_m2[0]), en)
+    assert 0.93 <= np.mean(m2 <= chi2.ppf(0.95, 2)) <= 0.98
+    t_sigma = float(np.std(imp.time_s))
+    assert abs(pred.time_s[0] - np.mean(imp.time_s)) < 0.5 * t_sigma
+    assert pred.time_sigma_s[0] == pytest.approx(t_sigma, rel=0.25)
+
+
+def test_a_certain_state_predicts_the_propagator_impact():
+    x, _ = midcourse_state(beta=5000.0, fly_s=60.0)
+    pred = predict_impact(x[None], np.zeros((1, 6, 6)), inv_beta=np.array([1 / 5000.0]))
+    imp = propagate_to_impact(x[None, :3], x[None, 3:], 5000.0)
+    d = geodesic_inverse(pred.lat_deg[0], pred.lon_deg[0], imp.lat_deg[0], imp.lon_deg[0]).distance_m
+    assert d < 1.0
+    assert pred.time_s[0] == pytest.approx(imp.time_s[0], abs=1e-3)
+
+
+@pytest.mark.parametrize(("beta", "fly_s"), [(np.inf, 200.0), (8000.0, 60.0)])
+def test_launch_point_estimate_recovers_the_start_of_a_free_flight(beta, fly_s):
+    """Time reversal: flying back from midcourse reaches the launch point (no boost here;
+    with drag, back through the dense air the launch climbed through)."""
+    x, (lat, lon) = midcourse_state(beta=beta, fly_s=fly_s)
+    ib = None if not np.isfinite(beta) else np.array([1.0 / beta])
+    est = estimate_launch_point(x[None], np.zeros((1, 6, 6)), inv_beta=ib)
+    assert est.valid[0]
+    d = geodesic_inverse(lat, lon, est.lat_deg[0], est.lon_deg[0]).distance_m
+    assert d < 5.0
+    assert est.time_s[0] == pytest.approx(fly_s, abs=0.05)
+
+
+def _prediction(sigma_e, sigma_n, lat=37.0, lon=35.4, rho=0.0):
+    cov = np.array([[sigma_e**2, rho * sigma_e * sigma_n], [rho * sigma_e * sigma_n, sigma_n**2]])
+    r = geodetic_to_ecef(lat, lon, 0.0)
+    one = np.ones(1)
+    return GroundPrediction(one * 100.0, one, one * lat, one * lon, r[None], cov[None], one, one, one, np.array([True]))
+
+
+def test_asset_probability_is_rayleigh_for_a_centred_circular_gaussian():
+    sigma, radius = 1000.0, 1500.0
+    p = asset_hit_probability(_prediction(sigma, sigma), [37.0], [35.4], [radius])
+    assert p[0, 0] == pytest.approx(1.0 - math.exp(-radius**2 / (2 * sigma**2)), abs=3e-3)
+
+
+def test_asset_probability_is_rice_for_an_offset_circular_gaussian():
+    sigma, radius = 2000.0, 3000.0
+    # an asset 4 km north of the predicted impact
+    lat_asset = 37.0 + 4000.0 / 110_950.0
+    d = geodesic_inverse(37.0, 35.4, lat_asset, 35.4).distance_m
+    p = asset_hit_probability(_prediction(sigma, sigma), [lat_asset], [35.4], [radius])
+    expected = ncx2.cdf((radius / sigma) ** 2, 2, (d / sigma) ** 2)
+    assert p[0, 0] == pytest.approx(expected, abs=4e-3)
+    assert threat_values(p, [80.0])[0] == pytest.approx(80.0 * p[0, 0])
+
+
+def test_invalid_predictions_threaten_nothing():
+    pred = _prediction(100.0, 100.0)._replace(valid=np.array([False]))
+    assert asset_hit_probability(pred, [37.0], [35.4], [5000.0])[0, 0] == 0.0
+
+
+def test_classification_from_kinematics():
+    mrbm, _ = midcourse_state()
+    r = geodetic_to_ecef(37.5, 40.0, 2000.0)
+    R = enu_rotation(37.5, 40.0)
+    drone = np.concatenate([r, R.T @ np.array([-50.0, 5.0, 0.0])])
+    cruise = np.concatenate([geodetic_to_ecef(36.0, 38.0, 50.0), R.T @ np.array([-240.0, 0.0, 0.0])])
+    assert classify_kinematics(np.stack([mrbm, drone, cruise])).tolist() == [CLASS_BALLISTIC, CLASS_AIR_BREATHING, CLASS_AIR_BREATHING]
+
+
+@pytest.mark.slow
+def test_impact_prediction_is_calibrated_on_anatolia_tracks():
+    """The true impact lies inside the 95 % ellipse in about 95 % of the predictions the
+    battle manager made from the tracks of several seeds."""
+    from hoplon.scenario.builtins import resolve_scenario
+    from hoplon.sim.engine import run
+    from hoplon.sim.world import compile_scenario
+
+    inside: list[bool] = []
+    for seed in range(3):
+        sc = resolve_scenario("anatolia").model_copy(update={"seed": seed})
+        result = run(compile_scenario(sc))
+        o = result.outcomes.to_pydict()
+        truth = {o["object_id"][k]: (o["impact_lat_deg"][k], o["impact_lon_deg"][k]) for k in range(len(o["object_id"]))}
+        ev = result.threat_evaluations.to_pydict()
+        for k in range(len(ev["time_s"])):
+            oid = ev["object_id"][k]
+            if oid not in truth or not math.isfinite(ev["impact_lat_deg"][k]):
+                continue
+            a, b = ev["ellipse_semi_major_m"][k], ev["ellipse_semi_minor_m"][k]
+            az = math.radians(ev["ellipse_major_azimuth_deg"][k])
+            d = geodesic_inverse(ev["impact_lat_deg"][k], ev["impact_lon_deg"][k], *truth[oid])
+            e = d.distance_m * math.sin(math.radians(d.azimuth1_deg))
+            n = d.distance_m * math.cos(math.radians(d.azimuth1_deg))
+            major = e * math.sin(az) + n * math.cos(az)
+            minor = e * math.cos(az) - n * math.sin(az)
+            inside.append((major / a) ** 2 + (minor / max(b, 1e-9)) ** 2 <= 1.0)
+    assert len(inside) >= 300
+    assert 0.90 <= float(np.mean(inside)) <= 0.99, np.mean(inside)
