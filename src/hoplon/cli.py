@@ -225,17 +225,20 @@ def _print_battle(con: Console, summary: dict) -> None:
     from datetime import datetime  # noqa: PLC0415
 
     t0 = datetime.fromisoformat(epoch.replace("Z", "+00:00"))
-    tracks = [t for t in bm.get("tracks", []) if t["latest_prediction"] is not None]
+    tracks = [t for t in bm.get("tracks", []) if t["first_prediction"] is not None]
     if tracks:
-        table = Table(title="Threat evaluation (latest prediction of each ballistic track)", title_justify="left")
-        for col in ("track", "object", "predicted at", "impact (lat, lon)", "95 % ellipse (km)", "impact at", "threatens", "p"):
+        table = Table(title="Threat evaluation (first impact prediction of each ballistic track; threats.parquet has all)",
+                      title_justify="left")
+        for col in ("track", "object", "predicted at", "impact (lat, lon)", "95 % ellipse (km)", "impact at", "lead (s)",
+                    "threatens", "p"):
             table.add_column(col, no_wrap=True)
         for t in tracks:
-            p = t["latest_prediction"]
+            p = t["first_prediction"]
             table.add_row(str(t["track_id"]), t["object_id"] or "-", _fmt_time(t0, p["time_s"])[5:19],
                           f"{p['impact_lat_deg']:.3f}, {p['impact_lon_deg']:.3f}",
-                          f"{p['ellipse_semi_major_m'] / 1e3:.2f} x {p['ellipse_semi_minor_m'] / 1e3:.2f}",
-                          _fmt_time(t0, p["impact_time_s"])[5:19], p["threatened_asset"] or "-", f"{p['asset_probability']:.2f}")
+                          f"{p['ellipse_semi_major_m'] / 1e3:.1f} x {p['ellipse_semi_minor_m'] / 1e3:.1f}",
+                          _fmt_time(t0, p["impact_time_s"])[5:19], f"{p['impact_time_s'] - p['time_s']:.0f}",
+                          p["threatened_asset"] or "-", f"{p['asset_probability']:.2f}")
         con.print(table)
     eng = bm.get("engagements", [])
     if eng:

@@ -14,9 +14,9 @@ Launch points are found by flying the state backwards in time: with time reverse
 equations of motion in the rotating frame are those of a body with reversed velocity, an
 Earth rotating the other way and negative drag, so the same propagator back-extrapolates
 the free-flight arc to the ground. That is where the *ballistic arc* meets the ground: the
-powered boost, which bends the real path upward near the launcher, is not modelled, so the
-estimate lies some tens of km behind the real launch point, up-range along the ground
-track (quantified in the tests and the README).
+powered boost (a vertical rise, then the pitch-over) is not modelled, so the estimate
+lies off the real launch point along the ground track - for the MRBMs of `anatolia`
+about 12-13 km down-range (tests/test_threat.py; README).
 """
 
 from __future__ import annotations
@@ -205,7 +205,9 @@ def predict_impact(state, cov, *, inv_beta=None, inv_beta_cov=None, earth: str |
 def estimate_launch_point(state, cov, *, inv_beta=None, inv_beta_cov=None, earth: str | EarthModel = "wgs84",
                           max_time_s: float = 3600.0) -> GroundPrediction:
     """Where the free-flight arc of N tracks meets the ground behind them (module notes:
-    the boost is not modelled). ``time_s`` is the time since that point."""
+    the boost is not modelled). ``time_s`` is the time since that point. A drag state
+    makes the backward flight unstable in dense air (negative drag amplifies spread);
+    leave ``inv_beta`` out unless it is well known."""
     return _fly_sigma_points(state, cov, inv_beta, inv_beta_cov, earth=earth, max_time_s=max_time_s, backward=True)
 
 

@@ -5,7 +5,8 @@ latest state of every confirmed track and
 
 1. classifies it from kinematics (ballistic or air-breathing);
 2. for ballistic tracks predicts the impact point, its 95 % ellipse and time to impact
-   (unscented transform through the propagator), the probability of hitting each defended
+   (unscented transform through the propagator) and estimates the launch point (the
+   free-flight arc flown back to the ground), the probability of hitting each defended
    asset and a threat value (sum of asset value x probability); for air-breathing tracks
    it extrapolates the velocity
    and takes the asset passed closest (within its radius plus ``AIR_THREAT_MARGIN_M``);
@@ -42,6 +43,7 @@ from hoplon.core.threat import (
     CLASS_BALLISTIC,
     asset_hit_probability,
     classify_kinematics,
+    estimate_launch_point,
     predict_impact,
 )
 from hoplon.core.wta import solve_wta
@@ -101,6 +103,11 @@ THREATS_SCHEMA = pa.schema(
         ("ellipse_semi_major_m", pa.float64()),  # 95 %
         ("ellipse_semi_minor_m", pa.float64()),
         ("ellipse_major_azimuth_deg", pa.float64()),
+        ("launch_lat_deg", pa.float64()),  # estimated: the free-flight arc back to the ground
+        ("launch_lon_deg", pa.float64()),
+        ("launch_time_s", pa.float64()),
+        ("launch_ellipse_semi_major_m", pa.float64()),  # 95 %
+        ("launch_ellipse_semi_minor_m", pa.float64()),
         ("threatened_asset", pa.string()),
         ("asset_probability", pa.float64()),
         ("threat_value", pa.float64()),
@@ -209,6 +216,9 @@ def plan_engagements(world, tracks: pa.Table, events: list[Event]) -> tuple[pa.T
                                f"(95 % ellipse {row['ellipse_semi_major_m'] / 1e3:.1f} x {row['ellipse_semi_minor_m'] / 1e3:.1f} km)")
                 if row["threatened_asset"]:
                     detail += f", threatens {row['threatened_asset']} (p = {row['asset_probability']:.2f})"
+                if math.isfinite(row["launch_lat_deg"]):
+                    detail += (f"; launched from about {row['launch_lat_deg']:.2f} N {row['launch_lon_deg']:.2f} E "
+                               f"(+/- {row['launch_ellipse_semi_major_m'] / 1e3:.0f} km)")
                 events.append(Event(float(cols["time_s"][r]), "classified", cols["object_id"][r] or f"track-{tid}",
                                     float(geo.lat_deg), float(geo.lon_deg), float(geo.alt_m), detail))
         if len(batteries.ids):
@@ -235,6 +245,9 @@ def _evaluate(world, cols, state, rows, assets) -> dict:
         r = rows[ball]
         pred = predict_impact(x[ball], cols["cov"][r], inv_beta=cols["inv_beta_m2_kg"][r],
                               inv_beta_cov=cols["inv_beta_cov"][r], earth=world.earth, max_time_s=PREDICT_MAX_TIME_S)
+        # without the drag state: unobserved in midcourse, and flown backwards through the
+        # dense air its spread grows without bound (negative drag)
+        origin = estimate_launch_point(x[ball], cols["cov"][r], earth=world.earth, max_time_s=PREDICT_MAX_TIME_S)
         if len(assets):
             probs[ball] = asset_hit_probability(pred, assets.lat_deg, assets.lon_deg, assets.radius_m)
     air = np.flatnonzero(cls != CLASS_BALLISTIC)
@@ -245,7 +258,9 @@ def _evaluate(world, cols, state, rows, assets) -> dict:
         row = {"classification": "ballistic" if cls[k] == CLASS_BALLISTIC else "air-breathing",
                "impact_time_s": math.nan, "impact_time_sigma_s": math.nan, "impact_lat_deg": math.nan,
                "impact_lon_deg": math.nan, "ellipse_semi_major_m": math.nan, "ellipse_semi_minor_m": math.nan,
-               "ellipse_major_azimuth_deg": math.nan, "threatened_asset": "", "asset_probability": 0.0,
+               "ellipse_major_azimuth_deg": math.nan, "launch_lat_deg": math.nan, "launch_lon_deg": math.nan,
+               "launch_time_s": math.nan, "launch_ellipse_semi_major_m": math.nan, "launch_ellipse_semi_minor_m": math.nan,
+               "threatened_asset": "", "asset_probability": 0.0,
                "threat_value": float(values[k])}
         if len(assets) and probs[k].max() > 0:
             j = int(np.argmax(probs[k] * assets.value))
@@ -259,6 +274,12 @@ def _evaluate(world, cols, state, rows, assets) -> dict:
                     impact_lat_deg=float(pred.lat_deg[m]), impact_lon_deg=float(pred.lon_deg[m]),
                     ellipse_semi_major_m=float(pred.semi_major_m[m]), ellipse_semi_minor_m=float(pred.semi_minor_m[m]),
                     ellipse_major_azimuth_deg=float(pred.major_azimuth_deg[m]))
+            if origin.valid[m]:
+                out_rows[k].update(
+                    launch_lat_deg=float(origin.lat_deg[m]), launch_lon_deg=float(origin.lon_deg[m]),
+                    launch_time_s=float(cols["time_s"][rows[k]] - origin.time_s[m]),
+                    launch_ellipse_semi_major_m=float(origin.semi_major_m[m]),
+                    launch_ellipse_semi_minor_m=float(origin.semi_minor_m[m]))
     return {"row": out_rows, "class": cls, "probs": probs, "values": values}
 
 
