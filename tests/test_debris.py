@@ -1,0 +1,119 @@
+"""Debris (core.debris): fragment distributions, fall physics, footprints, places.
+
+Oracles: the closed-form distributions the cloud is drawn from (Kolmogorov-Smirnov tests
+with scipy), the terminal speed sqrt(2 beta g / rho) with the US 1976 sea-level density,
+drift = wind x fall time, and polygon areas and distances of simple shapes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+from scipy.spatial import Delaunay
+
+from hoplon.core.debris import CASUALTY_ENERGY_J, FragmentCloud, fall, footprint, fragment_cloud, places_near
+from hoplon.core.frames import enu_rotation, geodesic_inverse, geodetic_to_ecef
+
+RHO0 = 1.225  # kg/m^3, US 1976 at sea level
+G0 = 9.80665
+
+
+def _cloud(n=4000, kind="collision", seed=1):
+    r = geodetic_to_ecef(37.0, 37.4, 25e3)
+    v = enu_rotation(37.0, 37.4).T @ np.array([-1500.0, 100.0, -1200.0])
+    return fragment_cloud(r, v, 600.0, np.random.default_rng(seed), n_fragments=n, kind=kind), v
+
+
+@pytest.mark.parametrize(("kind", "k"), [("collision", 1.71), ("explosion", 1.6)])
+def test_lengths_follow_the_breakup_power_law(kind, k):
+    cloud, _ = _cloud(kind=kind)
+    lo, hi = 0.01, 1.0
+
+    def cdf(x):
+        return (lo**-k - np.clip(x, lo, hi) ** -k) / (lo**-k - hi**-k)
+
+    assert stats.kstest(cloud.length_m, cdf).pvalue > 1e-3
+
+
+def test_velocity_spread_area_to_mass_and_mass_follow_the_model():
+    cloud, v0 = _cloud()
+    am = cloud.area_m2 / cloud.mass_kg
+    dv = np.linalg.norm(cloud.v_ecef_mps - v0, axis=1)
+    resid = np.log10(dv) - 0.2 * np.log10(am) - 1.85
+    assert stats.kstest(resid, "norm", args=(0.0, 0.4)).pvalue > 1e-3
+    unit = (cloud.v_ecef_mps - v0) / dv[:, None]
+    assert np.linalg.norm(unit.mean(axis=0)) < 4.0 / math.sqrt(3 * len(dv))  # isotropic
+    assert cloud.mass_kg.sum() == pytest.approx(600.0, rel=1e-12)
+    np.testing.assert_allclose(cloud.area_m2, 0.556945 * cloud.length_m**2.0047077, rtol=1e-12)
+    np.testing.assert_allclose(cloud.beta_kg_m2, cloud.mass_kg / cloud.area_m2, rtol=1e-12)
+
+
+def _dropped(beta, alt_m, lat=37.0, lon=37.4, n=1):
+    r = np.tile(geodetic_to_ecef(lat, lon, alt_m), (n, 1))
+    ones = np.ones(n)
+    return FragmentCloud(r, np.zeros((n, 3)), ones * 1.0, ones / beta, ones * beta, ones * 0.1)
+
+
+def test_a_light_fragment_lands_at_its_terminal_speed():
+    beta = 50.0
+    landing = fall(_dropped(beta, 5000.0))
+    assert landing.landed[0]
+    assert landing.impact_speed_mps[0] == pytest.approx(math.sqrt(2 * beta * G0 / RHO0), rel=0.01)
+    assert landing.energy_j[0] == pytest.approx(0.5 * 1.0 * landing.impact_speed_mps[0] ** 2)
+
+
+def test_a_constant_wind_drifts_a_fragment_by_wind_times_fall_time():
+    still = fall(_dropped(50.0, 3000.0))
+    windy = fall(_dropped(50.0, 3000.0), wind=lambda h: (np.full_like(h, 10.0), np.zeros_like(h)))
+    d = geodesic_inverse(still.lat_deg[0], still.lon_deg[0], windy.lat_deg[0], windy.lon_deg[0])
+    assert d.distance_m == pytest.approx(10.0 * still.fall_time_s[0], rel=0.02)
+    assert d.azimuth1_deg == pytest.approx(90.0, abs=1.0)
+
+
+def test_footprint_polygons_hold_their_share_of_landings():
+    cloud, _ = _cloud(n=1500)
+    land = fall(cloud)
+    fp = footprint(land.lat_deg, land.lon_deg)
+
+    def inside(poly_lat, poly_lon):
+        from hoplon.core.debris import _plane
+
+        poly = _plane(poly_lat, poly_lon, fp.median_lat_deg, fp.median_lon_deg)
+        pts = _plane(land.lat_deg, land.lon_deg, fp.median_lat_deg, fp.median_lon_deg)
+        return Delaunay(poly).find_simplex(pts, tol=1e-2) >= 0  # 1 cm: lat/lon round trips of the vertices
+
+    assert 0.949 <= inside(fp.polygon95_lat_deg, fp.polygon95_lon_deg).mean() <= 0.97
+    assert inside(fp.hull_lat_deg, fp.hull_lon_deg).all()
+    assert 0 < fp.polygon95_area_m2 < fp.hull_area_m2
+    hazardous = land.energy_j > CASUALTY_ENERGY_J
+    assert 0 < hazardous.sum() < land.energy_j.size
+
+
+def test_square_footprint_area_and_distances():
+    # points on a 10 km x 10 km square grid around (37, 37.4): hull area 1e8 m^2
+    R = enu_rotation(37.0, 37.4)
+    r0 = geodetic_to_ecef(37.0, 37.4, 0.0)
+    e, n = np.meshgrid(np.linspace(-5e3, 5e3, 11), np.linspace(-5e3, 5e3, 11))
+    enu = np.column_stack([e.ravel(), n.ravel(), np.zeros(e.size)])
+    from hoplon.core.frames import ecef_to_geodetic
+
+    geo = ecef_to_geodetic(r0 + enu @ R)
+    fp = footprint(geo.lat_deg, geo.lon_deg, probability=1.0)
+    assert fp.hull_area_m2 == pytest.approx(1e8, rel=1e-3)
+    probe = ecef_to_geodetic(r0 + np.array([[0.0, 0.0, 0.0], [8e3, 0.0, 0.0]]) @ R)
+    inside, dist = places_near(fp, probe.lat_deg, probe.lon_deg, margin_m=2000.0)
+    assert inside.tolist() == [True, False]
+    assert dist[0] == 0.0 and dist[1] == pytest.approx(3000.0, rel=1e-3)
+
+
+def test_bad_arguments_are_rejected():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="kind"):
+        fragment_cloud(np.zeros(3), np.zeros(3), 1.0, rng, kind="nuclear")
+    with pytest.raises(ValueError):
+        fragment_cloud(np.zeros(3), np.zeros(3), -1.0, rng)
+    with pytest.raises(ValueError):
+        footprint([], [])
