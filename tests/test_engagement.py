@@ -191,3 +191,13 @@ def test_anatolia_threat_evaluation_and_events(anatolia_run):
     assert {ev["threatened_asset"][k] for k in last.values()} == {"Incirlik Air Base"}
     geo = ecef_to_geodetic(geodetic_to_ecef(37.0, 35.4, 0.0))
     assert abs(float(geo.lat_deg) - 37.0) < 1e-9  # frames sanity for the checks above
+
+
+def test_anatolia_reinforced_differs_from_anatolia_only_by_the_defence():
+    from hoplon.scenario.builtins import resolve_scenario
+
+    base, reinforced = resolve_scenario("anatolia"), resolve_scenario("anatolia-reinforced")
+    assert reinforced.threats == base.threats and reinforced.assets == base.assets and reinforced.seed == base.seed
+    assert {s.id for s in base.sensors} < {s.id for s in reinforced.sensors}
+    assert {b.id for b in base.batteries} < {b.id for b in reinforced.batteries}
+    assert any(b.type == "upper-tier-thaad-class" for b in reinforced.batteries)

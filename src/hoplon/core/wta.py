@@ -459,14 +459,20 @@ def solve_exact(values, pk, *, time_limit_s: float = 60.0, gap: float = 1e-6, ma
     """
     t0 = time.perf_counter()
     deadline = t0 + time_limit_s
-    v, p = check_instance(values, pk)
+    v_in, p = check_instance(values, pk)
+    # solve with values scaled to a maximum of 1: the LP and MILP tolerances are absolute
+    scale = float(v_in.max()) if v_in.max() > 0.0 else 1.0
+    v = v_in / scale
     keep = 1.0 - p
     incumbent = solve_heuristic(v, p).assignment
     state = _ExactState(v, keep, incumbent, surviving_value(v, p, incumbent), gap)
 
     def done(status: str) -> WTASolution:
         state.details["seconds"] = time.perf_counter() - t0
-        return WTASolution(state.incumbent, state.ub, min(state.lb, state.ub), status, time.perf_counter() - t0, state.details)
+        state.details["value_scale"] = scale
+        objective = surviving_value(v_in, p, state.incumbent)
+        bound = min(min(state.lb, state.ub) * scale, objective)
+        return WTASolution(state.incumbent, objective, bound, status, time.perf_counter() - t0, state.details)
 
     if state.closed():
         return done("optimal")
