@@ -197,3 +197,51 @@ def test_cli_binary_file_and_bad_options(tmp_path):
     assert_clean_error(*invoke("wta", str(inst), "--out", str(tmp_path / "s.json"), "--method", "best"), "--method")
     assert_clean_error(*invoke("wta", str(inst), "--out", str(tmp_path / "s.json"), "--time-limit", "0"), "--time-limit")
     assert_clean_error(*invoke("wta", str(inst), "--out", str(tmp_path / "no" / "s.json")), "--out")
+
+
+@st.composite
+def typed_instances(draw):
+    """Instances whose weapons come in a few identical types (a battery's rounds)."""
+    n_t = draw(st.integers(1, 3))
+    n_types = draw(st.integers(1, 3))
+    values = draw(st.lists(st.floats(0.0, 100.0), min_size=n_t, max_size=n_t))
+    rows = [draw(st.lists(probability, min_size=n_t, max_size=n_t)) for _ in range(n_types)]
+    counts = [draw(st.integers(1, 3)) for _ in range(n_types)]
+    pk = [row for row, c in zip(rows, counts) for _ in range(c)]
+    order = draw(st.permutations(range(len(pk))))
+    return values, [pk[i] for i in order]
+
+
+@settings(max_examples=60, deadline=None)
+@given(typed_instances())
+def test_exact_with_identical_weapons_matches_brute_force(case):
+    values, pk = case
+    best = brute_force(values, pk)
+    sol = solve_exact(values, pk)
+    assert sol.status == "optimal"
+    assert sol.objective == pytest.approx(objective(values, pk, sol.assignment), rel=REL, abs=1e-12)
+    assert sol.objective == pytest.approx(best, rel=1e-9, abs=1e-9)
+    assert sol.lower_bound <= best + 1e-9 * (1.0 + best)
+
+
+def test_many_identical_rounds_are_one_type():
+    """Two batteries' rounds on five threats: two weapon types, solved exactly."""
+    values = [8.3, 1.26, 0.98, 7.0, 0.0]
+    pk = [[0.8, 0.8, 0.0, 0.8, 0.0]] * 10 + [[0.85, 0.85, 0.0, 0.85, 0.0]] * 6
+    sol = solve_exact(values, pk)
+    assert sol.status == "optimal" and sol.details["weapon_types"] == 2
+    # identical weapons: moving rounds between equal-pk targets cannot help; compare with
+    # the best split found by enumerating counts per target for each type
+    import itertools as it
+
+    best = math.inf
+    for a in it.product(range(11), repeat=3):
+        if sum(a) > 10:
+            continue
+        for b in it.product(range(7), repeat=3):
+            if sum(b) > 6:
+                continue
+            # units not on targets 0, 1, 3 go to targets 2 and 4 (pk 0)
+            surv = [values[j] * 0.2 ** a[k] * 0.15 ** b[k] for k, j in enumerate((0, 1, 3))]
+            best = min(best, math.fsum(surv) + values[2] + values[4])
+    assert sol.objective == pytest.approx(best, rel=1e-9)

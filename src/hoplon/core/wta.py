@@ -260,44 +260,54 @@ def solve_heuristic(values, pk, *, max_rounds: int = 1000) -> WTASolution:
 
 
 @njit(cache=True)
-def _superset_bound(amp, start, order, ratio, q, price):
-    """Lower bound on min_T [amp * exp(-q(T)) + price(T)] - amp over sets T of the
-    candidates order[start:] (sorted by ratio = price / q ascending): the continuous
-    relaxation, a fractional knapsack in Q = q(T) whose optimum is a 1-D convex walk."""
+def _superset_bound(amp, start, order, ratio, q, price, mult):
+    """Lower bound on min_T [amp * exp(-q(T)) + price(T)] - amp over multisets T of the
+    candidates order[start:] (sorted by ratio = price / q ascending; candidate c at most
+    mult[c] times): the continuous relaxation, a fractional knapsack in Q = q(T) whose
+    optimum is a 1-D convex walk."""
     total = 0.0
     big_q = 0.0
     for k in range(start, order.size):
         c = order[k]
+        if mult[c] <= 0:
+            continue
+        qc, pc = q[c] * mult[c], price[c] * mult[c]
         if price[c] <= 0.0:  # free or paid-to-take: always in the relaxation
-            big_q += q[c]
-            total += price[c]
+            big_q += qc
+            total += pc
             continue
         slope = amp * math.exp(-big_q)
         if ratio[c] >= slope:
             break
         # optimum inside this item's segment: amp exp(-Q) has slope ratio at Q = ln(amp / ratio)
         q_star = math.log(amp / ratio[c])
-        if q_star < big_q + q[c]:
+        if q_star < big_q + qc:
             total += ratio[c] * (q_star - big_q)
             big_q = q_star
             break
-        big_q += q[c]
-        total += price[c]
+        big_q += qc
+        total += pc
     return amp * math.exp(-big_q) + total - amp
 
 
 @njit(cache=True)
-def _target_columns(value, keep, price, sigma, threshold, tighten, order, out_members, out_len, out_rc):
-    """Depth-first search over weapon sets S for one target.
+def _target_columns(value, keep, price, sigma, threshold, tighten, order, counts, out_members, out_len, out_rc):
+    """Depth-first search over weapon multisets S for one target.
 
-    value: V_j; keep: (W,) 1 - p_ij; price: (W,) -u_i; sigma: target dual s_j. Reduced cost
-    rc(S) = V prod_S keep + sum_S price - sigma. Records every non-empty S with
-    rc(S) <= threshold (if ``tighten``, the threshold drops to each new best, so only
-    improving columns are recorded and the last one is the minimum). ``order`` lists the
-    candidate weapons by price / (-ln keep) ascending. Writes member lists into out_members
-    and returns (count, minimum rc over non-empty S found or +inf, overflow flag).
+    Weapons come in types (identical kill probabilities): keep: (K,) 1 - p of each type
+    on the target; price: (K,) minus the type's dual; counts: (K,) units of each type;
+    sigma: the target's dual. Reduced cost rc(S) = V prod_S keep + sum_S price - sigma.
+    Records every non-empty S with rc(S) <= threshold (if ``tighten``, the threshold drops
+    to each new best, so only improving columns are recorded and the last one is the
+    minimum). ``order`` lists the types by price / (-ln keep) ascending; a type repeats
+    up to its count, so no two recorded multisets are permutations of each other. Writes
+    the members (type indices) into out_members and returns (count, minimum rc over
+    non-empty S found or +inf, overflow flag).
     """
     m = order.size
+    n_units = 0
+    for k in range(m):
+        n_units += counts[order[k]]
     q = np.empty(keep.size)
     ratio = np.empty(keep.size)
     for k in range(m):
@@ -307,10 +317,11 @@ def _target_columns(value, keep, price, sigma, threshold, tighten, order, out_me
     # in tighten mode only improvements beyond this tolerance are searched for (ties in the
     # last ulp would otherwise keep whole subtrees alive)
     slack = 1e-10 * (abs(value) + abs(sigma) + 1.0) if tighten else 0.0
-    stack_pos = np.empty(m + 1, np.int64)  # next candidate position to try at each depth
-    members = np.empty(m, np.int64)
-    prods = np.empty(m + 1)
-    prices = np.empty(m + 1)
+    mult = counts.copy()  # units of each type still free on the current path
+    stack_pos = np.empty(n_units + 1, np.int64)  # next candidate position to try at each depth
+    members = np.empty(n_units, np.int64)
+    prods = np.empty(n_units + 1)
+    prices = np.empty(n_units + 1)
     best = np.inf
     count = 0
     cap = out_rc.size
@@ -321,14 +332,21 @@ def _target_columns(value, keep, price, sigma, threshold, tighten, order, out_me
     overflow = False
     while depth >= 0:
         pos = stack_pos[depth]
+        # skip types with no unit left on this path
+        while pos < m and mult[order[pos]] <= 0:
+            pos += 1
         if pos >= m:
             depth -= 1
+            if depth >= 0:
+                mult[members[depth]] += 1
             continue
         stack_pos[depth] = pos + 1
-        # prune the rest of this level: sets extending the parent by candidates >= pos
+        # prune the rest of this level: multisets extending the parent by types >= pos
         parent_rc = value * prods[depth] + prices[depth] - sigma
-        if parent_rc + _superset_bound(value * prods[depth], pos, order, ratio, q, price) > threshold - slack:
+        if parent_rc + _superset_bound(value * prods[depth], pos, order, ratio, q, price, mult) > threshold - slack:
             depth -= 1
+            if depth >= 0:
+                mult[members[depth]] += 1
             continue
         w = order[pos]
         prod = prods[depth] * keep[w]
@@ -349,11 +367,14 @@ def _target_columns(value, keep, price, sigma, threshold, tighten, order, out_me
                 threshold = rc
         elif rc < best:
             best = rc
-        if pos + 1 < m and rc + _superset_bound(value * prod, pos + 1, order, ratio, q, price) <= threshold - slack:
+        mult[w] -= 1  # children may take this type again while units remain
+        if depth + 1 < n_units and rc + _superset_bound(value * prod, pos, order, ratio, q, price, mult) <= threshold - slack:
             depth += 1
             prods[depth] = prod
             prices[depth] = pr
-            stack_pos[depth] = pos + 1
+            stack_pos[depth] = pos
+        else:
+            mult[w] += 1
     return count, best, overflow
 
 
@@ -377,16 +398,17 @@ class _Columns:
         return True
 
 
-def _search_target(v_j, keep_j, price, sigma_j, threshold, tighten, cap):
+def _search_target(v_j, keep_j, price, sigma_j, threshold, tighten, cap, counts):
+    """Columns of one target (see :func:`_target_columns`) as sorted tuples of type indices."""
     q = -np.log(np.maximum(keep_j, 1e-300))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(q > 0.0, price / np.where(q > 0.0, q, 1.0), np.where(price >= 0.0, np.inf, -np.inf))
     order = np.argsort(ratio, kind="stable").astype(np.int64)
-    m = order.size
-    members = np.empty((cap, m), np.int64)
+    width = max(int(counts.sum()), 1)
+    members = np.empty((cap, width), np.int64)
     lengths = np.empty(cap, np.int64)
     rcs = np.empty(cap)
-    count, best, overflow = _target_columns(v_j, keep_j, price, sigma_j, threshold, tighten, order, members, lengths, rcs)
+    count, best, overflow = _target_columns(v_j, keep_j, price, sigma_j, threshold, tighten, order, counts, members, lengths, rcs)
     sets = [tuple(sorted(int(x) for x in members[k, : lengths[k]])) for k in range(count)]
     return sets, rcs[:count], best, overflow
 
@@ -398,8 +420,9 @@ def lagrangian_bound(values, pk, weapon_duals, target_duals) -> float:
     price = -np.asarray(weapon_duals, dtype=float)
     s = np.asarray(target_duals, dtype=float)
     total = float(-price.sum() + s.sum())
+    ones = np.ones(price.size, np.int64)
     for j in range(v.size):
-        _, _, best, _ = _search_target(v[j], keep[:, j].copy(), price, s[j], 0.0, True, 64)
+        _, _, best, _ = _search_target(v[j], keep[:, j].copy(), price, s[j], 0.0, True, 64, ones)
         total += min(0.0, best, v[j] - s[j])
     return total
 
@@ -419,15 +442,19 @@ def _highs(time_limit_s: float):
 
 
 def _add_columns(h, cols: _Columns, start: int, n_w: int) -> None:
-    """Add columns [start:] of ``cols`` to HiGHS model ``h`` (rows: weapons, then targets)."""
+    """Add columns [start:] of ``cols`` to HiGHS model ``h`` (rows: weapon types, each
+    with a coefficient of its units in the column, then targets)."""
     new = range(start, len(cols.cost))
     if not new:
         return
-    starts, index = [], []
+    starts, index, value = [], [], []
     for k in new:
         starts.append(len(index))
-        index.extend(cols.members[k])
+        types, units = np.unique(np.asarray(cols.members[k], dtype=np.int64), return_counts=True)
+        index.extend(types.tolist())
+        value.extend(units.tolist())
         index.append(n_w + cols.target[k])
+        value.append(1)
     n = len(new)
     h.addCols(
         n,
@@ -437,16 +464,31 @@ def _add_columns(h, cols: _Columns, start: int, n_w: int) -> None:
         len(index),
         np.asarray(starts, dtype=np.int32),
         np.asarray(index, dtype=np.int32),
-        np.ones(len(index)),
+        np.asarray(value, dtype=float),
     )
 
 
-def _assignment_from_columns(cols: _Columns, chosen, n_w: int) -> np.ndarray:
-    a = np.full(n_w, -1, np.int64)
-    for k in chosen:
-        for i in cols.members[k]:
-            a[i] = cols.target[k]
+def _assignment_from_columns(cols: _Columns, chosen, type_of: np.ndarray) -> np.ndarray:
+    """Weapon assignment of chosen columns: each type's units go to its weapons in order."""
+    a = np.full(type_of.size, -1, np.int64)
+    free = {int(t): list(np.flatnonzero(type_of == t)) for t in np.unique(type_of)}
+    for k in sorted(chosen, key=lambda k: (cols.target[k], cols.members[k])):
+        for t in cols.members[k]:
+            if free[t]:
+                a[free[t].pop(0)] = cols.target[k]
     return a
+
+
+def _weapon_types(pk: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Identical weapons grouped: (type of each weapon (W,), kill probabilities per type
+    (K, T), units per type (K,)), types in order of first appearance."""
+    _, first, type_of = np.unique(pk, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # renumber by first appearance
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    type_of = rank[np.asarray(type_of).reshape(-1)]
+    counts = np.bincount(type_of, minlength=order.size).astype(np.int64)
+    return type_of.astype(np.int64), pk[first[order]], counts
 
 
 def solve_exact(values, pk, *, time_limit_s: float = 60.0, gap: float = 1e-6, max_columns: int = 2_000_000) -> WTASolution:
@@ -463,9 +505,8 @@ def solve_exact(values, pk, *, time_limit_s: float = 60.0, gap: float = 1e-6, ma
     # solve with values scaled to a maximum of 1: the LP and MILP tolerances are absolute
     scale = float(v_in.max()) if v_in.max() > 0.0 else 1.0
     v = v_in / scale
-    keep = 1.0 - p
     incumbent = solve_heuristic(v, p).assignment
-    state = _ExactState(v, keep, incumbent, surviving_value(v, p, incumbent), gap)
+    state = _ExactState(v, p, incumbent, surviving_value(v, p, incumbent), gap)
 
     def done(status: str) -> WTASolution:
         state.details["seconds"] = time.perf_counter() - t0
@@ -490,15 +531,21 @@ def solve_exact(values, pk, *, time_limit_s: float = 60.0, gap: float = 1e-6, ma
 
 
 class _ExactState:
-    """Incumbent, bounds and bookkeeping shared by the stages of :func:`solve_exact`."""
+    """Incumbent, bounds and bookkeeping shared by the stages of :func:`solve_exact`.
 
-    def __init__(self, values, keep, incumbent, ub, gap):
-        self.values, self.keep, self.gap = values, keep, gap
+    Identical weapons form one type (one row of the set-partitioning problem, with its
+    number of units on the right-hand side), so no column is a permutation of another."""
+
+    def __init__(self, values, pk, incumbent, ub, gap):
+        self.values, self.gap = values, gap
+        self.keep_w = 1.0 - pk
+        self.type_of, p_types, self.counts = _weapon_types(pk)
+        self.keep = 1.0 - p_types  # (K, T)
         self.incumbent, self.ub, self.lb = incumbent, ub, -math.inf
-        self.details: dict = {"heuristic_objective": ub}
+        self.details: dict = {"heuristic_objective": ub, "weapon_types": int(self.counts.size)}
 
     @property
-    def n_w(self) -> int:
+    def n_types(self) -> int:
         return self.keep.shape[0]
 
     def closed(self) -> bool:
@@ -507,14 +554,14 @@ class _ExactState:
     def incumbent_sets(self) -> list[tuple[int, ...]]:
         sets: list[list[int]] = [[] for _ in range(self.values.size)]
         for i, j in enumerate(self.incumbent):
-            sets[int(j)].append(i)
-        return [tuple(ws) for ws in sets]
+            sets[int(j)].append(int(self.type_of[i]))
+        return [tuple(sorted(ws)) for ws in sets]
 
     def cost(self, j: int, ws) -> float:
         return float(self.values[j] * np.prod(self.keep[list(ws), j])) if ws else float(self.values[j])
 
     def offer(self, assignment: np.ndarray) -> None:
-        obj = float((self.values * _keep_product(self.keep, assignment, self.values.size)).sum())
+        obj = float((self.values * _keep_product(self.keep_w, assignment, self.values.size)).sum())
         if obj < self.ub:
             self.incumbent, self.ub = assignment, obj
 
@@ -530,15 +577,15 @@ def _column_generation(state: _ExactState, deadline: float) -> np.ndarray | None
     (price between the stability centre, the best duals so far, and the LP duals; every
     pricing is a certified Lagrangian bound). Raises ``state.lb`` to the LP bound and
     returns the centre duals, or None at the time limit."""
-    v, keep, n_w = state.values, state.keep, state.n_w
+    v, keep, n_w, counts = state.values, state.keep, state.n_types, state.counts
     n_t = v.size
     cols = _Columns(n_w)
     for j, ws in enumerate(state.incumbent_sets()):
         cols.add(j, (), float(v[j]))
         cols.add(j, ws, state.cost(j, ws))
-    # more weapons than targets: every (weapon, target) pair from the start (fewer
-    # degenerate LP rounds); otherwise each weapon's best few targets
-    k = n_t if n_w > n_t else min(n_t, _INITIAL_SINGLETONS)
+    # more weapons than targets: every (type, target) pair from the start (fewer
+    # degenerate LP rounds); otherwise each type's best few targets
+    k = n_t if counts.sum() > n_t else min(n_t, _INITIAL_SINGLETONS)
     best = np.argsort(-(v[None, :] * (1.0 - keep)), axis=1, kind="stable")[:, :k]
     for i in range(n_w):
         for j in best[i]:
@@ -546,10 +593,11 @@ def _column_generation(state: _ExactState, deadline: float) -> np.ndarray | None
 
     h = _highs(deadline - time.perf_counter())
     h.setOptionValue("simplex_strategy", _SIMPLEX)  # added columns keep the basis primal feasible
-    h.addRows(n_w + n_t, np.ones(n_w + n_t), np.ones(n_w + n_t), 0, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
+    rhs = np.concatenate([counts.astype(float), np.ones(n_t)])
+    h.addRows(n_w + n_t, rhs, rhs, 0, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
     _add_columns(h, cols, 0, n_w)
-    centre = _incumbent_duals(v, keep, state.incumbent)
-    centre_bound, _ = _price(v, keep, centre, n_w)
+    centre = _incumbent_duals(state)
+    centre_bound, _ = _price(v, keep, centre, counts)
     state.lb = max(state.lb, centre_bound)
     rounds = 0
     while True:
@@ -564,7 +612,7 @@ def _column_generation(state: _ExactState, deadline: float) -> np.ndarray | None
         alpha = _SMOOTHING
         while True:
             duals = alpha * centre + (1.0 - alpha) * duals_out
-            bound, found = _price(v, keep, duals, n_w)
+            bound, found = _price(v, keep, duals, counts)
             if bound > centre_bound:
                 centre, centre_bound = duals, bound
             for j, ws, cost in found:  # columns that improve the current LP
@@ -587,7 +635,7 @@ def _column_generation(state: _ExactState, deadline: float) -> np.ndarray | None
 def _enumerate_columns(state: _ExactState, duals: np.ndarray, deadline: float, max_columns: int) -> _Columns | None:
     """Every column whose reduced cost at ``duals`` is within UB - LB: together they hold
     every assignment better than the incumbent. None if over ``max_columns`` or time."""
-    v, keep, n_w = state.values, state.keep, state.n_w
+    v, keep, n_w = state.values, state.keep, state.n_types
     price, s = -duals[:n_w], duals[n_w:]
     threshold = state.ub - state.lb + 1e-9 * max(abs(state.ub), 1.0)
     enum = _Columns(n_w)
@@ -596,7 +644,7 @@ def _enumerate_columns(state: _ExactState, duals: np.ndarray, deadline: float, m
     for j in range(v.size):
         cap = 4096
         while True:
-            sets, _, _, overflow = _search_target(v[j], keep[:, j].copy(), price, s[j], threshold, False, cap)
+            sets, _, _, overflow = _search_target(v[j], keep[:, j].copy(), price, s[j], threshold, False, cap, state.counts)
             if not overflow:
                 break
             cap *= 4
@@ -617,11 +665,12 @@ def _partition_milp(state: _ExactState, enum: _Columns, deadline: float) -> bool
     the incumbent. Its optimum is the global optimum; returns False at the time limit."""
     import highspy
 
-    n_w, n_t = state.n_w, state.values.size
+    n_w, n_t = state.n_types, state.values.size
     m = _highs(deadline - time.perf_counter())
     m.setOptionValue("mip_rel_gap", state.gap)
     m.setOptionValue("mip_abs_gap", 0.0)
-    m.addRows(n_w + n_t, np.ones(n_w + n_t), np.ones(n_w + n_t), 0, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
+    rhs = np.concatenate([state.counts.astype(float), np.ones(n_t)])
+    m.addRows(n_w + n_t, rhs, rhs, 0, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
     _add_columns(m, enum, 0, n_w)
     n_cols = len(enum.cost)
     every = np.arange(n_cols, dtype=np.int32)
@@ -637,7 +686,7 @@ def _partition_milp(state: _ExactState, enum: _Columns, deadline: float) -> bool
     info = m.getInfo()
     x = np.asarray(m.getSolution().col_value)
     if x.size == n_cols and info.primal_solution_status >= 2:
-        cand = _assignment_from_columns(enum, np.flatnonzero(x > 0.5), n_w)
+        cand = _assignment_from_columns(enum, np.flatnonzero(x > 0.5), state.type_of)
         if np.all(cand >= 0):
             state.offer(cand)
     if np.isfinite(info.mip_dual_bound):
@@ -645,27 +694,32 @@ def _partition_milp(state: _ExactState, enum: _Columns, deadline: float) -> bool
     return m.getModelStatus() == _model_status("kOptimal")
 
 
-def _incumbent_duals(values: np.ndarray, keep: np.ndarray, assignment: np.ndarray) -> np.ndarray:
-    """Duals that price the incumbent's columns at zero: each weapon's price is what its
-    target's surviving value would rise by without it (weapon duals are minus prices)."""
-    n_w, _n_t = keep.shape
-    surv = values.copy()
-    np.multiply.at(surv, assignment, keep[np.arange(n_w), assignment])
-    price = surv[assignment] * (1.0 / np.maximum(keep[np.arange(n_w), assignment], 1e-300) - 1.0)
+def _incumbent_duals(state: _ExactState) -> np.ndarray:
+    """Duals near the incumbent: each weapon's price is what its target's surviving value
+    would rise by without it; a type's price is the mean over its weapons (type duals are
+    minus prices), and each target's dual prices its incumbent column at zero."""
+    v, keep_w, a = state.values, state.keep_w, state.incumbent
+    n_w = a.size
+    surv = v.copy()
+    np.multiply.at(surv, a, keep_w[np.arange(n_w), a])
+    weapon_price = surv[a] * (1.0 / np.maximum(keep_w[np.arange(n_w), a], 1e-300) - 1.0)
+    type_price = np.bincount(state.type_of, weights=weapon_price, minlength=state.n_types) / state.counts
     target = surv.copy()
-    np.add.at(target, assignment, price)
-    return np.concatenate([-price, target])
+    np.add.at(target, a, type_price[state.type_of])
+    return np.concatenate([-type_price, target])
 
 
-def _price(values: np.ndarray, keep: np.ndarray, duals: np.ndarray, n_w: int):
-    """Exact pricing at ``duals`` (weapons, then targets): the Lagrangian bound and, per
-    target, the improving columns met on the way to its minimum reduced cost."""
+def _price(values: np.ndarray, keep: np.ndarray, duals: np.ndarray, counts: np.ndarray):
+    """Exact pricing at ``duals`` (weapon types, then targets): the Lagrangian bound
+    sum_t units_t u_t + sum_j s_j + sum_j min(0, min rc_j) and, per target, the improving
+    columns met on the way to its minimum reduced cost."""
+    n_w = counts.size
     u, s = duals[:n_w], duals[n_w:]
     price = -u
-    bound = float(u.sum() + s.sum())
+    bound = float(counts @ u + s.sum())
     found = []
     for j in range(values.size):
-        sets, _rcs, best, _ = _search_target(values[j], keep[:, j].copy(), price, s[j], 0.0, True, 64)
+        sets, _rcs, best, _ = _search_target(values[j], keep[:, j].copy(), price, s[j], 0.0, True, 64, counts)
         bound += min(0.0, best, values[j] - s[j])
         for ws in sets:
             found.append((j, ws, float(values[j] * np.prod(keep[list(ws), j]))))

@@ -12,10 +12,8 @@ latest state of every confirmed track and
    and takes the asset passed closest (within its radius plus ``AIR_THREAT_MARGIN_M``);
 3. computes the engagement windows of every battery against every threat along the
    predicted path (batched);
-4. assigns rounds to threats by weapon-target assignment (:mod:`hoplon.core.wta`'s
-   heuristic: a battery's rounds are identical weapons, and such symmetric instances are
-   slow for the exact set-partitioning solver - a 16 x 5 instance took up to 3 s - while
-   the heuristic is within a few per cent on them in microseconds): the rounds on offer are each battery's remaining rounds,
+4. assigns rounds to threats by exact weapon-target assignment (:mod:`hoplon.core.wta`;
+   a battery's rounds are one weapon type, so the instances are small): the rounds on offer are each battery's remaining rounds,
    at most ``salvo`` per threat it can reach, and a "hold" pseudo-target takes the rest;
    a battery engages only threats that put at least ``MIN_ENGAGE_VALUE`` of the assets it
    defends at risk (any asset if it defends none); shots already committed against a
@@ -48,7 +46,7 @@ from hoplon.core.threat import (
     estimate_launch_point,
     predict_impact,
 )
-from hoplon.core.wta import solve_heuristic
+from hoplon.core.wta import solve_exact
 from hoplon.sim.events import Event
 
 __all__ = ["ENGAGEMENTS_SCHEMA", "PLAN_PERIOD_S", "THREATS_SCHEMA", "plan_engagements"]
@@ -60,6 +58,8 @@ PATH_STEP_S = 2.0
 MIN_ENGAGE_VALUE = 1.0
 """A battery engages a threat only when the expected value at risk among the assets it
 defends (sum of value x probability of hit) is at least this (asset values are 10-100)."""
+WTA_MAX_COLUMNS = 50_000
+WTA_SAFETY_TIME_LIMIT_S = 30.0
 MAX_PREDICT_SPEED_SIGMA_MPS = 300.0
 """Tracks with a vaguer velocity get no impact prediction yet (their ellipse would span
 hundreds of km and their sigma points fly near-orbital paths)."""
@@ -389,7 +389,9 @@ def _plan_cycle(world, plan: _Plan, batteries: _Batteries, cols, rows, ev, now: 
         return
     w = np.array(weapons)
     pk_w = np.column_stack([pk[w], np.zeros(w.size)])  # last column: hold
-    sol = solve_heuristic(np.append(values, 0.0), pk_w)
+    # exact; the column cap keeps it deterministic (its fallback is the heuristic
+    # incumbent), the time limit is only a safety valve
+    sol = solve_exact(np.append(values, 0.0), pk_w, max_columns=WTA_MAX_COLUMNS, time_limit_s=WTA_SAFETY_TIME_LIMIT_S)
     for j in range(tids.size):
         shooters = w[sol.assignment == j]
         for i in np.unique(shooters):
