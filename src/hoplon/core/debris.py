@@ -35,7 +35,7 @@ from scipy.spatial import ConvexHull, QhullError
 
 from hoplon.core.ballistic import sample_flight
 from hoplon.core.earth import EarthModel, earth_model
-from hoplon.core.frames import ecef_to_geodetic, enu_rotation, geodetic_to_ecef
+from hoplon.core.frames import ecef_to_enu, ecef_to_geodetic, enu_rotation, enu_to_ecef, geodetic_to_ecef
 
 __all__ = [
     "CASUALTY_ENERGY_J",
@@ -152,19 +152,18 @@ class Footprint(NamedTuple):
 
 
 def _plane(lat, lon, lat0, lon0):
+    """East/north (N, 2) of ground points in the tangent plane at (lat0, lon0), m."""
     r = np.atleast_2d(geodetic_to_ecef(lat, lon, np.zeros_like(lat)))
-    r0 = geodetic_to_ecef(lat0, lon0, 0.0)
-    return ((r - r0) @ enu_rotation(lat0, lon0).T)[:, :2]
+    return ecef_to_enu(r, lat0_deg=lat0, lon0_deg=lon0, alt0_m=0.0)[:, :2]
 
 
 def _unplane(en, lat0, lon0):
     """Ground points (on the ellipsoid) whose projection by :func:`_plane` is ``en``."""
-    r0 = geodetic_to_ecef(lat0, lon0, 0.0)
-    R = enu_rotation(lat0, lon0)
     target = np.asarray(en, float).reshape(-1, 2)
     guess = target.copy()
     for _ in range(4):  # fixed point: the ellipsoid lies a little below the tangent plane
-        geo = ecef_to_geodetic(r0 + np.column_stack([guess, np.zeros(len(guess))]) @ R)
+        enu = np.column_stack([guess, np.zeros(len(guess))])
+        geo = ecef_to_geodetic(enu_to_ecef(enu, lat0_deg=lat0, lon0_deg=lon0, alt0_m=0.0))
         lat, lon = np.atleast_1d(geo.lat_deg), np.atleast_1d(geo.lon_deg)
         guess = guess + (target - _plane(lat, lon, lat0, lon0))
     return lat, lon

@@ -29,7 +29,7 @@ from scipy.stats import chi2, norm, qmc
 
 from hoplon.core.ballistic import STATUS_IMPACT, propagate_to_impact
 from hoplon.core.earth import EarthModel, earth_model
-from hoplon.core.frames import ecef_to_geodetic, enu_rotation
+from hoplon.core.frames import ecef_to_enu, ecef_to_geodetic, enu_rotation, geodetic_to_ecef
 
 __all__ = [
     "CLASS_AIR_BREATHING",
@@ -88,7 +88,7 @@ class GroundPrediction(NamedTuple):
     def mahalanobis2(self, lat_deg, lon_deg) -> np.ndarray:
         """Squared Mahalanobis distance of ground points (N,) from the predictions, in the
         east/north plane; <= chi2_2(0.95) = 5.991 inside the 95 % ellipse."""
-        d = _east_north(np.asarray(lat_deg, float), np.asarray(lon_deg, float), self.r_ecef_m, self.lat_deg, self.lon_deg)
+        d = _east_north(np.asarray(lat_deg, float), np.asarray(lon_deg, float), self.lat_deg, self.lon_deg)
         sol = np.linalg.solve(self.cov_en_m2, d[..., None])[..., 0]
         return np.einsum("ni,ni->n", d, sol)
 
@@ -131,13 +131,10 @@ def _sigma_points(x: np.ndarray, P: np.ndarray) -> np.ndarray:
     return np.concatenate([x[:, None, :] + cols, x[:, None, :] - cols], axis=1)
 
 
-def _east_north(lat_deg, lon_deg, r_ref, lat_ref, lon_ref) -> np.ndarray:
-    """East/north offsets (N, 2) of ground points from reference points (N,), metres."""
-    from hoplon.core.frames import geodetic_to_ecef
-
+def _east_north(lat_deg, lon_deg, lat_ref, lon_ref) -> np.ndarray:
+    """East/north offsets (N, 2) of ground points from ground reference points (N,), metres."""
     r = geodetic_to_ecef(lat_deg, lon_deg, np.zeros_like(lat_deg))
-    R = enu_rotation(lat_ref, lon_ref).reshape(-1, 3, 3)
-    return np.einsum("nij,nj->ni", R, np.atleast_2d(r) - r_ref)[:, :2]
+    return ecef_to_enu(np.atleast_2d(r), lat0_deg=lat_ref, lon0_deg=lon_ref, alt0_m=0.0)[:, :2]
 
 
 def _ground_statistics(r_pts: np.ndarray, t_pts: np.ndarray, ok: np.ndarray, model: EarthModel) -> GroundPrediction:
@@ -146,8 +143,6 @@ def _ground_statistics(r_pts: np.ndarray, t_pts: np.ndarray, ok: np.ndarray, mod
     r_mean = r_pts.mean(axis=1)
     geo = ecef_to_geodetic(r_mean, earth=model)
     lat, lon = np.atleast_1d(geo.lat_deg), np.atleast_1d(geo.lon_deg)
-    from hoplon.core.frames import geodetic_to_ecef
-
     r_ground = np.atleast_2d(geodetic_to_ecef(lat, lon, np.zeros(n), earth=model))
     R = enu_rotation(lat, lon).reshape(-1, 3, 3)
     d = np.einsum("nij,nkj->nki", R, r_pts - r_ground[:, None, :])[:, :, :2]
@@ -229,7 +224,7 @@ def asset_hit_probability(pred: GroundPrediction, asset_lat_deg, asset_lon_deg, 
         return out
     # asset offsets from each mean impact point, in its east/north plane: (n_ok, A, 2)
     offs = np.stack([
-        _east_north(np.full(ok.size, lat[j]), np.full(ok.size, lon[j]), pred.r_ecef_m[ok], pred.lat_deg[ok], pred.lon_deg[ok])
+        _east_north(np.full(ok.size, lat[j]), np.full(ok.size, lon[j]), pred.lat_deg[ok], pred.lon_deg[ok])
         for j in range(a)
     ], axis=1)
     cov = pred.cov_en_m2[ok]

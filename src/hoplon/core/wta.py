@@ -381,7 +381,7 @@ def _target_columns(value, keep, price, sigma, threshold, tighten, order, counts
 class _Columns:
     """Growing store of set-partitioning columns (target, weapon set, cost)."""
 
-    def __init__(self, n_weapons: int):
+    def __init__(self):
         self.target: list[int] = []
         self.members: list[tuple[int, ...]] = []
         self.cost: list[float] = []
@@ -416,15 +416,9 @@ def _search_target(v_j, keep_j, price, sigma_j, threshold, tighten, cap, counts)
 def lagrangian_bound(values, pk, weapon_duals, target_duals) -> float:
     """Certified lower bound sum u + sum s + sum_j min(0, min_S rc_jS) for any duals."""
     v, p = check_instance(values, pk)
-    keep = 1.0 - p
-    price = -np.asarray(weapon_duals, dtype=float)
-    s = np.asarray(target_duals, dtype=float)
-    total = float(-price.sum() + s.sum())
-    ones = np.ones(price.size, np.int64)
-    for j in range(v.size):
-        _, _, best, _ = _search_target(v[j], keep[:, j].copy(), price, s[j], 0.0, True, 64, ones)
-        total += min(0.0, best, v[j] - s[j])
-    return total
+    duals = np.concatenate([np.asarray(weapon_duals, dtype=float), np.asarray(target_duals, dtype=float)])
+    bound, _ = _price(v, 1.0 - p, duals, np.ones(p.shape[0], np.int64))  # each weapon its own type
+    return bound
 
 
 # --------------------------------------------------------------------------- exact solver
@@ -537,7 +531,7 @@ class _ExactState:
     number of units on the right-hand side), so no column is a permutation of another."""
 
     def __init__(self, values, pk, incumbent, ub, gap):
-        self.values, self.gap = values, gap
+        self.values, self.gap, self.pk = values, gap, pk
         self.keep_w = 1.0 - pk
         self.type_of, p_types, self.counts = _weapon_types(pk)
         self.keep = 1.0 - p_types  # (K, T)
@@ -561,15 +555,9 @@ class _ExactState:
         return float(self.values[j] * np.prod(self.keep[list(ws), j])) if ws else float(self.values[j])
 
     def offer(self, assignment: np.ndarray) -> None:
-        obj = float((self.values * _keep_product(self.keep_w, assignment, self.values.size)).sum())
+        obj = surviving_value(self.values, self.pk, assignment)
         if obj < self.ub:
             self.incumbent, self.ub = assignment, obj
-
-
-def _keep_product(keep: np.ndarray, assignment: np.ndarray, n_t: int) -> np.ndarray:
-    out = np.ones(n_t)
-    np.multiply.at(out, assignment, keep[np.arange(assignment.size), assignment])
-    return out
 
 
 def _column_generation(state: _ExactState, deadline: float) -> np.ndarray | None:
@@ -579,7 +567,7 @@ def _column_generation(state: _ExactState, deadline: float) -> np.ndarray | None
     returns the centre duals, or None at the time limit."""
     v, keep, n_w, counts = state.values, state.keep, state.n_types, state.counts
     n_t = v.size
-    cols = _Columns(n_w)
+    cols = _Columns()
     for j, ws in enumerate(state.incumbent_sets()):
         cols.add(j, (), float(v[j]))
         cols.add(j, ws, state.cost(j, ws))
@@ -638,7 +626,7 @@ def _enumerate_columns(state: _ExactState, duals: np.ndarray, deadline: float, m
     v, keep, n_w = state.values, state.keep, state.n_types
     price, s = -duals[:n_w], duals[n_w:]
     threshold = state.ub - state.lb + 1e-9 * max(abs(state.ub), 1.0)
-    enum = _Columns(n_w)
+    enum = _Columns()
     for j, ws in enumerate(state.incumbent_sets()):  # keeps the MILP feasible
         enum.add(j, ws, state.cost(j, ws))
     for j in range(v.size):

@@ -223,7 +223,7 @@ def plan_engagements(world, tracks: pa.Table, events: list[Event]) -> tuple[pa.T
                 events.append(Event(float(cols["time_s"][r]), "classified", cols["object_id"][r] or f"track-{tid}",
                                     float(geo.lat_deg), float(geo.lon_deg), float(geo.alt_m), detail))
         if len(batteries.ids):
-            _plan_cycle(world, plan, batteries, cols, rows, ev, now, events)
+            _plan_cycle(world, plan, batteries, cols, state, rows, ev, now, events)
     plan.rows += [plan.pending[k] for k in sorted(plan.pending)]  # plans whose launch time never came
     eng = pa.Table.from_pylist(sorted(plan.rows, key=lambda r: (r["launch_time_s"], r["track_id"], r["battery_id"])),
                                schema=ENGAGEMENTS_SCHEMA) if plan.rows else ENGAGEMENTS_SCHEMA.empty_table()
@@ -306,25 +306,26 @@ def _paths(world, cols, state, rows, cls):
     n = rows.size
     t0 = cols["time_s"][rows]
     x = state[rows]
-    ib = np.nan_to_num(cols["inv_beta_m2_kg"][rows], nan=0.0)
-    with np.errstate(divide="ignore"):
-        beta = np.where(ib > 0, 1.0 / np.where(ib > 0, ib, 1.0), np.inf)
-    fs = sample_flight(x[:, :3], x[:, 3:6], beta, step_s=PATH_STEP_S, earth=world.earth, max_time_s=3600.0)
-    counts = np.diff(fs.offsets)
+    ball = np.flatnonzero(cls == CLASS_BALLISTIC)
+    counts = np.zeros(0, np.int64)
+    if ball.size:
+        ib = np.nan_to_num(cols["inv_beta_m2_kg"][rows[ball]], nan=0.0)
+        with np.errstate(divide="ignore"):
+            beta = np.where(ib > 0, 1.0 / np.where(ib > 0, ib, 1.0), np.inf)
+        fs = sample_flight(x[ball, :3], x[ball, 3:6], beta, step_s=PATH_STEP_S, earth=world.earth, max_time_s=3600.0)
+        counts = np.diff(fs.offsets)
     k_air = int(AIR_HORIZON_S / (5 * PATH_STEP_S)) + 1
-    k = max(int(counts.max()) if n else 1, k_air)
+    k = max(int(counts.max()) if ball.size else 1, k_air)
     times = np.full((n, k), np.nan)
     pos = np.full((n, k, 3), np.nan)
-    for j in range(n):
-        if cls[j] == CLASS_BALLISTIC:
-            sl = slice(fs.offsets[j], fs.offsets[j + 1])
-            m = counts[j]
-            times[j, :m] = t0[j] + fs.time_s[sl]
-            pos[j, :m] = fs.r_ecef_m[sl]
-        else:  # air-breathing: straight line at constant velocity
-            dt = np.arange(k_air) * 5 * PATH_STEP_S
-            times[j, :k_air] = t0[j] + dt
-            pos[j, :k_air] = x[j, :3] + dt[:, None] * x[j, 3:6]
+    for m, j in enumerate(ball):  # ballistic: the free flight to the ground
+        sl = slice(fs.offsets[m], fs.offsets[m + 1])
+        times[j, : counts[m]] = t0[j] + fs.time_s[sl]
+        pos[j, : counts[m]] = fs.r_ecef_m[sl]
+    for j in np.flatnonzero(cls != CLASS_BALLISTIC):  # air-breathing: straight line at constant velocity
+        dt = np.arange(k_air) * 5 * PATH_STEP_S
+        times[j, :k_air] = t0[j] + dt
+        pos[j, :k_air] = x[j, :3] + dt[:, None] * x[j, 3:6]
     alt = np.full((n, k), np.nan)
     ok = np.isfinite(times)
     if ok.any():
@@ -356,13 +357,12 @@ def _commit(plan: _Plan, batteries: _Batteries, now: float) -> None:
             del plan.pending[key]
 
 
-def _plan_cycle(world, plan: _Plan, batteries: _Batteries, cols, rows, ev, now: float, events: list[Event]) -> None:
+def _plan_cycle(world, plan: _Plan, batteries: _Batteries, cols, state, rows, ev, now: float, events: list[Event]) -> None:
     """One dynamic WTA over the threats in view: committed shots lower a threat's value
     (by their kill probabilities) and push later intercepts past their kill assessment."""
     tids = cols["track_id"][rows]
     cls, probs, values = ev["class"], ev["probs"], ev["values"].copy()
-    all_state = np.column_stack([cols[k] for k in ("x_m", "y_m", "z_m", "vx_mps", "vy_mps", "vz_mps")])
-    times, pos, alt = _paths(world, cols, all_state, rows, cls)
+    times, pos, alt = _paths(world, cols, state, rows, cls)
     not_before = np.full(tids.size, -np.inf)
     for j, tid in enumerate(tids.tolist()):
         for shot in plan.shots.get(tid, []):
@@ -371,7 +371,7 @@ def _plan_cycle(world, plan: _Plan, batteries: _Batteries, cols, rows, ev, now: 
             not_before[j] = max(not_before[j], shot["intercept_time_s"] + batteries.assess_s[i])
     # look, then shoot again: a further launch waits for the earlier shots' kill assessment
     win = engagement_windows(batteries.ecef, batteries.params, times, pos, alt, now, not_before)
-    pk = _pk_table(batteries, cls, np.linalg.norm(all_state[rows, 3:6], axis=1))
+    pk = _pk_table(batteries, cls, np.linalg.norm(state[rows, 3:6], axis=1))
     names = list(world.assets.name)
     for i, defends in enumerate(batteries.defends):  # defended-area rule
         if defends:
