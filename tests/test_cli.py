@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGED_ANATOLIA = REPO / "src" / "hoplon" / "scenario" / "builtin" / "anatolia.yaml"
 PACKAGED_CATALOG = REPO / "src" / "hoplon" / "scenario" / "catalog" / "threats.yaml"
 OUTPUT_FILES = ("summary.json", "truth.parquet", "events.parquet", "outcomes.parquet", "detections.parquet", "launch_reports.parquet",
-                "tracks.parquet", "threats.parquet", "engagements.parquet")
+                "tracks.parquet", "threats.parquet", "engagements.parquet", "interceptors.parquet", "debris.parquet")
 TRUTH_COLUMNS = (
     "time_s", "object_id", "kind", "lat_deg", "lon_deg", "alt_m",
     "x_m", "y_m", "z_m", "vx_mps", "vy_mps", "vz_mps",
@@ -248,8 +248,8 @@ def test_summary_matches_the_scenario_file(anatolia_run: Run, scenario_data: dic
     assert counts["drones"] == sections.count("drones")
     assert counts["cruise_missiles"] == sections.count("cruise_missiles")
     assert counts["spent_boosters"] == boosters
-    assert counts["intercepted"] == 0  # the file has no batteries
-    assert counts["reached_ground"] == len(launches)
+    assert counts["intercepted"] + counts["reached_ground"] == len(launches)
+    assert counts["intercepted"] == sum(t["outcome"] == "killed" for t in s["threats"])
 
     assert {t["id"] for t in s["threats"]} == set(launches)
     for t in s["threats"]:
@@ -257,7 +257,11 @@ def test_summary_matches_the_scenario_file(anatolia_run: Run, scenario_data: dic
         assert t["type"] == want["type"]
         assert t["aim"] == want["aim"]
         assert as_utc(t["launch_utc"]) == want["launch"], t["id"]
-        assert as_utc(t["launch_utc"]) < as_utc(t["impact_utc"]), t["id"]
+        if t["outcome"] == "leaked":
+            assert as_utc(t["launch_utc"]) < as_utc(t["impact_utc"]), t["id"]
+        else:
+            assert t["outcome"] == "killed" and t["impact_utc"] == "" and t["killed_by"], t["id"]
+            assert as_utc(t["launch_utc"]) < as_utc(t["killed_utc"]), t["id"]
 
     # Which assets were hit, measured independently from the impact points. Assets may
     # overlap (Incirlik lies inside Adana's 10 km): an impact is credited to the containing
@@ -266,6 +270,9 @@ def test_summary_matches_the_scenario_file(anatolia_run: Run, scenario_data: dic
     assert [a["name"] for a in s["assets"]] == [a["name"] for a in assets]
     inside = {a["name"]: 0 for a in assets}
     for t in s["threats"]:
+        if t["outcome"] == "killed":
+            assert t["asset_hit"] is None
+            continue
         ranges = {a["name"]: distance_m(a["lat"], a["lon"], t["impact_lat_deg"], t["impact_lon_deg"]) for a in assets}
         hits = [a["name"] for a in assets if ranges[a["name"]] <= length_m(a["radius"])]
         nearest = min(hits, key=ranges.__getitem__) if hits else None
@@ -283,6 +290,9 @@ def test_ballistic_impacts_land_on_incirlik(anatolia_run: Run, scenario_data: di
     ballistic = [t for t in anatolia_run.summary["threats"] if t["kind"] == "ballistic_missile"]
     assert len(ballistic) == 4
     for t in ballistic:
+        if t["outcome"] == "killed":  # intercepted: in the air, over Turkey, Syria or Iraq
+            assert t["kill_alt_km"] > 0 and 33 < t["kill_lat_deg"] < 40 and 35 < t["kill_lon_deg"] < 45, t
+            continue
         miss = distance_m(*INCIRLIK, t["impact_lat_deg"], t["impact_lon_deg"])
         assert miss <= radius, (t["id"], miss)
         # the reported miss distance is the geodesic distance to the aim point
@@ -338,8 +348,9 @@ def test_stdout_timeline(anatolia_run: Run, scenario_data: dict, cities: dict) -
     for row in rows:
         events.setdefault(row[1], set()).add(row[2])
     for tid, info in launches.items():
-        want = {"launch", "boost_end", "apogee", "impact"} if info["section"] == "ballistic" else {"launch", "impact"}
+        want = {"launch", "boost_end"} if info["section"] == "ballistic" else {"launch"}
         assert want <= events.get(tid, set()), (tid, events.get(tid))
+        assert len(events.get(tid, set()) & {"leaker_impact", "intercept_kill"}) == 1, (tid, events.get(tid))
 
     big = [c for c in cities.values() if int(c["population"]) >= 15000]
     big_lat = np.radians([float(c["latitude"]) for c in big])
@@ -396,7 +407,9 @@ def test_another_seed_changes_misses_not_counts(anatolia_run: Run, scenario_data
     # truth_rows may change: the truth ends at each object's own impact time; sensor
     # detections and launch reports are random draws, and so are the tracks (false alarms
     # may confirm a track) and the events that report them
-    ignore = {"truth_rows", "detections", "launch_reports", "track_rows", "tracks_confirmed", "events"}
+    # as are the intercepts' outcomes and what follows from them
+    ignore = {"truth_rows", "detections", "launch_reports", "track_rows", "tracks_confirmed", "events", "intercepted",
+              "reached_ground", "impacts_inside_assets", "interceptors_fired"}
     assert {k: v for k, v in other["counts"].items() if k not in ignore} == {
         k: v for k, v in anatolia_run.summary["counts"].items() if k not in ignore
     }

@@ -344,9 +344,10 @@ def normal_sample_ok(z: np.ndarray) -> tuple[bool, str]:
 
 @pytest.fixture(scope="module")
 def anatolia():
-    """The built-in anatolia run (1 s truth), the same world's truth every 0.1 s, and
+    """The built-in anatolia run without its batteries (nothing is shot down: every
+    object flies its whole flight; 1 s truth), the same world's truth every 0.1 s, and
     the scenario's radars read from the YAML files."""
-    world = compile_scenario(resolve_scenario("anatolia"))
+    world = compile_scenario(resolve_scenario("anatolia").model_copy(update={"batteries": []}))
     result = run(world)
     fine = run(world, truth_step_s=0.1)
     scenario_yaml = _package_yaml("builtin", "anatolia.yaml")
@@ -684,7 +685,7 @@ def test_no_detection_outside_the_flight(which, anatolia, noise_case):
         for k, o, t in zip(ev["kind"], ev["object_id"], ev["time_s"]):
             if k in ("launch", "boost_end"):
                 spans.setdefault(o if k == "launch" else f"{o}.booster", [np.nan, np.nan])[0] = t
-            elif k == "impact":
+            elif k in ("impact", "leaker_impact"):
                 spans.setdefault(o, [np.nan, np.nan])[1] = t
     else:
         result, truth, _ = noise_case
@@ -870,7 +871,7 @@ def test_exported_pd_is_detections_over_opportunities(tmp_path, anatolia):
             spans.setdefault(o, [np.nan, np.nan])[0] = t
         elif k == "boost_end":
             spans.setdefault(f"{o}.booster", [np.nan, np.nan])[0] = t
-        elif k == "impact":
+        elif k in ("impact", "leaker_impact"):
             spans.setdefault(o, [np.nan, np.nan])[1] = t
     assert all(np.isfinite(v).all() for v in spans.values())
     for sid, radar in radars.items():
@@ -952,7 +953,7 @@ def test_dwell_modes_follow_the_schedule(anatolia):
     # sensors run from a minute before the first launch to a minute after the last impact
     t_all = det["time_s"]
     launches = [t for k, t in zip(ev["kind"], ev["time_s"]) if k == "launch"]
-    impacts = [t for k, t in zip(ev["kind"], ev["time_s"]) if k == "impact"]
+    impacts = [t for k, t in zip(ev["kind"], ev["time_s"]) if k in ("impact", "leaker_impact")]
     assert t_all.min() >= min(launches) - WINDOW_MARGIN_S and t_all.max() <= max(impacts) + WINDOW_MARGIN_S
 
 

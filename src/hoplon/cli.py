@@ -92,11 +92,11 @@ def run(
         typer.Option("--export-measurements", help="Also write sensors.yaml and measurements.csv for `hoplon track` here."),
     ] = None,
 ) -> None:
-    """Fly a scenario's threats and run its sensors; print a timeline and a summary.
+    """Play a scenario from launch to the ground; print a timeline and a summary.
 
     Writes DIR/summary.json, truth.parquet, events.parquet, outcomes.parquet,
     detections.parquet, launch_reports.parquet, tracks.parquet, threats.parquet (threat
-    evaluations) and engagements.parquet (the engagement plan).
+    evaluations), engagements.parquet, interceptors.parquet and debris.parquet.
     """
     from hoplon.io.run_files import prepare_output_dir, write_json, write_table  # noqa: PLC0415
     from hoplon.scenario.builtins import resolve_scenario  # noqa: PLC0415
@@ -132,6 +132,8 @@ def run(
     write_table(result.tracks, out_dir / "tracks.parquet")
     write_table(result.threat_evaluations, out_dir / "threats.parquet")
     write_table(result.engagements, out_dir / "engagements.parquet")
+    write_table(result.interceptors, out_dir / "interceptors.parquet")
+    write_table(result.debris, out_dir / "debris.parquet")
     write_json(summary, out_dir / "summary.json")
     con = _console()
     if not quiet:
@@ -141,7 +143,8 @@ def run(
         f"wrote {out_dir}/summary.json, truth.parquet ({result.truth.num_rows} rows), events.parquet, outcomes.parquet, "
         f"detections.parquet ({result.detections.num_rows} rows), launch_reports.parquet, "
         f"tracks.parquet ({result.tracks.num_rows} rows), threats.parquet, engagements.parquet "
-        f"({result.engagements.num_rows} rows)"
+        f"({result.engagements.num_rows} rows), interceptors.parquet ({result.interceptors.num_rows} rows), "
+        f"debris.parquet ({result.debris.num_rows} rows)"
     )
     if export_measurements is not None:
         from hoplon.io.measurements import export_measurements as export  # noqa: PLC0415
@@ -187,12 +190,16 @@ def _print_timeline(con: Console, result) -> None:
 
 def _print_summary(con: Console, summary: dict) -> None:
     table = Table(title="Summary: threats", title_justify="left")
-    for col in ("threat", "type", "launch (UTC)", "flight", "impact near", "aim", "miss (m)", "inside asset"):
+    for col in ("threat", "type", "launch (UTC)", "outcome", "at", "near", "aim", "miss (m)", "inside asset"):
         table.add_column(col, no_wrap=True)
     for t in summary["threats"]:
-        minutes = t["flight_time_s"] / 60.0
+        if t["outcome"] == "killed":
+            at = f"{t['killed_utc'][11:19]} ({t['kill_alt_km']:.0f} km)"
+            outcome = f"killed by {t['killed_by']}"
+        else:
+            at, outcome = t["impact_utc"][11:19], "leaked"
         table.add_row(
-            t["id"], t["type"], t["launch_utc"].replace("T", " ")[:19], f"{minutes:.1f} min", t["impact_place"],
+            t["id"], t["type"], t["launch_utc"].replace("T", " ")[:19], outcome, at, t["impact_place"],
             t["aim"] or "-", f"{t['miss_distance_m']:.0f}" if t["miss_distance_m"] is not None else "-", t["asset_hit"] or "-",
         )
     con.print(table)
@@ -200,10 +207,15 @@ def _print_summary(con: Console, summary: dict) -> None:
     con.print(
         f"{c['threats']} threats ({c['ballistic_missiles']} ballistic missiles, {c['drones']} drones, "
         f"{c['cruise_missiles']} cruise missiles) and {c['spent_boosters']} spent boosters; "
-        f"{c['intercepted']} intercepted, {c['reached_ground']} reached the ground, "
-        f"{c['impacts_inside_assets']} inside a defended asset."
+        f"{c['intercepted']} intercepted, {c['reached_ground']} reached the ground (leaked), "
+        f"{c['impacts_inside_assets']} inside a defended asset; {c['interceptors_fired']} interceptors fired."
     )
     _print_battle(con, summary)
+    per = summary["interceptors"]["per_battery"]
+    if per:
+        con.print("Interceptors per battery: " + ", ".join(
+            f"{b} {v['fired']} fired ({v['kills']} kills, {v['misses']} misses)" for b, v in per.items()) + ".")
+    _print_debris(con, summary)
     hit = [f"{a['name']} ({a['threats_impacting']})" for a in summary["assets"] if a["threats_impacting"]]
     if hit:
         con.print("Assets hit: " + ", ".join(hit) + ".")
@@ -217,6 +229,21 @@ def _print_summary(con: Console, summary: dict) -> None:
         else:
             con.print(f"Sensor {sensor['sensor_id']} (space-based infrared): {sensor['launch_reports']} launch reports.")
     con.print(f"[dim]Scope: {summary['scope']}.[/]")
+
+
+def _print_debris(con: Console, summary: dict) -> None:
+    clouds = summary.get("debris") or []
+    if not clouds:
+        return
+    table = Table(title="Debris (debris.parquet has every fragment)", title_justify="left")
+    for col in ("from", "fragments", "> 15 J", "95 % footprint (km2)", "median landing (lat, lon)", "near", "places inside or within 10 km"):
+        table.add_column(col, no_wrap=col != "places inside or within 10 km")
+    for c in clouds:
+        places = ", ".join(f"{p['name']} ({p['population']:,})" for p in c["places"][:4]) or "-"
+        table.add_row(c["cloud_id"] + (" (interceptor)" if c["source"] == "interceptor" else ""), str(c["fragments"]),
+                      str(c["hazardous"]), f"{c['footprint95_area_km2']:.1f}" if c["source"] == "kill" else "-",
+                      f"{c['median_lat_deg']:.3f}, {c['median_lon_deg']:.3f}", c["near"], places)
+    con.print(table)
 
 
 def _print_battle(con: Console, summary: dict) -> None:
@@ -242,7 +269,7 @@ def _print_battle(con: Console, summary: dict) -> None:
         con.print(table)
     eng = bm.get("engagements", [])
     if eng:
-        table = Table(title="Engagement plan (S-L-S: shoot-look-shoot, S-S: salvo; interceptors do not fly in this version)",
+        table = Table(title="Engagements (S-L-S: shoot-look-shoot, S-S: salvo; committed: launched; planned: never launched)",
                       title_justify="left")
         for col in ("track", "object", "battery", "rounds", "doctrine", "launch", "intercept", "intercept point (lat, lon, alt km)", "pk", "status"):
             table.add_column(col, no_wrap=True)

@@ -10,8 +10,9 @@ EVOLVE 4.0, Johnson et al., Adv. Space Res. 28(9), 2001):
   size, mu = -0.6 - 0.3 (log10 L_c + 1) clipped to [-1.6, -0.3] (notional, after the
   model's rocket-body distribution) and sigma ``am_sigma``;
 * the cross-section is the model's A = 0.556945 L_c^2.0047077 (m^2), the mass m = A / (A/M);
-* the imparted velocity is isotropic with log10 |dv| (m/s) normal with mean
-  0.2 log10(A/M) + ``dv_log_offset`` and sigma 0.4 (the model's explosion form);
+* the imparted velocity is isotropic with log10 |dv| (m/s) normal with sigma 0.4 and
+  mean 0.9 log10(A/M) + 2.9 for a collision (hit-to-kill) or 0.2 log10(A/M) + 1.85 for
+  an explosion (the model's two forms; ``dv_log_offset`` replaces the constant);
 * the counts are scaled so the fragments' total mass equals the parent's mass.
 
 Fragments fall under J2 gravity, rotation and drag (ballistic coefficient beta = m /
@@ -75,7 +76,7 @@ def _power_law_lengths(n: int, k: float, l_min: float, l_max: float, rng: np.ran
 
 def fragment_cloud(r_ecef_m, v_ecef_mps, mass_kg: float, rng: np.random.Generator, *, n_fragments: int = 500,
                    kind: str = "collision", l_min_m: float = 0.01, l_max_m: float = 1.0, am_sigma: float = 0.4,
-                   dv_log_offset: float = 1.85) -> FragmentCloud:
+                   dv_log_offset: float | None = None) -> FragmentCloud:
     """The fragments of a body of ``mass_kg`` broken up at ``r_ecef_m`` moving at
     ``v_ecef_mps`` (module notes). ``kind`` "collision" (hit-to-kill) or "explosion"."""
     if kind not in ("collision", "explosion"):
@@ -90,7 +91,8 @@ def fragment_cloud(r_ecef_m, v_ecef_mps, mass_kg: float, rng: np.random.Generato
     mass = area / am
     mass *= mass_kg / mass.sum()  # conserve the parent's mass (notional: the model does not)
     am = area / mass
-    dv = 10.0 ** rng.normal(0.2 * np.log10(am) + dv_log_offset, 0.4)
+    slope, offset = (0.9, 2.9) if kind == "collision" else (0.2, 1.85)
+    dv = 10.0 ** rng.normal(slope * np.log10(am) + (offset if dv_log_offset is None else dv_log_offset), 0.4)
     direction = rng.normal(size=(n_fragments, 3))
     direction /= np.linalg.norm(direction, axis=1, keepdims=True)
     r = np.broadcast_to(np.asarray(r_ecef_m, float), (n_fragments, 3)).copy()

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["EngagementWindows", "FlyoutParameters", "engagement_windows", "flyout_distance_m", "flyout_time_s"]
+__all__ = ["EngagementWindows", "FlyoutParameters", "engagement_windows", "flyout_distance_m", "flyout_speed_mps", "flyout_time_s"]
 
 
 class FlyoutParameters(NamedTuple):
@@ -56,6 +56,13 @@ def flyout_distance_m(time_s, burnout_speed_mps, burnout_time_s, coast_decay_tim
     boost = 0.5 * vb / tb * np.clip(t, 0.0, None) ** 2
     coast = 0.5 * vb * tb + vb * tau * np.log1p(np.clip(t - tb, 0.0, None) / tau)
     return np.where(t <= tb, boost, coast)
+
+
+def flyout_speed_mps(time_s, burnout_speed_mps, burnout_time_s, coast_decay_time_s) -> np.ndarray:
+    """Speed (m/s) after ``time_s`` of flight (the derivative of :func:`flyout_distance_m`)."""
+    t = np.clip(np.asarray(time_s, float), 0.0, None)
+    vb, tb, tau = (np.asarray(x, float) for x in (burnout_speed_mps, burnout_time_s, coast_decay_time_s))
+    return np.where(t <= tb, vb * t / tb, vb / (1.0 + np.clip(t - tb, 0.0, None) / tau))
 
 
 class EngagementWindows(NamedTuple):

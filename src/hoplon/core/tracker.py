@@ -35,7 +35,7 @@ import numpy as np
 from hoplon.core import association as assoc
 from hoplon.core import filters as flt
 
-__all__ = ["TrackerConfig", "SensorInfo", "Scan", "Tracker", "TrackOutput", "MOTION_MODELS", "track_all", "group_scans"]
+__all__ = ["TrackerConfig", "SensorInfo", "Scan", "Tracker", "TrackOutput", "ConfirmedTracks", "MOTION_MODELS", "track_all", "group_scans"]
 
 MOTION_MODELS = ("cv", "ca", "singer", "ct", "ballistic", "imm", "imm-ballistic")
 
@@ -212,6 +212,18 @@ class TrackOutput(NamedTuple):
     inv_beta_cov: np.ndarray | None = None
 
 
+class ConfirmedTracks(NamedTuple):
+    """A snapshot of the confirmed tracks (see :meth:`Tracker.confirmed`)."""
+
+    id: np.ndarray
+    time_s: np.ndarray
+    state: np.ndarray  # (N, 6)
+    cov: np.ndarray  # (N, 6, 6)
+    inv_beta: np.ndarray  # (N,) NaN without a drag state
+    inv_beta_cov: np.ndarray  # (N, 7)
+    last_update_s: np.ndarray
+
+
 def _meas_to_ecef(meas: flt.RadarMeasurement, z: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """ECEF positions (M, 3) and their covariances (M, 3, 3) of range/az/el measurements."""
     r, az, el = z[:, 0], z[:, 1], z[:, 2]
@@ -340,6 +352,35 @@ class Tracker:
         self._release(math.inf)
         self._flush_output()
         return self.output()
+
+    def advance(self, until: float) -> None:
+        """Process every buffered scan up to time ``until`` (s), whatever the latency
+        window, and write the output rows of those times (a simulation that steps the
+        tracker and reads :meth:`confirmed` between steps)."""
+        self._release(until)
+        self._flush_output()
+
+    def confirmed(self) -> ConfirmedTracks:
+        """The confirmed tracks now: ids, the time their state is at, state and covariance
+        of ECEF position and velocity, the drag state, the last update time."""
+        tr = self.tracks
+        c = np.flatnonzero(tr.confirmed)
+        has_drag = tr.x.shape[1] >= 7
+        return ConfirmedTracks(
+            id=tr.id[c].copy(), time_s=tr.t[c].copy(), state=tr.x[c][:, 0:6].copy(), cov=tr.P[c][:, 0:6, 0:6].copy(),
+            inv_beta=tr.x[c][:, 6].copy() if has_drag else np.full(c.size, np.nan),
+            inv_beta_cov=tr.P[c][:, 6, 0:7].copy() if has_drag else np.full((c.size, 7), np.nan),
+            last_update_s=tr.last_update[c].copy(),
+        )
+
+    def updates_since(self, k: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """Track ids and measurement labels of the updates logged from entry ``k`` on, and
+        the next entry number (read the association log incrementally)."""
+        new = self._log[k:]
+        if not new:
+            return np.empty(0, np.int64), np.empty(0, np.int64), k
+        return (np.concatenate([e[1] for e in new]).astype(np.int64), np.concatenate([e[3] for e in new]).astype(np.int64),
+                len(self._log))
 
     def _release(self, until: float) -> None:
         while self._buffer and self._buffer[0][0] <= until:

@@ -202,6 +202,7 @@ HalfWidth = Annotated[float, Quantity("angle", gt=0.0, le=math.pi)]
 Elevation = Annotated[float, Quantity("angle", ge=-math.pi / 2, le=math.pi / 2)]
 Azimuth = Annotated[float, Quantity("angle", ge=-2 * math.pi, le=2 * math.pi)]
 NonNegativeSpeed = Annotated[float, Quantity("speed", ge=0.0)]
+Speed = Annotated[float, Quantity("speed", ge=-200.0, le=200.0)]
 
 
 def _none_as_empty(value: Any) -> Any:
@@ -627,6 +628,11 @@ Rcs = Annotated[RcsModel, BeforeValidator(_rcs_scalar)]
 class _ThreatType(_Model):
     label: Text
     public_analogues: list[Text] = []
+    mass_kg: PositiveMass | None = Field(
+        None, alias="mass",
+        description="Mass that breaks up when the threat is killed (the re-entry vehicle of a separating missile); "
+                    "default: a ballistic type's dry mass, 200 kg for air-breathing types.",
+    )
 
 
 class BallisticType(_ThreatType):
@@ -802,6 +808,16 @@ class InterceptorType(_Model):
     launchers: Annotated[int, Field(ge=1, le=100, strict=True)]
     rounds_per_launcher: Annotated[int, Field(ge=1, le=100, strict=True)]
     reload_time_s: PositiveDuration = Field(alias="reload_time")
+    mass_kg: PositiveMass = Field("500 kg", alias="mass", validate_default=True,
+                                  description="Mass at burnout (what falls after a miss).")
+    seeker_basket_m: PositiveLength = Field(
+        "5 km", alias="seeker_basket", validate_default=True,
+        description="The homing seeker acquires a target within this distance of its aim point.",
+    )
+    lethal_radius_m: PositiveLength = Field(
+        "1 m", alias="lethal_radius", validate_default=True,
+        description="A homing interceptor kills when it passes within this distance (hit-to-kill).",
+    )
     sources: Annotated[list[Text], _at_least_one("source")]
 
     @model_validator(mode="after")
@@ -892,6 +908,25 @@ class Doctrine(_Model):
     mode: Literal["shoot-look-shoot", "shoot-shoot"] = "shoot-look-shoot"
     salvo: Annotated[int, Field(ge=1, le=8, strict=True)] = 2
     kill_assessment_delay_s: NonNegativeDuration = Field("10 s", alias="kill_assessment_delay", validate_default=True)
+    kill_assessment_probability: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        0.9, description="Probability that a kill assessment is correct (notional).")
+
+
+class WindLayer(_Model):
+    """The wind at a height: east and north components (interpolated linearly in height)."""
+
+    alt_m: FlightAltitude = Field(alias="alt")
+    east_mps: Speed = Field(alias="east")
+    north_mps: Speed = Field(alias="north")
+
+
+class DebrisSettings(_Model):
+    """How the engine breaks up killed threats and lets the fragments fall."""
+
+    fragments: Annotated[int, Field(ge=1, le=10_000, strict=True)] = Field(
+        200, description="Fragments per kill (their masses sum to the killed object's).")
+    wind: Annotated[list[WindLayer], BeforeValidator(_none_as_empty)] = Field(
+        [], description="Wind profile by height; none: still air.")
 
 
 class Battery(_Model):
@@ -1009,6 +1044,7 @@ class Scenario(_Model):
     sensors: Annotated[list[SensorSite], BeforeValidator(_none_as_empty)] = []
     tracker: TrackerSettings | None = Field(None, description="Tracker settings over the engine's defaults.")  # type: ignore[valid-type]
     batteries: Annotated[list[Battery], BeforeValidator(_none_as_empty)] = []
+    debris: DebrisSettings = DebrisSettings()
 
     _source: SourceMap | None = PrivateAttr(None)
     _catalog: Catalog | None = PrivateAttr(None)

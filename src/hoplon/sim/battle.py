@@ -49,7 +49,7 @@ from hoplon.core.threat import (
 from hoplon.core.wta import solve_exact
 from hoplon.sim.events import Event
 
-__all__ = ["ENGAGEMENTS_SCHEMA", "PLAN_PERIOD_S", "THREATS_SCHEMA", "plan_engagements"]
+__all__ = ["BattleManager", "ENGAGEMENTS_SCHEMA", "PLAN_PERIOD_S", "THREATS_SCHEMA"]
 
 PLAN_PERIOD_S = 10.0
 """Battle-management cycle, s."""
@@ -87,8 +87,9 @@ ENGAGEMENTS_SCHEMA = pa.schema(
         ("window_close_s", pa.float64()),
         ("pk", pa.float64()),
         ("committed", pa.bool_()),  # its launch time came; the last revision of the plan
+        ("engagement_id", pa.int64()),  # committed engagements: the interceptors' reference
     ],
-    metadata={"hoplon_table": "engagements", "schema_version": "1"},
+    metadata={"hoplon_table": "engagements", "schema_version": "2"},
 )
 
 THREATS_SCHEMA = pa.schema(
@@ -165,70 +166,109 @@ class _Plan:
     announced: set[tuple[int, str]] = field(default_factory=set)  # (track, battery) with an event
 
 
-def _latest_rows(tracks: dict, t_plan: float, lo: int, hi: int):
-    """Indices of the latest row of each track among rows [lo, hi)."""
-    ids = tracks["track_id"][lo:hi]
-    last: dict[int, int] = {}
-    for k, tid in enumerate(ids.tolist()):
-        last[tid] = lo + k
-    rows = np.array(sorted(last.values()), dtype=np.int64)
-    return rows[tracks["time_s"][rows] >= t_plan - FRESH_S]
+class BattleManager:
+    """Threat evaluation and engagement planning, one cycle at a time (module notes).
 
+    The engine calls :meth:`cycle` every ``PLAN_PERIOD_S`` with the confirmed tracks; the
+    engagements whose launch comes before the next cycle are committed and returned (the
+    engine flies their interceptors). :meth:`assessed` tells the manager the outcome of
+    an engagement's kill assessment: a track assessed killed is engaged no more; one
+    assessed surviving loses the committed shots' credit and can be engaged again.
+    """
 
-def plan_engagements(world, tracks: pa.Table, events: list[Event]) -> tuple[pa.Table, pa.Table]:
-    """Threat evaluations and engagement plans of a run (tables), adding events."""
-    if tracks.num_rows == 0:
-        return THREATS_SCHEMA.empty_table(), ENGAGEMENTS_SCHEMA.empty_table()
-    cols = {name: tracks.column(name).to_numpy(zero_copy_only=False) for name in
-            ("time_s", "track_id", "x_m", "y_m", "z_m", "vx_mps", "vy_mps", "vz_mps", "inv_beta_m2_kg")}
-    cols["object_id"] = np.array(tracks.column("object_id").to_pylist(), dtype=object)
-    cols["cov"] = np.asarray(tracks.column("covariance").combine_chunks().flatten()).reshape(-1, 6, 6)
-    cols["inv_beta_cov"] = np.asarray(tracks.column("inv_beta_cov").combine_chunks().flatten()).reshape(-1, 7)
-    state = np.column_stack([cols[k] for k in ("x_m", "y_m", "z_m", "vx_mps", "vy_mps", "vz_mps")])
-    t_all = cols["time_s"]
-    batteries = _Batteries.of(world)
-    assets = world.assets
-    plan = _Plan()
-    evaluations: list[dict] = []
-    classified: set[int] = set()
-    # planning times: the end of every PLAN_PERIOD_S bin that holds track rows
-    bins = np.unique(np.floor(t_all / PLAN_PERIOD_S))
-    starts = np.searchsorted(t_all, bins * PLAN_PERIOD_S, side="left")
-    ends = np.searchsorted(t_all, (bins + 1) * PLAN_PERIOD_S, side="left")
-    for b, lo, hi in zip(bins, starts, ends):
-        now = float((b + 1) * PLAN_PERIOD_S)
-        window_lo = int(np.searchsorted(t_all, now - FRESH_S, side="left"))
-        rows = _latest_rows(cols, now, window_lo, hi)
-        _commit(plan, batteries, now)
-        if rows.size == 0:
-            continue
-        ev = _evaluate(world, cols, state, rows, assets)
-        for k, r in enumerate(rows):
-            tid = int(cols["track_id"][r])
-            evaluations.append({**ev["row"][k], "time_s": float(cols["time_s"][r]), "track_id": tid,
-                                "object_id": cols["object_id"][r]})
-            if tid not in classified:
-                classified.add(tid)
-                geo = ecef_to_geodetic(state[r, :3], earth=world.earth)
-                row = ev["row"][k]
-                detail = f"track {tid}: {row['classification']}"
-                if row["classification"] == "ballistic" and math.isfinite(row["impact_lat_deg"]):
-                    detail += (f"; predicted impact {row['impact_lat_deg']:.3f} N {row['impact_lon_deg']:.3f} E "
-                               f"(95 % ellipse {row['ellipse_semi_major_m'] / 1e3:.1f} x {row['ellipse_semi_minor_m'] / 1e3:.1f} km)")
-                if row["threatened_asset"]:
-                    detail += f", threatens {row['threatened_asset']} (p = {row['asset_probability']:.2f})"
-                if math.isfinite(row["launch_lat_deg"]):
-                    detail += (f"; launched from about {row['launch_lat_deg']:.2f} N {row['launch_lon_deg']:.2f} E "
-                               f"(+/- {row['launch_ellipse_semi_major_m'] / 1e3:.0f} km)")
-                events.append(Event(float(cols["time_s"][r]), "classified", cols["object_id"][r] or f"track-{tid}",
-                                    float(geo.lat_deg), float(geo.lon_deg), float(geo.alt_m), detail))
-        if len(batteries.ids):
-            _plan_cycle(world, plan, batteries, cols, state, rows, ev, now, events)
-    plan.rows += [plan.pending[k] for k in sorted(plan.pending)]  # plans whose launch time never came
-    eng = pa.Table.from_pylist(sorted(plan.rows, key=lambda r: (r["launch_time_s"], r["track_id"], r["battery_id"])),
-                               schema=ENGAGEMENTS_SCHEMA) if plan.rows else ENGAGEMENTS_SCHEMA.empty_table()
-    thr = pa.Table.from_pylist(evaluations, schema=THREATS_SCHEMA) if evaluations else THREATS_SCHEMA.empty_table()
-    return thr, eng
+    def __init__(self, world, events: list[Event]) -> None:
+        self.world = world
+        self.events = events
+        self.batteries = _Batteries.of(world)
+        self.plan = _Plan()
+        self.evaluations: list[dict] = []
+        self.classified: set[int] = set()
+        self.killed_tracks: set[int] = set()  # assessed killed
+        self._next_engagement = 1
+
+    def cycle(self, now: float, snap, label) -> list[dict]:
+        """One planning cycle at ``now`` (s) over ``snap`` (:class:`ConfirmedTracks`);
+        ``label(track_id)`` names the track's true object (analysis only). Returns the
+        engagements committed (launching before ``now + PLAN_PERIOD_S``)."""
+        world = self.world
+        if snap is not None and len(snap.id):
+            fresh = (snap.last_update_s >= now - FRESH_S) & ~np.isin(snap.id, list(self.killed_tracks))
+            rows = np.flatnonzero(fresh)
+        else:
+            rows = np.empty(0, np.int64)
+        if rows.size:
+            cols = {"time_s": snap.time_s, "track_id": snap.id, "cov": snap.cov, "inv_beta_m2_kg": snap.inv_beta,
+                    "inv_beta_cov": snap.inv_beta_cov,
+                    "object_id": np.array([label(int(t)) for t in snap.id], dtype=object)}
+            state = snap.state
+            ev = _evaluate(world, cols, state, rows, world.assets)
+            for k, r in enumerate(rows):
+                tid = int(cols["track_id"][r])
+                self.evaluations.append({**ev["row"][k], "time_s": float(cols["time_s"][r]), "track_id": tid,
+                                         "object_id": cols["object_id"][r]})
+                if tid not in self.classified:
+                    self.classified.add(tid)
+                    self._announce_classification(tid, cols, state, r, ev["row"][k])
+            if len(self.batteries.ids):
+                _plan_cycle(world, self.plan, self.batteries, cols, state, rows, ev, now, self.events)
+        return self._commit(now + PLAN_PERIOD_S)
+
+    def _announce_classification(self, tid, cols, state, r, row) -> None:
+        geo = ecef_to_geodetic(state[r, :3], earth=self.world.earth)
+        detail = f"track {tid}: {row['classification']}"
+        if row["classification"] == "ballistic" and math.isfinite(row["impact_lat_deg"]):
+            detail += (f"; predicted impact {row['impact_lat_deg']:.3f} N {row['impact_lon_deg']:.3f} E "
+                       f"(95 % ellipse {row['ellipse_semi_major_m'] / 1e3:.1f} x {row['ellipse_semi_minor_m'] / 1e3:.1f} km)")
+        if row["threatened_asset"]:
+            detail += f", threatens {row['threatened_asset']} (p = {row['asset_probability']:.2f})"
+        if math.isfinite(row["launch_lat_deg"]):
+            detail += (f"; launched from about {row['launch_lat_deg']:.2f} N {row['launch_lon_deg']:.2f} E "
+                       f"(+/- {row['launch_ellipse_semi_major_m'] / 1e3:.0f} km)")
+        self.events.append(Event(float(cols["time_s"][r]), "classified", cols["object_id"][r] or f"track-{tid}",
+                                 float(geo.lat_deg), float(geo.lon_deg), float(geo.alt_m), detail))
+
+    def _commit(self, before: float) -> list[dict]:
+        """Engagements launching before ``before`` become the plan of record."""
+        plan, batteries = self.plan, self.batteries
+        out = []
+        for key in sorted(plan.pending):
+            row = plan.pending[key]
+            waiting = any(shot["_unassessed"] > 0 for shot in plan.shots.get(key[0], []))
+            if row["launch_time_s"] <= before and not waiting:  # look before shooting again
+                row["committed"] = True
+                row["engagement_id"] = self._next_engagement
+                self._next_engagement += 1
+                row["_open"] = row["rounds"]  # interceptors not yet assessed surviving
+                row["_unassessed"] = row["rounds"]
+                i = batteries.ids.index(row["battery_id"])
+                if row["rounds"] > batteries.rounds[i]:
+                    raise AssertionError("inventory would go negative")
+                batteries.rounds[i] -= row["rounds"]
+                plan.rows.append(row)
+                plan.shots.setdefault(key[0], []).append(row)
+                del plan.pending[key]
+                out.append(row)
+        return out
+
+    def assessed(self, engagement: dict, killed: bool) -> None:
+        """The kill assessment of one interceptor of ``engagement`` (a committed row)."""
+        tid = engagement["track_id"]
+        engagement["_unassessed"] -= 1
+        if killed:
+            self.killed_tracks.add(tid)
+            for key in [k for k in self.plan.pending if k[0] == tid]:
+                del self.plan.pending[key]
+        else:
+            engagement["_open"] -= 1
+
+    def tables(self) -> tuple[pa.Table, pa.Table]:
+        """Threat evaluations and engagements (committed, then plans never launched)."""
+        rows = self.plan.rows + [self.plan.pending[k] for k in sorted(self.plan.pending)]
+        eng = pa.Table.from_pylist(sorted(rows, key=lambda r: (r["launch_time_s"], r["track_id"], r["battery_id"])),
+                                   schema=ENGAGEMENTS_SCHEMA) if rows else ENGAGEMENTS_SCHEMA.empty_table()
+        thr = (pa.Table.from_pylist(self.evaluations, schema=THREATS_SCHEMA) if self.evaluations
+               else THREATS_SCHEMA.empty_table())
+        return thr, eng
 
 
 def _evaluate(world, cols, state, rows, assets) -> dict:
@@ -345,18 +385,6 @@ def _pk_table(batteries: _Batteries, cls: np.ndarray, speed: np.ndarray) -> np.n
     return out
 
 
-def _commit(plan: _Plan, batteries: _Batteries, now: float) -> None:
-    """Engagements whose launch time has come become the plan of record."""
-    for key in sorted(plan.pending):
-        row = plan.pending[key]
-        if row["launch_time_s"] <= now:
-            row["committed"] = True
-            batteries.rounds[batteries.ids.index(row["battery_id"])] -= row["rounds"]
-            plan.rows.append(row)
-            plan.shots.setdefault(key[0], []).append(row)
-            del plan.pending[key]
-
-
 def _plan_cycle(world, plan: _Plan, batteries: _Batteries, cols, state, rows, ev, now: float, events: list[Event]) -> None:
     """One dynamic WTA over the threats in view: committed shots lower a threat's value
     (by their kill probabilities) and push later intercepts past their kill assessment."""
@@ -366,7 +394,9 @@ def _plan_cycle(world, plan: _Plan, batteries: _Batteries, cols, state, rows, ev
     not_before = np.full(tids.size, -np.inf)
     for j, tid in enumerate(tids.tolist()):
         for shot in plan.shots.get(tid, []):
-            values[j] *= (1.0 - shot["pk"]) ** shot["rounds"]
+            if shot["_open"] <= 0:
+                continue  # assessed: every round missed
+            values[j] *= (1.0 - shot["pk"]) ** shot["_open"]
             i = batteries.ids.index(shot["battery_id"])
             not_before[j] = max(not_before[j], shot["intercept_time_s"] + batteries.assess_s[i])
     # look, then shoot again: a further launch waits for the earlier shots' kill assessment
@@ -411,6 +441,7 @@ def _plan_cycle(world, plan: _Plan, batteries: _Batteries, cols, state, rows, ev
                 "intercept_lat_deg": float(geo.lat_deg), "intercept_lon_deg": float(geo.lon_deg),
                 "intercept_alt_m": float(geo.alt_m), "window_open_s": float(win.open_s[i, j]),
                 "window_close_s": float(win.close_s[i, j]), "pk": float(pk[i, j]), "committed": False,
+                "engagement_id": None,
             }
             plan.pending[(tid, batteries.ids[i])] = row
             if (tid, batteries.ids[i]) not in plan.announced:

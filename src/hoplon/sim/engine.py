@@ -15,18 +15,21 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hoplon.core.airbreather import route_states_at
 from hoplon.core.ballistic import FlightSamples, sample_flight
 from hoplon.core.boost import fly_boost
-from hoplon.core.frames import ecef_to_geodetic, geodesic_inverse
+from hoplon.core.frames import ecef_to_geodetic, geodesic_inverse, geodetic_to_ecef
+from hoplon.sim.battle import PLAN_PERIOD_S, BattleManager
+from hoplon.sim.debris import run_debris
 from hoplon.sim.events import Event, events_table
+from hoplon.sim.intercepts import INTERCEPTOR_BETA_KG_M2, Interceptors
 from hoplon.sim.objects import ObjectTable, Signature
 from hoplon.sim.random import stream
 from hoplon.sim.sensors import simulate as simulate_sensors
 from hoplon.sim.tables import table_from_parts
-from hoplon.sim.battle import plan_engagements
-from hoplon.sim.tracking import run_tracker
+from hoplon.sim.tracking import EngineTracker
 from hoplon.sim.truth import TRUTH_SCHEMA, TruthStore
 from hoplon.sim.world import World
 
@@ -55,8 +58,14 @@ OUTCOMES_SCHEMA = pa.schema(
         ("burnout_time_s", pa.float64()),
         ("burnout_speed_mps", pa.float64()),
         ("impact_speed_mps", pa.float64()),
+        ("fate", pa.string()),  # killed | leaked (reached the ground)
+        ("killed_time_s", pa.float64()),
+        ("killed_by", pa.string()),  # interceptor id
+        ("kill_lat_deg", pa.float64()),
+        ("kill_lon_deg", pa.float64()),
+        ("kill_alt_m", pa.float64()),
     ],
-    metadata={"hoplon_table": "outcomes", "schema_version": "1"},
+    metadata={"hoplon_table": "outcomes", "schema_version": "2"},
 )
 
 KIND_MISSILE = "ballistic_missile"
@@ -78,6 +87,9 @@ class RunResult:
     tracks: pa.Table
     threat_evaluations: pa.Table | None = None
     engagements: pa.Table | None = None
+    interceptors: pa.Table | None = None
+    debris: pa.Table | None = None
+    debris_clouds: list | None = None  # one summary dict per cloud (footprint, places)
     truth_store: TruthStore | None = None  # dense truth for analysis (not written to files)
 
 
@@ -291,8 +303,32 @@ def _airbreathers(world: World, step: float, every: int, truth: TruthStore, obje
     }
 
 
-def _outcomes(parts: list[dict]) -> pa.Table:
-    return table_from_parts(parts, OUTCOMES_SCHEMA)
+def _outcomes(parts: list[dict], truth: TruthStore, flights: Interceptors) -> pa.Table:
+    """One row per threat: how it ended (killed, or leaked: reached the ground)."""
+    index = {oid: k for k, oid in enumerate(truth.object_id)}
+    killer = {res["target"]: flights.ids[k] for k, res in enumerate(flights.results) if res.get("result") == "kill"}
+    done = []
+    for part in parts:
+        if not part:
+            continue
+        part = dict(part)
+        obj = np.array([index[o] for o in part["object_id"]], dtype=np.int64)
+        killed_s = truth.killed_s[obj]
+        killed = np.isfinite(killed_s)
+        kill_geo = np.full((obj.size, 3), np.nan)
+        if killed.any():
+            r, _ = truth.state_at(obj[killed], killed_s[killed])
+            geo = ecef_to_geodetic(r, earth=truth.earth)
+            kill_geo[killed] = np.column_stack([np.atleast_1d(geo.lat_deg), np.atleast_1d(geo.lon_deg), np.atleast_1d(geo.alt_m)])
+        for name in ("impact_time_s", "impact_lat_deg", "impact_lon_deg", "impact_alt_m", "miss_distance_m", "impact_speed_mps"):
+            part[name] = np.where(killed, np.nan, np.asarray(part[name], float))
+        part["asset_hit"] = ["" if k else a for k, a in zip(killed, part["asset_hit"])]
+        part["fate"] = ["killed" if k else "leaked" for k in killed]
+        part["killed_time_s"] = killed_s
+        part["killed_by"] = [killer.get(int(o), "") for o in obj]
+        part["kill_lat_deg"], part["kill_lon_deg"], part["kill_alt_m"] = kill_geo.T
+        done.append(part)
+    return table_from_parts(done, OUTCOMES_SCHEMA)
 
 
 def estimated_truth_rows(world: World, truth_step_s: float) -> int:
@@ -316,7 +352,20 @@ def estimated_truth_rows(world: World, truth_step_s: float) -> int:
 
 
 def run(world: World, *, truth_step_s: float = 1.0) -> RunResult:
-    """Fly every threat of ``world``, run its sensors; truth written every ``truth_step_s`` s.
+    """Play ``world`` from the first launch to the last object on the ground; truth
+    written every ``truth_step_s`` s.
+
+    The flights of every threat are computed first as if nothing were shot down, and the
+    sensors' detections of them (both are deterministic physics and draws of their own
+    streams). Then one loop steps through time every ``PLAN_PERIOD_S``:
+
+    1. intercepts due by now are resolved (a kill ends the object's flight);
+    2. the tracker receives the scans up to now, without the detections of objects
+       already destroyed;
+    3. kill assessments due by now reach the battle manager;
+    4. the battle manager evaluates the confirmed tracks and plans; engagements launching
+       before the next cycle are committed and their interceptors added;
+    5. interceptors in flight update their aim point from their tracks.
 
     Internally the truth is sampled at least every second (the output step divided
     evenly), which is what sensors interpolate.
@@ -336,13 +385,34 @@ def run(world: World, *, truth_step_s: float = 1.0) -> RunResult:
     ]
     truth.freeze()
     detections, reports, stats = simulate_sensors(world, truth, objects, stream(world.seed, "sensors"), events)
-    tracks = run_tracker(world, detections, objects.object_id, events, world.tracker)
-    evaluations, engagements = plan_engagements(world, tracks, events)
+    tracker = EngineTracker(world, detections, objects.object_id, world.tracker)
+    battle = BattleManager(world, events)
+    flights = Interceptors(world, battle.batteries, stream(world.seed, "intercepts"))
+    kills = _loop(world, truth, tracker, battle, flights, events)
+    # afterwards: what the destroyed objects no longer did
+    death = truth.killed_s
+    events = _prune_events(events, objects, death)
+    detections = _prune_detections(detections, objects, death)
+    tracks = tracker.table(events)
+    evaluations, engagements = battle.tables()
+    falls = flights.falls()
+    debris_table, clouds = run_debris(
+        world,
+        [{"object_id": objects.object_id[o], "kind": objects.kind[o], "type": objects.type_name[o], "time_s": t,
+          "r": r, "v": v, "interceptor_mass_kg": flights.mass_kg(k), "interceptor_v": flights.velocity(k)}
+         for o, t, r, v, k in kills],
+        [_fall_row(flights, k, f) for k, f in sorted(falls.items())],
+        stream(world.seed, "debris"), events,
+    )
+    truth_table = truth.table()
+    if len(flights):
+        truth_table = pa.concat_tables([truth_table, _interceptor_truth(flights, truth_step_s, world)])
+        truth_table = truth_table.take(pc.sort_indices(truth_table, [("time_s", "ascending"), ("object_id", "ascending")]))
     return RunResult(
         world=world,
-        truth=truth.table(),
+        truth=truth_table,
         events=events_table(events),
-        outcomes=_outcomes(parts),
+        outcomes=_outcomes(parts, truth, flights),
         truth_step_s=truth_step_s,
         detections=detections,
         launch_reports=reports,
@@ -350,5 +420,86 @@ def run(world: World, *, truth_step_s: float = 1.0) -> RunResult:
         tracks=tracks,
         threat_evaluations=evaluations,
         engagements=engagements,
+        interceptors=flights.table(truth, falls),
+        debris=debris_table,
+        debris_clouds=clouds,
         truth_store=truth,
     )
+
+
+def _loop(world, truth: TruthStore, tracker: EngineTracker, battle: BattleManager, flights: Interceptors,
+          events: list[Event]) -> list[tuple[int, float, np.ndarray, np.ndarray, int]]:
+    """The time loop (see :func:`run`); returns the kills (object, time, r, v, interceptor)."""
+    period = PLAN_PERIOD_S
+    kills = []
+    now = math.ceil(tracker.next_scan_time_s / period) * period if math.isfinite(tracker.next_scan_time_s) else math.inf
+    death = truth.killed_s  # updated in place by truth.kill
+    while math.isfinite(now):
+        for k, obj, t in flights.resolve(now, truth, events):
+            r, v = truth.state_at(np.array([obj]), np.array([t]))
+            kills.append((obj, t, r[0], v[0], k))
+        tracker.advance(now, death)
+        for k in flights.assessments_due(now):
+            battle.assessed(flights.engagement[k], flights.assess(k, truth, events))
+        snap = tracker.confirmed()
+        committed = battle.cycle(now, snap, tracker.label)
+        if committed:
+            aims = geodetic_to_ecef(np.array([r["intercept_lat_deg"] for r in committed]),
+                                    np.array([r["intercept_lon_deg"] for r in committed]),
+                                    np.array([r["intercept_alt_m"] for r in committed]), earth=world.earth)
+            flights.launch(committed, np.atleast_2d(aims), events)
+        flights.guide(now, snap)
+        # next cycle: every period while anything is under way, else the next scan's
+        busy = flights.pending or battle.plan.pending or (snap is not None and len(snap.id) > 0)
+        nxt = tracker.next_scan_time_s
+        if busy:
+            now += period
+        elif math.isfinite(nxt):
+            now = max(now + period, math.ceil(nxt / period) * period)
+        else:
+            now = math.inf
+    return kills
+
+
+def _prune_events(events: list[Event], objects: ObjectTable, death: np.ndarray) -> list[Event]:
+    """Drop what a destroyed object would have done after its death; a threat that reached
+    the ground is a leaker."""
+    index = {oid: k for k, oid in enumerate(objects.object_id)}
+    out = []
+    for e in events:
+        k = index.get(e.object_id)
+        if k is not None and e.kind in ("first_detection", "apogee", "impact") and e.time_s > death[k]:
+            continue
+        if k is not None and e.kind == "impact" and objects.kind[k] != KIND_BOOSTER:
+            e = Event(e.time_s, "leaker_impact", e.object_id, e.lat_deg, e.lon_deg, e.alt_m, e.detail)
+        out.append(e)
+    return out
+
+
+def _prune_detections(detections: pa.Table, objects: ObjectTable, death: np.ndarray) -> pa.Table:
+    """Detections of objects after their death never happened."""
+    if detections.num_rows == 0 or not np.isfinite(death).any():
+        return detections
+    index = {oid: k for k, oid in enumerate(objects.object_id)}
+    obj = detections.column("object_id").to_pylist()
+    t = detections.column("time_s").to_numpy()
+    d_obj = np.array([death[index[o]] if o is not None else np.inf for o in obj])
+    return detections.filter(pa.array(t <= d_obj))
+
+
+def _fall_row(flights: Interceptors, k: int, f) -> dict:
+    t, lat, lon, _, speed = f
+    return {"interceptor_id": flights.ids[k], "break_time_s": float(flights.intercept_s[k]), "land_time_s": t,
+            "lat_deg": lat, "lon_deg": lon, "mass_kg": flights.mass_kg(k), "beta_kg_m2": INTERCEPTOR_BETA_KG_M2,
+            "impact_speed_mps": speed}
+
+
+def _interceptor_truth(flights: Interceptors, step_s: float, world: World) -> pa.Table:
+    """Truth rows of the interceptors' flown paths (kind ``interceptor``)."""
+    if len(flights) == 0:
+        return TRUTH_SCHEMA.empty_table()
+    ids, ts, rs, vs = flights.path_samples(step_s)
+    store = TruthStore(world.earth)
+    for oid, t, r, v in zip(ids, ts, rs, vs):
+        store.add(oid, "interceptor", t, r, v, np.ones(t.size, bool))
+    return store.table()

@@ -24,7 +24,13 @@ EVENT_KINDS = (
     "engagement_planned",  # a battery is first planned against a track
     "boost_end",  # thrust cutoff; the re-entry vehicle and the spent booster separate
     "apogee",  # highest point of a ballistic flight
-    "impact",  # a threat or a spent booster reaches the ground
+    "impact",  # a spent booster reaches the ground
+    "interceptor_launched",  # an interceptor leaves its launcher
+    "intercept_kill",  # an interceptor destroys an object (the object's id)
+    "intercept_miss",  # an interceptor reaches its intercept time without a kill
+    "kill_assessed",  # a battery learns (rightly or wrongly) the outcome of an intercept
+    "leaker_impact",  # a threat (warhead, drone, cruise missile) reaches the ground
+    "debris_landed",  # the fragments of a kill, or a missed interceptor, reach the ground (median time)
 )
 
 EVENTS_SCHEMA = pa.schema(

@@ -17,7 +17,7 @@ SUMMARY_VERSION = 1
 
 def utc(epoch: datetime, time_s: float) -> str:
     """ISO 8601 UTC time (milliseconds) of ``time_s`` seconds after ``epoch``."""
-    if not np.isfinite(time_s):
+    if time_s is None or not np.isfinite(time_s):
         return ""
     return (epoch + timedelta(seconds=float(time_s))).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
@@ -32,7 +32,11 @@ def summarize(result: RunResult) -> dict:
     world = result.world
     out = result.outcomes.to_pydict()
     n = len(out["object_id"])
-    places = describe_location(np.asarray(out["impact_lat_deg"]), np.asarray(out["impact_lon_deg"])) if n else []
+    lat = np.where(np.isnan(np.asarray(out["impact_lat_deg"], float)), np.asarray(out["kill_lat_deg"], float),
+                   np.asarray(out["impact_lat_deg"], float)) if n else np.empty(0)
+    lon = np.where(np.isnan(np.asarray(out["impact_lon_deg"], float)), np.asarray(out["kill_lon_deg"], float),
+                   np.asarray(out["impact_lon_deg"], float)) if n else np.empty(0)
+    places = describe_location(lat, lon) if n else []  # of the impact, or of the kill
     threats = []
     for i in range(n):
         threats.append(
@@ -42,7 +46,8 @@ def summarize(result: RunResult) -> dict:
                 "type": out["type"][i],
                 "launch_utc": utc(world.epoch, out["launch_time_s"][i]),
                 "impact_utc": utc(world.epoch, out["impact_time_s"][i]),
-                "flight_time_s": _num(out["impact_time_s"][i] - out["launch_time_s"][i]),
+                "flight_time_s": _num((out["impact_time_s"][i] if out["impact_time_s"][i] is not None else out["killed_time_s"][i])
+                                      - out["launch_time_s"][i]),
                 "impact_lat_deg": _num(out["impact_lat_deg"][i], 6),
                 "impact_lon_deg": _num(out["impact_lon_deg"][i], 6),
                 "impact_place": places[i],
@@ -52,7 +57,12 @@ def summarize(result: RunResult) -> dict:
                 "apogee_km": _num(out["apogee_alt_m"][i], scale=1e-3),
                 "burnout_speed_mps": _num(out["burnout_speed_mps"][i], 1),
                 "impact_speed_mps": _num(out["impact_speed_mps"][i], 1),
-                "outcome": "impact",
+                "outcome": out["fate"][i],
+                "killed_utc": utc(world.epoch, out["killed_time_s"][i]) or None,
+                "killed_by": out["killed_by"][i] or None,
+                "kill_lat_deg": _num(out["kill_lat_deg"][i], 6),
+                "kill_lon_deg": _num(out["kill_lon_deg"][i], 6),
+                "kill_alt_km": _num(out["kill_alt_m"][i], scale=1e-3),
             }
         )
     # first detections and launch reports per threat (events)
@@ -113,15 +123,16 @@ def summarize(result: RunResult) -> dict:
             "earth": world.earth.name,
             "sources": list(world.scenario.sources),
         },
-        "scope": "threat flights, sensors, tracking and battle management (threat evaluation and engagement plans): interceptors do not fly yet, so every threat reaches the ground",
+        "scope": "threat flights, sensors, tracking, battle management, interceptors, intercepts, kill assessment and debris",
         "counts": {
             "threats": n,
             "ballistic_missiles": int(np.sum(kinds == "ballistic_missile")),
             "drones": int(np.sum(kinds == "drone")),
             "cruise_missiles": int(np.sum(kinds == "cruise_missile")),
             "spent_boosters": boosters,
-            "intercepted": 0,
-            "reached_ground": n,
+            "intercepted": int(np.sum(np.asarray(out["fate"], dtype=object) == "killed")),
+            "reached_ground": int(np.sum(np.asarray(out["fate"], dtype=object) == "leaked")),
+            "interceptors_fired": 0 if result.interceptors is None else result.interceptors.num_rows,
             "impacts_inside_assets": int(np.sum(hit != "")),
             "events": len(events["time_s"]),
             "truth_rows": result.truth.num_rows,
@@ -135,7 +146,36 @@ def summarize(result: RunResult) -> dict:
         "assets": assets,
         "threats": threats,
         "battle_management": battle,
+        "interceptors": _interceptor_summary(result),
+        "debris": [_round_cloud(c) for c in (result.debris_clouds or [])],
     }
+
+
+def _interceptor_summary(result) -> dict:
+    """Interceptors fired, kills and misses per battery."""
+    t = result.interceptors
+    per: dict[str, dict] = {}
+    if t is not None and t.num_rows:
+        d = t.to_pydict()
+        for b, res in zip(d["battery_id"], d["result"]):
+            item = per.setdefault(b, {"fired": 0, "kills": 0, "misses": 0})
+            item["fired"] += 1
+            item["kills" if res == "kill" else "misses"] += 1
+    return {"per_battery": per}
+
+
+def _round_cloud(c: dict) -> dict:
+    out = {}
+    for k, v in c.items():
+        if isinstance(v, float):
+            out[k] = round(v, 6)
+        elif isinstance(v, list) and v and isinstance(v[0], float):
+            out[k] = [round(x, 6) for x in v]
+        elif k == "places":
+            out[k] = [{**p, "distance_m": round(p["distance_m"], 1)} for p in v]
+        else:
+            out[k] = v
+    return out
 
 
 def _battle_summary(result) -> dict:

@@ -9,16 +9,25 @@ confirmed and when tracks were dropped.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 import numpy as np
 import pyarrow as pa
 
 from hoplon.core.frames import ecef_to_geodetic
-from hoplon.core.tracker import Scan, SensorInfo, TrackerConfig, group_scans, track_all
+from hoplon.core.tracker import (
+    ConfirmedTracks,
+    Scan,
+    SensorInfo,
+    Tracker,
+    TrackerConfig,
+    group_scans,
+    track_all,
+)
 from hoplon.sim.events import Event
 
-__all__ = ["TRACKS_SCHEMA", "run_tracker", "DEFAULT_ENGINE_TRACKER"]
+__all__ = ["TRACKS_SCHEMA", "EngineTracker", "run_tracker", "DEFAULT_ENGINE_TRACKER"]
 
 DEFAULT_ENGINE_TRACKER = TrackerConfig(
     motion="imm-ballistic",
@@ -78,14 +87,10 @@ def _scans(detections: pa.Table, radar_ids: list[str], object_index: dict[str, i
     return group_scans(t[order], sid[order], z[order], sigma=sig[order], label=labels[order], row=order)
 
 
-def run_tracker(world, detections: pa.Table, object_ids: list[str], events: list[Event],
-                config: TrackerConfig | None = None) -> pa.Table:
-    """Track every radar detection of a run; returns the tracks table and adds events."""
+def _sensor_infos(world) -> list[SensorInfo]:
     net = world.sensors
-    if net.n_radars == 0 or detections.num_rows == 0:
-        return TRACKS_SCHEMA.empty_table()
     radars = net.radars
-    sensors = [
+    return [
         SensorInfo(
             id=str(net.radar_id[i]), lat_deg=float(radars.lat_deg[i]), lon_deg=float(radars.lon_deg[i]),
             alt_m=float(radars.alt_m[i]), sigma_range_m=max(float(radars.range_floor_m[i]), 1.0),
@@ -97,8 +102,77 @@ def run_tracker(world, detections: pa.Table, object_ids: list[str], events: list
         )
         for i in range(net.n_radars)
     ]
+
+
+class EngineTracker:
+    """The run's tracker, stepped by the engine: :meth:`advance` feeds the scans up to a
+    time, leaving out detections of objects already destroyed; :meth:`confirmed` and
+    :meth:`labels` give the battle manager its picture; :meth:`table` the tracks table."""
+
+    def __init__(self, world, detections: pa.Table, object_ids: list[str], config: TrackerConfig | None = None) -> None:
+        self.world = world
+        self.object_ids = object_ids
+        self.sensors = _sensor_infos(world) if world.sensors.n_radars else []
+        index = {oid: k for k, oid in enumerate(object_ids)}
+        self.scans = _scans(detections, [s.id for s in self.sensors], index) if self.sensors and detections.num_rows else []
+        self.tracker = Tracker(self.sensors, config or DEFAULT_ENGINE_TRACKER) if self.sensors else None
+        self.next_scan = 0
+        self._log_k = 0
+        self._counts: dict[int, Counter] = {}
+
+    @property
+    def next_scan_time_s(self) -> float:
+        """Time of the next scan not yet fed (inf when none is left)."""
+        return self.scans[self.next_scan].time_s if self.next_scan < len(self.scans) else math.inf
+
+    def advance(self, until: float, death_s: np.ndarray) -> None:
+        """Feed every scan up to ``until`` (s); detections of object k after ``death_s[k]``
+        are dropped (the object no longer exists)."""
+        if self.tracker is None:
+            return
+        while self.next_scan < len(self.scans) and self.scans[self.next_scan].time_s <= until:
+            scan = self.scans[self.next_scan]
+            self.next_scan += 1
+            lab = scan.label
+            dead = (lab >= 0) & (death_s[np.maximum(lab, 0)] < scan.time_s)
+            if dead.any():
+                keep = ~dead
+                scan = Scan(scan.time_s, scan.sensor, scan.z[keep], None if scan.sigma is None else scan.sigma[keep],
+                            lab[keep], None if scan.index is None else scan.index[keep])
+            self.tracker.add_scan(scan)
+        self.tracker.advance(until)
+        ids, labels, self._log_k = self.tracker.updates_since(self._log_k)
+        for tid, lab in zip(ids.tolist(), labels.tolist()):
+            self._counts.setdefault(tid, Counter())[lab] += 1
+
+    def confirmed(self) -> ConfirmedTracks | None:
+        return self.tracker.confirmed() if self.tracker is not None else None
+
+    def label(self, track_id: int) -> str:
+        """The true object most of the track's updates so far came from ('' for none)."""
+        c = self._counts.get(track_id)
+        real = [(n, lab) for lab, n in c.items() if lab >= 0] if c else []
+        return self.object_ids[max(real)[1]] if real else ""
+
+    def table(self, events: list[Event]) -> pa.Table:
+        """Finish tracking; the tracks table (and the track events)."""
+        if self.tracker is None:
+            return TRACKS_SCHEMA.empty_table()
+        return _tracks_table(self.world, self.tracker.finish(), self.object_ids, events)
+
+
+def run_tracker(world, detections: pa.Table, object_ids: list[str], events: list[Event],
+                config: TrackerConfig | None = None) -> pa.Table:
+    """Track every radar detection of a run at once; returns the tracks table and adds events."""
+    if world.sensors.n_radars == 0 or detections.num_rows == 0:
+        return TRACKS_SCHEMA.empty_table()
+    sensors = _sensor_infos(world)
     index = {oid: k for k, oid in enumerate(object_ids)}
     out = track_all(sensors, _scans(detections, [s.id for s in sensors], index), config or DEFAULT_ENGINE_TRACKER)
+    return _tracks_table(world, out, object_ids, events)
+
+
+def _tracks_table(world, out, object_ids: list[str], events: list[Event]) -> pa.Table:
     # label each track with the object most of its updates came from
     label: dict[int, int] = {}
     counts: dict[int, Counter] = {}

@@ -77,7 +77,16 @@ class TruthStore:
         self.out = np.concatenate([p[3] for p in self._parts]) if n else np.empty(0, bool)
         self.start_s = self.t[self.offsets[:-1]] if n else np.empty(0)
         self.end_s = self.t[self.offsets[1:] - 1] if n else np.empty(0)
+        self.killed_s = np.full(len(n), np.inf)
         self._frozen = True
+
+    def kill(self, obj: int, time_s: float) -> None:
+        """Object ``obj`` is destroyed at ``time_s``: it is no longer in flight after it,
+        and the truth table ends its rows with its state at that instant."""
+        if not self.start_s[obj] <= time_s <= self.end_s[obj]:
+            raise ValueError(f"{self.object_id[obj]} is not in flight at {time_s} s")
+        self.killed_s[obj] = time_s
+        self.end_s[obj] = time_s
 
     def __len__(self) -> int:
         return len(self.object_id)
@@ -127,8 +136,15 @@ class TruthStore:
             self.freeze()
         if len(self) == 0:
             return TRUTH_SCHEMA.empty_table()
-        obj = np.repeat(np.arange(len(self)), np.diff(self.offsets))[self.out]
-        t, r, v = self.t[self.out], self.r[self.out], self.v[self.out]
+        obj = np.repeat(np.arange(len(self)), np.diff(self.offsets))
+        keep = self.out & (self.t < self.killed_s[obj])
+        obj = obj[keep]
+        t, r, v = self.t[keep], self.r[keep], self.v[keep]
+        killed = np.flatnonzero(np.isfinite(self.killed_s))
+        if killed.size:  # the state at each kill
+            rk, vk = self.state_at(killed, self.killed_s[killed])
+            obj, t = np.concatenate([obj, killed]), np.concatenate([t, self.killed_s[killed]])
+            r, v = np.concatenate([r, rk]), np.concatenate([v, vk])
         order = np.lexsort((np.asarray(self.object_id, dtype=object)[obj], t))
         return self._rows_table(t[order], obj[order], r[order], v[order])
 

@@ -1,0 +1,191 @@
+"""Debris of a run: the fragments of every kill and every missed interceptor, where they
+land, their footprints and the populated places they endanger.
+
+Each kill breaks the killed object (its catalog ``mass``) and the interceptor (its
+burnout ``mass``) into one fragment cloud at the intercept, moving with their centre of
+mass (a hit-to-kill collision is perfectly inelastic: a head-on interceptor takes a large
+share of the threat's speed away) plus the collision form of the breakup model's
+velocity spread (:func:`hoplon.core.debris.fragment_cloud`, ``debris.fragments``
+fragments, the run's ``debris`` stream); every fragment of every cloud falls in one batched call, with
+the scenario's wind profile. A missed interceptor falls whole
+(:meth:`hoplon.sim.intercepts.Interceptors.falls`). ``debris.parquet`` has one row per
+fragment; the footprint of each cloud (95 % polygon and hull), the fragments above the
+15 J casualty threshold and the places (GeoNames, at least ``PLACE_MIN_POPULATION``
+inhabitants) inside or within ``PLACE_MARGIN_M`` of the 95 % polygon go to the events and
+the summary.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyarrow as pa
+
+from hoplon.core.debris import (
+    CASUALTY_ENERGY_J,
+    FragmentCloud,
+    fall,
+    footprint,
+    fragment_cloud,
+    places_near,
+)
+from hoplon.scenario.places import describe_location, load_places, places_within
+from hoplon.sim.events import Event
+
+__all__ = ["DEBRIS_SCHEMA", "PLACE_MARGIN_M", "PLACE_MIN_POPULATION", "run_debris", "object_mass_kg"]
+
+PLACE_MARGIN_M = 10_000.0
+PLACE_MIN_POPULATION = 5000
+DEFAULT_AIRBREATHER_MASS_KG = 200.0
+
+DEBRIS_SCHEMA = pa.schema(
+    [
+        ("cloud_id", pa.string()),  # the killed object's id, or the missed interceptor's
+        ("source", pa.string()),  # kill | interceptor
+        ("fragment", pa.int64()),
+        ("break_time_s", pa.float64()),
+        ("land_time_s", pa.float64()),
+        ("lat_deg", pa.float64()),
+        ("lon_deg", pa.float64()),
+        ("mass_kg", pa.float64()),
+        ("beta_kg_m2", pa.float64()),
+        ("impact_speed_mps", pa.float64()),
+        ("energy_j", pa.float64()),
+        ("hazardous", pa.bool_()),  # above the 15 J casualty threshold
+        ("landed", pa.bool_()),
+    ],
+    metadata={"hoplon_table": "debris", "schema_version": "1"},
+)
+
+
+def object_mass_kg(world, kind: str, type_name: str) -> float:
+    """Mass that breaks up when an object of ``kind`` and catalog ``type_name`` is killed
+    (the type's ``mass``; default: a ballistic type's dry mass, a spent booster's dry mass
+    less the re-entry vehicle's, 200 kg for air-breathing types)."""
+    cat = world.scenario.threat_catalog
+    if kind in ("ballistic_missile", "spent_booster"):
+        t = cat.ballistic[type_name]
+        dry = t.launch_mass_kg - t.propellant_mass_kg
+        rv = t.mass_kg if t.mass_kg is not None else dry
+        return max(dry - rv, 0.1 * dry) if kind == "spent_booster" else rv
+    section = "drone" if kind == "drone" else "cruise_missile"
+    t = cat.section(section)[type_name]
+    return t.mass_kg if t.mass_kg is not None else DEFAULT_AIRBREATHER_MASS_KG
+
+
+def _wind(world):
+    layers = sorted(world.scenario.debris.wind, key=lambda w: w.alt_m)
+    if not layers:
+        return None
+    h = np.array([w.alt_m for w in layers])
+    e = np.array([w.east_mps for w in layers])
+    n = np.array([w.north_mps for w in layers])
+    return lambda alt: (np.interp(alt, h, e), np.interp(alt, h, n))
+
+
+def run_debris(world, kills: list[dict], interceptor_falls: list[dict], rng: np.random.Generator,
+               events: list[Event]) -> tuple[pa.Table, list[dict]]:
+    """The debris table and one summary per cloud. ``kills``: dicts with object_id, kind,
+    type, time_s, r (ECEF), v; ``interceptor_falls``: dicts with interceptor_id,
+    break_time_s, land_time_s, lat_deg, lon_deg, mass_kg."""
+    n_frag = world.scenario.debris.fragments
+    parts: dict[str, list] = {name: [] for name in DEBRIS_SCHEMA.names}
+    clouds = []
+    if kills:
+        r, v, m, a, beta, cid, t0 = [], [], [], [], [], [], []
+        for kill in kills:
+            # a hit-to-kill collision is perfectly inelastic: the cloud holds both bodies and
+            # moves with their centre of mass
+            m_obj, m_int = object_mass_kg(world, kill["kind"], kill["type"]), kill["interceptor_mass_kg"]
+            v_cm = (m_obj * kill["v"] + m_int * kill["interceptor_v"]) / (m_obj + m_int)
+            c = fragment_cloud(kill["r"], v_cm, m_obj + m_int, rng, n_fragments=n_frag)
+            r.append(c.r_ecef_m)
+            v.append(c.v_ecef_mps)
+            m.append(c.mass_kg)
+            beta.append(c.beta_kg_m2)
+            a.append(c.area_m2)
+            cid.append(np.full(c.mass_kg.size, len(clouds)))
+            t0.append(np.full(c.mass_kg.size, kill["time_s"]))
+            clouds.append(kill)
+        all_cloud = FragmentCloud(np.concatenate(r), np.concatenate(v), np.concatenate(m), np.concatenate(a),
+                                  np.concatenate(beta), np.zeros(sum(x.size for x in m)))
+        land = fall(all_cloud, earth=world.earth, wind=_wind(world))
+        which, t_break = np.concatenate(cid), np.concatenate(t0)
+        frag = np.concatenate([np.arange(x.size) for x in m])
+        parts["cloud_id"] += [clouds[k]["object_id"] for k in which]
+        parts["source"] += ["kill"] * which.size
+        parts["fragment"] += frag.tolist()
+        parts["break_time_s"] += t_break.tolist()
+        parts["land_time_s"] += (t_break + land.fall_time_s).tolist()
+        parts["lat_deg"] += land.lat_deg.tolist()
+        parts["lon_deg"] += land.lon_deg.tolist()
+        parts["mass_kg"] += all_cloud.mass_kg.tolist()
+        parts["beta_kg_m2"] += all_cloud.beta_kg_m2.tolist()
+        parts["impact_speed_mps"] += land.impact_speed_mps.tolist()
+        parts["energy_j"] += land.energy_j.tolist()
+        parts["hazardous"] += (land.landed & (land.energy_j > CASUALTY_ENERGY_J)).tolist()
+        parts["landed"] += land.landed.tolist()
+    for f in interceptor_falls:
+        parts["cloud_id"].append(f["interceptor_id"])
+        parts["source"].append("interceptor")
+        parts["fragment"].append(0)
+        parts["break_time_s"].append(f["break_time_s"])
+        parts["land_time_s"].append(f["land_time_s"])
+        parts["lat_deg"].append(f["lat_deg"])
+        parts["lon_deg"].append(f["lon_deg"])
+        parts["mass_kg"].append(f["mass_kg"])
+        parts["beta_kg_m2"].append(f["beta_kg_m2"])
+        parts["impact_speed_mps"].append(f["impact_speed_mps"])
+        parts["energy_j"].append(0.5 * f["mass_kg"] * f["impact_speed_mps"] ** 2)
+        parts["hazardous"].append(0.5 * f["mass_kg"] * f["impact_speed_mps"] ** 2 > CASUALTY_ENERGY_J)
+        parts["landed"].append(math.isfinite(f["land_time_s"]))
+    table = pa.table(parts, schema=DEBRIS_SCHEMA)
+    return table, _summaries(world, table, events)
+
+
+def _summaries(world, table: pa.Table, events: list[Event]) -> list[dict]:
+    """Footprint, hazard and places of each cloud; a debris_landed event each."""
+    if table.num_rows == 0:
+        return []
+    d = {k: table.column(k).to_numpy(zero_copy_only=False) for k in table.column_names}
+    places = load_places(PLACE_MIN_POPULATION)
+    out = []
+    ids = d["cloud_id"]
+    for cid in list(dict.fromkeys(ids.tolist())):
+        sel = (ids == cid) & d["landed"]
+        if not sel.any():
+            continue
+        lat, lon = d["lat_deg"][sel], d["lon_deg"][sel]
+        fp = footprint(lat, lon)
+        reach = float(np.max(np.hypot(*(np.radians([lat - fp.median_lat_deg,
+                                                     (lon - fp.median_lon_deg) * math.cos(math.radians(fp.median_lat_deg))])))))
+        near = places_within(fp.median_lat_deg, fp.median_lon_deg, reach * 6371e3 + PLACE_MARGIN_M,
+                             min_population=PLACE_MIN_POPULATION)
+        found = []
+        if near.size:
+            inside, dist = places_near(fp, places.lat_deg[near], places.lon_deg[near], margin_m=PLACE_MARGIN_M)
+            for k in np.flatnonzero(inside)[np.argsort(dist[inside], kind="stable")]:
+                p = near[k]
+                found.append({"name": str(places.name[p]), "country": str(places.country_code[p]),
+                              "admin1": str(places.admin1_code[p]), "population": int(places.population[p]),
+                              "distance_m": float(dist[k])})
+        source = str(d["source"][sel][0])
+        t_land = d["land_time_s"][sel]
+        summary = {
+            "cloud_id": str(cid), "source": source, "fragments": int(sel.sum()),
+            "hazardous": int(d["hazardous"][sel].sum()), "mass_kg": float(d["mass_kg"][sel].sum()),
+            "break_time_s": float(d["break_time_s"][sel][0]), "first_landing_s": float(t_land.min()),
+            "last_landing_s": float(t_land.max()), "median_lat_deg": fp.median_lat_deg, "median_lon_deg": fp.median_lon_deg,
+            "footprint95_area_km2": fp.polygon95_area_m2 / 1e6, "hull_area_km2": fp.hull_area_m2 / 1e6,
+            "polygon95_lat_deg": fp.polygon95_lat_deg.tolist(), "polygon95_lon_deg": fp.polygon95_lon_deg.tolist(),
+            "places": found, "near": describe_location(fp.median_lat_deg, fp.median_lon_deg)[0],
+        }
+        out.append(summary)
+        what = (f"{summary['fragments']} fragments of {cid} ({summary['hazardous']} above 15 J), 95 % footprint "
+                f"{summary['footprint95_area_km2']:.0f} km2" if source == "kill" else f"spent interceptor {cid}")
+        if found:
+            what += "; places: " + ", ".join(f"{p['name']} ({p['population']:,})" for p in found[:4])
+        events.append(Event(float(np.median(t_land)), "debris_landed", str(cid), fp.median_lat_deg, fp.median_lon_deg, 0.0,
+                            f"{what}; near {summary['near']}"))
+    return out

@@ -1,0 +1,184 @@
+"""The closed engagement loop: interceptors fly, intercepts resolve, kills are assessed,
+debris falls (hoplon.sim.engine, hoplon.sim.intercepts, hoplon.sim.debris).
+
+Conservation and causality on the built-in scenarios, determinism, the fly-out kinematics
+of the flown paths against the closed form, the end-game law against scipy's Rayleigh
+distribution, and the debris cloud's mass and momentum."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from hoplon.core.engagement import flyout_distance_m, flyout_speed_mps
+from hoplon.io.run_files import write_table
+from hoplon.scenario.builtins import resolve_scenario
+from hoplon.sim.engine import run
+from hoplon.sim.intercepts import homing_miss_distance_m
+from hoplon.sim.world import compile_scenario
+
+THREAT_KINDS = ("ballistic_missile", "drone", "cruise_missile")
+
+
+def columns(table):
+    return {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
+
+
+@pytest.fixture(scope="module", params=[("anatolia", 1), ("anatolia", 2), ("anatolia-reinforced", None)],
+                ids=["anatolia-1", "anatolia-2", "reinforced"])
+def played(request):
+    name, seed = request.param
+    scenario = resolve_scenario(name)
+    world = compile_scenario(scenario, seed=seed)
+    return scenario, world, run(world)
+
+
+def test_every_threat_ends_killed_or_leaked_once(played):
+    _, _, result = played
+    out, ev = columns(result.outcomes), columns(result.events)
+    assert set(out["fate"]) <= {"killed", "leaked"}
+    for oid, fate in zip(out["object_id"], out["fate"]):
+        kinds = Counter(k for k, o in zip(ev["kind"], ev["object_id"]) if o == oid)
+        if fate == "killed":
+            assert kinds["intercept_kill"] == 1 and kinds["leaker_impact"] == 0, (oid, kinds)
+        else:
+            assert kinds["leaker_impact"] == 1 and kinds["intercept_kill"] == 0, (oid, kinds)
+    # nothing is killed twice, boosters included
+    killed = [o for k, o in zip(ev["kind"], ev["object_id"]) if k == "intercept_kill"]
+    assert len(killed) == len(set(killed))
+
+
+def test_every_interceptor_is_accounted_for_and_inventories_hold(played):
+    scenario, _, result = played
+    ic, ev, eng = columns(result.interceptors), columns(result.events), columns(result.engagements)
+    launched = sorted(o for k, o in zip(ev["kind"], ev["object_id"]) if k == "interceptor_launched")
+    assert launched == sorted(ic["interceptor_id"])
+    assert set(ic["result"]) <= {"kill", "miss"}
+    # one resolution event per interceptor: a kill names the object, a miss the interceptor
+    # or the object it homed on
+    kills = Counter(k for k in ev["kind"] if k == "intercept_kill")["intercept_kill"]
+    misses = Counter(k for k in ev["kind"] if k == "intercept_miss")["intercept_miss"]
+    assert kills == np.count_nonzero(ic["result"] == "kill") and misses == np.count_nonzero(ic["result"] == "miss")
+    assert Counter(k for k in ev["kind"] if k == "kill_assessed")["kill_assessed"] == len(ic["interceptor_id"])
+    committed = eng["committed"].astype(bool)
+    cat = scenario.threat_catalog.section("interceptor")
+    for b in scenario.batteries:
+        fired = int(np.count_nonzero(ic["battery_id"] == b.id))
+        assert fired == int(eng["rounds"][committed & (eng["battery_id"] == b.id)].sum())
+        t = cat[b.type]
+        assert fired <= (b.launchers or t.launchers) * (b.rounds_per_launcher or t.rounds_per_launcher)
+    # every committed engagement flew its rounds
+    per_eng = Counter(ic["engagement_id"].tolist())
+    for eid, rounds in zip(eng["engagement_id"][committed], eng["rounds"][committed]):
+        assert per_eng[eid] == rounds
+
+
+def test_no_event_precedes_its_cause(played):
+    _, _, result = played
+    ev = columns(result.events)
+    first: dict[tuple[str, str], float] = {}
+    for t, k, o in zip(ev["time_s"], ev["kind"], ev["object_id"]):
+        first.setdefault((o, k), t)
+    out = columns(result.outcomes)
+    for oid, t0 in zip(out["object_id"], out["launch_time_s"]):
+        for kind in ("first_detection", "track_confirmed", "classified", "engagement_planned", "intercept_kill",
+                     "leaker_impact"):
+            if (oid, kind) in first:
+                assert first[(oid, kind)] >= t0, (oid, kind)
+        if (oid, "track_confirmed") in first:
+            assert first[(oid, "first_detection")] <= first[(oid, "track_confirmed")]
+        if (oid, "engagement_planned") in first:
+            assert first[(oid, "track_confirmed")] <= first[(oid, "classified")] <= first[(oid, "engagement_planned")]
+    ic, eng = columns(result.interceptors), columns(result.engagements)
+    planned = dict(zip(eng["engagement_id"].tolist(), eng["planned_at_s"]))
+    for k, iid in enumerate(ic["interceptor_id"]):
+        assert planned[ic["engagement_id"][k]] <= ic["launch_time_s"][k] < ic["intercept_time_s"][k] < ic["assessed_at_s"][k]
+        assert first[(iid, "interceptor_launched")] == ic["launch_time_s"][k]
+        if ic["result"][k] == "miss":
+            assert ic["fall_time_s"][k] > ic["intercept_time_s"][k]
+    deb = columns(result.debris)
+    assert np.all(deb["land_time_s"][deb["landed"]] > deb["break_time_s"][deb["landed"]])
+
+
+def test_destroyed_objects_vanish_from_truth_and_detections(played):
+    _, _, result = played
+    out, truth, det = columns(result.outcomes), columns(result.truth), columns(result.detections)
+    for oid, fate, t_kill in zip(out["object_id"], out["fate"], out["killed_time_s"]):
+        rows = truth["object_id"] == oid
+        if fate == "killed":
+            assert truth["time_s"][rows].max() == t_kill
+            mine = det["object_id"] == oid
+            assert not np.any(det["time_s"][mine] > t_kill)
+
+
+def test_interceptor_paths_follow_the_flyout_model(played):
+    """Distance flown along the recorded path and the speed equal the closed-form fly-out."""
+    scenario, _, result = played
+    truth, ic = columns(result.truth), columns(result.interceptors)
+    cat = scenario.threat_catalog.section("interceptor")
+    types = {b.id: cat[b.type] for b in scenario.batteries}
+    for k, iid in enumerate(ic["interceptor_id"]):
+        rows = np.flatnonzero(truth["object_id"] == iid)
+        assert truth["kind"][rows[0]] == "interceptor"
+        t = truth["time_s"][rows] - ic["launch_time_s"][k]
+        r = np.column_stack([truth["x_m"][rows], truth["y_m"][rows], truth["z_m"][rows]])
+        v = np.linalg.norm(np.column_stack([truth["vx_mps"][rows], truth["vy_mps"][rows], truth["vz_mps"][rows]]), axis=1)
+        ty = types[ic["battery_id"][k]]
+        args = (ty.burnout_speed_mps, ty.burnout_time_s, ty.coast_decay_time_s)
+        path = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(r, axis=0), axis=1))])
+        np.testing.assert_allclose(path, flyout_distance_m(t, *args), rtol=1e-9, atol=1e-3)
+        np.testing.assert_allclose(v, flyout_speed_mps(t, *args), rtol=1e-12)
+        # the closed-form speed is the derivative of the closed-form distance
+        h = 1e-3
+        np.testing.assert_allclose(flyout_speed_mps(t[1:], *args),
+                                   (flyout_distance_m(t[1:] + h, *args) - flyout_distance_m(t[1:] - h, *args)) / (2 * h),
+                                   rtol=1e-6)
+
+
+def test_kill_debris_conserves_mass(played):
+    scenario, world, result = played
+    deb, ic, out = columns(result.debris), columns(result.interceptors), columns(result.outcomes)
+    from hoplon.sim.debris import object_mass_kg  # noqa: PLC0415
+
+    cat = scenario.threat_catalog.section("interceptor")
+    types = {b.id: cat[b.type] for b in scenario.batteries}
+    truth_kind = dict(zip(columns(result.truth)["object_id"], columns(result.truth)["kind"]))
+    for k in np.flatnonzero(ic["result"] == "kill"):
+        target = ic["target_object_id"][k]
+        frag = deb["cloud_id"] == target
+        assert frag.sum() == scenario.debris.fragments
+        typ = out["type"][out["object_id"] == target.removesuffix(".booster")][0]
+        want = object_mass_kg(world, truth_kind[target], typ) + types[ic["battery_id"][k]].mass_kg
+        assert deb["mass_kg"][frag].sum() == pytest.approx(want, rel=1e-12)
+    for k in np.flatnonzero(ic["result"] == "miss"):
+        assert (deb["cloud_id"] == ic["interceptor_id"][k]).sum() == 1
+
+
+def test_same_seed_same_bytes_other_seed_other_draws(tmp_path):
+    world = compile_scenario(resolve_scenario("anatolia"), seed=7)
+    a, b = run(world), run(compile_scenario(resolve_scenario("anatolia"), seed=7))
+    for name in ("events", "interceptors", "debris", "outcomes"):
+        write_table(getattr(a, name), tmp_path / f"a_{name}.parquet")
+        write_table(getattr(b, name), tmp_path / f"b_{name}.parquet")
+        assert (tmp_path / f"a_{name}.parquet").read_bytes() == (tmp_path / f"b_{name}.parquet").read_bytes(), name
+    c = run(compile_scenario(resolve_scenario("anatolia"), seed=8))
+    # the launches are deterministic physics (the scenario's); the draws are not
+    la = [(t, o) for t, k, o in zip(*(columns(a.events)[x] for x in ("time_s", "kind", "object_id"))) if k == "launch"]
+    lc = [(t, o) for t, k, o in zip(*(columns(c.events)[x] for x in ("time_s", "kind", "object_id"))) if k == "launch"]
+    assert la == lc
+    assert columns(a.interceptors)["miss_distance_m"].tolist() != columns(c.interceptors)["miss_distance_m"].tolist()
+
+
+@pytest.mark.parametrize("pk", [0.3, 0.8, 0.95])
+def test_homing_law_is_rayleigh_with_the_kill_probability(pk):
+    """P(miss < lethal radius) = pk; the miss distance is Rayleigh (scipy)."""
+    lethal = 1.5
+    u = (np.arange(20000) + 0.5) / 20000
+    miss = homing_miss_distance_m(pk, lethal, u)
+    assert np.mean(miss < lethal) == pytest.approx(pk, abs=1e-3)
+    scale = lethal / math.sqrt(-2.0 * math.log1p(-pk))
+    assert stats.kstest(miss, stats.rayleigh(scale=scale).cdf).pvalue > 0.99  # a deterministic quantile grid
