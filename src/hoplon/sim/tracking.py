@@ -135,6 +135,8 @@ class EngineTracker:
             self.next_scan += 1
             lab = scan.label
             dead = (lab >= 0) & (death_s[np.maximum(lab, 0)] < scan.time_s)
+            if dead.all():
+                continue  # nothing left of the scan (scans exist only through their detections)
             if dead.any():
                 keep = ~dead
                 scan = Scan(scan.time_s, scan.sensor, scan.z[keep], None if scan.sigma is None else scan.sigma[keep],
