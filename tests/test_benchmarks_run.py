@@ -208,3 +208,10 @@ def test_battle_benchmark_runs_and_reports_ratios():
     # the unscented mean sits inside the Monte Carlo spread
     assert pred["median_mean_offset_over_spread"] < 0.5
     assert win["speedup"] > 0 and 0.0 <= win["feasible_fraction"] <= 1.0
+
+
+def test_engine_benchmark_runs_and_reports_the_goal():
+    out = _run_benchmark("bench_engine.py", "--scenario", "anatolia", "--repeat", "1")
+    assert out["benchmark"] == "engine_replication" and out["threats"] == 7
+    assert out["replication_s"] > 0 and out["ratio_to_goal"] > 0 and out["goal"] == {"replication_s": 0.1}
+    assert set(out["profile_s"]) >= {"tracking", "battle management", "debris"}
