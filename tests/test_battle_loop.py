@@ -17,6 +17,7 @@ from scipy import stats
 from hoplon.core.engagement import flyout_distance_m, flyout_speed_mps
 from hoplon.io.run_files import write_table
 from hoplon.scenario.builtins import resolve_scenario
+from hoplon.sim.debris import object_mass_kg
 from hoplon.sim.engine import run
 from hoplon.sim.intercepts import homing_miss_distance_m
 from hoplon.sim.world import compile_scenario
@@ -142,8 +143,6 @@ def test_interceptor_paths_follow_the_flyout_model(played):
 def test_kill_debris_conserves_mass(played):
     scenario, world, result = played
     deb, ic, out = columns(result.debris), columns(result.interceptors), columns(result.outcomes)
-    from hoplon.sim.debris import object_mass_kg  # noqa: PLC0415
-
     cat = scenario.threat_catalog.section("interceptor")
     types = {b.id: cat[b.type] for b in scenario.batteries}
     truth_kind = dict(zip(columns(result.truth)["object_id"], columns(result.truth)["kind"]))

@@ -222,6 +222,7 @@ class ConfirmedTracks(NamedTuple):
     inv_beta: np.ndarray  # (N,) NaN without a drag state
     inv_beta_cov: np.ndarray  # (N, 7)
     last_update_s: np.ndarray
+    score: np.ndarray
 
 
 def _meas_to_ecef(meas: flt.RadarMeasurement, z: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -362,7 +363,7 @@ class Tracker:
 
     def confirmed(self) -> ConfirmedTracks:
         """The confirmed tracks now: ids, the time their state is at, state and covariance
-        of ECEF position and velocity, the drag state, the last update time."""
+        of ECEF position and velocity, the drag state, the last update time, the score."""
         tr = self.tracks
         c = np.flatnonzero(tr.confirmed)
         has_drag = tr.x.shape[1] >= 7
@@ -370,7 +371,7 @@ class Tracker:
             id=tr.id[c].copy(), time_s=tr.t[c].copy(), state=tr.x[c][:, 0:6].copy(), cov=tr.P[c][:, 0:6, 0:6].copy(),
             inv_beta=tr.x[c][:, 6].copy() if has_drag else np.full(c.size, np.nan),
             inv_beta_cov=tr.P[c][:, 6, 0:7].copy() if has_drag else np.full((c.size, 7), np.nan),
-            last_update_s=tr.last_update[c].copy(),
+            last_update_s=tr.last_update[c].copy(), score=tr.score[c].copy(),
         )
 
     def updates_since(self, k: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -638,21 +639,16 @@ class Tracker:
     def _flush_output(self) -> None:
         if self._pending_output_time is None:
             return
-        tr = self.tracks
-        c = np.flatnonzero(tr.confirmed)
-        if c.size:
-            self._rows_t.append(np.full(c.size, self._pending_output_time))
-            self._rows_id.append(tr.id[c])
-            self._rows_x.append(tr.x[c][:, 0:6].copy())
-            self._rows_P.append(tr.P[c][:, 0:6, 0:6].copy())
-            self._rows_u.append(np.abs(tr.last_update[c] - self._pending_output_time) < 1e-9)
-            self._rows_q.append(tr.score[c].copy())
-            if tr.x.shape[1] >= 7:
-                self._rows_b.append(tr.x[c][:, 6].copy())
-                self._rows_bP.append(tr.P[c][:, 6, 0:7].copy())
-            else:
-                self._rows_b.append(np.full(c.size, np.nan))
-                self._rows_bP.append(np.full((c.size, 7), np.nan))
+        snap = self.confirmed()
+        if snap.id.size:
+            self._rows_t.append(np.full(snap.id.size, self._pending_output_time))
+            self._rows_id.append(snap.id)
+            self._rows_x.append(snap.state)
+            self._rows_P.append(snap.cov)
+            self._rows_u.append(np.abs(snap.last_update_s - self._pending_output_time) < 1e-9)
+            self._rows_q.append(snap.score)
+            self._rows_b.append(snap.inv_beta)
+            self._rows_bP.append(snap.inv_beta_cov)
         self._pending_output_time = None
 
     def output(self) -> TrackOutput:

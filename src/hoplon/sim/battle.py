@@ -22,10 +22,12 @@ latest state of every confirmed track and
 5. applies the doctrine: shoot-look-shoot fires one round when the window leaves time
    for a second intercept after the kill assessment delay, otherwise a salvo.
 
-A plan whose launch time has not come is revised at the next planning time (re-planning
-when tracks or inventories change); at its launch time it is committed and the battery's
-inventory falls. Interceptors do not fly yet (a later issue), so no kill is ever
-assessed: a committed shot only lowers the threat's value by its kill probability.
+A plan whose launch comes before the next cycle is committed (the battery's inventory
+falls and the engine launches its rounds), unless an earlier shot at the same track
+still awaits its kill assessment; any other plan is revised at the next cycle. A
+committed shot lowers the threat's value by its kill probability until it is assessed:
+assessed killed, the track is engaged no more; assessed surviving, the shot no longer
+counts (:meth:`BattleManager.assessed`).
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from hoplon.core.debris import (
     fragment_cloud,
     places_near,
 )
+from hoplon.core.frames import geodesic_inverse
 from hoplon.scenario.places import describe_location, load_places, places_within
 from hoplon.sim.events import Event
 
@@ -158,9 +159,8 @@ def _summaries(world, table: pa.Table, events: list[Event]) -> list[dict]:
             continue
         lat, lon = d["lat_deg"][sel], d["lon_deg"][sel]
         fp = footprint(lat, lon)
-        reach = float(np.max(np.hypot(*(np.radians([lat - fp.median_lat_deg,
-                                                     (lon - fp.median_lon_deg) * math.cos(math.radians(fp.median_lat_deg))])))))
-        near = places_within(fp.median_lat_deg, fp.median_lon_deg, reach * 6371e3 + PLACE_MARGIN_M,
+        reach = float(np.max(geodesic_inverse(fp.median_lat_deg, fp.median_lon_deg, lat, lon).distance_m))
+        near = places_within(fp.median_lat_deg, fp.median_lon_deg, reach + PLACE_MARGIN_M,
                              min_population=PLACE_MIN_POPULATION)
         found = []
         if near.size:

@@ -1,11 +1,12 @@
-"""The engine: fly a compiled world and record what happened.
+"""The engine: play a compiled world from the first launch to the last object on the ground.
 
-This version flies the threats only (sensors, tracking, battle management and
-interceptors come with later issues): every ballistic missile through its boost,
-separation and free flight to impact, every spent booster to the ground, and every
-drone and cruise missile along its route. All objects of a kind are flown in one
-batched call of the core; the truth is sampled on one absolute time grid (multiples of
-``truth_step_s`` after the epoch) plus each object's exact impact.
+The threats are flown first, as if nothing were shot down: every ballistic missile
+through its boost, separation and free flight to impact, every spent booster to the
+ground, and every drone and cruise missile along its route. All objects of a kind are
+flown in one batched call of the core; the truth is sampled on one absolute time grid
+(multiples of ``truth_step_s`` after the epoch) plus each object's exact impact. Then
+:func:`run` steps the sensors' detections, the tracker, battle management and the
+interceptors through time; a kill ends an object's flight there.
 """
 
 from __future__ import annotations

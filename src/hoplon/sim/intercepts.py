@@ -240,10 +240,9 @@ class Interceptors:
                 m = int(np.argmin(rank))
                 target, dist = int(alive[m]), float(d[m])
             row = self.engagement[k]
-            pk = row["pk"]
-            res: dict = {"end": end, "target": target}
+            res: dict = {"end": end}
             if target >= 0 and dist <= typ.seeker_basket_m:
-                miss = float(homing_miss_distance_m(pk, typ.lethal_radius_m, u))
+                miss = float(homing_miss_distance_m(row["pk"], typ.lethal_radius_m, u))
                 killed = miss < typ.lethal_radius_m
                 res.update(result="kill" if killed else "miss", miss=miss,
                            cause=("hit" if killed else f"homed on {truth.object_id[target]} but passed {miss:.1f} m from it"))
@@ -252,8 +251,7 @@ class Interceptors:
                 res.update(result="miss", miss=dist,
                            cause=(f"no object within the {typ.seeker_basket_m / 1e3:.0f} km seeker basket "
                                   f"(nearest {dist / 1e3:.1f} km)" if target >= 0 else "nothing in flight"))
-                if target >= 0 and dist > typ.seeker_basket_m:
-                    target = -1
+                target = -1  # the seeker acquired nothing
             res["target"] = target
             self.results[k] = res
             self.state[k] = 1
@@ -311,10 +309,9 @@ class Interceptors:
         if not miss:
             return {}
         k = np.array(miss)
-        speed = self._flyout(k, self.intercept_s[k], flyout_speed_mps)
         r = np.array([self.results[i]["end"] for i in miss])
-        u = np.array([self.paths[i].u[-1] for i in miss])
-        res = propagate_to_impact(r, speed[:, None] * u, INTERCEPTOR_BETA_KG_M2, earth=self.world.earth)
+        v = np.array([self.velocity(i) for i in miss])
+        res = propagate_to_impact(r, v, INTERCEPTOR_BETA_KG_M2, earth=self.world.earth)
         lat, lon = np.atleast_1d(res.lat_deg), np.atleast_1d(res.lon_deg)
         t = self.intercept_s[k] + np.atleast_1d(res.time_s)
         v_end = np.linalg.norm(np.atleast_2d(res.v_ecef_mps), axis=1)

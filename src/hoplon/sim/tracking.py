@@ -152,9 +152,8 @@ class EngineTracker:
 
     def label(self, track_id: int) -> str:
         """The true object most of the track's updates so far came from ('' for none)."""
-        c = self._counts.get(track_id)
-        real = [(n, lab) for lab, n in c.items() if lab >= 0] if c else []
-        return self.object_ids[max(real)[1]] if real else ""
+        lab = _majority_label(self._counts.get(track_id, Counter()))
+        return self.object_ids[lab] if lab >= 0 else ""
 
     def table(self, events: list[Event]) -> pa.Table:
         """Finish tracking; the tracks table (and the track events)."""
@@ -174,6 +173,12 @@ def run_tracker(world, detections: pa.Table, object_ids: list[str], events: list
     return _tracks_table(world, out, object_ids, events)
 
 
+def _majority_label(counts: Counter) -> int:
+    """The object label (>= 0) counted most often, ties to the larger label; -1 for none."""
+    real = [(n, lab) for lab, n in counts.items() if lab >= 0]
+    return max(real)[1] if real else -1
+
+
 def _tracks_table(world, out, object_ids: list[str], events: list[Event]) -> pa.Table:
     # label each track with the object most of its updates came from
     label: dict[int, int] = {}
@@ -181,8 +186,8 @@ def _tracks_table(world, out, object_ids: list[str], events: list[Event]) -> pa.
     for tid, lab in zip(out.log_track_id.tolist(), out.log_label.tolist()):
         counts.setdefault(tid, Counter())[lab] += 1
     for tid, c in counts.items():
-        real = [(n, lab) for lab, n in c.items() if lab >= 0]
-        label[tid] = max(real)[1] if real else -1
+        label[tid] = _majority_label(c)
+
     def where(tid: int, t: float) -> tuple[float, float, float]:
         rows = np.flatnonzero(out.track_id == tid)
         if rows.size == 0:
