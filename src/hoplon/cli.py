@@ -156,6 +156,7 @@ def run(
 
 def _print_timeline(con: Console, result) -> None:
     from hoplon.scenario.places import describe_location  # noqa: PLC0415
+    from hoplon.sim.summary import seed_label  # noqa: PLC0415
 
     world = result.world
     ev = result.events.to_pydict()
@@ -167,7 +168,7 @@ def _print_timeline(con: Console, result) -> None:
         root = ev["object_id"][i].split(".")[0]
         first.setdefault(root, ev["time_s"][i])
     order = sorted(range(n), key=lambda i: (first[ev["object_id"][i].split(".")[0]], ev["object_id"][i].split(".")[0], ev["time_s"][i]))
-    table = Table(title=f"Timeline: {world.name} (epoch {_fmt_time(world.epoch, 0.0)} UTC, seed {world.seed})", title_justify="left")
+    table = Table(title=f"Timeline: {world.name} (epoch {_fmt_time(world.epoch, 0.0)} UTC, seed {seed_label(world.seed)})", title_justify="left")
     for col in ("time (UTC)", "object", "event", "lat, lon (deg)", "alt (km)", "nearest place", "detail"):
         table.add_column(col, no_wrap=col not in ("detail",))
     previous = None
@@ -701,6 +702,10 @@ def wta(
 
 AUTO_EXACT_MAX_PAIRS = 1_000_000
 """``hoplon wta --method auto`` runs the exact solver up to this many weapon-target pairs."""
+
+from hoplon.cli_mc import register as _register_mc  # noqa: E402  (the mc commands use the helpers above)
+
+_register_mc(app)
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from hoplon import __version__
 from hoplon.scenario.places import describe_location
 from hoplon.sim.engine import KIND_BOOSTER, RunResult
 
-__all__ = ["summarize", "utc", "SUMMARY_VERSION"]
+__all__ = ["summarize", "utc", "seed_label", "SUMMARY_VERSION"]
 
 SUMMARY_VERSION = 1
 
@@ -20,6 +20,14 @@ def utc(epoch: datetime, time_s: float) -> str:
     if time_s is None or not np.isfinite(time_s):
         return ""
     return (epoch + timedelta(seconds=float(time_s))).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def seed_label(seed) -> int | str:
+    """A run's seed as written: the integer, or ``S/k`` for Monte Carlo replication k of
+    seed S (``SeedSequence(S).spawn(N)[k]``)."""
+    if isinstance(seed, np.random.SeedSequence):
+        return f"{seed.entropy}/" + "/".join(str(k) for k in seed.spawn_key)
+    return seed
 
 
 def _num(x: float | None, digits: int = 3, scale: float = 1.0) -> float | None:
@@ -119,7 +127,7 @@ def summarize(result: RunResult) -> dict:
             "name": world.name,
             "description": world.scenario.description or "",
             "epoch_utc": utc(world.epoch, 0.0),
-            "seed": world.seed,
+            "seed": seed_label(world.seed),
             "earth": world.earth.name,
             "sources": list(world.scenario.sources),
         },
