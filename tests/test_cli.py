@@ -40,7 +40,7 @@ from hoplon.cli import app
 REPO = Path(__file__).resolve().parents[1]
 PACKAGED_ANATOLIA = REPO / "src" / "hoplon" / "scenario" / "builtin" / "anatolia.yaml"
 PACKAGED_CATALOG = REPO / "src" / "hoplon" / "scenario" / "catalog" / "threats.yaml"
-OUTPUT_FILES = ("summary.json", "truth.parquet", "events.parquet", "outcomes.parquet", "detections.parquet", "launch_reports.parquet",
+OUTPUT_FILES = ("summary.json", "scenario.json", "truth.parquet", "events.parquet", "outcomes.parquet", "detections.parquet", "launch_reports.parquet",
                 "tracks.parquet", "threats.parquet", "engagements.parquet", "interceptors.parquet", "debris.parquet")
 TRUTH_COLUMNS = (
     "time_s", "object_id", "kind", "lat_deg", "lon_deg", "alt_m",

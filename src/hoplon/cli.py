@@ -91,6 +91,7 @@ def run(
         Path | None,
         typer.Option("--export-measurements", help="Also write sensors.yaml and measurements.csv for `hoplon track` here."),
     ] = None,
+    report: Annotated[bool, typer.Option("--report", help="Also write DIR/report.html (see `hoplon report`).")] = False,
 ) -> None:
     """Play a scenario from launch to the ground; print a timeline and a summary.
 
@@ -135,6 +136,9 @@ def run(
     write_table(result.interceptors, out_dir / "interceptors.parquet")
     write_table(result.debris, out_dir / "debris.parquet")
     write_json(summary, out_dir / "summary.json")
+    from hoplon.report.layout import scenario_layout  # noqa: PLC0415
+
+    write_json(scenario_layout(sc), out_dir / "scenario.json")
     con = _console()
     if not quiet:
         _print_timeline(con, result)
@@ -152,6 +156,10 @@ def run(
         prepare_output_dir(export_measurements, option="--export-measurements")
         export(result, export_measurements)
         con.print(f"wrote {export_measurements}/sensors.yaml, measurements.csv, truth.csv, tracker.yaml")
+    if report:
+        from hoplon.cli_report import write_report  # noqa: PLC0415
+
+        write_report(out_dir, out_dir / "report.html", con)
 
 
 def _print_timeline(con: Console, result) -> None:
@@ -706,6 +714,11 @@ AUTO_EXACT_MAX_PAIRS = 1_000_000
 from hoplon.cli_mc import register as _register_mc  # noqa: E402  (the mc commands use the helpers above)
 
 _register_mc(app)
+
+
+from hoplon.cli_report import register as _register_report  # noqa: E402
+
+_register_report(app)
 
 
 def main() -> None:

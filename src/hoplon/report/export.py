@@ -4,7 +4,7 @@
 All three carry the truth trajectories at the run's full sampling (every truth row),
 the defended assets, the sensors with their coverage fans (at :data:`EXPORT_ALTITUDE_M`),
 the batteries' engagement zones, the intercept points, the leakers' impacts and the
-debris footprints. Coordinates are the run's tables' rounded to 1e-7 deg and 0.01 m
+debris footprints. Coordinates are the run's tables' rounded to 1e-6 deg (0.1 m) and 0.1 m
 heights; the output is byte-identical for the same run directory.
 """
 
