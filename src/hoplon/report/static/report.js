@@ -240,5 +240,6 @@
   show(frames[frames.length - 1]);
 
   document.body.setAttribute('data-overlays', String(Object.keys(overlays).length));
+  document.body.setAttribute('data-ready-ms', String(Math.round(performance.now())));  /* time to open */
   document.body.setAttribute('data-ready', '1');
 }());
