@@ -215,3 +215,13 @@ def test_engine_benchmark_runs_and_reports_the_goal():
     assert out["benchmark"] == "engine_replication" and out["threats"] == 7
     assert out["replication_s"] > 0 and out["ratio_to_goal"] > 0 and out["goal"] == {"replication_s": 0.1}
     assert set(out["profile_s"]) >= {"tracking", "battle management", "debris"}
+
+
+def test_montecarlo_benchmark_runs_and_reports_ratios():
+    scenario = ROOT / "tests" / "data" / "scenarios" / "mc-small.yaml"
+    out = _run_benchmark("bench_montecarlo.py", "--scenario", str(scenario), "--per-worker", "1")
+    assert out["benchmark"] == "monte_carlo_throughput"
+    assert out["reference_in_process_loop_per_min"] > 0 and out["scaling_efficiency_1_to_2"] > 0
+    assert {k: v["replications"] for k, v in out["workers"].items()} == {"1": 1, "2": 2}
+    parts = out["per_replication"]
+    assert all(parts[k] > 0 for k in ("reseed_s", "engine_s", "rows_s", "commit_s"))
