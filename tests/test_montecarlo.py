@@ -118,6 +118,21 @@ def test_results_do_not_depend_on_workers_or_chunking(scenario, reference_store,
     assert contents(other)["threat_outcomes"] != ref["threat_outcomes"][: len(contents(other)["threat_outcomes"])]
 
 
+def test_event_logs_are_parquet_partitions_the_store_can_query(scenario, tmp_path):
+    path = tmp_path / "events.duckdb"
+    run_monte_carlo(scenario, n=2, seed=SEED, out=path, workers=1, chunk=1, events=True)
+    files = sorted(p.name for p in (tmp_path / "events.duckdb.events").iterdir())
+    assert files == ["chunk-000000000-000000000.parquet", "chunk-000000001-000000001.parquet"]
+    con = duckdb.connect(str(path), read_only=True)
+    per_rep = con.execute("SELECT rep, count(*) FROM events GROUP BY rep ORDER BY rep").fetchall()
+    launches = con.execute("SELECT count(*) FROM events WHERE kind = 'launch'").fetchone()[0]
+    con.close()
+    world = compile_scenario(scenario)
+    expected = [(k, replicate(world, SEED, 2, k).events.num_rows) for k in range(2)]
+    assert per_rep == expected
+    assert launches == 2 * len(world.ballistic.object_id)
+
+
 def test_store_has_its_schema_version_and_meta(reference_store, scenario):
     con = duckdb.connect(str(reference_store), read_only=True)
     meta = dict(con.execute("SELECT key, value FROM meta").fetchall())

@@ -88,6 +88,8 @@ def register(app: typer.Typer) -> None:
                                              "replications are played.")] = False,
         chunk: Annotated[int | None, typer.Option("--chunk", help="Replications per committed chunk (default: about "
                                                   "8 chunks per worker).", min=1)] = None,
+        events: Annotated[bool, typer.Option("--events", help="Also keep every replication's event log, as Parquet "
+                                             "files in RESULTS.duckdb.events/ that the store's view `events` reads.")] = False,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no report at the end.")] = False,
     ) -> None:
         """Monte Carlo: N replications of a scenario on Dask, into a DuckDB results file.
@@ -142,7 +144,7 @@ def register(app: typer.Typer) -> None:
 
         try:
             count = run_monte_carlo(sc, n=n, seed=base_seed, out=path, workers=workers or 1, scheduler=scheduler,
-                                    resume=resume, chunk=chunk, on_start=on_start, on_chunk=on_chunk)
+                                    resume=resume, chunk=chunk, events=events, on_start=on_start, on_chunk=on_chunk)
         except KeyboardInterrupt:
             progress.stop()
             err.print(f"interrupted: the finished chunks are in {path}; complete it with --resume", markup=False)

@@ -145,8 +145,10 @@ def _world_for(scenario: Scenario, sha: str) -> World:
     return world
 
 
-def run_chunk(scenario: Scenario, sha: str, seed: int, n: int, reps: list[int]) -> dict[str, pa.Table]:
-    """Play replications ``reps`` (a worker's task); returns the store's tables for them."""
+def run_chunk(scenario: Scenario, sha: str, seed: int, n: int, reps: list[int],
+              events: bool = False) -> dict[str, pa.Table]:
+    """Play replications ``reps`` (a worker's task); returns the store's tables for them
+    (and, with ``events``, their event logs as ``"events"``, with a ``rep`` column)."""
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
     world = _world_for(scenario, sha)
     parts = []
@@ -155,8 +157,14 @@ def run_chunk(scenario: Scenario, sha: str, seed: int, n: int, reps: list[int]) 
         result = replicate(world, seed, n, k)
         part = replication_tables(result, k)
         part["replication_cost"] = _table("replication_cost", {"rep": [k], "wall_s": [time.perf_counter() - t0]})
+        if events:
+            ev = result.events
+            part["events"] = ev.add_column(0, "rep", pa.array(np.full(ev.num_rows, k, dtype=np.int64)))
         parts.append(part)
-    return concat(parts)
+    out = concat(parts)
+    if events:
+        out["events"] = pa.concat_tables([p["events"] for p in parts])
+    return out
 
 
 # ------------------------------------------------------------------ the driver
@@ -236,17 +244,20 @@ def run_monte_carlo(
     scheduler: str | None = None,
     resume: bool = False,
     chunk: int | None = None,
+    events: bool = False,
     on_start: Callable[[int, int], None] | None = None,
     on_chunk: Callable[[McProgress], None] | None = None,
 ) -> int:
     """Run the missing replications of ``scenario`` into the store ``out``; returns the
-    number of replications in the store. Raises KeyboardInterrupt after cancelling the
-    outstanding work (committed chunks stay)."""
+    number of replications in the store. With ``events``, every replication's event log
+    is also kept, as Parquet files beside the store (``<out>.events/``) that its view
+    ``events`` reads. Raises KeyboardInterrupt after cancelling the outstanding work
+    (committed chunks stay)."""
     from dask.distributed import Client, LocalCluster, wait  # noqa: PLC0415
     from dask.distributed import TimeoutError as DaskTimeout  # noqa: PLC0415
 
     sha = scenario_sha256(scenario)
-    meta = StoreMeta(scenario.name, sha, int(seed), int(n), __version__)
+    meta = StoreMeta(scenario.name, sha, int(seed), int(n), __version__, events=events)
     store = ResultsStore.create_or_resume(Path(out), meta, resume=resume)
     cluster = client = None
     try:
@@ -268,7 +279,7 @@ def run_monte_carlo(
             n_workers = max(1, len(client.scheduler_info().get("workers", {})))
         size = chunk if chunk is not None else default_chunk(len(missing), n_workers)
         scenario_ref = client.scatter(scenario, broadcast=True)
-        futures = [client.submit(run_chunk, scenario_ref, sha, int(seed), int(n), reps, pure=False,
+        futures = [client.submit(run_chunk, scenario_ref, sha, int(seed), int(n), reps, events, pure=False,
                                  key=f"hoplon-mc-{sha[:12]}-{reps[0]}-{reps[-1]}")
                    for reps in _chunks(missing, size)]
         order = {f.key: i for i, f in enumerate(futures)}

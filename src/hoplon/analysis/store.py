@@ -76,11 +76,12 @@ class StoreMeta:
     seed: int
     n: int
     hoplon_version: str
+    events: bool = False  # event logs kept as Parquet partitions beside the store
 
     def as_rows(self) -> list[tuple[str, str]]:
         return [("schema_version", str(MC_SCHEMA_VERSION)), ("scenario", self.scenario),
                 ("scenario_sha256", self.scenario_sha256), ("seed", str(self.seed)), ("n", str(self.n)),
-                ("hoplon_version", self.hoplon_version)]
+                ("hoplon_version", self.hoplon_version), ("events", "1" if self.events else "0")]
 
 
 def _duckdb():
@@ -140,15 +141,17 @@ class ResultsStore:
             try:
                 old = _read_meta(con, path)
                 for key, value in meta.as_rows():
-                    if key in ("scenario", "scenario_sha256", "seed", "n") and old.get(key) != value:
+                    if key in ("scenario", "scenario_sha256", "seed", "n", "events") and old.get(key, "0") != value:
                         what = "the scenario's content" if key == "scenario_sha256" else key
                         raise InputError(Problem(str(path), None, f"meta.{key}",
                                                  f"the file was written for {what} {old.get(key)!r}, this run has "
-                                                 f"{value!r}: --resume needs the same scenario, seed and -n"))
+                                                 f"{value!r}: --resume needs the same scenario, seed, -n and --events"))
             except BaseException:
                 con.close()
                 raise
-            return cls(path, con, meta)
+            store = cls(path, con, meta)
+            store._drop_uncommitted_events()
+            return store
         con = _connect(path, read_only=False)
         con.begin()
         con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
@@ -165,12 +168,30 @@ class ResultsStore:
         con.commit()
         return cls(path, con, meta)
 
+    @property
+    def events_dir(self) -> Path:
+        """Where the event-log partitions go: ``<store>.events/``, one file per chunk."""
+        return self.path.with_name(self.path.name + ".events")
+
+    def _drop_uncommitted_events(self) -> None:
+        """Remove event files of chunks that never committed (a crash between writing
+        the file and committing the chunk): their replications will be played again."""
+        if not self.events_dir.is_dir():
+            return
+        committed = {f"chunk-{a:09d}-{b:09d}.parquet" for a, b in self.con.execute("SELECT first_rep, last_rep FROM chunks").fetchall()}
+        for f in self.events_dir.iterdir():
+            if f.name not in committed:
+                f.unlink()
+
     def done_reps(self) -> set[int]:
         return {int(r[0]) for r in self.con.execute("SELECT rep FROM replications").fetchall()}
 
     def commit_chunk(self, reps: list[int], tables: dict[str, pa.Table]) -> None:
-        """Write one chunk's tables and its ``chunks`` row atomically."""
+        """Write one chunk's tables and its ``chunks`` row atomically (its event log, if
+        kept, is written first, under the chunk's name, and counts once the chunk commits)."""
         con = self.con
+        if self.meta.events:
+            self._write_events(min(reps), max(reps), tables["events"])
         con.begin()
         try:
             for name, schema in MC_TABLES.items():
@@ -179,11 +200,23 @@ class ResultsStore:
                 con.execute(f"INSERT INTO {name} SELECT * FROM _chunk")
                 con.unregister("_chunk")
             con.execute("INSERT INTO chunks VALUES (?, ?, ?, ?)", [min(reps), min(reps), max(reps), len(reps)])
+            if self.meta.events:
+                glob = str(self.events_dir.resolve() / "*.parquet").replace("'", "''")
+                con.execute(f"CREATE OR REPLACE VIEW events AS SELECT * FROM read_parquet('{glob}')")
             con.commit()
         except BaseException:
             with contextlib.suppress(Exception):
                 con.rollback()
             raise
+
+    def _write_events(self, first: int, last: int, table: pa.Table) -> None:
+        import pyarrow.parquet as pq  # noqa: PLC0415
+
+        self.events_dir.mkdir(exist_ok=True)
+        target = self.events_dir / f"chunk-{first:09d}-{last:09d}.parquet"
+        tmp = target.with_suffix(".tmp")
+        pq.write_table(table, tmp, compression="zstd")
+        tmp.replace(target)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
