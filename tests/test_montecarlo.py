@@ -335,3 +335,11 @@ def test_bad_inputs_exit_2_with_the_file_named(reference_store, tmp_path):
     con.close()
     p = _hoplon("mc-report", old)
     assert p.returncode == 2 and "meta.schema_version" in p.stderr
+
+
+def test_the_html_report_reads_a_real_store(reference_store, tmp_path):
+    out = tmp_path / "mc.html"
+    p = _hoplon("report", reference_store, "--out", out)
+    assert p.returncode == 0, p.stderr
+    html = out.read_text(encoding="utf-8")
+    assert "mc-small" in html and len(html) > 10_000
