@@ -45,6 +45,7 @@ import numba
 import numpy as np
 import scipy.linalg
 
+from hoplon.core import _tracker_kernels as _k
 from hoplon.core.earth import EarthModel, _acceleration, earth_model
 from hoplon.core.frames import _wrap_2pi
 
@@ -90,6 +91,11 @@ def symmetrize(P: np.ndarray) -> np.ndarray:
 
 def _per_track(dt, n: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(dt, dtype=np.float64), (n,))
+
+
+def _f64(a) -> np.ndarray:
+    """A C-contiguous float64 array (no copy when it already is one)."""
+    return np.ascontiguousarray(a, dtype=np.float64)
 
 
 # --------------------------------------------------------------------------- motion models
@@ -151,12 +157,7 @@ class ConstantVelocity(MotionModel):
     indices: tuple[int, ...] = tuple(range(6))
 
     def predict(self, x, dt):
-        n = x.shape[0]
-        t = _per_track(dt, n)
-        one = np.ones(n)
-        f1 = np.stack([np.stack([one, t], -1), np.stack([0 * t, one], -1)], -2)
-        F = _kron3(f1)
-        return np.einsum("nij,nj->ni", F, x), F, _cv_noise(t, self.q)
+        return _k.cv_predict(_f64(x), _f64(_per_track(dt, x.shape[0])), float(self.q))
 
 
 @dataclass(frozen=True)
@@ -168,22 +169,7 @@ class ConstantAcceleration(MotionModel):
     indices: tuple[int, ...] = tuple(range(9))
 
     def predict(self, x, dt):
-        n = x.shape[0]
-        t = _per_track(dt, n)
-        one, zero = np.ones(n), np.zeros(n)
-        f1 = np.stack(
-            [np.stack([one, t, t**2 / 2], -1), np.stack([zero, one, t], -1), np.stack([zero, zero, one], -1)], -2
-        )
-        q1 = self.q * np.stack(
-            [
-                np.stack([t**5 / 20, t**4 / 8, t**3 / 6], -1),
-                np.stack([t**4 / 8, t**3 / 3, t**2 / 2], -1),
-                np.stack([t**3 / 6, t**2 / 2, t], -1),
-            ],
-            -2,
-        )
-        F, Q = _kron3(f1), _kron3(q1)
-        return np.einsum("nij,nj->ni", F, x), F, Q
+        return _k.ca_predict(_f64(x), _f64(_per_track(dt, x.shape[0])), float(self.q))
 
 
 def _singer_step(h: float, sigma: float, tau: float) -> tuple[np.ndarray, np.ndarray]:
@@ -242,10 +228,11 @@ class Singer(MotionModel):
         return np.einsum("nij,nj->ni", F, x), F, Q
 
 
-def _cv_noise(t: np.ndarray, q: float) -> np.ndarray:
-    """White-noise-acceleration Q (N, 6, 6) of intensity q."""
-    q1 = q * np.stack([np.stack([t**3 / 3, t**2 / 2], -1), np.stack([t**2 / 2, t], -1)], -2)
-    return _kron3(q1)
+def _cv_noise(t: np.ndarray, q: float, dim: int = 6) -> np.ndarray:
+    """White-noise-acceleration Q (N, dim, dim) of intensity q (zeros past 6)."""
+    Q = np.zeros((t.shape[0], dim, dim))
+    _k.cv_noise(_f64(t), float(q), Q)
+    return Q
 
 
 def _local_up(r: np.ndarray, model: EarthModel) -> np.ndarray:
@@ -299,8 +286,7 @@ class CoordinatedTurn(MotionModel):
     def predict(self, x, dt):
         t = _per_track(dt, x.shape[0])
         F = _numeric_jacobian(self.propagate, x, t, np.array([1.0, 1.0, 1.0, 1e-2, 1e-2, 1e-2, 1e-5]))
-        Q = np.zeros((x.shape[0], 7, 7))
-        Q[:, :6, :6] = _cv_noise(t, self.q)
+        Q = _cv_noise(t, self.q, 7)
         Q[:, 6, 6] = self.q_turn * t
         return self.propagate(x, t), F, Q
 
@@ -356,6 +342,9 @@ def _ballistic_propagate(x: np.ndarray, dt: np.ndarray, max_step: float, p: np.n
         out[i] = y
 
 
+_BALLISTIC_STEPS = np.array([1.0, 1.0, 1.0, 1e-3, 1e-3, 1e-3, 1e-7])
+
+
 @dataclass(frozen=True)
 class Ballistic(MotionModel):
     """Ballistic free flight (J2, rotation, drag) with 1/beta estimated as a state.
@@ -372,7 +361,11 @@ class Ballistic(MotionModel):
     indices: tuple[int, ...] = (0, 1, 2, 3, 4, 5, DRAG)
 
     def _params(self) -> np.ndarray:
-        return earth_model(self.earth).params()
+        cached = self.__dict__.get("_params_cache")
+        if cached is None:
+            cached = earth_model(self.earth).params()
+            object.__setattr__(self, "_params_cache", cached)
+        return cached
 
     def propagate(self, x, dt):
         out, _ = self._run(x, dt, jacobian=False)
@@ -383,7 +376,7 @@ class Ballistic(MotionModel):
         t = np.ascontiguousarray(_per_track(dt, n))
         out = np.empty((n, 7))
         jac = np.empty((n, 7, 7)) if jacobian else np.empty((0, 7, 7))
-        steps = np.array([1.0, 1.0, 1.0, 1e-3, 1e-3, 1e-3, 1e-7])
+        steps = _BALLISTIC_STEPS
         xc = np.ascontiguousarray(x, dtype=np.float64)
         if jacobian:
             _ballistic_predict(xc, t, self.max_step_s, steps, self._params(), out, jac)
@@ -394,8 +387,7 @@ class Ballistic(MotionModel):
     def predict(self, x, dt):
         t = _per_track(dt, x.shape[0])
         out, F = self._run(x, t, jacobian=True)
-        Q = np.zeros((x.shape[0], 7, 7))
-        Q[:, :6, :6] = _cv_noise(t, self.q)
+        Q = _cv_noise(t, self.q, 7)
         Q[:, 6, 6] = self.q_theta * np.abs(t)
         return out, F, Q
 
@@ -437,8 +429,9 @@ class RadarMeasurement:
     def __post_init__(self) -> None:
         from hoplon.core.frames import enu_rotation, geodetic_to_ecef  # noqa: PLC0415
 
-        object.__setattr__(self, "site_ecef_m", np.asarray(geodetic_to_ecef(self.lat_deg, self.lon_deg, self.alt_m, earth=self.earth)))
-        object.__setattr__(self, "rotation", np.asarray(enu_rotation(self.lat_deg, self.lon_deg)).reshape(3, 3))
+        site = np.asarray(geodetic_to_ecef(self.lat_deg, self.lon_deg, self.alt_m, earth=self.earth), dtype=np.float64)
+        object.__setattr__(self, "site_ecef_m", np.ascontiguousarray(site.reshape(3)))
+        object.__setattr__(self, "rotation", np.ascontiguousarray(np.asarray(enu_rotation(self.lat_deg, self.lon_deg), dtype=np.float64).reshape(3, 3)))
         if len(self.sigma) != self.dim:
             raise ValueError(f"sigma needs {self.dim} values, got {len(self.sigma)}")
 
@@ -452,41 +445,13 @@ class RadarMeasurement:
 
     def h(self, x: np.ndarray) -> np.ndarray:
         """Predicted measurements (N, m) of states x (N, >=6)."""
-        d = x[:, 0:3] - self.site_ecef_m
-        enu = d @ self.rotation.T
-        rng = np.linalg.norm(enu, axis=1)
-        az = _wrap_2pi(np.arctan2(enu[:, 0], enu[:, 1]))
-        el = np.arctan2(enu[:, 2], np.hypot(enu[:, 0], enu[:, 1]))
-        cols = [rng, az, el]
-        if self.range_rate:
-            cols.append(np.sum(d * x[:, 3:6], axis=1) / np.maximum(rng, 1e-9))
-        return np.stack(cols, axis=1)
+        if not self.range_rate:
+            x = x[:, 0:3]  # a sigma-point view of only what the kernel reads
+        return _k.radar_h(_f64(x), self.site_ecef_m, self.rotation, self.range_rate)
 
     def jacobian(self, x: np.ndarray, n: int) -> np.ndarray:
         """H (N, m, n): derivatives with respect to the first 6 state components."""
-        d = x[:, 0:3] - self.site_ecef_m
-        enu = d @ self.rotation.T
-        e, nn, u = enu[:, 0], enu[:, 1], enu[:, 2]
-        rho2 = e * e + nn * nn
-        rho = np.sqrt(rho2)
-        r2 = rho2 + u * u
-        r = np.sqrt(r2)
-        # derivatives in ENU
-        dr = enu / r[:, None]
-        daz = np.stack([nn / rho2, -e / rho2, np.zeros_like(e)], axis=1)
-        del_ = np.stack([-e * u / (r2 * rho), -nn * u / (r2 * rho), rho / r2], axis=1)
-        M = self.rotation
-        H = np.zeros((x.shape[0], self.dim, n))
-        H[:, 0, 0:3] = dr @ M
-        H[:, 1, 0:3] = daz @ M
-        H[:, 2, 0:3] = del_ @ M
-        if self.range_rate:
-            v = x[:, 3:6]
-            los = d / r[:, None]
-            rdot = np.sum(los * v, axis=1)
-            H[:, 3, 0:3] = (v - rdot[:, None] * los) / r[:, None]
-            H[:, 3, 3:6] = los
-        return H
+        return _k.radar_jacobian(_f64(x), int(n), self.site_ecef_m, self.rotation, self.range_rate)
 
     def residual(self, z: np.ndarray, z_pred: np.ndarray) -> np.ndarray:
         """z - z_pred with the azimuth difference wrapped to [-pi, pi)."""
@@ -501,8 +466,7 @@ class RadarMeasurement:
 def ekf_predict(x: np.ndarray, P: np.ndarray, model: MotionModel, dt) -> tuple[np.ndarray, np.ndarray]:
     """Extended Kalman prediction of N tracks by their own dt (N,) (or one scalar)."""
     xp, F, Q = model.predict(x, dt)
-    Pp = symmetrize(F @ P @ np.swapaxes(F, 1, 2) + Q)
-    return xp, Pp
+    return xp, _k.cov_predict(_f64(P), np.arange(F.shape[1]), _f64(F), _f64(Q))
 
 
 def _noise(meas: RadarMeasurement, R: np.ndarray | None, n: int) -> np.ndarray:
@@ -522,26 +486,12 @@ def ekf_update(
     an uncertain velocity). Joseph-form covariance update (stays symmetric positive
     definite). The returned innovation is that of the prediction.
     """
-    n = x.shape[1]
-    z = np.asarray(z, dtype=float)
-    R = _noise(meas, R, x.shape[0])
-    xi = x
-    inn = None
-    for _ in range(max(1, iterations)):
-        z_pred = meas.h(xi)
-        H = meas.jacobian(xi, n)
-        S = symmetrize(H @ P @ np.swapaxes(H, 1, 2) + R)
-        nu = meas.residual(z, z_pred)
-        if inn is None:
-            inn = Innovation(nu, S, z_pred)
-        PHt = P @ np.swapaxes(H, 1, 2)
-        K = np.swapaxes(np.linalg.solve(S, np.swapaxes(PHt, 1, 2)), 1, 2)
-        # x_{i+1} = x + K (z - h(x_i) - H (x - x_i))
-        xi = x + np.einsum("nij,nj->ni", K, nu - np.einsum("nij,nj->ni", H, x - xi))
-    IKH = np.eye(n)[None] - K @ H
-    P_new = symmetrize(IKH @ P @ np.swapaxes(IKH, 1, 2) + K @ R @ np.swapaxes(K, 1, 2))
-    assert inn is not None  # at least one iteration ran
-    return xi, P_new, inn
+    N = x.shape[0]
+    z = _f64(np.asarray(z, dtype=float).reshape(N, meas.dim))
+    R = _f64(np.broadcast_to(_noise(meas, R, N), (N, meas.dim, meas.dim)))
+    xn, Pn, nu, S, z_pred, _ = _k.ekf_update(_f64(x), _f64(P), z, R, meas.site_ecef_m, meas.rotation, meas.range_rate,
+                                             int(iterations))
+    return xn, Pn, Innovation(nu, S, z_pred)
 
 
 def innovations(
@@ -550,9 +500,11 @@ def innovations(
     """Predicted measurements (N, m) and innovation covariances S (N, m, m) (EKF).
 
     ``R`` (m, m) or (N, m, m) replaces the sensor's noise."""
-    H = meas.jacobian(x, x.shape[1])
-    S = symmetrize(H @ P @ np.swapaxes(H, 1, 2) + (meas.R if R is None else R))
-    return meas.h(x), S
+    z_pred, HPH = _k.radar_predict(_f64(x), _f64(P), meas.site_ecef_m, meas.rotation, meas.range_rate)
+    R = meas.R if R is None else np.asarray(R, dtype=float)
+    if np.any(R):
+        HPH = symmetrize(HPH + R)
+    return z_pred, HPH
 
 
 # --------------------------------------------------------------------------- UKF
@@ -653,10 +605,8 @@ class IMM:
         if m == 1:
             return np.ones((dt.size, 1, 1))
         w, V, Vinv = self._generator_eig()
-        # expm(G dt) = V exp(w dt) V^-1 for all dt at once
-        T = np.real(np.einsum("ij,nj,jk->nik", V, np.exp(np.outer(np.abs(dt), w)), Vinv))
-        T = np.clip(T, 0.0, 1.0)
-        return T / T.sum(axis=2, keepdims=True)
+        # expm(G dt) = V exp(w dt) V^-1 for all dt at once, clipped to [0, 1], rows normalised
+        return _k.imm_transition(w, V, Vinv, _f64(dt))
 
     def _generator_eig(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Eigen-decomposition (w, V, V^-1) of the switching generator (cached)."""
@@ -667,7 +617,8 @@ class IMM:
             np.fill_diagonal(gen, 0.0)
             np.fill_diagonal(gen, -gen.sum(axis=1))
             w, V = np.linalg.eig(gen)
-            cached = (w, V, np.linalg.inv(V))
+            c = np.complex128
+            cached = (np.ascontiguousarray(w, dtype=c), np.ascontiguousarray(V, dtype=c), np.ascontiguousarray(np.linalg.inv(V), dtype=c))
             object.__setattr__(self, "_eig_cache", cached)
         return cached
 
@@ -683,21 +634,17 @@ class IMM:
 
     def predict(self, state: IMMState, dt) -> IMMState:
         """Mix, then predict each model (EKF) by dt (N,)."""
-        T = self.transition_matrix(np.broadcast_to(np.asarray(dt, dtype=float), (state.mu.shape[0],)))
-        c = np.einsum("ni,nij->nj", state.mu, T)  # (N, M) predicted model probabilities
-        w = state.mu[:, :, None] * T / np.maximum(c[:, None, :], 1e-300)  # mu_{i|j} (N, i, j)
-        x0 = np.einsum("nij,ink->jnk", w, state.x)
-        d = state.x[:, None] - x0[None]  # (i, j, N, d)
-        P0 = np.einsum("nij,inkl->jnkl", w, state.P) + np.einsum("nij,ijnk,ijnl->jnkl", w, d, d)
+        N = state.mu.shape[0]
+        dt = _f64(np.broadcast_to(np.asarray(dt, dtype=float), (N,)))
+        T = _f64(self.transition_matrix(dt))
+        # mu_{i|j}, the predicted model probabilities c (N, M) and the mixed states
+        c, x0, P0 = _k.imm_mix(_f64(state.mu), T, _f64(state.x), _f64(state.P))
         xs = np.empty_like(x0)
         Ps = np.zeros_like(P0)
         for j, (model, loc, other, mean, var) in enumerate(self._layout()):
-            xn, Pn = ekf_predict(x0[j][:, loc], P0[j][:, loc[:, None], loc[None, :]], model, dt)
-            xs[j][:, loc] = xn
-            Ps[j][:, loc[:, None], loc[None, :]] = Pn
-            if other.size:
-                xs[j][:, other] = mean
-                Ps[j][:, other, other] = var
+            xn, F, Q = model.predict(x0[j][:, loc], dt)
+            Pn = _k.cov_predict(P0[j], loc, _f64(F), _f64(Q))
+            _k.imm_scatter(xs[j], Ps[j], loc, _f64(xn), Pn, other, mean, var)
         return IMMState(c, xs, Ps)
 
     def _layout(self) -> list[tuple[MotionModel, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
@@ -710,7 +657,7 @@ class IMM:
             for model in self.models:
                 loc = self._local(model)
                 other = np.setdiff1d(np.arange(self.dim), loc)
-                cached.append((model, loc, other, full_mean[common[other]], full_var[common[other]]))
+                cached.append((model, loc, other.astype(np.int64), _f64(full_mean[common[other]]), _f64(full_var[common[other]])))
             object.__setattr__(self, "_layout_cache", cached)
         return cached
 
@@ -720,31 +667,28 @@ class IMM:
     ) -> tuple[IMMState, np.ndarray]:
         """Update every model with z (N, m); returns the new state and the mixture
         likelihood of z (N,)."""
-        xs, Ps, loglik = [], [], []
-        for j in range(len(self.models)):
-            xn, Pn, inn = ekf_update(state.x[j], state.P[j], z, meas, R, iterations=iterations)
-            xs.append(xn)
-            Ps.append(Pn)
-            loglik.append(gaussian_log_likelihood(inn.nu, inn.S))
-        ll = np.stack(loglik, axis=1)  # (N, M)
-        # normalise in log space: the likelihoods of an unlikely measurement underflow
-        with np.errstate(divide="ignore"):
-            log_w = np.log(state.mu) + ll
-        top = np.max(log_w, axis=1, keepdims=True)
-        ok = np.isfinite(top[:, 0])
-        w = np.exp(log_w - np.where(ok[:, None], top, 0.0))
-        s = np.sum(w, axis=1, keepdims=True)
-        mu = np.where(ok[:, None], w / np.where(ok[:, None], s, 1.0), state.mu)
-        total = np.where(ok, np.exp(top[:, 0]) * s[:, 0], 0.0)
-        return IMMState(mu, np.stack(xs), np.stack(Ps)), total
+        state, total, _, _ = self.update_combined(state, z, meas, R, iterations=iterations)
+        return state, total
+
+    def update_combined(
+        self, state: IMMState, z: np.ndarray, meas: RadarMeasurement, R: np.ndarray | None = None,
+        *, iterations: int = 1,
+    ) -> tuple[IMMState, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`update`, and the combined estimate (:meth:`combine`) of the new state.
+
+        Every model gets the (iterated) EKF update; the model probabilities are
+        normalised in log space (the likelihoods of an unlikely measurement underflow)."""
+        N = state.mu.shape[0]
+        z = _f64(np.asarray(z, dtype=float).reshape(N, meas.dim))
+        R = _f64(np.broadcast_to(_noise(meas, R, N), (N, meas.dim, meas.dim)))
+        mu, xs, Ps, total, x, P = _k.imm_update(_f64(state.mu), _f64(state.x), _f64(state.P), z, R, meas.site_ecef_m,
+                                                meas.rotation, meas.range_rate, int(iterations))
+        return IMMState(mu, xs, Ps), total, x, P
 
     @staticmethod
     def combine(state: IMMState) -> tuple[np.ndarray, np.ndarray]:
         """The moment-matched estimate (N, d) and covariance (N, d, d)."""
-        x = np.einsum("nj,jnk->nk", state.mu, state.x)
-        d = state.x - x[None]
-        P = np.einsum("nj,jnkl->nkl", state.mu, state.P) + np.einsum("nj,jnk,jnl->nkl", state.mu, d, d)
-        return x, symmetrize(P)
+        return _k.imm_combine(_f64(state.mu), _f64(state.x), _f64(state.P))
 
 
 def gaussian_log_likelihood(nu: np.ndarray, S: np.ndarray) -> np.ndarray:

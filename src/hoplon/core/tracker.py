@@ -32,8 +32,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from hoplon.core import _tracker_kernels as _k
 from hoplon.core import association as assoc
 from hoplon.core import filters as flt
+from hoplon.core.earth import earth_model
 
 __all__ = ["TrackerConfig", "SensorInfo", "Scan", "Tracker", "TrackOutput", "ConfirmedTracks", "MOTION_MODELS", "track_all", "group_scans"]
 
@@ -227,18 +229,7 @@ class ConfirmedTracks(NamedTuple):
 
 def _meas_to_ecef(meas: flt.RadarMeasurement, z: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """ECEF positions (M, 3) and their covariances (M, 3, 3) of range/az/el measurements."""
-    r, az, el = z[:, 0], z[:, 1], z[:, 2]
-    sa, ca, se, ce = np.sin(az), np.cos(az), np.sin(el), np.cos(el)
-    enu = np.stack([r * sa * ce, r * ca * ce, r * se], axis=1)
-    J = np.zeros((len(z), 3, 3))
-    J[:, :, 0] = np.stack([sa * ce, ca * ce, se], axis=1)
-    J[:, :, 1] = np.stack([r * ca * ce, -r * sa * ce, np.zeros_like(r)], axis=1)
-    J[:, :, 2] = np.stack([-r * sa * se, -r * ca * se, r * ce], axis=1)
-    Mt = meas.rotation.T
-    Je = Mt[None] @ J
-    R = np.zeros((len(z), 3, 3))
-    R[:, 0, 0], R[:, 1, 1], R[:, 2, 2] = sigma[:, 0] ** 2, sigma[:, 1] ** 2, sigma[:, 2] ** 2
-    return meas.site_ecef_m + enu @ Mt.T, Je @ R @ np.swapaxes(Je, 1, 2)
+    return _k.meas_to_ecef(flt._f64(z), flt._f64(sigma), meas.site_ecef_m, meas.rotation)
 
 
 @dataclass
@@ -273,16 +264,22 @@ class _Tracks:
     def __len__(self) -> int:
         return int(self.id.shape[0])
 
+    _FIELDS = ("id", "t", "x", "P", "mu", "confirmed", "history", "opportunities", "misses", "last_update", "updates", "sensors",
+               "score")
+
     def keep(self, mask: np.ndarray) -> None:
-        for name in ("id", "t", "x", "P", "mu", "confirmed", "history", "opportunities", "misses", "last_update", "updates", "sensors",
-                     "score"):
+        for name in self._FIELDS:
             setattr(self, name, getattr(self, name)[mask])
         self.xm = self.xm[:, mask]
         self.Pm = self.Pm[:, mask]
 
     def append(self, other: _Tracks) -> None:
-        for name in ("id", "t", "x", "P", "mu", "confirmed", "history", "opportunities", "misses", "last_update", "updates", "sensors",
-                     "score"):
+        if len(self) == 0:
+            for name in self._FIELDS:
+                setattr(self, name, getattr(other, name))
+            self.xm, self.Pm = other.xm, other.Pm
+            return
+        for name in self._FIELDS:
             setattr(self, name, np.concatenate([getattr(self, name), getattr(other, name)]))
         self.xm = np.concatenate([self.xm, other.xm], axis=1)
         self.Pm = np.concatenate([self.Pm, other.Pm], axis=1)
@@ -332,8 +329,16 @@ class Tracker:
         mean, var = self.models[0].unused_prior()
         mean[flt.DRAG] = cfg.init_theta
         var[flt.DRAG] = cfg.init_theta_sigma**2
-        self._prior_mean = mean[list(self.indices)]
-        self._prior_var = var[list(self.indices)]
+        self._prior_mean = flt._f64(mean[list(self.indices)])
+        self._prior_var = flt._f64(var[list(self.indices)])
+        # per sensor, for the kernels: nominal sigmas (1, 3) and coverage (NaN: unknown)
+        self._nominal = [np.array([m.sigma[:3]], dtype=np.float64) for m in self.meas]
+        self._cover = [
+            np.array([np.nan if v is None else float(v) for v in (
+                s.max_range_m, s.boresight_rad, s.azimuth_half_width_rad, s.elevation_min_rad, s.elevation_max_rad)])
+            for s in self.sensors
+        ]
+        self._earth = earth_model(cfg.earth).params()
 
     # ------------------------------------------------------------------ input
 
@@ -367,11 +372,12 @@ class Tracker:
         tr = self.tracks
         c = np.flatnonzero(tr.confirmed)
         has_drag = tr.x.shape[1] >= 7
+        # (indexing with c copies)
         return ConfirmedTracks(
-            id=tr.id[c].copy(), time_s=tr.t[c].copy(), state=tr.x[c][:, 0:6].copy(), cov=tr.P[c][:, 0:6, 0:6].copy(),
-            inv_beta=tr.x[c][:, 6].copy() if has_drag else np.full(c.size, np.nan),
-            inv_beta_cov=tr.P[c][:, 6, 0:7].copy() if has_drag else np.full((c.size, 7), np.nan),
-            last_update_s=tr.last_update[c].copy(), score=tr.score[c].copy(),
+            id=tr.id[c], time_s=tr.t[c], state=tr.x[c, 0:6], cov=tr.P[c, 0:6, 0:6],
+            inv_beta=tr.x[c, 6] if has_drag else np.full(c.size, np.nan),
+            inv_beta_cov=tr.P[c, 6, 0:7] if has_drag else np.full((c.size, 7), np.nan),
+            last_update_s=tr.last_update[c], score=tr.score[c],
         )
 
     def updates_since(self, k: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -402,7 +408,7 @@ class Tracker:
         if self.imm:
             st = self.imm.predict(flt.IMMState(tr.mu, tr.xm, tr.Pm), dt)
             tr.mu, tr.xm, tr.Pm = st.mu, st.x, st.P
-            tr.x, tr.P = self.imm.combine(st)
+            tr.x, tr.P = _k.imm_combine(st.mu, st.x, st.P)
         else:
             fn = flt.ukf_predict if cfg.filter == "ukf" else flt.ekf_predict
             tr.x, tr.P = fn(tr.x, tr.P, self.models[0], dt)
@@ -415,47 +421,38 @@ class Tracker:
         self.last_time = t
         cfg = self.config
         meas = self.meas[scan.sensor]
-        z = np.asarray(scan.z, dtype=float).reshape(-1, 3)
+        z = flt._f64(np.asarray(scan.z, dtype=float).reshape(-1, 3))
         n_meas = z.shape[0]
-        nominal = np.array(meas.sigma, dtype=float)
-        sigma = np.broadcast_to(nominal, (n_meas, 3)) if scan.sigma is None else np.asarray(scan.sigma, dtype=float)
-        labels = np.full(n_meas, -1, np.int64) if scan.label is None else np.asarray(scan.label, np.int64)
-        index = np.arange(n_meas) if scan.index is None else np.asarray(scan.index, np.int64)
+        sigma = np.repeat(self._nominal[scan.sensor], n_meas, axis=0) if scan.sigma is None else flt._f64(scan.sigma)
         self._drop_stale(t)
         self._predict(t)
         tr = self.tracks
         n = len(tr)
-        Rm = np.zeros((n_meas, 3, 3))
-        Rm[:, 0, 0], Rm[:, 1, 1], Rm[:, 2, 2] = sigma[:, 0] ** 2, sigma[:, 1] ** 2, sigma[:, 2] ** 2
         assigned = np.full(n, -1, np.int64)
         pair_d2, pair_logdet = np.zeros(n), np.zeros(n)
         used = np.zeros(n_meas, dtype=bool)
+        z_pred = None
         if n and n_meas:
-            z_pred, HPH = flt.innovations(tr.x, tr.P, meas, R=np.zeros((3, 3)))
+            z_pred, HPH = _k.radar_predict(tr.x, tr.P, meas.site_ecef_m, meas.rotation, False)
             if n * n_meas > cfg.dense_gating_limit:
                 ti, mj = self._candidates(tr, meas, z, sigma, HPH, z_pred)
+                dense = False
             else:
-                ti, mj = assoc.all_pairs(n, n_meas)
-            nu = meas.residual(z[mj], z_pred[ti])
-            S_track = HPH + np.median(Rm, axis=0)[None]  # with the scan's typical noise
-            S_inv = np.linalg.inv(S_track)
-            _, logdet = np.linalg.slogdet(S_track)
-            if np.all(sigma == sigma[0]):  # one noise for the whole scan: exact
-                gates = assoc.gate(nu, S_inv[ti], logdet[ti], ti, mj, self.gate)
-            else:  # per-measurement noise: prefilter with the scan's largest noise (a
-                # lower bound of every pair's distance), then gate each pair exactly
-                S_loose = HPH + np.diag(np.max(sigma, axis=0) ** 2)[None]
-                d2 = np.einsum("ki,kij,kj->k", nu, np.linalg.inv(S_loose)[ti], nu)
-                near = d2 <= self.gate
-                S_pair = HPH[ti[near]] + Rm[mj[near]]
-                _, ld = np.linalg.slogdet(S_pair)
-                gates = assoc.gate(nu[near], np.linalg.inv(S_pair), ld, ti[near], mj[near], self.gate)
+                ti = mj = np.empty(0, np.int64)
+                dense = True
+            # innovation covariance with the scan's typical noise (median): the miss cost;
+            # with one noise for the whole scan the gates use it, with per-measurement
+            # noise each pair's own (after a loose gate with the scan's largest noise)
+            g_t, g_m, g_d2, g_ld, logdet = _k.gate_pairs(z_pred, HPH, z, sigma, dense, ti, mj, self.gate)
+            gates = assoc.Gates(g_t, g_m, g_d2, g_ld)
             if cfg.association == "gnn":
                 assigned = assoc.gnn(n, n_meas, gates, self.gate + logdet)
-                pair_d2, pair_logdet = _assigned_pairs(gates, assigned, n_meas)
-                self._update_gnn(assigned, z, Rm, meas)
-                used[assigned[assigned >= 0]] = True
+                if g_t.size:
+                    pair_d2, pair_logdet = _assigned_pairs(gates, assigned, n_meas)
+                    self._update_gnn(assigned, z, sigma, meas)
+                    used[assigned[assigned >= 0]] = True
             else:
+                Rm = _diag_noise(sigma)
                 beta, beta0 = assoc.jpda_marginals(
                     n, n_meas, gates, 3, pd=np.full(n, cfg.pd), pg=cfg.gate_probability,
                     clutter_density=cfg.clutter_density,
@@ -464,58 +461,44 @@ class Tracker:
                 pair_d2, pair_logdet = _assigned_pairs(gates, assigned, n_meas)
                 # a measurement is claimed when some track takes it with probability > 1/2
                 used[gates.meas[beta > 0.5]] = True
+                z_pred = None  # the JPDA update moved tracks without a hit: predict again
         # bookkeeping: this scan is an opportunity for the tracks of this sensor that lie
-        # in its coverage (when the sensor's coverage is known)
-        bit = np.int64(1) << np.int64(scan.sensor)
-        mine = (tr.sensors & bit) != 0
-        if n and mine.any():
-            mine &= self.sensors[scan.sensor].covers(meas.h(tr.x))
-        hit = assigned >= 0
-        mine |= hit
-        pd = self.sensors[scan.sensor].pd or cfg.pd
-        if hit.any():
-            tr.score[hit] += (math.log(pd / cfg.clutter_density) - 1.5 * math.log(2 * math.pi)
-                              - 0.5 * pair_logdet[hit] - 0.5 * pair_d2[hit])
-        tr.score = np.where(mine & ~hit, tr.score + math.log(max(1.0 - pd, 1e-12)), tr.score)
-        tr.sensors = np.where(hit, tr.sensors | bit, tr.sensors)
-        window = np.int64((1 << cfg.confirm_n) - 1)
-        tr.history = np.where(mine, ((tr.history << 1) | hit.astype(np.int64)) & window, tr.history)
-        tr.opportunities = np.where(mine, tr.opportunities + 1, tr.opportunities)
-        tr.misses = np.where(hit, 0, np.where(mine, tr.misses + 1, tr.misses))
-        tr.last_update = np.where(hit, t, tr.last_update)
-        tr.updates = tr.updates + hit
-        if hit.any():
-            self._log.append((np.full(int(hit.sum()), t), tr.id[hit], index[assigned[hit]], labels[assigned[hit]]))
-        # confirmation (M of the last N opportunities)
-        hits = sum((tr.history >> np.int64(b)) & 1 for b in range(cfg.confirm_n))  # set bits of the window
-        newly = ~tr.confirmed & (hits >= cfg.confirm_m)
-        for tid in tr.id[newly]:
-            self.events.append((t, int(tid), "confirmed"))
-        tr.confirmed |= newly
-        # deletion
-        pos_sigma = np.sqrt(np.maximum(np.trace(tr.P[:, 0:3, 0:3], axis1=1, axis2=2), 0.0)) if n else np.empty(0)
-        missed_in_window = np.minimum(tr.opportunities, cfg.confirm_n) - hits
-        tentative_dead = ~tr.confirmed & (missed_in_window > cfg.confirm_n - cfg.confirm_m)
-        confirmed_dead = tr.confirmed & (tr.misses >= cfg.delete_misses)
-        coasted = (t - tr.last_update) > cfg.max_coast_s
-        diverged = pos_sigma > cfg.max_position_sigma_m
-        grounded = self._altitude(tr.x[:, 0:3]) < cfg.min_altitude_m if n else np.zeros(0, bool)
-        dead = tentative_dead | confirmed_dead | coasted | diverged | grounded
-        for k in np.flatnonzero(dead & tr.confirmed):
-            reason = ("ground" if grounded[k] else "misses" if confirmed_dead[k] else "coasted" if coasted[k]
-                      else "diverged")
-            self.events.append((t, int(tr.id[k]), f"deleted:{reason}"))
-        tr.keep(~dead)
+        # in its coverage (when the sensor's coverage is known), and for those it hit;
+        # then M-of-N confirmation and deletion
+        if n:
+            if z_pred is None:
+                z_pred = _k.radar_h(tr.x, meas.site_ecef_m, meas.rotation, False)
+            pd = self.sensors[scan.sensor].pd or cfg.pd
+            hit_gain = math.log(pd / cfg.clutter_density) - 1.5 * math.log(2 * math.pi)
+            miss_gain = math.log(max(1.0 - pd, 1e-12))
+            newly, reason = _k.bookkeeping(
+                t, np.int64(1) << np.int64(scan.sensor), assigned, pair_d2, pair_logdet, z_pred, True,
+                self._cover[scan.sensor], hit_gain, miss_gain, cfg.confirm_m, cfg.confirm_n, cfg.delete_misses,
+                cfg.max_coast_s, cfg.max_position_sigma_m, cfg.min_altitude_m, self._earth, tr.x, tr.P,
+                tr.score, tr.sensors, tr.history, tr.opportunities, tr.misses, tr.last_update, tr.updates, tr.confirmed,
+            )
+            hit = assigned >= 0
+            if hit.any():
+                labels = np.full(n_meas, -1, np.int64) if scan.label is None else np.asarray(scan.label, np.int64)
+                index = np.arange(n_meas) if scan.index is None else np.asarray(scan.index, np.int64)
+                self._log.append((np.full(int(hit.sum()), t), tr.id[hit], index[assigned[hit]], labels[assigned[hit]]))
+            if newly.any():
+                for tid in tr.id[newly]:
+                    self.events.append((t, int(tid), "confirmed"))
+            if reason.any():
+                for k in np.flatnonzero((reason > 0) & tr.confirmed):
+                    self.events.append((t, int(tr.id[k]), f"deleted:{_REASONS[reason[k]]}"))
+                tr.keep(reason == 0)
         # initiation from unclaimed measurements
         free = np.flatnonzero(~used)
         if free.size:
-            self._initiate(t, scan.sensor, meas, z[free], sigma[free], index[free], labels[free])
+            labels = np.full(n_meas, -1, np.int64) if scan.label is None else np.asarray(scan.label, np.int64)
+            index = np.arange(n_meas) if scan.index is None else np.asarray(scan.index, np.int64)
+            if free.size == n_meas:
+                self._initiate(t, scan.sensor, meas, z, sigma, index, labels)
+            else:
+                self._initiate(t, scan.sensor, meas, z[free], sigma[free], index[free], labels[free])
         self._pending_output_time = t
-
-    def _altitude(self, r: np.ndarray) -> np.ndarray:
-        from hoplon.core.frames import ecef_to_geodetic  # noqa: PLC0415
-
-        return np.atleast_1d(ecef_to_geodetic(r, earth=self.config.earth).alt_m)
 
     def _drop_stale(self, t: float) -> None:
         """Delete, before predicting them, the tracks that would coast too long."""
@@ -536,7 +519,7 @@ class Tracker:
         radius = math.sqrt(self.gate) * np.sqrt(lam + noise**2) * 1.05 + 1.0
         return assoc.candidate_pairs(tr.x[:, 0:3], radius, pos)
 
-    def _update_gnn(self, assigned, z, Rm, meas) -> None:
+    def _update_gnn(self, assigned, z, sigma, meas) -> None:
         tr = self.tracks
         k = np.flatnonzero(assigned >= 0)
         if k.size == 0:
@@ -547,12 +530,11 @@ class Tracker:
         for sel, iters in ((k[young], self.config.iekf_iterations), (k[~young], 1)):
             if sel.size == 0:
                 continue
-            zk, Rk = z[assigned[sel]], Rm[assigned[sel]]
+            zk, Rk = z[assigned[sel]], _diag_noise(sigma[assigned[sel]])
             if self.imm:
                 st = flt.IMMState(tr.mu[sel], tr.xm[:, sel], tr.Pm[:, sel])
-                st, _ = self.imm.update(st, zk, meas, Rk, iterations=iters)
+                st, _, tr.x[sel], tr.P[sel] = self.imm.update_combined(st, zk, meas, Rk, iterations=iters)
                 tr.mu[sel], tr.xm[:, sel], tr.Pm[:, sel] = st.mu, st.x, st.P
-                tr.x[sel], tr.P[sel] = self.imm.combine(st)
             elif self.config.filter == "ukf":
                 tr.x[sel], tr.P[sel], _ = flt.ukf_update(tr.x[sel], tr.P[sel], zk, meas, Rk)
             else:
@@ -595,19 +577,11 @@ class Tracker:
 
     def _initiate(self, t, sensor, meas, z, sigma, index, labels) -> None:
         cfg = self.config
-        pos, cov = _meas_to_ecef(meas, z, sigma)
         m = len(z)
-        x = np.tile(self._prior_mean, (m, 1))
-        P = np.zeros((m, self.d, self.d))
-        P[:, np.arange(self.d), np.arange(self.d)] = self._prior_var
-        x[:, 0:3] = pos
-        x[:, 3:6] = 0.0
-        P[:, 0:3, 0:3] = cov
-        # velocity prior: horizontal and vertical sigmas in the local frame of each point
-        up = pos / np.linalg.norm(pos, axis=1, keepdims=True)
-        P[:, 3:6, 3:6] = cfg.init_speed_sigma_mps**2 * np.eye(3) + (
-            cfg.init_vertical_speed_sigma_mps**2 - cfg.init_speed_sigma_mps**2
-        ) * up[:, :, None] * up[:, None, :]
+        # position from the measurement; velocity prior: horizontal and vertical sigmas
+        # in the local frame of each point; the rest at the prior
+        x, P = _k.initial_states(flt._f64(z), flt._f64(sigma), meas.site_ecef_m, meas.rotation, self._prior_mean,
+                                 self._prior_var, cfg.init_speed_sigma_mps**2, cfg.init_vertical_speed_sigma_mps**2)
         new = _Tracks(self.d, len(self.models))
         new.id = np.arange(self.next_id, self.next_id + m, dtype=np.int64)
         self.next_id += m
@@ -638,6 +612,9 @@ class Tracker:
 
     def _flush_output(self) -> None:
         if self._pending_output_time is None:
+            return
+        if not self.tracks.confirmed.any():
+            self._pending_output_time = None
             return
         snap = self.confirmed()
         if snap.id.size:
@@ -672,6 +649,16 @@ class Tracker:
             inv_beta=cat(self._rows_b, (0,)),
             inv_beta_cov=cat(self._rows_bP, (0, 7)),
         )
+
+
+_REASONS = ("", "ground", "misses", "coasted", "diverged", "tentative")
+
+
+def _diag_noise(sigma: np.ndarray) -> np.ndarray:
+    """Diagonal measurement covariances (M, 3, 3) of per-measurement sigmas (M, 3)."""
+    R = np.zeros((sigma.shape[0], 3, 3))
+    R[:, 0, 0], R[:, 1, 1], R[:, 2, 2] = sigma[:, 0] ** 2, sigma[:, 1] ** 2, sigma[:, 2] ** 2
+    return R
 
 
 def _assigned_pairs(gates: assoc.Gates, assigned: np.ndarray, n_meas: int) -> tuple[np.ndarray, np.ndarray]:

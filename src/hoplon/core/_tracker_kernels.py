@@ -1,0 +1,844 @@
+"""Compiled kernels of the filters and the tracker: the per-scan maths on small arrays.
+
+A scan of the tracker holds a few measurements and a few tracks; done with numpy, each
+step (mixing, prediction, gating, update, bookkeeping) is dozens of calls on arrays of
+a handful of 3x3 to 11x11 matrices, and the calls' overhead, not the arithmetic, is the
+cost. These kernels do each step over all N tracks (or all candidate pairs) in one call,
+with the same formulas as the numpy code they replace (:mod:`hoplon.core.filters`,
+:mod:`hoplon.core.tracker`; tests/test_tracker_kernels.py compares them), so they also
+stay fast for large raids. Only the order of floating-point operations differs.
+
+Conventions: states ``x`` (N, n), covariances ``P`` (N, n, n); the radar measurement
+model is that of :class:`hoplon.core.filters.RadarMeasurement` given by its site
+``site`` (3,) (ECEF, m) and rotation ``rot`` (3, 3) (ECEF to ENU, rows east, north,
+up); ``rr`` says whether range rate is measured (m = 4) or not (m = 3).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from hoplon.core.earth import _geodetic_height
+
+_TWO_PI = 2.0 * math.pi
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+# --------------------------------------------------------------------------- small linear algebra
+
+
+@numba.njit(cache=True)
+def _lu(A: np.ndarray, LU: np.ndarray, piv: np.ndarray) -> float:
+    """LU factorisation with partial pivoting of the small square A into LU (row
+    permutation in piv); returns ln|det A| (-inf when singular)."""
+    m = A.shape[0]
+    for i in range(m):
+        for j in range(m):
+            LU[i, j] = A[i, j]
+    logdet = 0.0
+    for k in range(m):
+        p = k
+        big = abs(LU[k, k])
+        for i in range(k + 1, m):
+            if abs(LU[i, k]) > big:
+                big = abs(LU[i, k])
+                p = i
+        piv[k] = p
+        if p != k:
+            for j in range(m):
+                tmp = LU[k, j]
+                LU[k, j] = LU[p, j]
+                LU[p, j] = tmp
+        d = LU[k, k]
+        if d == 0.0:
+            logdet = -np.inf
+            continue
+        logdet += math.log(abs(d))
+        for i in range(k + 1, m):
+            LU[i, k] /= d
+            f = LU[i, k]
+            if f != 0.0:
+                for j in range(k + 1, m):
+                    LU[i, j] -= f * LU[k, j]
+    return logdet
+
+
+@numba.njit(cache=True)
+def _lu_solve(LU: np.ndarray, piv: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    """Solve A out = b with the factorisation of :func:`_lu`."""
+    m = LU.shape[0]
+    for i in range(m):
+        out[i] = b[i]
+    for k in range(m):
+        p = piv[k]
+        if p != k:
+            tmp = out[k]
+            out[k] = out[p]
+            out[p] = tmp
+    for i in range(m):
+        s = out[i]
+        for j in range(i):
+            s -= LU[i, j] * out[j]
+        out[i] = s
+    for i in range(m - 1, -1, -1):
+        s = out[i]
+        for j in range(i + 1, m):
+            s -= LU[i, j] * out[j]
+        out[i] = s / LU[i, i]
+
+
+@numba.njit(cache=True)
+def _wrap_pi(a: float) -> float:
+    """Angle difference to [-pi, pi) (Python's float modulo, as filters._wrap)."""
+    return (a + math.pi) % _TWO_PI - math.pi
+
+
+@numba.njit(cache=True)
+def _wrap_2pi(a: float) -> float:
+    """atan2 angle to [0, 2 pi), -0.0 to 0.0 (as frames._wrap_2pi)."""
+    if a < 0.0:
+        a = a + _TWO_PI
+    if a >= _TWO_PI:
+        return 0.0
+    return a + 0.0
+
+
+# --------------------------------------------------------------------------- radar measurement model
+
+
+@numba.njit(cache=True)
+def _radar_h(x: np.ndarray, site: np.ndarray, rot: np.ndarray, rr: bool, zp: np.ndarray) -> None:
+    """Predicted measurement zp (m,) of one state x (RadarMeasurement.h)."""
+    d0 = x[0] - site[0]
+    d1 = x[1] - site[1]
+    d2 = x[2] - site[2]
+    e = d0 * rot[0, 0] + d1 * rot[0, 1] + d2 * rot[0, 2]
+    n = d0 * rot[1, 0] + d1 * rot[1, 1] + d2 * rot[1, 2]
+    u = d0 * rot[2, 0] + d1 * rot[2, 1] + d2 * rot[2, 2]
+    rng = math.sqrt(e * e + n * n + u * u)
+    zp[0] = rng
+    zp[1] = _wrap_2pi(math.atan2(e, n))
+    zp[2] = math.atan2(u, math.hypot(e, n))
+    if rr:
+        zp[3] = (d0 * x[3] + d1 * x[4] + d2 * x[5]) / max(rng, 1e-9)
+
+
+@numba.njit(cache=True)
+def _radar_jac(x: np.ndarray, site: np.ndarray, rot: np.ndarray, rr: bool, H: np.ndarray) -> None:
+    """Jacobian H (m, n) of one state x (RadarMeasurement.jacobian); columns past 6 zero."""
+    H[:, :] = 0.0
+    d0 = x[0] - site[0]
+    d1 = x[1] - site[1]
+    d2 = x[2] - site[2]
+    e = d0 * rot[0, 0] + d1 * rot[0, 1] + d2 * rot[0, 2]
+    n = d0 * rot[1, 0] + d1 * rot[1, 1] + d2 * rot[1, 2]
+    u = d0 * rot[2, 0] + d1 * rot[2, 1] + d2 * rot[2, 2]
+    rho2 = e * e + n * n
+    rho = math.sqrt(rho2)
+    r2 = rho2 + u * u
+    r = math.sqrt(r2)
+    dr0, dr1, dr2 = e / r, n / r, u / r
+    da0, da1 = n / rho2, -e / rho2
+    de0, de1, de2 = -e * u / (r2 * rho), -n * u / (r2 * rho), rho / r2
+    for c in range(3):
+        H[0, c] = dr0 * rot[0, c] + dr1 * rot[1, c] + dr2 * rot[2, c]
+        H[1, c] = da0 * rot[0, c] + da1 * rot[1, c]
+        H[2, c] = de0 * rot[0, c] + de1 * rot[1, c] + de2 * rot[2, c]
+    if rr:
+        l0, l1, l2 = d0 / r, d1 / r, d2 / r
+        rdot = l0 * x[3] + l1 * x[4] + l2 * x[5]
+        H[3, 0] = (x[3] - rdot * l0) / r
+        H[3, 1] = (x[4] - rdot * l1) / r
+        H[3, 2] = (x[5] - rdot * l2) / r
+        H[3, 3], H[3, 4], H[3, 5] = l0, l1, l2
+
+
+@numba.njit(cache=True)
+def radar_h(x: np.ndarray, site: np.ndarray, rot: np.ndarray, rr: bool) -> np.ndarray:
+    """Predicted measurements (N, m) of states x (N, >=6)."""
+    N = x.shape[0]
+    out = np.empty((N, 4 if rr else 3))
+    for i in range(N):
+        _radar_h(x[i], site, rot, rr, out[i])
+    return out
+
+
+@numba.njit(cache=True)
+def radar_predict(x: np.ndarray, P: np.ndarray, site: np.ndarray, rot: np.ndarray,
+                  rr: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted measurements (N, m) and H P H^T (N, m, m), symmetrised, of N tracks."""
+    N, n = x.shape
+    m = 4 if rr else 3
+    zp = np.empty((N, m))
+    HPH = np.empty((N, m, m))
+    H = np.empty((m, n))
+    HP = np.empty((m, n))
+    S = np.empty((m, m))
+    for i in range(N):
+        _radar_h(x[i], site, rot, rr, zp[i])
+        _radar_jac(x[i], site, rot, rr, H)
+        _hph(H, P[i], HP, S)
+        for a in range(m):
+            for b in range(m):
+                HPH[i, a, b] = 0.5 * (S[a, b] + S[b, a])
+    return zp, HPH
+
+
+@numba.njit(cache=True)
+def _hph(H: np.ndarray, P: np.ndarray, HP: np.ndarray, S: np.ndarray) -> None:
+    """S = H P H^T (not symmetrised); HP scratch (m, n)."""
+    m, n = H.shape
+    for a in range(m):
+        for k in range(n):
+            s = 0.0
+            for j in range(n):
+                s += H[a, j] * P[j, k]
+            HP[a, k] = s
+    for a in range(m):
+        for b in range(m):
+            s = 0.0
+            for k in range(n):
+                s += HP[a, k] * H[b, k]
+            S[a, b] = s
+
+
+# --------------------------------------------------------------------------- EKF update
+
+
+@numba.njit(cache=True)
+def _ekf_update_one(x, P, z, R, site, rot, rr, iterations, xo, Po, nu0, S0, zp0,
+                    xi, zp, H, HP, S, LU, piv, PHt, K, nu, v, tmp, IKH, A) -> float:
+    """Iterated EKF update of one track (filters.ekf_update); writes xo, Po and the
+    prediction's innovation nu0, S0, zp0; returns its Gaussian log-likelihood."""
+    n = x.shape[0]
+    m = z.shape[0]
+    for j in range(n):
+        xi[j] = x[j]
+    for it in range(max(1, iterations)):
+        _radar_h(xi, site, rot, rr, zp)
+        _radar_jac(xi, site, rot, rr, H)
+        _hph(H, P, HP, S)
+        for a in range(m):
+            for b in range(a, m):
+                s = 0.5 * ((S[a, b] + R[a, b]) + (S[b, a] + R[b, a]))
+                S[a, b] = s
+                S[b, a] = s
+        for a in range(m):
+            nu[a] = z[a] - zp[a]
+        nu[1] = _wrap_pi(nu[1])
+        if it == 0:
+            for a in range(m):
+                nu0[a] = nu[a]
+                zp0[a] = zp[a]
+                for b in range(m):
+                    S0[a, b] = S[a, b]
+        # K = P H^T S^-1 (S symmetric): row r of K solves S k = (P H^T)[r]
+        for r in range(n):
+            for a in range(m):
+                s = 0.0
+                for k in range(n):
+                    s += P[r, k] * H[a, k]
+                PHt[r, a] = s
+        _lu(S, LU, piv)
+        for r in range(n):
+            _lu_solve(LU, piv, PHt[r], K[r])
+        # x_{i+1} = x + K (z - h(x_i) - H (x - x_i))
+        for a in range(m):
+            s = 0.0
+            for k in range(n):
+                s += H[a, k] * (x[k] - xi[k])
+            v[a] = nu[a] - s
+        for r in range(n):
+            s = 0.0
+            for a in range(m):
+                s += K[r, a] * v[a]
+            xi[r] = x[r] + s
+    for j in range(n):
+        xo[j] = xi[j]
+    # Joseph form: (I - K H) P (I - K H)^T + K R K^T, symmetrised
+    for r in range(n):
+        for c in range(n):
+            s = 0.0
+            for a in range(m):
+                s += K[r, a] * H[a, c]
+            IKH[r, c] = (1.0 if r == c else 0.0) - s
+    for r in range(n):
+        for c in range(n):
+            s = 0.0
+            for k in range(n):
+                s += IKH[r, k] * P[k, c]
+            A[r, c] = s
+    for r in range(n):
+        for a in range(m):
+            s = 0.0
+            for b in range(m):
+                s += K[r, b] * R[b, a]
+            tmp[r, a] = s  # (K R)
+    for r in range(n):
+        for c in range(n):
+            s1 = 0.0
+            for k in range(n):
+                s1 += A[r, k] * IKH[c, k]
+            s2 = 0.0
+            for a in range(m):
+                s2 += tmp[r, a] * K[c, a]
+            Po[r, c] = s1 + s2
+    for r in range(n):
+        for c in range(r + 1, n):
+            s = 0.5 * (Po[r, c] + Po[c, r])
+            Po[r, c] = s
+            Po[c, r] = s
+    # log N(nu0; 0, S0)
+    logdet = _lu(S0, LU, piv)
+    _lu_solve(LU, piv, nu0, v)
+    d2 = 0.0
+    for a in range(m):
+        d2 += nu0[a] * v[a]
+    return -0.5 * (d2 + logdet + m * _LOG_2PI)
+
+
+@numba.njit(cache=True)
+def ekf_update(x: np.ndarray, P: np.ndarray, z: np.ndarray, R: np.ndarray, site: np.ndarray, rot: np.ndarray,
+               rr: bool, iterations: int):
+    """Iterated EKF update of N tracks, one measurement each; R (N, m, m).
+
+    Returns x (N, n), P (N, n, n), and the prediction's innovations nu (N, m), S
+    (N, m, m), predicted measurements (N, m) and log-likelihoods (N,)."""
+    N, n = x.shape
+    m = z.shape[1]
+    xo = np.empty((N, n))
+    Po = np.empty((N, n, n))
+    nu0 = np.empty((N, m))
+    S0 = np.empty((N, m, m))
+    zp0 = np.empty((N, m))
+    ll = np.empty(N)
+    xi, zp, H, HP, S = np.empty(n), np.empty(m), np.empty((m, n)), np.empty((m, n)), np.empty((m, m))
+    LU, piv, PHt, K = np.empty((m, m)), np.empty(m, np.int64), np.empty((n, m)), np.empty((n, m))
+    nu, v, tmp, IKH, A = np.empty(m), np.empty(m), np.empty((n, m)), np.empty((n, n)), np.empty((n, n))
+    for i in range(N):
+        ll[i] = _ekf_update_one(x[i], P[i], z[i], R[i], site, rot, rr, iterations, xo[i], Po[i], nu0[i], S0[i], zp0[i],
+                                xi, zp, H, HP, S, LU, piv, PHt, K, nu, v, tmp, IKH, A)
+    return xo, Po, nu0, S0, zp0, ll
+
+
+@numba.njit(cache=True)
+def imm_update(mu: np.ndarray, xm: np.ndarray, Pm: np.ndarray, z: np.ndarray, R: np.ndarray, site: np.ndarray,
+               rot: np.ndarray, rr: bool, iterations: int):
+    """IMM update (filters.IMM.update) of N tracks over M models, xm (M, N, d).
+
+    Returns mu (N, M), xm, Pm, the mixture likelihood (N,), and the combined x, P."""
+    M, N, n = xm.shape
+    m = z.shape[1]
+    xo = np.empty((M, N, n))
+    Po = np.empty((M, N, n, n))
+    mu_new = np.empty((N, M))
+    total = np.empty(N)
+    nu0, S0, zp0 = np.empty(m), np.empty((m, m)), np.empty(m)
+    xi, zp, H, HP, S = np.empty(n), np.empty(m), np.empty((m, n)), np.empty((m, n)), np.empty((m, m))
+    LU, piv, PHt, K = np.empty((m, m)), np.empty(m, np.int64), np.empty((n, m)), np.empty((n, m))
+    nu, v, tmp, IKH, A = np.empty(m), np.empty(m), np.empty((n, m)), np.empty((n, n)), np.empty((n, n))
+    logw = np.empty(M)
+    for i in range(N):
+        for j in range(M):
+            ll = _ekf_update_one(xm[j, i], Pm[j, i], z[i], R[i], site, rot, rr, iterations, xo[j, i], Po[j, i], nu0, S0, zp0,
+                                 xi, zp, H, HP, S, LU, piv, PHt, K, nu, v, tmp, IKH, A)
+            logw[j] = (np.log(mu[i, j]) if mu[i, j] > 0.0 else -np.inf) + ll
+        top = logw[0]
+        for j in range(1, M):
+            top = max(top, logw[j])
+        if math.isfinite(top):
+            s = 0.0
+            for j in range(M):
+                logw[j] = math.exp(logw[j] - top)
+                s += logw[j]
+            for j in range(M):
+                mu_new[i, j] = logw[j] / s
+            total[i] = math.exp(top) * s
+        else:
+            for j in range(M):
+                mu_new[i, j] = mu[i, j]
+            total[i] = 0.0
+    x, P = imm_combine(mu_new, xo, Po)
+    return mu_new, xo, Po, total, x, P
+
+
+# --------------------------------------------------------------------------- IMM mixing, prediction, combination
+
+
+@numba.njit(cache=True)
+def imm_combine(mu: np.ndarray, xm: np.ndarray, Pm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Moment-matched x (N, d) and symmetrised P (N, d, d) of an IMM state."""
+    M, N, n = xm.shape
+    x = np.zeros((N, n))
+    P = np.empty((N, n, n))
+    A = np.empty((n, n))
+    B = np.empty((n, n))
+    d = np.empty(n)
+    for i in range(N):
+        for j in range(M):
+            for k in range(n):
+                x[i, k] += mu[i, j] * xm[j, i, k]
+        A[:, :] = 0.0
+        B[:, :] = 0.0
+        for j in range(M):
+            w = mu[i, j]
+            for k in range(n):
+                d[k] = xm[j, i, k] - x[i, k]
+            for k in range(n):
+                for l in range(n):
+                    A[k, l] += w * Pm[j, i, k, l]
+                    B[k, l] += w * d[k] * d[l]
+        for k in range(n):
+            for l in range(k, n):
+                s = 0.5 * ((A[k, l] + B[k, l]) + (A[l, k] + B[l, k]))
+                P[i, k, l] = s
+                P[i, l, k] = s
+    return x, P
+
+
+@numba.njit(cache=True)
+def imm_transition(w: np.ndarray, V: np.ndarray, Vinv: np.ndarray, dt: np.ndarray) -> np.ndarray:
+    """Switching matrices (N, M, M): expm(G |dt|) = V exp(w |dt|) V^-1, clipped to [0, 1]
+    and each row normalised (IMM.transition_matrix)."""
+    N = dt.shape[0]
+    M = w.shape[0]
+    T = np.empty((N, M, M))
+    e = np.empty(M, np.complex128)
+    for i in range(N):
+        a = abs(dt[i])
+        for j in range(M):
+            e[j] = np.exp(w[j] * a)
+        for r in range(M):
+            s = 0.0
+            for c in range(M):
+                acc = 0.0 + 0.0j
+                for j in range(M):
+                    acc += V[r, j] * e[j] * Vinv[j, c]
+                t = min(max(acc.real, 0.0), 1.0)
+                T[i, r, c] = t
+                s += t
+            for c in range(M):
+                T[i, r, c] /= s
+    return T
+
+
+@numba.njit(cache=True)
+def imm_mix(mu: np.ndarray, T: np.ndarray, xm: np.ndarray, Pm: np.ndarray):
+    """IMM mixing: predicted model probabilities c (N, M) and the mixed initial states
+    x0 (M, N, d), P0 (M, N, d, d) (IMM.predict's first step)."""
+    M, N, n = xm.shape
+    c = np.zeros((N, M))
+    x0 = np.zeros((M, N, n))
+    P0 = np.zeros((M, N, n, n))
+    w = np.empty((M, M))
+    d = np.empty(n)
+    B = np.empty((n, n))
+    for i in range(N):
+        for j in range(M):
+            s = 0.0
+            for k in range(M):
+                s += mu[i, k] * T[i, k, j]
+            c[i, j] = s
+        for k in range(M):
+            for j in range(M):
+                w[k, j] = mu[i, k] * T[i, k, j] / max(c[i, j], 1e-300)
+        for j in range(M):
+            for k in range(M):
+                for a in range(n):
+                    x0[j, i, a] += w[k, j] * xm[k, i, a]
+            B[:, :] = 0.0
+            for k in range(M):
+                wk = w[k, j]
+                for a in range(n):
+                    d[a] = xm[k, i, a] - x0[j, i, a]
+                for a in range(n):
+                    for b in range(n):
+                        P0[j, i, a, b] += wk * Pm[k, i, a, b]
+                        B[a, b] += wk * d[a] * d[b]
+            for a in range(n):
+                for b in range(n):
+                    P0[j, i, a, b] += B[a, b]
+    return c, x0, P0
+
+
+@numba.njit(cache=True)
+def cov_predict(P: np.ndarray, loc: np.ndarray, F: np.ndarray, Q: np.ndarray) -> np.ndarray:
+    """sym(F P[loc, loc] F^T + Q) (N, k, k) for the model components ``loc`` of P (N, d, d)."""
+    N, k, _ = F.shape
+    out = np.empty((N, k, k))
+    FP = np.empty((k, k))
+    for i in range(N):
+        for r in range(k):
+            for c in range(k):
+                s = 0.0
+                for j in range(k):
+                    s += F[i, r, j] * P[i, loc[j], loc[c]]
+                FP[r, c] = s
+        for r in range(k):
+            for c in range(k):
+                s = 0.0
+                for j in range(k):
+                    s += FP[r, j] * F[i, c, j]
+                out[i, r, c] = s + Q[i, r, c]
+        for r in range(k):
+            for c in range(r + 1, k):
+                s = 0.5 * (out[i, r, c] + out[i, c, r])
+                out[i, r, c] = s
+                out[i, c, r] = s
+    return out
+
+
+@numba.njit(cache=True)
+def imm_scatter(xs: np.ndarray, Ps: np.ndarray, loc: np.ndarray, xn: np.ndarray, Pn: np.ndarray, other: np.ndarray,
+                mean: np.ndarray, var: np.ndarray) -> None:
+    """Put a model's predicted state (N, k) and covariance into the common space (N, d)
+    of the IMM (zeros elsewhere), its unused components at their prior."""
+    N, k = xn.shape
+    for i in range(N):
+        for a in range(k):
+            xs[i, loc[a]] = xn[i, a]
+            for b in range(k):
+                Ps[i, loc[a], loc[b]] = Pn[i, a, b]
+        for a in range(other.shape[0]):
+            xs[i, other[a]] = mean[a]
+            Ps[i, other[a], other[a]] = var[a]
+
+
+# --------------------------------------------------------------------------- motion models
+
+
+@numba.njit(cache=True)
+def _kron3_apply(f1: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
+    """out = kron3(f1) x for the [pos, vel, (acc)] ordering (per-axis k x k block f1)."""
+    k = f1.shape[0]
+    for a in range(3):
+        for r in range(k):
+            s = 0.0
+            for c in range(k):
+                s += f1[r, c] * x[3 * c + a]
+            out[3 * r + a] = s
+
+
+@numba.njit(cache=True)
+def _kron3_into(f1: np.ndarray, F: np.ndarray) -> None:
+    """F (3k x 3k, zeroed here) = the 3-axis expansion of the per-axis block f1 (k x k)."""
+    k = f1.shape[0]
+    F[:, :] = 0.0
+    for a in range(3):
+        for r in range(k):
+            for c in range(k):
+                F[3 * r + a, 3 * c + a] = f1[r, c]
+
+
+@numba.njit(cache=True)
+def cv_predict(x: np.ndarray, dt: np.ndarray, q: float):
+    """Constant velocity: f(x) (N, 6), F and Q (N, 6, 6) (filters.ConstantVelocity)."""
+    N = x.shape[0]
+    xp = np.empty((N, 6))
+    F = np.empty((N, 6, 6))
+    Q = np.empty((N, 6, 6))
+    f1 = np.empty((2, 2))
+    q1 = np.empty((2, 2))
+    for i in range(N):
+        t = dt[i]
+        f1[0, 0], f1[0, 1], f1[1, 0], f1[1, 1] = 1.0, t, 0.0, 1.0
+        _kron3_into(f1, F[i])
+        _kron3_apply(f1, x[i], xp[i])
+        _cv_block(t, q, q1)
+        _kron3_into(q1, Q[i])
+    return xp, F, Q
+
+
+@numba.njit(cache=True)
+def _cv_block(t: float, q: float, q1: np.ndarray) -> None:
+    q1[0, 0] = q * (t**3 / 3)
+    q1[0, 1] = q * (t**2 / 2)
+    q1[1, 0] = q1[0, 1]
+    q1[1, 1] = q * t
+
+
+@numba.njit(cache=True)
+def cv_noise(dt: np.ndarray, q: float, Q: np.ndarray) -> None:
+    """Write the white-noise-acceleration Q of intensity q into Q[:, :6, :6] (zeroed)."""
+    q1 = np.empty((2, 2))
+    blk = np.empty((6, 6))
+    for i in range(dt.shape[0]):
+        _cv_block(dt[i], q, q1)
+        _kron3_into(q1, blk)
+        for r in range(6):
+            for c in range(6):
+                Q[i, r, c] = blk[r, c]
+
+
+@numba.njit(cache=True)
+def ca_predict(x: np.ndarray, dt: np.ndarray, q: float):
+    """Constant acceleration: f(x) (N, 9), F and Q (N, 9, 9) (filters.ConstantAcceleration)."""
+    N = x.shape[0]
+    xp = np.empty((N, 9))
+    F = np.empty((N, 9, 9))
+    Q = np.empty((N, 9, 9))
+    f1 = np.empty((3, 3))
+    q1 = np.empty((3, 3))
+    for i in range(N):
+        t = dt[i]
+        f1[0, 0], f1[0, 1], f1[0, 2] = 1.0, t, t**2 / 2
+        f1[1, 0], f1[1, 1], f1[1, 2] = 0.0, 1.0, t
+        f1[2, 0], f1[2, 1], f1[2, 2] = 0.0, 0.0, 1.0
+        q1[0, 0], q1[0, 1], q1[0, 2] = q * (t**5 / 20), q * (t**4 / 8), q * (t**3 / 6)
+        q1[1, 0], q1[1, 1], q1[1, 2] = q * (t**4 / 8), q * (t**3 / 3), q * (t**2 / 2)
+        q1[2, 0], q1[2, 1], q1[2, 2] = q * (t**3 / 6), q * (t**2 / 2), q * t
+        _kron3_into(f1, F[i])
+        _kron3_into(q1, Q[i])
+        _kron3_apply(f1, x[i], xp[i])
+    return xp, F, Q
+
+
+# --------------------------------------------------------------------------- tracker: gating
+
+
+@numba.njit(cache=True)
+def gate_pairs(zp: np.ndarray, HPH: np.ndarray, z: np.ndarray, sigma: np.ndarray, dense: bool, ti: np.ndarray,
+               mj: np.ndarray, threshold: float):
+    """Gating of a scan (Tracker._process): the pairs (track, measurement) -- every pair
+    when ``dense``, else the candidates ``ti``/``mj`` -- within the chi-square gate.
+
+    The innovation covariance of track i is HPH[i] + the scan's median measurement
+    noise (the miss cost's ln|S_i|, returned as ``logdet_track`` (N,)). With one noise for
+    the whole scan a pair's gate uses it; with per-measurement noise (sigma differ) a
+    pair passes a loose gate (the scan's largest noise, a lower bound of its distance)
+    and then the exact one with HPH[i] + R_j. Returns track, meas, d2, logdet of the
+    gated pairs and logdet_track."""
+    N = zp.shape[0]
+    Mz = z.shape[0]
+    # median noise per component (np.median of the diagonal measurement covariances)
+    med = np.empty(3)
+    mx = np.empty(3)
+    col = np.empty(Mz)
+    for a in range(3):
+        for j in range(Mz):
+            col[j] = sigma[j, a] ** 2
+        col.sort()
+        h = Mz // 2
+        med[a] = col[h] if Mz % 2 == 1 else (col[h - 1] + col[h]) / 2.0
+        mx[a] = col[Mz - 1]
+    uniform = True
+    for j in range(1, Mz):
+        for a in range(3):
+            if sigma[j, a] != sigma[0, a]:
+                uniform = False
+    # per-track S with the median noise (and, for per-measurement noise, the loose S)
+    LUt = np.empty((N, 3, 3))
+    pivt = np.empty((N, 3), np.int64)
+    LUl = np.empty((N, 3, 3))
+    pivl = np.empty((N, 3), np.int64)
+    logdet_track = np.empty(N)
+    S = np.empty((3, 3))
+    for i in range(N):
+        for a in range(3):
+            for b in range(3):
+                S[a, b] = HPH[i, a, b]
+            S[a, a] += med[a]
+        logdet_track[i] = _lu(S, LUt[i], pivt[i])
+        if not uniform:
+            for a in range(3):
+                for b in range(3):
+                    S[a, b] = HPH[i, a, b]
+                S[a, a] += mx[a]
+            _lu(S, LUl[i], pivl[i])
+    K = N * Mz if dense else ti.shape[0]
+    out_t = np.empty(K, np.int64)
+    out_m = np.empty(K, np.int64)
+    out_d2 = np.empty(K)
+    out_ld = np.empty(K)
+    nu = np.empty(3)
+    sol = np.empty(3)
+    LU = np.empty((3, 3))
+    piv = np.empty(3, np.int64)
+    cnt = 0
+    for p in range(K):
+        if dense:
+            i = p // Mz
+            j = p - i * Mz
+        else:
+            i = ti[p]
+            j = mj[p]
+        for a in range(3):
+            nu[a] = z[j, a] - zp[i, a]
+        nu[1] = _wrap_pi(nu[1])
+        if uniform:
+            _lu_solve(LUt[i], pivt[i], nu, sol)
+            d2 = nu[0] * sol[0] + nu[1] * sol[1] + nu[2] * sol[2]
+            ld = logdet_track[i]
+        else:
+            _lu_solve(LUl[i], pivl[i], nu, sol)
+            d2 = nu[0] * sol[0] + nu[1] * sol[1] + nu[2] * sol[2]
+            if not d2 <= threshold:
+                continue
+            for a in range(3):
+                for b in range(3):
+                    S[a, b] = HPH[i, a, b]
+                S[a, a] += sigma[j, a] ** 2
+            ld = _lu(S, LU, piv)
+            _lu_solve(LU, piv, nu, sol)
+            d2 = nu[0] * sol[0] + nu[1] * sol[1] + nu[2] * sol[2]
+        if d2 <= threshold:
+            out_t[cnt] = i
+            out_m[cnt] = j
+            out_d2[cnt] = d2
+            out_ld[cnt] = ld
+            cnt += 1
+    return out_t[:cnt].copy(), out_m[:cnt].copy(), out_d2[:cnt].copy(), out_ld[:cnt].copy(), logdet_track
+
+
+# --------------------------------------------------------------------------- tracker: bookkeeping
+
+
+@numba.njit(cache=True)
+def bookkeeping(t: float, sensor_bit: np.int64, assigned: np.ndarray, pair_d2: np.ndarray, pair_logdet: np.ndarray,
+                zp: np.ndarray, check_cover: bool, cover: np.ndarray, hit_gain: float, miss_gain: float,
+                confirm_m: int, confirm_n: int, delete_misses: int, max_coast_s: float, max_position_sigma_m: float,
+                min_altitude_m: float, earth: np.ndarray, x: np.ndarray, P: np.ndarray,
+                score: np.ndarray, sensors: np.ndarray, history: np.ndarray, opportunities: np.ndarray,
+                misses: np.ndarray, last_update: np.ndarray, updates: np.ndarray, confirmed: np.ndarray):
+    """A scan's hit/miss bookkeeping, M-of-N confirmation and deletion (Tracker._process),
+    in place over the N tracks' arrays.
+
+    A track's opportunity: the scan's sensor has updated it and its predicted
+    measurement ``zp`` (N, 3) lies in coverage (``cover``: max range, boresight,
+    azimuth half width, elevation min and max, NaN where unknown; tested only when
+    ``check_cover``), or it was hit. Returns newly confirmed (N,) and the deletion
+    reason (N,): 0 alive, 1 ground, 2 misses (confirmed), 3 coasted, 4 diverged,
+    5 tentative."""
+    N = assigned.shape[0]
+    newly = np.zeros(N, np.bool_)
+    reason = np.zeros(N, np.int64)
+    window = (np.int64(1) << np.int64(confirm_n)) - np.int64(1)
+    for i in range(N):
+        hit = assigned[i] >= 0
+        mine = (sensors[i] & sensor_bit) != 0
+        if mine and check_cover:
+            ok = True
+            if not math.isnan(cover[0]):
+                ok = ok and zp[i, 0] <= cover[0]
+            if not math.isnan(cover[1]) and not math.isnan(cover[2]) and cover[2] < math.pi:
+                off = (zp[i, 1] - cover[1] + math.pi) % _TWO_PI - math.pi
+                ok = ok and abs(off) <= cover[2]
+            if not math.isnan(cover[3]):
+                ok = ok and zp[i, 2] >= cover[3]
+            if not math.isnan(cover[4]):
+                ok = ok and zp[i, 2] <= cover[4]
+            mine = ok
+        mine = mine or hit
+        if hit:
+            score[i] += hit_gain - 0.5 * pair_logdet[i] - 0.5 * pair_d2[i]
+            sensors[i] = sensors[i] | sensor_bit
+            last_update[i] = t
+            updates[i] += 1
+            misses[i] = 0
+        elif mine:
+            score[i] = score[i] + miss_gain
+            misses[i] += 1
+        if mine:
+            history[i] = ((history[i] << np.int64(1)) | np.int64(1 if hit else 0)) & window
+            opportunities[i] += 1
+        hits = 0
+        for b in range(confirm_n):
+            hits += (history[i] >> np.int64(b)) & np.int64(1)
+        if not confirmed[i] and hits >= confirm_m:
+            newly[i] = True
+            confirmed[i] = True
+        # deletion
+        tr = P[i, 0, 0] + P[i, 1, 1] + P[i, 2, 2]
+        pos_sigma = math.sqrt(max(tr, 0.0))
+        missed_in_window = min(opportunities[i], confirm_n) - hits
+        tentative_dead = (not confirmed[i]) and missed_in_window > confirm_n - confirm_m
+        confirmed_dead = confirmed[i] and misses[i] >= delete_misses
+        coasted = (t - last_update[i]) > max_coast_s
+        diverged = pos_sigma > max_position_sigma_m
+        grounded = _geodetic_height(x[i, 0], x[i, 1], x[i, 2], earth[0], earth[1], earth[6] != 0.0) < min_altitude_m
+        if grounded:
+            reason[i] = 1
+        elif confirmed_dead:
+            reason[i] = 2
+        elif coasted:
+            reason[i] = 3
+        elif diverged:
+            reason[i] = 4
+        elif tentative_dead:
+            reason[i] = 5
+    return newly, reason
+
+
+# --------------------------------------------------------------------------- tracker: initiation
+
+
+@numba.njit(cache=True)
+def meas_to_ecef(z: np.ndarray, sigma: np.ndarray, site: np.ndarray, rot: np.ndarray):
+    """ECEF positions (M, 3) and covariances (M, 3, 3) of range/az/el measurements."""
+    M = z.shape[0]
+    pos = np.empty((M, 3))
+    cov = np.empty((M, 3, 3))
+    J = np.empty((3, 3))
+    Je = np.empty((3, 3))
+    for i in range(M):
+        r, az, el = z[i, 0], z[i, 1], z[i, 2]
+        sa, ca, se, ce = math.sin(az), math.cos(az), math.sin(el), math.cos(el)
+        e, n, u = r * sa * ce, r * ca * ce, r * se
+        for a in range(3):
+            pos[i, a] = site[a] + (e * rot[0, a] + n * rot[1, a] + u * rot[2, a])
+        J[0, 0], J[1, 0], J[2, 0] = sa * ce, ca * ce, se
+        J[0, 1], J[1, 1], J[2, 1] = r * ca * ce, -r * sa * ce, 0.0
+        J[0, 2], J[1, 2], J[2, 2] = -r * sa * se, -r * ca * se, r * ce
+        for a in range(3):
+            for b in range(3):
+                Je[a, b] = rot[0, a] * J[0, b] + rot[1, a] * J[1, b] + rot[2, a] * J[2, b]
+        for a in range(3):
+            for b in range(3):
+                s = 0.0
+                for k in range(3):
+                    s += Je[a, k] * sigma[i, k] ** 2 * Je[b, k]
+                cov[i, a, b] = s
+    return pos, cov
+
+
+@numba.njit(cache=True)
+def initial_states(z: np.ndarray, sigma: np.ndarray, site: np.ndarray, rot: np.ndarray, prior_mean: np.ndarray,
+                   prior_var: np.ndarray, speed_var: float, vertical_speed_var: float):
+    """New tracks' states (M, d) and covariances (M, d, d) from single measurements
+    (Tracker._initiate): position and its covariance from the measurement, velocity 0
+    with horizontal and vertical sigmas in the local frame, the rest at the prior."""
+    pos, cov = meas_to_ecef(z, sigma, site, rot)
+    M = z.shape[0]
+    d = prior_mean.shape[0]
+    x = np.empty((M, d))
+    P = np.zeros((M, d, d))
+    up = np.empty(3)
+    for i in range(M):
+        for a in range(d):
+            x[i, a] = prior_mean[a]
+            P[i, a, a] = prior_var[a]
+        for a in range(3):
+            x[i, a] = pos[i, a]
+            x[i, 3 + a] = 0.0
+            for b in range(3):
+                P[i, a, b] = cov[i, a, b]
+        nrm = math.sqrt(pos[i, 0] ** 2 + pos[i, 1] ** 2 + pos[i, 2] ** 2)
+        for a in range(3):
+            up[a] = pos[i, a] / nrm
+        for a in range(3):
+            for b in range(3):
+                P[i, 3 + a, 3 + b] = (speed_var if a == b else 0.0) + (vertical_speed_var - speed_var) * up[a] * up[b]
+    return x, P
+
+
+@numba.njit(cache=True)
+def radar_jacobian(x: np.ndarray, n: int, site: np.ndarray, rot: np.ndarray, rr: bool) -> np.ndarray:
+    """Jacobians H (N, m, n) of states x (N, >=6)."""
+    N = x.shape[0]
+    H = np.empty((N, 4 if rr else 3, n))
+    for i in range(N):
+        _radar_jac(x[i], site, rot, rr, H[i])
+    return H
