@@ -276,22 +276,27 @@ def ref_imm_predict(imm, mu, xm, Pm, dt):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_imm_predict_update_combine_match_numpy(seed):
+@pytest.mark.parametrize("fused", [True, False])
+def test_imm_predict_update_combine_match_numpy(seed, fused):
+    """The fused prediction (ballistic + CA) and the generic one (CV, CA, CT)."""
     rng = np.random.default_rng(seed)
-    imm = make_imm()
+    imm = make_imm() if fused else flt.IMM((flt.ConstantVelocity(), flt.ConstantAcceleration(), flt.CoordinatedTurn()))
+    assert (imm._fused() is not None) == fused
     n, d = 20, imm.dim
     x, P = states(rng, n, d), covs(rng, n, d)
     x[:, 6:9] = rng.normal(scale=3.0, size=(n, 3))
     x[:, 9] = 2e-4
     P[:, 9, :] = P[:, :, 9] = 0.0
     P[:, 9, 9] = 1e-6
-    mu = rng.dirichlet([1.0, 1.0], size=n)
-    st = flt.IMMState(mu, np.stack([x, x + rng.normal(scale=10.0, size=x.shape) * (np.arange(d) < 6)]), np.stack([P, 1.5 * P]))
+    M = len(imm.models)
+    mu = rng.dirichlet(np.ones(M), size=n)
+    st = flt.IMMState(mu, np.stack([x + k * rng.normal(scale=10.0, size=x.shape) * (np.arange(d) < 6) for k in range(M)]),
+                      np.stack([P * (1 + 0.5 * k) for k in range(M)]))
     dt = rng.uniform(0.5, 20.0, n)
     c_ref, xs_ref, Ps_ref = ref_imm_predict(imm, st.mu, st.x, st.P, dt)
     pred = imm.predict(st, dt)
     np.testing.assert_allclose(pred.mu, c_ref, rtol=1e-12)
-    for j in range(2):
+    for j in range(M):
         for i in range(n):
             close(pred.x[j, i], xs_ref[j, i], 1e-12)
             close(pred.P[j, i], Ps_ref[j, i], 1e-9)
@@ -306,7 +311,7 @@ def test_imm_predict_update_combine_match_numpy(seed):
     for iterations in (1, 3):
         new, total, xu, Pu = imm.update_combined(pred, z, meas, R, iterations=iterations)
         lls = []
-        for j in range(2):
+        for j in range(M):
             xj, Pj, (nu, S, _) = ref_ekf_update(pred.x[j], pred.P[j], z, meas, R, iterations)
             for i in range(n):
                 close(new.x[j, i], xj[i], 1e-12)
@@ -514,3 +519,25 @@ def test_bookkeeping_matches_numpy(seed):
     np.testing.assert_array_equal(reason[on], expect[on])
     for k, got in arrays.items():
         np.testing.assert_allclose(got, ref[k], rtol=1e-15, err_msg=k)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("model", [flt.ConstantVelocity(q=3.0), flt.ConstantAcceleration(q=0.2), flt.Ballistic(q=0.1, q_theta=1e-9)],
+                         ids=lambda m: m.name)
+def test_fused_ekf_predict_matches_numpy(seed, model):
+    """ekf_predict's fused kernel against the model's own predict and sym(F P F^T + Q)."""
+    rng = np.random.default_rng(seed)
+    n, d = 15, model.dim
+    x, P = states(rng, n, d), covs(rng, n, d)
+    if isinstance(model, flt.Ballistic):
+        x[:, 6] = rng.uniform(0.0, 1e-3, n)
+        P[:, 6, :] = P[:, :, 6] = 0.0
+        P[:, 6, 6] = 1e-7
+    dt = rng.uniform(0.1, 30.0, n)
+    assert flt._single_spec(model) is not None
+    xp, Pp = flt.ekf_predict(x, P, model, dt)
+    xr, F, Q = model.predict(x, dt)
+    Pr = sym(F @ P @ np.swapaxes(F, 1, 2) + Q)
+    np.testing.assert_allclose(xp, xr, rtol=1e-13)
+    for i in range(n):
+        close(Pp[i], Pr[i], 1e-10)

@@ -21,7 +21,7 @@ import math
 import numba
 import numpy as np
 
-from hoplon.core.earth import _geodetic_height
+from hoplon.core.earth import _acceleration, _geodetic_height
 
 _TWO_PI = 2.0 * math.pi
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -594,6 +594,176 @@ def ca_predict(x: np.ndarray, dt: np.ndarray, q: float):
         _kron3_into(q1, Q[i])
         _kron3_apply(f1, x[i], xp[i])
     return xp, F, Q
+
+
+# --------------------------------------------------------------------------- ballistic free flight
+
+
+@numba.njit(cache=True)
+def _ballistic_rk4(y: np.ndarray, dt: float, max_step: float, p: np.ndarray) -> None:
+    """Advance [r, v, theta] in place by dt with RK4 substeps (theta = 1/beta)."""
+    n = max(1, int(math.ceil(abs(dt) / max_step)))
+    h = dt / n
+    k = np.empty((4, 6))
+    tmp = np.empty(6)
+    # not clipped at 0: a negative estimate must keep a non-zero Jacobian column so that
+    # drag measurements can pull it back (with a clip the filter cannot learn 1/beta)
+    theta = y[6]
+    for _ in range(n):
+        for s in range(4):
+            if s == 0:
+                for i in range(6):
+                    tmp[i] = y[i]
+            else:
+                c = 0.5 if s < 3 else 1.0
+                for i in range(6):
+                    tmp[i] = y[i] + c * h * k[s - 1, i]
+            ax, ay, az = _acceleration(tmp[0], tmp[1], tmp[2], tmp[3], tmp[4], tmp[5], theta, p)
+            k[s, 0], k[s, 1], k[s, 2] = tmp[3], tmp[4], tmp[5]
+            k[s, 3], k[s, 4], k[s, 5] = ax, ay, az
+        for i in range(6):
+            y[i] += h / 6.0 * (k[0, i] + 2.0 * k[1, i] + 2.0 * k[2, i] + k[3, i])
+
+
+@numba.njit(cache=True)
+def _ballistic_one(x: np.ndarray, dt: float, max_step: float, steps: np.ndarray, p: np.ndarray, out: np.ndarray,
+                   jac: np.ndarray, y: np.ndarray) -> None:
+    """f(x) (7,) and its forward-difference Jacobian (7, 7) of one state [r, v, 1/beta]."""
+    for r in range(7):
+        y[r] = x[r]
+    _ballistic_rk4(y, dt, max_step, p)
+    for r in range(7):
+        out[r] = y[r]
+    for j in range(7):
+        yj = x.copy()
+        yj[j] += steps[j]
+        _ballistic_rk4(yj, dt, max_step, p)
+        for r in range(7):
+            jac[r, j] = (yj[r] - y[r]) / steps[j]
+
+
+@numba.njit(cache=True)
+def _ballistic_predict(x: np.ndarray, dt: np.ndarray, max_step: float, steps: np.ndarray, p: np.ndarray,
+                       out: np.ndarray, jac: np.ndarray) -> None:
+    """Ballistic free flight (filters.Ballistic): f(x) (N, 7) and Jacobians (N, 7, 7)."""
+    y = np.empty(7)
+    for i in range(x.shape[0]):
+        _ballistic_one(x[i], dt[i], max_step, steps, p, out[i], jac[i], y)
+
+
+@numba.njit(cache=True)
+def _ballistic_propagate(x: np.ndarray, dt: np.ndarray, max_step: float, p: np.ndarray, out: np.ndarray) -> None:
+    for i in range(x.shape[0]):
+        y = x[i].copy()
+        _ballistic_rk4(y, dt[i], max_step, p)
+        out[i] = y
+
+
+
+# --------------------------------------------------------------------------- fused prediction
+
+KIND_CV, KIND_CA, KIND_BALLISTIC = 0, 1, 2
+"""Motion models the fused prediction knows (others take the generic path)."""
+
+
+@numba.njit(cache=True)
+def _model_predict_one(kind: int, x: np.ndarray, t: float, qa: float, qb: float, max_step: float, steps: np.ndarray,
+                       p: np.ndarray, xo: np.ndarray, F: np.ndarray, Q: np.ndarray, f1: np.ndarray, q1: np.ndarray,
+                       y: np.ndarray) -> None:
+    """f(x), F and Q of one state of a model ``kind`` (CV, CA: q = qa; ballistic: q = qa,
+    q_theta = qb) -- the formulas of cv_predict, ca_predict and filters.Ballistic.predict."""
+    if kind == KIND_CV:
+        f1[0, 0], f1[0, 1], f1[1, 0], f1[1, 1] = 1.0, t, 0.0, 1.0
+        _kron3_into(f1[:2, :2], F)
+        _kron3_apply(f1[:2, :2], x, xo)
+        _cv_block(t, qa, q1)
+        _kron3_into(q1[:2, :2], Q)
+    elif kind == KIND_CA:
+        f1[0, 0], f1[0, 1], f1[0, 2] = 1.0, t, t**2 / 2
+        f1[1, 0], f1[1, 1], f1[1, 2] = 0.0, 1.0, t
+        f1[2, 0], f1[2, 1], f1[2, 2] = 0.0, 0.0, 1.0
+        q1[0, 0], q1[0, 1], q1[0, 2] = qa * (t**5 / 20), qa * (t**4 / 8), qa * (t**3 / 6)
+        q1[1, 0], q1[1, 1], q1[1, 2] = qa * (t**4 / 8), qa * (t**3 / 3), qa * (t**2 / 2)
+        q1[2, 0], q1[2, 1], q1[2, 2] = qa * (t**3 / 6), qa * (t**2 / 2), qa * t
+        _kron3_into(f1, F)
+        _kron3_into(q1, Q)
+        _kron3_apply(f1, x, xo)
+    else:
+        _ballistic_one(x, t, max_step, steps, p, xo, F, y)
+        Q[:, :] = 0.0
+        _cv_block(t, qa, q1)
+        for a in range(3):
+            Q[a, a] = q1[0, 0]
+            Q[a, 3 + a] = q1[0, 1]
+            Q[3 + a, a] = q1[1, 0]
+            Q[3 + a, 3 + a] = q1[1, 1]
+        Q[6, 6] = qb * abs(t)
+
+
+@numba.njit(cache=True)
+def predict_fused(mu: np.ndarray, xm: np.ndarray, Pm: np.ndarray, dt: np.ndarray, T: np.ndarray, kinds: np.ndarray,
+                  qa: np.ndarray, qb: np.ndarray, max_step: np.ndarray, earth: np.ndarray, steps: np.ndarray,
+                  locs: np.ndarray, nloc: np.ndarray, others: np.ndarray, nother: np.ndarray, means: np.ndarray,
+                  variances: np.ndarray):
+    """Prediction of N tracks by dt (N,) in one call: IMM mixing with the switching
+    matrices T (N, M, M) (skipped for one model), each model's EKF prediction (``kinds``:
+    KIND_CV, KIND_CA, KIND_BALLISTIC; its components ``locs[j, :nloc[j]]`` of the common
+    space, the others ``others[j, :nother[j]]`` at their prior ``means``/``variances``)
+    and the combination (IMM.predict + IMM.combine; ekf_predict for one model).
+
+    Returns c (N, M), xs (M, N, d), Ps (M, N, d, d), x (N, d), P (N, d, d)."""
+    M, N, d = xm.shape
+    if M > 1:
+        c, x0, P0 = imm_mix(mu, T, xm, Pm)
+    else:
+        c, x0, P0 = mu.copy(), xm, Pm
+    xs = np.zeros((M, N, d))
+    Ps = np.zeros((M, N, d, d))
+    kmax = locs.shape[1]
+    xl = np.empty(kmax)
+    xo = np.empty(kmax)
+    F = np.empty((kmax, kmax))
+    Q = np.empty((kmax, kmax))
+    FP = np.empty((kmax, kmax))
+    f1 = np.empty((3, 3))
+    q1 = np.empty((3, 3))
+    y = np.empty(7)
+    for j in range(M):
+        k = nloc[j]
+        loc = locs[j]
+        Fk, Qk, FPk = F[:k, :k], Q[:k, :k], FP[:k, :k]
+        for i in range(N):
+            for a in range(k):
+                xl[a] = x0[j, i, loc[a]]
+            _model_predict_one(kinds[j], xl[:k], dt[i], qa[j], qb[j], max_step[j], steps, earth[j], xo[:k], Fk, Qk, f1,
+                               q1, y)
+            # sym(F P F^T + Q) on the model's components
+            for r in range(k):
+                for cc in range(k):
+                    s = 0.0
+                    for a in range(k):
+                        s += Fk[r, a] * P0[j, i, loc[a], loc[cc]]
+                    FPk[r, cc] = s
+            for r in range(k):
+                xs[j, i, loc[r]] = xo[r]
+                for cc in range(k):
+                    s = 0.0
+                    for a in range(k):
+                        s += FPk[r, a] * Fk[cc, a]
+                    Ps[j, i, loc[r], loc[cc]] = s + Qk[r, cc]
+            for r in range(k):
+                for cc in range(r + 1, k):
+                    s = 0.5 * (Ps[j, i, loc[r], loc[cc]] + Ps[j, i, loc[cc], loc[r]])
+                    Ps[j, i, loc[r], loc[cc]] = s
+                    Ps[j, i, loc[cc], loc[r]] = s
+            for a in range(nother[j]):
+                xs[j, i, others[j, a]] = means[j, a]
+                Ps[j, i, others[j, a], others[j, a]] = variances[j, a]
+    if M > 1:
+        x, P = imm_combine(c, xs, Ps)
+    else:
+        x, P = xs[0], Ps[0]
+    return c, xs, Ps, x, P
 
 
 # --------------------------------------------------------------------------- tracker: gating

@@ -41,12 +41,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
 
-import numba
 import numpy as np
 import scipy.linalg
 
 from hoplon.core import _tracker_kernels as _k
-from hoplon.core.earth import EarthModel, _acceleration, earth_model
+from hoplon.core._tracker_kernels import _ballistic_predict, _ballistic_propagate
+from hoplon.core.earth import EarthModel, earth_model
 from hoplon.core.frames import _wrap_2pi
 
 __all__ = [
@@ -291,57 +291,6 @@ class CoordinatedTurn(MotionModel):
         return self.propagate(x, t), F, Q
 
 
-@numba.njit(cache=True)
-def _ballistic_rk4(y: np.ndarray, dt: float, max_step: float, p: np.ndarray) -> None:
-    """Advance [r, v, theta] in place by dt with RK4 substeps (theta = 1/beta)."""
-    n = max(1, int(math.ceil(abs(dt) / max_step)))
-    h = dt / n
-    k = np.empty((4, 6))
-    tmp = np.empty(6)
-    # not clipped at 0: a negative estimate must keep a non-zero Jacobian column so that
-    # drag measurements can pull it back (with a clip the filter cannot learn 1/beta)
-    theta = y[6]
-    for _ in range(n):
-        for s in range(4):
-            if s == 0:
-                for i in range(6):
-                    tmp[i] = y[i]
-            else:
-                c = 0.5 if s < 3 else 1.0
-                for i in range(6):
-                    tmp[i] = y[i] + c * h * k[s - 1, i]
-            ax, ay, az = _acceleration(tmp[0], tmp[1], tmp[2], tmp[3], tmp[4], tmp[5], theta, p)
-            k[s, 0], k[s, 1], k[s, 2] = tmp[3], tmp[4], tmp[5]
-            k[s, 3], k[s, 4], k[s, 5] = ax, ay, az
-        for i in range(6):
-            y[i] += h / 6.0 * (k[0, i] + 2.0 * k[1, i] + 2.0 * k[2, i] + k[3, i])
-
-
-@numba.njit(cache=True)
-def _ballistic_predict(x: np.ndarray, dt: np.ndarray, max_step: float, steps: np.ndarray, p: np.ndarray,
-                       out: np.ndarray, jac: np.ndarray) -> None:
-    n = x.shape[0]
-    y = np.empty(7)
-    for i in range(n):
-        y[:] = x[i]
-        _ballistic_rk4(y, dt[i], max_step, p)
-        out[i] = y
-        for j in range(7):
-            yj = x[i].copy()
-            yj[j] += steps[j]
-            _ballistic_rk4(yj, dt[i], max_step, p)
-            for r in range(7):
-                jac[i, r, j] = (yj[r] - y[r]) / steps[j]
-
-
-@numba.njit(cache=True)
-def _ballistic_propagate(x: np.ndarray, dt: np.ndarray, max_step: float, p: np.ndarray, out: np.ndarray) -> None:
-    for i in range(x.shape[0]):
-        y = x[i].copy()
-        _ballistic_rk4(y, dt[i], max_step, p)
-        out[i] = y
-
-
 _BALLISTIC_STEPS = np.array([1.0, 1.0, 1.0, 1e-3, 1e-3, 1e-3, 1e-7])
 
 
@@ -465,8 +414,50 @@ class RadarMeasurement:
 
 def ekf_predict(x: np.ndarray, P: np.ndarray, model: MotionModel, dt) -> tuple[np.ndarray, np.ndarray]:
     """Extended Kalman prediction of N tracks by their own dt (N,) (or one scalar)."""
+    spec = _single_spec(model)
+    if spec is not None:
+        N = x.shape[0]
+        _, _, _, xp, Pp = _k.predict_fused(
+            np.ones((N, 1)), _f64(x)[None], _f64(P)[None], _f64(_per_track(dt, N)), np.ones((N, 1, 1)), *spec)
+        return xp, Pp
     xp, F, Q = model.predict(x, dt)
     return xp, _k.cov_predict(_f64(P), np.arange(F.shape[1]), _f64(F), _f64(Q))
+
+
+@lru_cache(maxsize=256)
+def _single_spec(model: MotionModel) -> tuple | None:
+    """:func:`_fused_spec` of one model on its own components (cached)."""
+    return _fused_spec((model,), [(model, np.arange(model.dim), np.empty(0, np.int64), np.empty(0), np.empty(0))])
+
+
+def _fused_spec(models, layout) -> tuple | None:
+    """The model description :func:`_tracker_kernels.predict_fused` takes, or None when
+    a model is not one it knows (constant velocity, constant acceleration, ballistic)."""
+    M = len(models)
+    kinds = np.empty(M, np.int64)
+    qa, qb, max_step = np.zeros(M), np.zeros(M), np.ones(M)
+    earth = np.zeros((M, 7))
+    for j, m in enumerate(models):
+        if type(m) is ConstantVelocity:
+            kinds[j], qa[j] = _k.KIND_CV, m.q
+        elif type(m) is ConstantAcceleration:
+            kinds[j], qa[j] = _k.KIND_CA, m.q
+        elif type(m) is Ballistic:
+            kinds[j], qa[j], qb[j], max_step[j] = _k.KIND_BALLISTIC, m.q, m.q_theta, m.max_step_s
+            earth[j] = m._params()
+        else:
+            return None
+    kmax = max(len(loc) for _, loc, *_ in layout)
+    omax = max(1, max(len(other) for _, _, other, *_ in layout))
+    locs = np.zeros((M, kmax), np.int64)
+    others = np.zeros((M, omax), np.int64)
+    means, variances = np.zeros((M, omax)), np.zeros((M, omax))
+    nloc, nother = np.zeros(M, np.int64), np.zeros(M, np.int64)
+    for j, (_, loc, other, mean, var) in enumerate(layout):
+        locs[j, :len(loc)], nloc[j] = loc, len(loc)
+        others[j, :len(other)], nother[j] = other, len(other)
+        means[j, :len(other)], variances[j, :len(other)] = mean, var
+    return kinds, qa, qb, max_step, earth, _BALLISTIC_STEPS, locs, nloc, others, nother, means, variances
 
 
 def _noise(meas: RadarMeasurement, R: np.ndarray | None, n: int) -> np.ndarray:
@@ -634,9 +625,20 @@ class IMM:
 
     def predict(self, state: IMMState, dt) -> IMMState:
         """Mix, then predict each model (EKF) by dt (N,)."""
+        return self.predict_combined(state, dt)[0]
+
+    def predict_combined(self, state: IMMState, dt) -> tuple[IMMState, np.ndarray, np.ndarray]:
+        """:meth:`predict`, and the combined estimate (:meth:`combine`) of the prediction."""
         N = state.mu.shape[0]
         dt = _f64(np.broadcast_to(np.asarray(dt, dtype=float), (N,)))
-        T = _f64(self.transition_matrix(dt))
+        if self.transition is None and len(self.models) > 1:
+            T = _k.imm_transition(*self._generator_eig(), dt)
+        else:
+            T = _f64(self.transition_matrix(dt))
+        spec = self._fused()
+        if spec is not None:
+            c, xs, Ps, x, P = _k.predict_fused(_f64(state.mu), _f64(state.x), _f64(state.P), dt, T, *spec)
+            return IMMState(c, xs, Ps), x, P
         # mu_{i|j}, the predicted model probabilities c (N, M) and the mixed states
         c, x0, P0 = _k.imm_mix(_f64(state.mu), T, _f64(state.x), _f64(state.P))
         xs = np.empty_like(x0)
@@ -645,7 +647,15 @@ class IMM:
             xn, F, Q = model.predict(x0[j][:, loc], dt)
             Pn = _k.cov_predict(P0[j], loc, _f64(F), _f64(Q))
             _k.imm_scatter(xs[j], Ps[j], loc, _f64(xn), Pn, other, mean, var)
-        return IMMState(c, xs, Ps)
+        x, P = _k.imm_combine(c, xs, Ps)
+        return IMMState(c, xs, Ps), x, P
+
+    def _fused(self) -> tuple | None:
+        """The models as :func:`_tracker_kernels.predict_fused` takes them (cached; None
+        when a model needs the generic path)."""
+        if "_fused_cache" not in self.__dict__:
+            object.__setattr__(self, "_fused_cache", _fused_spec(self.models, self._layout()))
+        return self.__dict__["_fused_cache"]
 
     def _layout(self) -> list[tuple[MotionModel, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
         """Per model: its components in the common space, the others, and their prior."""

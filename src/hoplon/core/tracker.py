@@ -268,21 +268,27 @@ class _Tracks:
                "score")
 
     def keep(self, mask: np.ndarray) -> None:
+        d = self.__dict__
         for name in self._FIELDS:
-            setattr(self, name, getattr(self, name)[mask])
+            d[name] = d[name][mask]
         self.xm = self.xm[:, mask]
         self.Pm = self.Pm[:, mask]
 
     def append(self, other: _Tracks) -> None:
+        self.extend({name: getattr(other, name) for name in self._FIELDS}, other.xm, other.Pm)
+
+    def extend(self, fields: dict[str, np.ndarray], xm: np.ndarray, Pm: np.ndarray) -> None:
+        """Add tracks given as arrays: ``fields`` (one per name of _FIELDS), xm, Pm."""
         if len(self) == 0:
-            for name in self._FIELDS:
-                setattr(self, name, getattr(other, name))
-            self.xm, self.Pm = other.xm, other.Pm
+            for name, value in fields.items():
+                setattr(self, name, value)
+            self.xm, self.Pm = xm, Pm
             return
-        for name in self._FIELDS:
-            setattr(self, name, np.concatenate([getattr(self, name), getattr(other, name)]))
-        self.xm = np.concatenate([self.xm, other.xm], axis=1)
-        self.Pm = np.concatenate([self.Pm, other.Pm], axis=1)
+        d = self.__dict__
+        for name, value in fields.items():
+            d[name] = np.concatenate((d[name], value))
+        self.xm = np.concatenate((self.xm, xm), axis=1)
+        self.Pm = np.concatenate((self.Pm, Pm), axis=1)
 
 
 class Tracker:
@@ -406,9 +412,8 @@ class Tracker:
         dt = t - tr.t
         cfg = self.config
         if self.imm:
-            st = self.imm.predict(flt.IMMState(tr.mu, tr.xm, tr.Pm), dt)
+            st, tr.x, tr.P = self.imm.predict_combined(flt.IMMState(tr.mu, tr.xm, tr.Pm), dt)
             tr.mu, tr.xm, tr.Pm = st.mu, st.x, st.P
-            tr.x, tr.P = _k.imm_combine(st.mu, st.x, st.P)
         else:
             fn = flt.ukf_predict if cfg.filter == "ukf" else flt.ekf_predict
             tr.x, tr.P = fn(tr.x, tr.P, self.models[0], dt)
@@ -582,31 +587,25 @@ class Tracker:
         # in the local frame of each point; the rest at the prior
         x, P = _k.initial_states(flt._f64(z), flt._f64(sigma), meas.site_ecef_m, meas.rotation, self._prior_mean,
                                  self._prior_var, cfg.init_speed_sigma_mps**2, cfg.init_vertical_speed_sigma_mps**2)
-        new = _Tracks(self.d, len(self.models))
-        new.id = np.arange(self.next_id, self.next_id + m, dtype=np.int64)
+        ids = np.arange(self.next_id, self.next_id + m, dtype=np.int64)
         self.next_id += m
-        new.t = np.full(m, t)
-        new.x, new.P = x, P
         if self.imm:
             st = self.imm.initial(x, P)
-            new.mu, new.xm, new.Pm = st.mu, st.x, st.P
+            mu, xm, Pm = st.mu, st.x, st.P
         else:
-            new.mu = np.ones((m, 1))
-            new.xm, new.Pm = x[None], P[None]
-        new.confirmed = np.zeros(m, bool)
-        new.history = np.ones(m, np.int64)
-        new.opportunities = np.ones(m, np.int64)
-        new.misses = np.zeros(m, np.int64)
-        new.last_update = np.full(m, t)
-        new.updates = np.ones(m, np.int64)
-        new.sensors = np.full(m, np.int64(1) << np.int64(sensor))
-        new.score = np.zeros(m)
+            mu, xm, Pm = np.ones((m, 1)), x[None], P[None]
+        times = np.full(m, t)
+        ones = np.ones(m, np.int64)
+        confirmed = np.full(m, cfg.confirm_m <= 1)
+        self.tracks.extend({
+            "id": ids, "t": times, "x": x, "P": P, "mu": mu, "confirmed": confirmed, "history": ones,
+            "opportunities": ones.copy(), "misses": np.zeros(m, np.int64), "last_update": times.copy(), "updates": ones.copy(),
+            "sensors": np.full(m, np.int64(1) << np.int64(sensor)), "score": np.zeros(m),
+        }, xm, Pm)
         if cfg.confirm_m <= 1:
-            new.confirmed[:] = True
-            for tid in new.id:
+            for tid in ids:
                 self.events.append((t, int(tid), "confirmed"))
-        self.tracks.append(new)
-        self._log.append((np.full(m, t), new.id, index, labels))
+        self._log.append((times.copy(), ids.copy(), index, labels))
 
     # ------------------------------------------------------------------ output
 
