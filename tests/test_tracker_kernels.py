@@ -541,3 +541,118 @@ def test_fused_ekf_predict_matches_numpy(seed, model):
     np.testing.assert_allclose(xp, xr, rtol=1e-13)
     for i in range(n):
         close(Pp[i], Pr[i], 1e-10)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("imm", [True, False])
+def test_update_rows_matches_batched_updates(seed, imm):
+    """The in-place update of some rows against IMM.update_combined / ekf_update on them."""
+    rng = np.random.default_rng(seed)
+    meas = meas_model()
+    n, d = 12, 10
+    x, P = states(rng, n, d), covs(rng, n, d)
+    M = 2 if imm else 1
+    mu = rng.dirichlet(np.ones(M), size=n)
+    xm = np.stack([x + k * rng.normal(scale=20.0, size=x.shape) * (np.arange(d) < 6) for k in range(M)])
+    Pm = np.stack([P * (1 + k) for k in range(M)])
+    if imm:
+        x, P = K.imm_combine(mu, xm, Pm)
+    z = ref_h(meas, x + rng.normal(scale=200.0, size=x.shape) * (np.arange(d) < 6))
+    sigma = np.tile([30.0, 1e-3, 1.5e-3], (n, 1)) * rng.uniform(0.5, 2.0, (n, 3))
+    rows = np.sort(rng.choice(n, 7, replace=False)).astype(np.int64)
+    iters = rng.choice([1, 3], size=rows.size).astype(np.int64)
+    meas_idx = rng.permutation(n)[:rows.size].astype(np.int64)
+    R = np.zeros((n, 3, 3))
+    R[:, [0, 1, 2], [0, 1, 2]] = sigma**2
+    got = [a.copy() for a in (mu, xm, Pm, x, P)]
+    K.update_rows(rows, iters, meas_idx, z, sigma, *got, imm, meas.site_ecef_m, meas.rotation)
+    for r, i in enumerate(rows):
+        zi, Ri = z[meas_idx[r]][None], R[meas_idx[r]][None]
+        if imm:
+            imm_f = flt.IMM((flt.ConstantVelocity(), flt.ConstantAcceleration()))
+            st, _, xr, Pr = imm_f.update_combined(flt.IMMState(mu[i:i + 1], xm[:, i:i + 1], Pm[:, i:i + 1]), zi, meas, Ri,
+                                                  iterations=int(iters[r]))
+            np.testing.assert_allclose(got[0][i], st.mu[0], rtol=1e-14)
+            np.testing.assert_allclose(got[1][:, i], st.x[:, 0], rtol=1e-14)
+            np.testing.assert_allclose(got[2][:, i], st.P[:, 0], rtol=1e-14)
+        else:
+            xr, Pr, _ = ref_ekf_update(x[i:i + 1], P[i:i + 1], zi, meas, Ri, int(iters[r]))
+        close(got[3][i], xr[0], 1e-12)
+        close(got[4][i], Pr[0], 1e-8)
+    untouched = np.setdiff1d(np.arange(n), rows)
+    np.testing.assert_array_equal(got[3][untouched], x[untouched])
+    np.testing.assert_array_equal(got[4][untouched], P[untouched])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_end_scan_keeps_survivors_and_appends_new_tracks(seed):
+    rng = np.random.default_rng(seed)
+    meas = meas_model()
+    n, d, M, t = 20, 10, 2, 50.0
+    x, P = states(rng, n, d), covs(rng, n, d) * rng.choice([1.0, 1e4], size=(n, 1, 1))
+    mu = rng.dirichlet(np.ones(M), size=n)
+    xm, Pm = np.stack([x, x + 1.0]), np.stack([P, 2 * P])
+    fields = {
+        "ids": np.arange(100, 100 + n, dtype=np.int64), "t": np.full(n, t),
+        "confirmed": rng.uniform(size=n) < 0.5, "history": rng.integers(0, 16, n).astype(np.int64),
+        "opportunities": rng.integers(1, 8, n).astype(np.int64), "misses": rng.integers(0, 4, n).astype(np.int64),
+        "last_update": t - rng.uniform(0, 50, n), "updates": rng.integers(1, 9, n).astype(np.int64),
+        "sensors": rng.choice([0, 4, 5, 1], size=n).astype(np.int64), "score": rng.normal(size=n),
+    }
+    assigned = np.where(rng.uniform(size=n) < 0.3, rng.integers(0, 5, n), -1).astype(np.int64)
+    d2, ld = rng.uniform(0, 15, n), rng.uniform(5, 20, n)
+    zp = ref_h(meas, x)
+    cover = np.array([np.nan, np.nan, np.nan, 0.0, np.nan])
+    m_z = 6
+    z = ref_h(meas, states(rng, m_z, 6))
+    sigma = np.tile([30.0, 1e-3, 1.5e-3], (m_z, 1))
+    free = np.array([0, 2, 5], np.int64)
+    mean, var = rng.normal(size=d), rng.uniform(1, 2, d)
+    earth = earth_model("wgs84").params()
+    consts = (3, 4, 3, 30.0, 5_000.0, -1_000.0, earth)
+    # reference: bookkeeping in place on copies, then numpy keep and initial_states
+    ref = {k: v.copy() for k, v in fields.items()}
+    newly_r, reason_r = K.bookkeeping(t, np.int64(4), assigned, d2, ld, zp, True, cover, 1.0, -2.0, *consts, x, P, ref["score"],
+                                      ref["sensors"], ref["history"], ref["opportunities"], ref["misses"],
+                                      ref["last_update"], ref["updates"], ref["confirmed"])
+    out = K.end_scan(t, np.int64(4), assigned, d2, ld, zp, cover, 1.0, -2.0, *consts,
+                     fields["ids"], fields["t"], x, P, mu, xm, Pm, fields["confirmed"], fields["history"],
+                     fields["opportunities"], fields["misses"], fields["last_update"], fields["updates"], fields["sensors"],
+                     fields["score"], z, sigma, free, meas.site_ecef_m, meas.rotation, mean, var, 9e4, 2500.0,
+                     np.full(M, 0.5), 500, False)
+    newly, reason, ids, tt, xo, Po, muo, xmo, Pmo, conf, hist, opp, miss, last, upd, sens, score = out
+    np.testing.assert_array_equal(newly, newly_r)
+    np.testing.assert_array_equal(reason, reason_r)
+    keep = reason_r == 0
+    k = int(keep.sum())
+    assert 0 < k < n and ids.size == k + free.size
+    for got, name in ((ids, "ids"), (tt, "t"), (conf, "confirmed"), (hist, "history"), (opp, "opportunities"),
+                      (miss, "misses"), (last, "last_update"), (upd, "updates"), (sens, "sensors"), (score, "score")):
+        np.testing.assert_array_equal(got[:k], ref[name][keep], err_msg=name)
+    np.testing.assert_array_equal(xo[:k], x[keep])
+    np.testing.assert_array_equal(Po[:k], P[keep])
+    np.testing.assert_array_equal(muo[:k], mu[keep])
+    np.testing.assert_array_equal(xmo[:, :k], xm[:, keep])
+    np.testing.assert_array_equal(Pmo[:, :k], Pm[:, keep])
+    xn, Pn = K.initial_states(z[free], sigma[free], meas.site_ecef_m, meas.rotation, mean, var, 9e4, 2500.0)
+    np.testing.assert_array_equal(ids[k:], 500 + np.arange(free.size))
+    np.testing.assert_array_equal(xo[k:], xn)
+    np.testing.assert_array_equal(Po[k:], Pn)
+    np.testing.assert_array_equal(xmo[:, k:], np.stack([xn, xn]))
+    np.testing.assert_array_equal(muo[k:], 0.5)
+    assert (tt[k:] == t).all() and (last[k:] == t).all() and (hist[k:] == 1).all() and (opp[k:] == 1).all()
+    assert (miss[k:] == 0).all() and (upd[k:] == 1).all() and (sens[k:] == 4).all() and (score[k:] == 0).all()
+    assert not conf[k:].any()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_assigned_pairs_matches_tracker_helper(seed):
+    rng = np.random.default_rng(seed)
+    n, m = 10, 8
+    pairs = np.sort(rng.choice(n * m, 30, replace=False))
+    g = trk.assoc.Gates(pairs // m, pairs % m, rng.uniform(0, 10, 30), rng.uniform(0, 10, 30))
+    assigned = trk.assoc.gnn(n, m, g, np.full(n, 12.0))
+    got = K.assigned_pairs(g.track, g.meas, g.d2, g.logdet, assigned)
+    ref = trk._assigned_pairs(g, assigned, m)
+    np.testing.assert_array_equal(got[0], ref[0])
+    np.testing.assert_array_equal(got[1], ref[1])

@@ -602,7 +602,7 @@ def ca_predict(x: np.ndarray, dt: np.ndarray, q: float):
 @numba.njit(cache=True)
 def _ballistic_rk4(y: np.ndarray, dt: float, max_step: float, p: np.ndarray) -> None:
     """Advance [r, v, theta] in place by dt with RK4 substeps (theta = 1/beta)."""
-    n = max(1, int(math.ceil(abs(dt) / max_step)))
+    n = max(1, int(math.ceil(abs(dt) / max_step)))  # noqa: RUF046 (an int in numba too)
     h = dt / n
     k = np.empty((4, 6))
     tmp = np.empty(6)
@@ -1012,3 +1012,159 @@ def radar_jacobian(x: np.ndarray, n: int, site: np.ndarray, rot: np.ndarray, rr:
     for i in range(N):
         _radar_jac(x[i], site, rot, rr, H[i])
     return H
+
+
+# --------------------------------------------------------------------------- tracker: in-place updates
+
+
+@numba.njit(cache=True)
+def update_rows(rows: np.ndarray, iterations: np.ndarray, meas_idx: np.ndarray, z: np.ndarray, sigma: np.ndarray,
+                mu: np.ndarray, xm: np.ndarray, Pm: np.ndarray, x: np.ndarray, P: np.ndarray, imm: bool,
+                site: np.ndarray, rot: np.ndarray) -> None:
+    """The (iterated) EKF update of tracks ``rows`` with measurements ``meas_idx`` (rows of
+    z (M, 3), diagonal noise sigma (M, 3)), ``iterations`` each, in place: an IMM's
+    models, probabilities and combined x, P (imm_update), or a single model's x, P
+    (ekf_update)."""
+    M, _, n = xm.shape
+    m = 3
+    rr = False
+    nu0, S0, zp0 = np.empty(m), np.empty((m, m)), np.empty(m)
+    xi, zp, H, HP, S = np.empty(n), np.empty(m), np.empty((m, n)), np.empty((m, n)), np.empty((m, m))
+    LU, piv, PHt, K = np.empty((m, m)), np.empty(m, np.int64), np.empty((n, m)), np.empty((n, m))
+    nu, v, tmp, IKH, A = np.empty(m), np.empty(m), np.empty((n, m)), np.empty((n, n)), np.empty((n, n))
+    R = np.zeros((m, m))
+    xo = np.empty((M, n))
+    Po = np.empty((M, n, n))
+    logw = np.empty(M)
+    mu_new = np.empty((1, M))
+    for r in range(rows.shape[0]):
+        i = rows[r]
+        j_meas = meas_idx[r]
+        for a in range(m):
+            R[a, a] = sigma[j_meas, a] ** 2
+        zr = z[j_meas]
+        if not imm:
+            _ekf_update_one(x[i], P[i], zr, R, site, rot, rr, iterations[r], xo[0], Po[0], nu0, S0, zp0,
+                            xi, zp, H, HP, S, LU, piv, PHt, K, nu, v, tmp, IKH, A)
+            x[i, :] = xo[0]
+            P[i, :, :] = Po[0]
+            continue
+        for j in range(M):
+            ll = _ekf_update_one(xm[j, i], Pm[j, i], zr, R, site, rot, rr, iterations[r], xo[j], Po[j], nu0, S0, zp0,
+                                 xi, zp, H, HP, S, LU, piv, PHt, K, nu, v, tmp, IKH, A)
+            logw[j] = (np.log(mu[i, j]) if mu[i, j] > 0.0 else -np.inf) + ll
+        top = logw[0]
+        for j in range(1, M):
+            top = max(top, logw[j])
+        if math.isfinite(top):
+            s = 0.0
+            for j in range(M):
+                logw[j] = math.exp(logw[j] - top)
+                s += logw[j]
+            for j in range(M):
+                mu[i, j] = logw[j] / s
+        for j in range(M):
+            xm[j, i, :] = xo[j]
+            Pm[j, i, :, :] = Po[j]
+            mu_new[0, j] = mu[i, j]
+        xc, Pc = imm_combine(mu_new, xm[:, i:i + 1], Pm[:, i:i + 1])
+        x[i, :] = xc[0]
+        P[i, :, :] = Pc[0]
+
+
+# --------------------------------------------------------------------------- tracker: end of a scan
+
+
+@numba.njit(cache=True)
+def end_scan(t: float, sensor_bit: np.int64, assigned: np.ndarray, pair_d2: np.ndarray, pair_logdet: np.ndarray,
+             zp: np.ndarray, cover: np.ndarray, hit_gain: float, miss_gain: float, confirm_m: int, confirm_n: int,
+             delete_misses: int, max_coast_s: float, max_position_sigma_m: float, min_altitude_m: float,
+             earth: np.ndarray,
+             ids: np.ndarray, tt: np.ndarray, x: np.ndarray, P: np.ndarray, mu: np.ndarray, xm: np.ndarray,
+             Pm: np.ndarray, confirmed: np.ndarray, history: np.ndarray, opportunities: np.ndarray, misses: np.ndarray,
+             last_update: np.ndarray, updates: np.ndarray, sensors: np.ndarray, score: np.ndarray,
+             z: np.ndarray, sigma: np.ndarray, free: np.ndarray, site: np.ndarray, rot: np.ndarray,
+             prior_mean: np.ndarray, prior_var: np.ndarray, speed_var: float, vertical_speed_var: float,
+             mu0: np.ndarray, next_id: int, confirm_new: bool):
+    """The end of a scan: :func:`bookkeeping` (in place), then the surviving tracks and
+    the new ones started from the measurements ``free`` (:func:`initial_states`; ids
+    from ``next_id``, model probabilities ``mu0``) as new arrays.
+
+    Returns newly confirmed (N,), deletion reasons (N,) and the 15 track arrays (ids, t,
+    x, P, mu, xm, Pm, confirmed, history, opportunities, misses, last_update, updates,
+    sensors, score)."""
+    N = ids.shape[0]
+    newly, reason = bookkeeping(t, sensor_bit, assigned, pair_d2, pair_logdet, zp, True, cover, hit_gain, miss_gain,
+                                confirm_m, confirm_n, delete_misses, max_coast_s, max_position_sigma_m, min_altitude_m,
+                                earth, x, P, score, sensors, history, opportunities, misses, last_update, updates, confirmed)
+    nk = 0
+    for i in range(N):
+        if reason[i] == 0:
+            nk += 1
+    m = free.shape[0]
+    zf = np.empty((m, 3))
+    sf = np.empty((m, 3))
+    for k in range(m):
+        for a in range(3):
+            zf[k, a] = z[free[k], a]
+            sf[k, a] = sigma[free[k], a]
+    xn, Pn = initial_states(zf, sf, site, rot, prior_mean, prior_var, speed_var, vertical_speed_var)
+    M = mu.shape[1]
+    d = x.shape[1]
+    total = nk + m
+    o_id = np.empty(total, np.int64)
+    o_t = np.empty(total)
+    o_x = np.empty((total, d))
+    o_P = np.empty((total, d, d))
+    o_mu = np.empty((total, M))
+    o_xm = np.empty((M, total, d))
+    o_Pm = np.empty((M, total, d, d))
+    o_conf = np.empty(total, np.bool_)
+    o_hist = np.empty(total, np.int64)
+    o_opp = np.empty(total, np.int64)
+    o_miss = np.empty(total, np.int64)
+    o_last = np.empty(total)
+    o_upd = np.empty(total, np.int64)
+    o_sens = np.empty(total, np.int64)
+    o_score = np.empty(total)
+    k = 0
+    for i in range(N):
+        if reason[i] != 0:
+            continue
+        o_id[k], o_t[k], o_conf[k] = ids[i], tt[i], confirmed[i]
+        o_hist[k], o_opp[k], o_miss[k] = history[i], opportunities[i], misses[i]
+        o_last[k], o_upd[k], o_sens[k], o_score[k] = last_update[i], updates[i], sensors[i], score[i]
+        o_x[k] = x[i]
+        o_P[k] = P[i]
+        o_mu[k] = mu[i]
+        for j in range(M):
+            o_xm[j, k] = xm[j, i]
+            o_Pm[j, k] = Pm[j, i]
+        k += 1
+    for q in range(m):
+        o_id[k], o_t[k], o_conf[k] = next_id + q, t, confirm_new
+        o_hist[k], o_opp[k], o_miss[k] = 1, 1, 0
+        o_last[k], o_upd[k], o_sens[k], o_score[k] = t, 1, sensor_bit, 0.0
+        o_x[k] = xn[q]
+        o_P[k] = Pn[q]
+        o_mu[k] = mu0
+        for j in range(M):
+            o_xm[j, k] = xn[q]
+            o_Pm[j, k] = Pn[q]
+        k += 1
+    return (newly, reason, o_id, o_t, o_x, o_P, o_mu, o_xm, o_Pm, o_conf, o_hist, o_opp, o_miss, o_last, o_upd, o_sens,
+            o_score)
+
+
+@numba.njit(cache=True)
+def assigned_pairs(track: np.ndarray, meas: np.ndarray, d2: np.ndarray, logdet: np.ndarray, assigned: np.ndarray):
+    """d^2 and ln|S| (N,) of each track's assigned gated pair (zeros where none)."""
+    N = assigned.shape[0]
+    out_d2 = np.zeros(N)
+    out_ld = np.zeros(N)
+    for p in range(track.shape[0]):
+        i = track[p]
+        if assigned[i] >= 0 and assigned[i] == meas[p]:
+            out_d2[i] = d2[p]
+            out_ld[i] = logdet[p]
+    return out_d2, out_ld

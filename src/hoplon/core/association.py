@@ -109,6 +109,10 @@ def gnn(n_tracks: int, n_meas: int, gates: Gates, miss_cost: np.ndarray, *, dens
     out = np.full(n_tracks, -1, dtype=np.int64)
     if gates.track.size == 0:
         return out
+    if gates.track.size == 1:  # one pair: taken when cheaper than the miss
+        if gates.d2[0] + gates.logdet[0] < miss_cost[gates.track[0]]:
+            out[gates.track[0]] = gates.meas[0]
+        return out
     cost_pair = gates.d2 + gates.logdet
     tr_all = np.unique(gates.track)
     if tr_all.size * (n_meas + tr_all.size) <= dense_limit:

@@ -267,6 +267,11 @@ class _Tracks:
     _FIELDS = ("id", "t", "x", "P", "mu", "confirmed", "history", "opportunities", "misses", "last_update", "updates", "sensors",
                "score")
 
+    def set_arrays(self, arrays) -> None:
+        """Replace every array, in the order of :func:`_tracker_kernels.end_scan`."""
+        (self.id, self.t, self.x, self.P, self.mu, self.xm, self.Pm, self.confirmed, self.history, self.opportunities,
+         self.misses, self.last_update, self.updates, self.sensors, self.score) = arrays
+
     def keep(self, mask: np.ndarray) -> None:
         d = self.__dict__
         for name in self._FIELDS:
@@ -345,6 +350,14 @@ class Tracker:
             for s in self.sensors
         ]
         self._earth = earth_model(cfg.earth).params()
+        # the compiled prediction when every model has one (and the IMM's switching)
+        if self.imm:
+            self._spec = self.imm._fused()
+            self._eig = self.imm._generator_eig() if self.imm.transition is None else None
+        else:
+            self._spec = flt._single_spec(self.models[0]) if cfg.filter == "ekf" else None
+            self._eig = None
+        self._mu0 = np.full(len(self.models), 1.0 / len(self.models))
 
     # ------------------------------------------------------------------ input
 
@@ -410,12 +423,18 @@ class Tracker:
         if len(tr) == 0:
             return
         dt = t - tr.t
-        cfg = self.config
-        if self.imm:
+        if self._spec is not None:  # one compiled call (IMM or single-model EKF)
+            if self.imm:
+                T = _k.imm_transition(*self._eig, dt) if self._eig is not None else flt._f64(self.imm.transition_matrix(dt))
+                tr.mu, tr.xm, tr.Pm, tr.x, tr.P = _k.predict_fused(tr.mu, tr.xm, tr.Pm, dt, T, *self._spec)
+            else:
+                n = len(tr)
+                _, _, _, tr.x, tr.P = _k.predict_fused(np.ones((n, 1)), tr.x[None], tr.P[None], dt, np.ones((n, 1, 1)), *self._spec)
+        elif self.imm:
             st, tr.x, tr.P = self.imm.predict_combined(flt.IMMState(tr.mu, tr.xm, tr.Pm), dt)
             tr.mu, tr.xm, tr.Pm = st.mu, st.x, st.P
         else:
-            fn = flt.ukf_predict if cfg.filter == "ukf" else flt.ekf_predict
+            fn = flt.ukf_predict if self.config.filter == "ukf" else flt.ekf_predict
             tr.x, tr.P = fn(tr.x, tr.P, self.models[0], dt)
         tr.t = np.full(len(tr), t)
 
@@ -426,16 +445,17 @@ class Tracker:
         self.last_time = t
         cfg = self.config
         meas = self.meas[scan.sensor]
-        z = flt._f64(np.asarray(scan.z, dtype=float).reshape(-1, 3))
+        z = scan.z
+        if not (type(z) is np.ndarray and z.dtype == np.float64 and z.ndim == 2 and z.flags.c_contiguous):
+            z = flt._f64(np.asarray(z, dtype=float).reshape(-1, 3))
         n_meas = z.shape[0]
         sigma = np.repeat(self._nominal[scan.sensor], n_meas, axis=0) if scan.sigma is None else flt._f64(scan.sigma)
         self._drop_stale(t)
         self._predict(t)
         tr = self.tracks
         n = len(tr)
-        assigned = np.full(n, -1, np.int64)
-        pair_d2, pair_logdet = np.zeros(n), np.zeros(n)
-        used = np.zeros(n_meas, dtype=bool)
+        assigned = pair_d2 = pair_logdet = None
+        used = None
         z_pred = None
         if n and n_meas:
             z_pred, HPH = _k.radar_predict(tr.x, tr.P, meas.site_ecef_m, meas.rotation, False)
@@ -443,66 +463,83 @@ class Tracker:
                 ti, mj = self._candidates(tr, meas, z, sigma, HPH, z_pred)
                 dense = False
             else:
-                ti = mj = np.empty(0, np.int64)
+                ti = mj = _NO_PAIRS
                 dense = True
             # innovation covariance with the scan's typical noise (median): the miss cost;
             # with one noise for the whole scan the gates use it, with per-measurement
             # noise each pair's own (after a loose gate with the scan's largest noise)
             g_t, g_m, g_d2, g_ld, logdet = _k.gate_pairs(z_pred, HPH, z, sigma, dense, ti, mj, self.gate)
-            gates = assoc.Gates(g_t, g_m, g_d2, g_ld)
-            if cfg.association == "gnn":
-                assigned = assoc.gnn(n, n_meas, gates, self.gate + logdet)
-                if g_t.size:
-                    pair_d2, pair_logdet = _assigned_pairs(gates, assigned, n_meas)
+            if g_t.size:
+                gates = assoc.Gates(g_t, g_m, g_d2, g_ld)
+                used = np.zeros(n_meas, dtype=bool)
+                if cfg.association == "gnn":
+                    assigned = assoc.gnn(n, n_meas, gates, self.gate + logdet)
+                    pair_d2, pair_logdet = _k.assigned_pairs(g_t, g_m, g_d2, g_ld, assigned)
                     self._update_gnn(assigned, z, sigma, meas)
                     used[assigned[assigned >= 0]] = True
-            else:
-                Rm = _diag_noise(sigma)
-                beta, beta0 = assoc.jpda_marginals(
-                    n, n_meas, gates, 3, pd=np.full(n, cfg.pd), pg=cfg.gate_probability,
-                    clutter_density=cfg.clutter_density,
-                )
-                assigned = self._update_jpda(gates, beta, beta0, z, Rm, meas, z_pred, HPH)
-                pair_d2, pair_logdet = _assigned_pairs(gates, assigned, n_meas)
-                # a measurement is claimed when some track takes it with probability > 1/2
-                used[gates.meas[beta > 0.5]] = True
-                z_pred = None  # the JPDA update moved tracks without a hit: predict again
+                else:
+                    Rm = _diag_noise(sigma)
+                    beta, beta0 = assoc.jpda_marginals(
+                        n, n_meas, gates, 3, pd=np.full(n, cfg.pd), pg=cfg.gate_probability,
+                        clutter_density=cfg.clutter_density,
+                    )
+                    assigned = self._update_jpda(gates, beta, beta0, z, Rm, meas, z_pred, HPH)
+                    pair_d2, pair_logdet = _assigned_pairs(gates, assigned, n_meas)
+                    # a measurement is claimed when some track takes it with probability > 1/2
+                    used[gates.meas[beta > 0.5]] = True
+                    z_pred = None  # the JPDA update moved tracks without a hit: predict again
+        if assigned is None:
+            assigned = np.full(n, -1, np.int64)
+            pair_d2 = pair_logdet = np.zeros(n)
+        free = np.arange(n_meas) if used is None else np.flatnonzero(~used)
         # bookkeeping: this scan is an opportunity for the tracks of this sensor that lie
         # in its coverage (when the sensor's coverage is known), and for those it hit;
-        # then M-of-N confirmation and deletion
+        # then M-of-N confirmation and deletion; then the surviving tracks and new ones
+        # from the unclaimed measurements
+        if n and z_pred is None:
+            z_pred = _k.radar_h(tr.x, meas.site_ecef_m, meas.rotation, False)
+        elif not n:
+            z_pred = np.empty((0, 3))
+        pd = self.sensors[scan.sensor].pd or cfg.pd
+        old_id, old_confirmed = tr.id, tr.confirmed
+        newly, reason, *arrays = _k.end_scan(
+            t, np.int64(1) << np.int64(scan.sensor), assigned, pair_d2, pair_logdet, z_pred, self._cover[scan.sensor],
+            math.log(pd / cfg.clutter_density) - 1.5 * math.log(2 * math.pi), math.log(max(1.0 - pd, 1e-12)),
+            cfg.confirm_m, cfg.confirm_n, cfg.delete_misses, cfg.max_coast_s, cfg.max_position_sigma_m,
+            cfg.min_altitude_m, self._earth,
+            tr.id, tr.t, tr.x, tr.P, tr.mu, tr.xm, tr.Pm, tr.confirmed, tr.history, tr.opportunities, tr.misses,
+            tr.last_update, tr.updates, tr.sensors, tr.score,
+            z, sigma, free, meas.site_ecef_m, meas.rotation, self._prior_mean, self._prior_var,
+            cfg.init_speed_sigma_mps**2, cfg.init_vertical_speed_sigma_mps**2, self._mu0, self.next_id, cfg.confirm_m <= 1,
+        )
+        tr.set_arrays(arrays)
+        labels = index = None
         if n:
-            if z_pred is None:
-                z_pred = _k.radar_h(tr.x, meas.site_ecef_m, meas.rotation, False)
-            pd = self.sensors[scan.sensor].pd or cfg.pd
-            hit_gain = math.log(pd / cfg.clutter_density) - 1.5 * math.log(2 * math.pi)
-            miss_gain = math.log(max(1.0 - pd, 1e-12))
-            newly, reason = _k.bookkeeping(
-                t, np.int64(1) << np.int64(scan.sensor), assigned, pair_d2, pair_logdet, z_pred, True,
-                self._cover[scan.sensor], hit_gain, miss_gain, cfg.confirm_m, cfg.confirm_n, cfg.delete_misses,
-                cfg.max_coast_s, cfg.max_position_sigma_m, cfg.min_altitude_m, self._earth, tr.x, tr.P,
-                tr.score, tr.sensors, tr.history, tr.opportunities, tr.misses, tr.last_update, tr.updates, tr.confirmed,
-            )
             hit = assigned >= 0
             if hit.any():
                 labels = np.full(n_meas, -1, np.int64) if scan.label is None else np.asarray(scan.label, np.int64)
                 index = np.arange(n_meas) if scan.index is None else np.asarray(scan.index, np.int64)
-                self._log.append((np.full(int(hit.sum()), t), tr.id[hit], index[assigned[hit]], labels[assigned[hit]]))
+                self._log.append((np.full(int(hit.sum()), t), old_id[hit], index[assigned[hit]], labels[assigned[hit]]))
             if newly.any():
-                for tid in tr.id[newly]:
+                for tid in old_id[newly]:
                     self.events.append((t, int(tid), "confirmed"))
             if reason.any():
-                for k in np.flatnonzero((reason > 0) & tr.confirmed):
-                    self.events.append((t, int(tr.id[k]), f"deleted:{_REASONS[reason[k]]}"))
-                tr.keep(reason == 0)
-        # initiation from unclaimed measurements
-        free = np.flatnonzero(~used)
-        if free.size:
-            labels = np.full(n_meas, -1, np.int64) if scan.label is None else np.asarray(scan.label, np.int64)
-            index = np.arange(n_meas) if scan.index is None else np.asarray(scan.index, np.int64)
-            if free.size == n_meas:
-                self._initiate(t, scan.sensor, meas, z, sigma, index, labels)
+                for k in np.flatnonzero((reason > 0) & old_confirmed):
+                    self.events.append((t, int(old_id[k]), f"deleted:{_REASONS[reason[k]]}"))
+        m = free.size
+        if m:
+            if labels is None:
+                labels = np.full(n_meas, -1, np.int64) if scan.label is None else np.asarray(scan.label, np.int64)
+                index = np.arange(n_meas) if scan.index is None else np.asarray(scan.index, np.int64)
+            ids = np.arange(self.next_id, self.next_id + m, dtype=np.int64)
+            self.next_id += m
+            if cfg.confirm_m <= 1:
+                for tid in ids:
+                    self.events.append((t, int(tid), "confirmed"))
+            if m == n_meas:
+                self._log.append((np.full(m, t), ids, index, labels))
             else:
-                self._initiate(t, scan.sensor, meas, z[free], sigma[free], index[free], labels[free])
+                self._log.append((np.full(m, t), ids, index[free], labels[free]))
         self._pending_output_time = t
 
     def _drop_stale(self, t: float) -> None:
@@ -532,6 +569,11 @@ class Tracker:
         # young tracks (an uncertain velocity: the prediction may be far from the truth)
         # get iterated updates, the others plain ones
         young = tr.updates[k] < 3
+        if self.config.filter == "ekf":  # in place, one compiled call
+            iters = np.where(young, self.config.iekf_iterations, 1).astype(np.int64)
+            _k.update_rows(k, iters, assigned[k], z, sigma, tr.mu, tr.xm, tr.Pm, tr.x, tr.P, self.imm is not None,
+                           meas.site_ecef_m, meas.rotation)
+            return
         for sel, iters in ((k[young], self.config.iekf_iterations), (k[~young], 1)):
             if sel.size == 0:
                 continue
@@ -651,6 +693,7 @@ class Tracker:
 
 
 _REASONS = ("", "ground", "misses", "coasted", "diverged", "tentative")
+_NO_PAIRS = np.empty(0, np.int64)
 
 
 def _diag_noise(sigma: np.ndarray) -> np.ndarray:
