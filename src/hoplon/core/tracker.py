@@ -358,6 +358,13 @@ class Tracker:
             self._spec = flt._single_spec(self.models[0]) if cfg.filter == "ekf" else None
             self._eig = None
         self._mu0 = np.full(len(self.models), 1.0 / len(self.models))
+        # per sensor: its bit, and the score's gains of a hit (before the innovation's
+        # terms) and of a miss
+        self._bit = [np.int64(1) << np.int64(k) for k in range(len(self.sensors))]
+        self._gains = []
+        for info in self.sensors:
+            pd = info.pd or cfg.pd
+            self._gains.append((math.log(pd / cfg.clutter_density) - 1.5 * math.log(2 * math.pi), math.log(max(1.0 - pd, 1e-12))))
 
     # ------------------------------------------------------------------ input
 
@@ -488,6 +495,7 @@ class Tracker:
                     # a measurement is claimed when some track takes it with probability > 1/2
                     used[gates.meas[beta > 0.5]] = True
                     z_pred = None  # the JPDA update moved tracks without a hit: predict again
+        any_hit = assigned is not None
         if assigned is None:
             assigned = np.full(n, -1, np.int64)
             pair_d2 = pair_logdet = np.zeros(n)
@@ -499,13 +507,11 @@ class Tracker:
         if n and z_pred is None:
             z_pred = _k.radar_h(tr.x, meas.site_ecef_m, meas.rotation, False)
         elif not n:
-            z_pred = np.empty((0, 3))
-        pd = self.sensors[scan.sensor].pd or cfg.pd
+            z_pred = _NO_MEAS
         old_id, old_confirmed = tr.id, tr.confirmed
         newly, reason, *arrays = _k.end_scan(
-            t, np.int64(1) << np.int64(scan.sensor), assigned, pair_d2, pair_logdet, z_pred, self._cover[scan.sensor],
-            math.log(pd / cfg.clutter_density) - 1.5 * math.log(2 * math.pi), math.log(max(1.0 - pd, 1e-12)),
-            cfg.confirm_m, cfg.confirm_n, cfg.delete_misses, cfg.max_coast_s, cfg.max_position_sigma_m,
+            t, self._bit[scan.sensor], assigned, pair_d2, pair_logdet, z_pred, self._cover[scan.sensor],
+            *self._gains[scan.sensor], cfg.confirm_m, cfg.confirm_n, cfg.delete_misses, cfg.max_coast_s, cfg.max_position_sigma_m,
             cfg.min_altitude_m, self._earth,
             tr.id, tr.t, tr.x, tr.P, tr.mu, tr.xm, tr.Pm, tr.confirmed, tr.history, tr.opportunities, tr.misses,
             tr.last_update, tr.updates, tr.sensors, tr.score,
@@ -516,7 +522,7 @@ class Tracker:
         labels = index = None
         if n:
             hit = assigned >= 0
-            if hit.any():
+            if any_hit and hit.any():
                 labels = np.full(n_meas, -1, np.int64) if scan.label is None else np.asarray(scan.label, np.int64)
                 index = np.arange(n_meas) if scan.index is None else np.asarray(scan.index, np.int64)
                 self._log.append((np.full(int(hit.sum()), t), old_id[hit], index[assigned[hit]], labels[assigned[hit]]))
@@ -694,6 +700,7 @@ class Tracker:
 
 _REASONS = ("", "ground", "misses", "coasted", "diverged", "tentative")
 _NO_PAIRS = np.empty(0, np.int64)
+_NO_MEAS = np.empty((0, 3))
 
 
 def _diag_noise(sigma: np.ndarray) -> np.ndarray:

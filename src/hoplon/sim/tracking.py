@@ -130,9 +130,13 @@ class EngineTracker:
         are dropped (the object no longer exists)."""
         if self.tracker is None:
             return
+        first_death = float(np.min(death_s)) if len(death_s) else math.inf
         while self.next_scan < len(self.scans) and self.scans[self.next_scan].time_s <= until:
             scan = self.scans[self.next_scan]
             self.next_scan += 1
+            if scan.time_s <= first_death:  # no object destroyed yet: the whole scan
+                self.tracker.add_scan(scan)
+                continue
             lab = scan.label
             dead = (lab >= 0) & (death_s[np.maximum(lab, 0)] < scan.time_s)
             if dead.all():
