@@ -149,7 +149,6 @@ def run_chunk(scenario: Scenario, sha: str, seed: int, n: int, reps: list[int],
               events: bool = False) -> dict[str, pa.Table]:
     """Play replications ``reps`` (a worker's task); returns the store's tables for them
     (and, with ``events``, their event logs as ``"events"``, with a ``rep`` column)."""
-    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
     world = _world_for(scenario, sha)
     parts = []
     for k in reps:
@@ -185,6 +184,21 @@ def _chunks(missing: list[int], size: int) -> list[list[int]]:
         else:
             out.append([k])
     return out
+
+
+@contextlib.contextmanager
+def _environ_kept(*keys: str):
+    """Restore these environment variables afterwards (the nanny leaves its pre-spawn
+    settings in this process's environment)."""
+    old = {k: os.environ.get(k) for k in keys}
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 @contextlib.contextmanager
@@ -253,6 +267,7 @@ def run_monte_carlo(
     is also kept, as Parquet files beside the store (``<out>.events/``) that its view
     ``events`` reads. Raises KeyboardInterrupt after cancelling the outstanding work
     (committed chunks stay)."""
+    import dask  # noqa: PLC0415
     from dask.distributed import Client, LocalCluster, wait  # noqa: PLC0415
     from dask.distributed import TimeoutError as DaskTimeout  # noqa: PLC0415
 
@@ -268,8 +283,12 @@ def run_monte_carlo(
         if not missing:
             return len(done)
         if scheduler is None:
-            os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # inherited by the worker processes
-            with _sigint_ignored():  # the workers inherit it: a Ctrl-C is the driver's to handle
+            # one thread per worker process, numba's kernels included: set in the
+            # environment the workers are spawned with (not in this process's, where numba
+            # refuses a change once its threads run); SIGINT ignored there too, a Ctrl-C is
+            # the driver's to handle
+            one_thread = {f"distributed.nanny.pre-spawn-environ.{k}": "1" for k in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS")}
+            with _sigint_ignored(), dask.config.set(one_thread), _environ_kept("NUMBA_NUM_THREADS", "OMP_NUM_THREADS"):
                 cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                                        dashboard_address=None, silence_logs=50)
             client = Client(cluster)
