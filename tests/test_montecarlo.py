@@ -97,10 +97,18 @@ def test_a_replication_is_the_run_with_its_seed(scenario):
     world = compile_scenario(scenario)
     k = 2
     mc = replicate(world, SEED, N, k)
-    single = run(compile_scenario(scenario, seed=np.random.SeedSequence(SEED).spawn(N)[k]))
-    for name in ("outcomes", "events", "interceptors", "engagements", "debris"):
+    seeded = compile_scenario(scenario, seed=np.random.SeedSequence(SEED).spawn(N)[k])
+    single = run(seeded)
+    for name in ("outcomes", "interceptors", "engagements", "debris"):
         a, b = getattr(mc, name), getattr(single, name)
         assert a.schema == b.schema and repr(a.to_pydict()) == repr(b.to_pydict()), name  # NaN-aware
+    # Monte Carlo skips only the launch-point estimates (in the classified events' details)
+    lean = run(seeded, launch_points=False)
+    assert repr(mc.events.to_pydict()) == repr(lean.events.to_pydict())
+    assert mc.events.column("kind").to_pylist() == single.events.column("kind").to_pylist()
+    details = [d for d, kind in zip(single.events.column("detail").to_pylist(), single.events.column("kind").to_pylist())
+               if kind == "classified"]
+    assert any("launched from about" in d for d in details)
 
 
 # ------------------------------------------------------------------ runs and the store

@@ -178,9 +178,10 @@ class BattleManager:
     assessed surviving loses the committed shots' credit and can be engaged again.
     """
 
-    def __init__(self, world, events: list[Event]) -> None:
+    def __init__(self, world, events: list[Event], *, launch_points: bool = True) -> None:
         self.world = world
         self.events = events
+        self.launch_points = launch_points  # estimate where each ballistic track came from
         self.batteries = _Batteries.of(world)
         self.plan = _Plan()
         self.evaluations: list[dict] = []
@@ -203,7 +204,7 @@ class BattleManager:
                     "inv_beta_cov": snap.inv_beta_cov,
                     "object_id": np.array([label(int(t)) for t in snap.id], dtype=object)}
             state = snap.state
-            ev = _evaluate(world, cols, state, rows, world.assets)
+            ev = _evaluate(world, cols, state, rows, world.assets, launch_points=self.launch_points)
             for k, r in enumerate(rows):
                 tid = int(cols["track_id"][r])
                 self.evaluations.append({**ev["row"][k], "time_s": float(cols["time_s"][r]), "track_id": tid,
@@ -273,8 +274,9 @@ class BattleManager:
         return thr, eng
 
 
-def _evaluate(world, cols, state, rows, assets) -> dict:
-    """Classification, impact prediction, asset probabilities, value and path per row."""
+def _evaluate(world, cols, state, rows, assets, *, launch_points: bool = True) -> dict:
+    """Classification, impact prediction, asset probabilities, value and path per row (and,
+    with ``launch_points``, the estimated launch point: reported, never used to decide)."""
     n = rows.size
     x = state[rows]
     cls = classify_kinematics(x)
@@ -290,7 +292,8 @@ def _evaluate(world, cols, state, rows, assets) -> dict:
                               inv_beta_cov=cols["inv_beta_cov"][r], earth=world.earth, max_time_s=PREDICT_MAX_TIME_S)
         # without the drag state: unobserved in midcourse, and flown backwards through the
         # dense air its spread grows without bound (negative drag)
-        origin = estimate_launch_point(x[ball], cols["cov"][r], earth=world.earth, max_time_s=PREDICT_MAX_TIME_S)
+        origin = (estimate_launch_point(x[ball], cols["cov"][r], earth=world.earth, max_time_s=PREDICT_MAX_TIME_S)
+                  if launch_points else None)
         if len(assets):
             probs[ball] = asset_hit_probability(pred, assets.lat_deg, assets.lon_deg, assets.radius_m)
     air = np.flatnonzero(cls != CLASS_BALLISTIC)
@@ -317,7 +320,7 @@ def _evaluate(world, cols, state, rows, assets) -> dict:
                     impact_lat_deg=float(pred.lat_deg[m]), impact_lon_deg=float(pred.lon_deg[m]),
                     ellipse_semi_major_m=float(pred.semi_major_m[m]), ellipse_semi_minor_m=float(pred.semi_minor_m[m]),
                     ellipse_major_azimuth_deg=float(pred.major_azimuth_deg[m]))
-            if origin.valid[m]:
+            if origin is not None and origin.valid[m]:
                 out_rows[k].update(
                     launch_lat_deg=float(origin.lat_deg[m]), launch_lon_deg=float(origin.lon_deg[m]),
                     launch_time_s=float(cols["time_s"][rows[k]] - origin.time_s[m]),

@@ -352,9 +352,11 @@ def estimated_truth_rows(world: World, truth_step_s: float) -> int:
     return int(math.ceil(seconds / internal)) + rows
 
 
-def run(world: World, *, truth_step_s: float = 1.0) -> RunResult:
+def run(world: World, *, truth_step_s: float = 1.0, launch_points: bool = True) -> RunResult:
     """Play ``world`` from the first launch to the last object on the ground; truth
-    written every ``truth_step_s`` s.
+    written every ``truth_step_s`` s. ``launch_points=False`` skips the battle manager's
+    launch-point estimates (reported in the threat evaluations and ``classified`` events,
+    never used to decide: every other output is unchanged); Monte Carlo does so.
 
     The flights of every threat are computed first as if nothing were shot down, and the
     sensors' detections of them (both are deterministic physics and draws of their own
@@ -387,7 +389,7 @@ def run(world: World, *, truth_step_s: float = 1.0) -> RunResult:
     truth.freeze()
     detections, reports, stats = simulate_sensors(world, truth, objects, stream(world.seed, "sensors"), events)
     tracker = EngineTracker(world, detections, objects.object_id, world.tracker)
-    battle = BattleManager(world, events)
+    battle = BattleManager(world, events, launch_points=launch_points)
     flights = Interceptors(world, battle.batteries, stream(world.seed, "intercepts"))
     kills = _loop(world, truth, tracker, battle, flights, events)
     # afterwards: what the destroyed objects no longer did
