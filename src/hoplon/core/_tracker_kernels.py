@@ -91,9 +91,32 @@ def _lu_solve(LU: np.ndarray, piv: np.ndarray, b: np.ndarray, out: np.ndarray) -
 
 
 @numba.njit(cache=True)
+def _inverse3(LU: np.ndarray, piv: np.ndarray, out: np.ndarray, e: np.ndarray, col: np.ndarray) -> None:
+    """The inverse (3, 3) of a matrix from its :func:`_lu` factorisation."""
+    for c in range(3):
+        e[0], e[1], e[2] = 0.0, 0.0, 0.0
+        e[c] = 1.0
+        _lu_solve(LU, piv, e, col)
+        for r in range(3):
+            out[r, c] = col[r]
+
+
+@numba.njit(cache=True)
+def _quad3(A: np.ndarray, v: np.ndarray) -> float:
+    """v^T A v for a 3 x 3 A."""
+    s = 0.0
+    for a in range(3):
+        s += v[a] * (A[a, 0] * v[0] + A[a, 1] * v[1] + A[a, 2] * v[2])
+    return s
+
+
+@numba.njit(cache=True)
 def _wrap_pi(a: float) -> float:
     """Angle difference to [-pi, pi) (Python's float modulo, as filters._wrap)."""
-    return (a + math.pi) % _TWO_PI - math.pi
+    s = a + math.pi
+    if 0.0 <= s < _TWO_PI:  # the modulo would return s itself
+        return s - math.pi
+    return s % _TWO_PI - math.pi
 
 
 @numba.njit(cache=True)
@@ -189,18 +212,20 @@ def radar_predict(x: np.ndarray, P: np.ndarray, site: np.ndarray, rot: np.ndarra
 
 @numba.njit(cache=True)
 def _hph(H: np.ndarray, P: np.ndarray, HP: np.ndarray, S: np.ndarray) -> None:
-    """S = H P H^T (not symmetrised); HP scratch (m, n)."""
+    """S = H P H^T (not symmetrised); HP scratch (m, n). H is a radar Jacobian: its
+    columns past 6 are zero and are skipped (the sums are the same)."""
     m, n = H.shape
+    nz = min(n, 6)
     for a in range(m):
         for k in range(n):
             s = 0.0
-            for j in range(n):
+            for j in range(nz):
                 s += H[a, j] * P[j, k]
             HP[a, k] = s
     for a in range(m):
         for b in range(m):
             s = 0.0
-            for k in range(n):
+            for k in range(nz):
                 s += HP[a, k] * H[b, k]
             S[a, b] = s
 
@@ -215,6 +240,7 @@ def _ekf_update_one(x, P, z, R, site, rot, rr, iterations, xo, Po, nu0, S0, zp0,
     prediction's innovation nu0, S0, zp0; returns its Gaussian log-likelihood."""
     n = x.shape[0]
     m = z.shape[0]
+    nz = min(n, 6)  # H's columns past 6 are zero: the sums skip them (same results)
     for j in range(n):
         xi[j] = x[j]
     for it in range(max(1, iterations)):
@@ -239,7 +265,7 @@ def _ekf_update_one(x, P, z, R, site, rot, rr, iterations, xo, Po, nu0, S0, zp0,
         for r in range(n):
             for a in range(m):
                 s = 0.0
-                for k in range(n):
+                for k in range(nz):
                     s += P[r, k] * H[a, k]
                 PHt[r, a] = s
         _lu(S, LU, piv)
@@ -248,7 +274,7 @@ def _ekf_update_one(x, P, z, R, site, rot, rr, iterations, xo, Po, nu0, S0, zp0,
         # x_{i+1} = x + K (z - h(x_i) - H (x - x_i))
         for a in range(m):
             s = 0.0
-            for k in range(n):
+            for k in range(nz):
                 s += H[a, k] * (x[k] - xi[k])
             v[a] = nu[a] - s
         for r in range(n):
@@ -258,7 +284,8 @@ def _ekf_update_one(x, P, z, R, site, rot, rr, iterations, xo, Po, nu0, S0, zp0,
             xi[r] = x[r] + s
     for j in range(n):
         xo[j] = xi[j]
-    # Joseph form: (I - K H) P (I - K H)^T + K R K^T, symmetrised
+    # Joseph form: (I - K H) P (I - K H)^T + K R K^T, symmetrised. Columns c >= 6 of
+    # I - K H are those of I: their terms are skipped (zeros) or added alone (ones)
     for r in range(n):
         for c in range(n):
             s = 0.0
@@ -268,8 +295,10 @@ def _ekf_update_one(x, P, z, R, site, rot, rr, iterations, xo, Po, nu0, S0, zp0,
     for r in range(n):
         for c in range(n):
             s = 0.0
-            for k in range(n):
+            for k in range(nz):
                 s += IKH[r, k] * P[k, c]
+            if r >= nz:
+                s += P[r, c]
             A[r, c] = s
     for r in range(n):
         for a in range(m):
@@ -280,8 +309,10 @@ def _ekf_update_one(x, P, z, R, site, rot, rr, iterations, xo, Po, nu0, S0, zp0,
     for r in range(n):
         for c in range(n):
             s1 = 0.0
-            for k in range(n):
+            for k in range(nz):
                 s1 += A[r, k] * IKH[c, k]
+            if c >= nz:
+                s1 += A[r, c]
             s2 = 0.0
             for a in range(m):
                 s2 += tmp[r, a] * K[c, a]
@@ -799,25 +830,30 @@ def gate_pairs(zp: np.ndarray, HPH: np.ndarray, z: np.ndarray, sigma: np.ndarray
         for a in range(3):
             if sigma[j, a] != sigma[0, a]:
                 uniform = False
-    # per-track S with the median noise (and, for per-measurement noise, the loose S)
-    LUt = np.empty((N, 3, 3))
-    pivt = np.empty((N, 3), np.int64)
-    LUl = np.empty((N, 3, 3))
-    pivl = np.empty((N, 3), np.int64)
+    # per-track S with the median noise (and, for per-measurement noise, the loose S):
+    # ln|S| and S^-1 (the pair loop is then a quadratic form)
+    inv_t = np.empty((N, 3, 3))
+    inv_l = np.empty((N, 3, 3))
     logdet_track = np.empty(N)
     S = np.empty((3, 3))
+    LU = np.empty((3, 3))
+    piv = np.empty(3, np.int64)
+    e = np.empty(3)
+    col3 = np.empty(3)
     for i in range(N):
         for a in range(3):
             for b in range(3):
                 S[a, b] = HPH[i, a, b]
             S[a, a] += med[a]
-        logdet_track[i] = _lu(S, LUt[i], pivt[i])
+        logdet_track[i] = _lu(S, LU, piv)
+        _inverse3(LU, piv, inv_t[i], e, col3)
         if not uniform:
             for a in range(3):
                 for b in range(3):
                     S[a, b] = HPH[i, a, b]
                 S[a, a] += mx[a]
-            _lu(S, LUl[i], pivl[i])
+            _lu(S, LU, piv)
+            _inverse3(LU, piv, inv_l[i], e, col3)
     K = N * Mz if dense else ti.shape[0]
     out_t = np.empty(K, np.int64)
     out_m = np.empty(K, np.int64)
@@ -825,8 +861,6 @@ def gate_pairs(zp: np.ndarray, HPH: np.ndarray, z: np.ndarray, sigma: np.ndarray
     out_ld = np.empty(K)
     nu = np.empty(3)
     sol = np.empty(3)
-    LU = np.empty((3, 3))
-    piv = np.empty(3, np.int64)
     cnt = 0
     for p in range(K):
         if dense:
@@ -835,17 +869,14 @@ def gate_pairs(zp: np.ndarray, HPH: np.ndarray, z: np.ndarray, sigma: np.ndarray
         else:
             i = ti[p]
             j = mj[p]
-        for a in range(3):
-            nu[a] = z[j, a] - zp[i, a]
-        nu[1] = _wrap_pi(nu[1])
+        nu[0] = z[j, 0] - zp[i, 0]
+        nu[1] = _wrap_pi(z[j, 1] - zp[i, 1])
+        nu[2] = z[j, 2] - zp[i, 2]
         if uniform:
-            _lu_solve(LUt[i], pivt[i], nu, sol)
-            d2 = nu[0] * sol[0] + nu[1] * sol[1] + nu[2] * sol[2]
+            d2 = _quad3(inv_t[i], nu)
             ld = logdet_track[i]
         else:
-            _lu_solve(LUl[i], pivl[i], nu, sol)
-            d2 = nu[0] * sol[0] + nu[1] * sol[1] + nu[2] * sol[2]
-            if not d2 <= threshold:
+            if not _quad3(inv_l[i], nu) <= threshold:
                 continue
             for a in range(3):
                 for b in range(3):
