@@ -629,14 +629,20 @@ def ca_predict(x: np.ndarray, dt: np.ndarray, q: float):
 
 # --------------------------------------------------------------------------- ballistic free flight
 
+_BALLISTIC_SCRATCH = 44
+
 
 @numba.njit(cache=True)
 def _ballistic_rk4(y: np.ndarray, dt: float, max_step: float, p: np.ndarray) -> None:
     """Advance [r, v, theta] in place by dt with RK4 substeps (theta = 1/beta)."""
+    _ballistic_rk4_into(y, dt, max_step, p, np.empty((4, 6)), np.empty(6))
+
+
+@numba.njit(cache=True)
+def _ballistic_rk4_into(y: np.ndarray, dt: float, max_step: float, p: np.ndarray, k: np.ndarray, tmp: np.ndarray) -> None:
+    """:func:`_ballistic_rk4` with its scratch arrays k (4, 6) and tmp (6,) given."""
     n = max(1, int(math.ceil(abs(dt) / max_step)))  # noqa: RUF046 (an int in numba too)
     h = dt / n
-    k = np.empty((4, 6))
-    tmp = np.empty(6)
     # not clipped at 0: a negative estimate must keep a non-zero Jacobian column so that
     # drag measurements can pull it back (with a clip the filter cannot learn 1/beta)
     theta = y[6]
@@ -659,16 +665,22 @@ def _ballistic_rk4(y: np.ndarray, dt: float, max_step: float, p: np.ndarray) -> 
 @numba.njit(cache=True)
 def _ballistic_one(x: np.ndarray, dt: float, max_step: float, steps: np.ndarray, p: np.ndarray, out: np.ndarray,
                    jac: np.ndarray, y: np.ndarray) -> None:
-    """f(x) (7,) and its forward-difference Jacobian (7, 7) of one state [r, v, 1/beta]."""
+    """f(x) (7,) and its forward-difference Jacobian (7, 7) of one state [r, v, 1/beta].
+
+    ``y`` is scratch of at least 14 + 24 + 6 values."""
+    yj = y[7:14]
+    k = y[14:38].reshape((4, 6))
+    tmp = y[38:44]
     for r in range(7):
         y[r] = x[r]
-    _ballistic_rk4(y, dt, max_step, p)
+    _ballistic_rk4_into(y, dt, max_step, p, k, tmp)
     for r in range(7):
         out[r] = y[r]
     for j in range(7):
-        yj = x.copy()
+        for r in range(7):
+            yj[r] = x[r]
         yj[j] += steps[j]
-        _ballistic_rk4(yj, dt, max_step, p)
+        _ballistic_rk4_into(yj, dt, max_step, p, k, tmp)
         for r in range(7):
             jac[r, j] = (yj[r] - y[r]) / steps[j]
 
@@ -677,7 +689,7 @@ def _ballistic_one(x: np.ndarray, dt: float, max_step: float, steps: np.ndarray,
 def _ballistic_predict(x: np.ndarray, dt: np.ndarray, max_step: float, steps: np.ndarray, p: np.ndarray,
                        out: np.ndarray, jac: np.ndarray) -> None:
     """Ballistic free flight (filters.Ballistic): f(x) (N, 7) and Jacobians (N, 7, 7)."""
-    y = np.empty(7)
+    y = np.empty(_BALLISTIC_SCRATCH)
     for i in range(x.shape[0]):
         _ballistic_one(x[i], dt[i], max_step, steps, p, out[i], jac[i], y)
 
@@ -758,7 +770,7 @@ def predict_fused(mu: np.ndarray, xm: np.ndarray, Pm: np.ndarray, dt: np.ndarray
     FP = np.empty((kmax, kmax))
     f1 = np.empty((3, 3))
     q1 = np.empty((3, 3))
-    y = np.empty(7)
+    y = np.empty(_BALLISTIC_SCRATCH)
     for j in range(M):
         k = nloc[j]
         loc = locs[j]
