@@ -19,7 +19,7 @@ def make_results(path, n=200, seed=1, version="1"):
     con.execute("CREATE TABLE asset_outcomes(rep INTEGER, asset VARCHAR, value DOUBLE, hits INTEGER, survived BOOLEAN)")
     con.execute("CREATE TABLE battery_fired(rep INTEGER, battery_id VARCHAR, interceptor_type VARCHAR, fired INTEGER)")
     con.execute("CREATE TABLE debris_landings(rep INTEGER, cloud_id VARCHAR, source VARCHAR, fragments INTEGER, hazardous INTEGER, median_lat_deg DOUBLE, median_lon_deg DOUBLE, footprint95_area_km2 DOUBLE, place VARCHAR, admin1 VARCHAR, country VARCHAR, population INTEGER, distance_m DOUBLE)")
-    con.execute("CREATE TABLE debris_fragments(rep INTEGER, cloud_id VARCHAR, lat_deg DOUBLE, lon_deg DOUBLE, energy_j DOUBLE, hazardous BOOLEAN)")
+    con.execute("CREATE TABLE debris_fragments(rep INTEGER, cloud_id VARCHAR, lat_deg DOUBLE, lon_deg DOUBLE, energy_j DOUBLE, hazardous BOOLEAN, represents DOUBLE)")
     con.execute("CREATE TABLE chunks(chunk INTEGER PRIMARY KEY, first_rep INTEGER, last_rep INTEGER, reps INTEGER)")
     con.execute("CREATE TABLE replication_cost(rep INTEGER PRIMARY KEY, wall_s DOUBLE)")
     reps, threats, assets, fired, frags = [], [], [], [], []
@@ -45,7 +45,7 @@ def make_results(path, n=200, seed=1, version="1"):
     con.executemany("INSERT INTO threat_outcomes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", threats)
     con.executemany("INSERT INTO asset_outcomes VALUES (?,?,?,?,?)", assets)
     con.executemany("INSERT INTO battery_fired VALUES (?,?,?,?)", fired)
-    con.executemany("INSERT INTO debris_fragments VALUES (?,?,?,?,?,?)", frags)
+    con.executemany("INSERT INTO debris_fragments VALUES (?,?,?,?,?,?,?)", [(*f, 1.0) for f in frags])
     con.close()
 
 

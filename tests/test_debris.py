@@ -29,13 +29,26 @@ def _cloud(n=4000, kind="collision", seed=1):
 
 @pytest.mark.parametrize(("kind", "k"), [("collision", 1.71), ("explosion", 1.6)])
 def test_lengths_follow_the_breakup_power_law(kind, k):
+    """The weighted sample (each fragment standing for ``count`` real ones) has the model's
+    cumulative distribution N(> L) ~ L^-k, and its large fragments are sampled too."""
     cloud, _ = _cloud(kind=kind)
     lo, hi = 0.01, 1.0
 
     def cdf(x):
         return (lo**-k - np.clip(x, lo, hi) ** -k) / (lo**-k - hi**-k)
 
-    assert stats.kstest(cloud.length_m, cdf).pvalue > 1e-3
+    order = np.argsort(cloud.length_m)
+    weighted = np.cumsum(cloud.count[order]) / cloud.count.sum()
+    assert np.max(np.abs(weighted - cdf(cloud.length_m[order]))) < 0.03
+    assert np.mean(cloud.length_m > 0.3) > 0.2  # log-uniform: a quarter of the sample above 0.3 m
+
+
+def test_area_to_mass_follows_the_model_distribution():
+    # log10 A/M ~ N(mu(L), 0.4), mu = -0.6 - 0.3 (log10 L + 1) clipped to [-1.6, -0.3]
+    cloud, _ = _cloud()
+    mu = np.clip(-0.6 - 0.3 * (np.log10(cloud.length_m) + 1.0), -1.6, -0.3)
+    resid = np.log10(cloud.area_m2 / cloud.mass_kg) - mu
+    assert stats.kstest(resid, "norm", args=(0.0, 0.4)).pvalue > 1e-3
 
 
 @pytest.mark.parametrize(("kind", "slope", "offset"), [("collision", 0.9, 2.9), ("explosion", 0.2, 1.85)])
@@ -48,7 +61,7 @@ def test_velocity_spread_area_to_mass_and_mass_follow_the_model(kind, slope, off
     assert stats.kstest(resid, "norm", args=(0.0, 0.4)).pvalue > 1e-3
     unit = (cloud.v_ecef_mps - v0) / dv[:, None]
     assert np.linalg.norm(unit.mean(axis=0)) < 4.0 / math.sqrt(3 * len(dv))  # isotropic
-    assert cloud.mass_kg.sum() == pytest.approx(600.0, rel=1e-12)
+    assert (cloud.mass_kg * cloud.count).sum() == pytest.approx(600.0, rel=1e-12)
     np.testing.assert_allclose(cloud.area_m2, 0.556945 * cloud.length_m**2.0047077, rtol=1e-12)
     np.testing.assert_allclose(cloud.beta_kg_m2, cloud.mass_kg / cloud.area_m2, rtol=1e-12)
 

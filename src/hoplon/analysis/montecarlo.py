@@ -114,7 +114,8 @@ def replication_tables(result: RunResult, rep: int) -> dict[str, pa.Table]:
     frag = {f.name: [] for f in MC_TABLES["debris_fragments"]}
     if result.debris is not None and result.debris.num_rows:
         d = result.debris.filter(result.debris.column("landed"))
-        frag = {name: d.column(name).to_pylist() for name in ("cloud_id", "lat_deg", "lon_deg", "energy_j", "hazardous")}
+        frag = {name: d.column(name).to_pylist()
+                for name in ("cloud_id", "lat_deg", "lon_deg", "energy_j", "hazardous", "represents")}
         frag["rep"] = [rep] * d.num_rows
     kill_clouds = [c for c in clouds if c["source"] == "kill"]
     summary = {

@@ -10,7 +10,8 @@ random streams come from ``SeedSequence(seed).spawn(n)[k]``):
 * ``battery_fired``: interceptors fired per battery per replication (zeros included);
 * ``debris_landings``: one row per debris cloud per populated place inside or near its
   footprint (place NULL when none is);
-* ``debris_fragments``: every landed fragment (position, energy, above 15 J);
+* ``debris_fragments``: every landed sampled fragment (position, energy, above 15 J, and
+  how many real fragments it stands for);
 * ``chunks``: the committed chunks (first and last replication);
 * ``replication_cost``: wall time per replication (the only column that is not
   reproducible; kept apart so that every other table is).
@@ -58,6 +59,7 @@ MC_TABLES: dict[str, pa.Schema] = {
     ]),
     "debris_fragments": pa.schema([
         ("rep", _I), ("cloud_id", _S), ("lat_deg", _F), ("lon_deg", _F), ("energy_j", _F), ("hazardous", _B),
+        ("represents", _F),
     ]),
     "replication_cost": pa.schema([("rep", _I), ("wall_s", _F)]),
 }

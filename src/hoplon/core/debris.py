@@ -4,8 +4,10 @@ Fragment cloud (notional parameters, the *form* of the NASA standard breakup mod
 EVOLVE 4.0, Johnson et al., Adv. Space Res. 28(9), 2001):
 
 * characteristic lengths L_c (m) follow the power law of the model, cumulative number
-  N(> L_c) proportional to L_c^-k (k = 1.6 for explosions, 1.71 for collisions), drawn
-  between ``l_min_m`` and ``l_max_m``;
+  N(> L_c) proportional to L_c^-k (k = 1.6 for explosions, 1.71 for collisions), between
+  ``l_min_m`` and ``l_max_m``. They are sampled log-uniformly and weighted by the power
+  law (importance sampling), so that the few large fragments, which carry the mass and
+  the hazard, are in the sample as well as the many small ones;
 * log10 of the area-to-mass ratio A/M (m^2/kg) is normal with a mean that falls with
   size, mu = -0.6 - 0.3 (log10 L_c + 1) clipped to [-1.6, -0.3] (notional, after the
   model's rocket-body distribution) and sigma ``am_sigma``;
@@ -13,7 +15,11 @@ EVOLVE 4.0, Johnson et al., Adv. Space Res. 28(9), 2001):
 * the imparted velocity is isotropic with log10 |dv| (m/s) normal with sigma 0.4 and
   mean 0.9 log10(A/M) + 2.9 for a collision (hit-to-kill) or 0.2 log10(A/M) + 1.85 for
   an explosion (the model's two forms; ``dv_log_offset`` replaces the constant);
-* the counts are scaled so the fragments' total mass equals the parent's mass.
+* the fragments drawn are a sample of the cloud: each keeps its own mass (so its A/M and
+  imparted velocity are the model's) and stands for ``count`` real fragments (its
+  importance weight, scaled so that the cloud's mass equals the parent's: a sample of a
+  few hundred stands for tens of thousands of fragments of a 1 t body, the order the
+  model's N(> L_c) = 0.1 M^0.75 L_c^-1.71 gives).
 
 Fragments fall under J2 gravity, rotation and drag (ballistic coefficient beta = m /
 (Cd A), Cd = 1) with the batched propagator. An optional wind (east/north m/s as a
@@ -57,7 +63,8 @@ _SBM_AREA_EXP = 2.0047077
 
 class FragmentCloud(NamedTuple):
     """N fragments: ECEF position and Earth-relative velocity at the break-up (N, 3), mass
-    (kg), cross-section (m^2), ballistic coefficient (kg/m^2), characteristic length (m)."""
+    (kg), cross-section (m^2), ballistic coefficient (kg/m^2), characteristic length (m),
+    and how many real fragments each sampled one stands for (None: one each)."""
 
     r_ecef_m: np.ndarray
     v_ecef_mps: np.ndarray
@@ -65,13 +72,7 @@ class FragmentCloud(NamedTuple):
     area_m2: np.ndarray
     beta_kg_m2: np.ndarray
     length_m: np.ndarray
-
-
-def _power_law_lengths(n: int, k: float, l_min: float, l_max: float, rng: np.random.Generator) -> np.ndarray:
-    """Inverse-CDF draws of L with N(> L) ~ L^-k truncated to [l_min, l_max]."""
-    u = rng.random(n)
-    a, b = l_min ** (-k), l_max ** (-k)
-    return (a - u * (a - b)) ** (-1.0 / k)
+    count: np.ndarray | None = None
 
 
 def fragment_cloud(r_ecef_m, v_ecef_mps, mass_kg: float, rng: np.random.Generator, *, n_fragments: int = 500,
@@ -84,20 +85,23 @@ def fragment_cloud(r_ecef_m, v_ecef_mps, mass_kg: float, rng: np.random.Generato
     if not (mass_kg > 0 and n_fragments >= 1 and 0 < l_min_m < l_max_m):
         raise ValueError("need mass_kg > 0, n_fragments >= 1 and 0 < l_min_m < l_max_m")
     k = 1.71 if kind == "collision" else 1.6
-    lc = _power_law_lengths(n_fragments, k, l_min_m, l_max_m, rng)
+    # log-uniform lengths; the power-law density over the sampling one is L^-k (up to a constant)
+    lc = np.exp(rng.uniform(np.log(l_min_m), np.log(l_max_m), n_fragments))
+    weight = lc ** (-k)
     mu = np.clip(-0.6 - 0.3 * (np.log10(lc) + 1.0), -1.6, -0.3)
     am = 10.0 ** rng.normal(mu, am_sigma)
     area = _SBM_AREA_COEFF * lc**_SBM_AREA_EXP
     mass = area / am
-    mass *= mass_kg / mass.sum()  # conserve the parent's mass (notional: the model does not)
-    am = area / mass
+    # a sample: every fragment keeps its mass (its A/M is the model's) and stands for
+    # ``count`` real ones, its weight scaled so that the cloud holds the parent's mass
+    count = weight * (mass_kg / (weight * mass).sum())
     slope, offset = (0.9, 2.9) if kind == "collision" else (0.2, 1.85)
     dv = 10.0 ** rng.normal(slope * np.log10(am) + (offset if dv_log_offset is None else dv_log_offset), 0.4)
     direction = rng.normal(size=(n_fragments, 3))
     direction /= np.linalg.norm(direction, axis=1, keepdims=True)
     r = np.broadcast_to(np.asarray(r_ecef_m, float), (n_fragments, 3)).copy()
     v = np.asarray(v_ecef_mps, float)[None, :] + dv[:, None] * direction
-    return FragmentCloud(r, v, mass, area, mass / area, lc)
+    return FragmentCloud(r, v, mass, area, mass / area, lc, count)
 
 
 class Landings(NamedTuple):

@@ -27,7 +27,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "threat_outcomes": ("rep", "object_id", "kind", "fate", "impact_lat_deg", "impact_lon_deg", "asset_hit"),
     "asset_outcomes": ("rep", "asset", "value", "hits", "survived"),
     "battery_fired": ("rep", "battery_id", "interceptor_type", "fired"),
-    "debris_fragments": ("rep", "cloud_id", "lat_deg", "lon_deg", "energy_j", "hazardous"),
+    "debris_fragments": ("rep", "cloud_id", "lat_deg", "lon_deg", "energy_j", "hazardous", "represents"),
 }
 DENSITY_CELL_DEG = 0.05
 MAX_IMPACT_POINTS = 5000
@@ -118,8 +118,8 @@ def load_results(path: Path | str) -> MCResults:
         ).fetchall()
         cell = DENSITY_CELL_DEG
         density = con.execute(
-            f"SELECT floor(lat_deg / {cell}) AS i, floor(lon_deg / {cell}) AS j, count(*), "
-            "sum(CASE WHEN hazardous THEN 1 ELSE 0 END) FROM debris_fragments "
+            f"SELECT floor(lat_deg / {cell}) AS i, floor(lon_deg / {cell}) AS j, CAST(round(sum(represents)) AS BIGINT), "
+            "CAST(round(sum(CASE WHEN hazardous THEN represents ELSE 0 END)) AS BIGINT) FROM debris_fragments "
             "WHERE lat_deg IS NOT NULL AND lon_deg IS NOT NULL GROUP BY i, j ORDER BY i, j"
         ).fetchall()
     except duckdb.Error as exc:

@@ -49,14 +49,15 @@ DEBRIS_SCHEMA = pa.schema(
         ("land_time_s", pa.float64()),
         ("lat_deg", pa.float64()),
         ("lon_deg", pa.float64()),
-        ("mass_kg", pa.float64()),
+        ("mass_kg", pa.float64()),  # of this fragment
+        ("represents", pa.float64()),  # real fragments this sampled one stands for
         ("beta_kg_m2", pa.float64()),
         ("impact_speed_mps", pa.float64()),
         ("energy_j", pa.float64()),
         ("hazardous", pa.bool_()),  # above the 15 J casualty threshold
         ("landed", pa.bool_()),
     ],
-    metadata={"hoplon_table": "debris", "schema_version": "1"},
+    metadata={"hoplon_table": "debris", "schema_version": "2"},
 )
 
 
@@ -94,7 +95,7 @@ def run_debris(world, kills: list[dict], interceptor_falls: list[dict], rng: np.
     parts: dict[str, list] = {name: [] for name in DEBRIS_SCHEMA.names}
     clouds = []
     if kills:
-        r, v, m, a, beta, cid, t0 = [], [], [], [], [], [], []
+        r, v, m, a, beta, cid, t0, count = [], [], [], [], [], [], [], []
         for kill in kills:
             # a hit-to-kill collision is perfectly inelastic: the cloud holds both bodies and
             # moves with their centre of mass
@@ -106,6 +107,7 @@ def run_debris(world, kills: list[dict], interceptor_falls: list[dict], rng: np.
             m.append(c.mass_kg)
             beta.append(c.beta_kg_m2)
             a.append(c.area_m2)
+            count.append(c.count)
             cid.append(np.full(c.mass_kg.size, len(clouds)))
             t0.append(np.full(c.mass_kg.size, kill["time_s"]))
             clouds.append(kill)
@@ -122,6 +124,7 @@ def run_debris(world, kills: list[dict], interceptor_falls: list[dict], rng: np.
         parts["lat_deg"] += land.lat_deg.tolist()
         parts["lon_deg"] += land.lon_deg.tolist()
         parts["mass_kg"] += all_cloud.mass_kg.tolist()
+        parts["represents"] += np.concatenate(count).tolist()
         parts["beta_kg_m2"] += all_cloud.beta_kg_m2.tolist()
         parts["impact_speed_mps"] += land.impact_speed_mps.tolist()
         parts["energy_j"] += land.energy_j.tolist()
@@ -136,6 +139,7 @@ def run_debris(world, kills: list[dict], interceptor_falls: list[dict], rng: np.
         parts["lat_deg"].append(f["lat_deg"])
         parts["lon_deg"].append(f["lon_deg"])
         parts["mass_kg"].append(f["mass_kg"])
+        parts["represents"].append(1.0)
         parts["beta_kg_m2"].append(f["beta_kg_m2"])
         parts["impact_speed_mps"].append(f["impact_speed_mps"])
         parts["energy_j"].append(0.5 * f["mass_kg"] * f["impact_speed_mps"] ** 2)
@@ -174,9 +178,10 @@ def _summaries(world, table: pa.Table, events: list[Event]) -> list[dict]:
                               "distance_m": float(dist[k])})
         source = str(d["source"][sel][0])
         t_land = d["land_time_s"][sel]
+        weight = d["represents"][sel]
         summary = {
-            "cloud_id": str(cid), "source": source, "fragments": int(sel.sum()),
-            "hazardous": int(d["hazardous"][sel].sum()), "mass_kg": float(d["mass_kg"][sel].sum()),
+            "cloud_id": str(cid), "source": source, "fragments": int(round(weight.sum())), "samples": int(sel.sum()),
+            "hazardous": int(round(weight[d["hazardous"][sel]].sum())), "mass_kg": float((d["mass_kg"][sel] * weight).sum()),
             "break_time_s": float(d["break_time_s"][sel][0]), "first_landing_s": float(t_land.min()),
             "last_landing_s": float(t_land.max()), "median_lat_deg": fp.median_lat_deg, "median_lon_deg": fp.median_lon_deg,
             "footprint95_area_km2": fp.polygon95_area_m2 / 1e6, "hull_area_km2": fp.hull_area_m2 / 1e6,
@@ -184,7 +189,8 @@ def _summaries(world, table: pa.Table, events: list[Event]) -> list[dict]:
             "places": found, "near": describe_location(fp.median_lat_deg, fp.median_lon_deg)[0],
         }
         out.append(summary)
-        what = (f"{summary['fragments']} fragments of {cid} ({summary['hazardous']} above 15 J), 95 % footprint "
+        what = (f"{summary['fragments']:,} fragments of {cid} ({summary['hazardous']:,} above 15 J; {summary['samples']} "
+                f"sampled), 95 % footprint "
                 f"{summary['footprint95_area_km2']:.0f} km2" if source == "kill" else f"spent interceptor {cid}")
         if found:
             what += "; places: " + ", ".join(f"{p['name']} ({p['population']:,})" for p in found[:4])
