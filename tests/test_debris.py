@@ -132,3 +132,24 @@ def test_bad_arguments_are_rejected():
         fragment_cloud(np.zeros(3), np.zeros(3), -1.0, rng)
     with pytest.raises(ValueError):
         footprint([], [])
+
+
+def test_distance_to_a_footprint_polygon_matches_scipy_hull_and_dense_edges():
+    """Inside: scipy's hull equations; outside: the nearest of densely sampled edge points."""
+    from scipy.spatial import ConvexHull
+
+    from hoplon.core.debris import _distances_to_polygon
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        pts = rng.normal(size=(30, 2))
+        hull = ConvexHull(pts)
+        poly = pts[hull.vertices]  # counter-clockwise
+        query = rng.normal(size=(200, 2)) * 2.0
+        d = _distances_to_polygon(query, poly)
+        inside = np.all(hull.equations[:, :2] @ query.T + hull.equations[:, 2:3] <= 0.0, axis=0)
+        edges = np.concatenate([poly[i] + np.linspace(0, 1, 2001)[:, None] * (poly[(i + 1) % len(poly)] - poly[i])
+                                for i in range(len(poly))])
+        dense = np.min(np.linalg.norm(query[:, None, :] - edges[None], axis=2), axis=1)
+        np.testing.assert_array_equal(d == 0.0, inside)
+        np.testing.assert_allclose(d, np.where(inside, 0.0, dense), atol=1e-3)

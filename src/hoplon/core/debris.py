@@ -210,24 +210,23 @@ def places_near(fp: Footprint, place_lat_deg, place_lon_deg, margin_m: float = 0
     lat, lon = np.atleast_1d(np.asarray(place_lat_deg, float)), np.atleast_1d(np.asarray(place_lon_deg, float))
     poly = _plane(fp.polygon95_lat_deg, fp.polygon95_lon_deg, fp.median_lat_deg, fp.median_lon_deg)
     pts = _plane(lat, lon, fp.median_lat_deg, fp.median_lon_deg)
-    dist = np.array([_distance_to_polygon(p, poly) for p in pts])
+    dist = _distances_to_polygon(pts, poly)
     return dist <= margin_m, dist
 
 
-def _distance_to_polygon(p: np.ndarray, poly: np.ndarray) -> float:
-    """Distance from point p to a convex polygon (counter-clockwise vertices); 0 inside."""
+def _distances_to_polygon(pts: np.ndarray, poly: np.ndarray) -> np.ndarray:
+    """Distance from each point (P, 2) to a convex polygon (counter-clockwise vertices,
+    (E, 2)); 0 inside. All points against all edges at once."""
+    pts = np.asarray(pts, float).reshape(-1, 2)
     n = len(poly)
     if n == 0:
-        return float("inf")
+        return np.full(len(pts), np.inf)
     if n == 1:
-        return float(np.linalg.norm(p - poly[0]))
-    inside = n >= 3
-    best = np.inf
-    for i in range(n):
-        a, b = poly[i], poly[(i + 1) % n]
-        ab, ap = b - a, p - a
-        if n >= 3 and ab[0] * ap[1] - ab[1] * ap[0] < 0.0:
-            inside = False
-        t = np.clip(np.dot(ap, ab) / max(np.dot(ab, ab), 1e-300), 0.0, 1.0)
-        best = min(best, float(np.linalg.norm(ap - t * ab)))
-    return 0.0 if inside else best
+        return np.hypot(*(pts - poly[0]).T)
+    a = poly[None, :, :]  # (1, E, 2)
+    ab = (np.roll(poly, -1, axis=0) - poly)[None, :, :]
+    ap = pts[:, None, :] - a  # (P, E, 2)
+    t = np.clip((ap * ab).sum(axis=2) / np.maximum((ab * ab).sum(axis=2), 1e-300), 0.0, 1.0)
+    best = np.hypot(*np.moveaxis(ap - t[..., None] * ab, 2, 0)).min(axis=1)
+    inside = (n >= 3) & np.all(ab[..., 0] * ap[..., 1] - ab[..., 1] * ap[..., 0] >= 0.0, axis=1)
+    return np.where(inside, 0.0, best)
