@@ -40,7 +40,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError
 
-from hoplon.core.ballistic import sample_flight
+from hoplon.core.ballistic import propagate_to_impact, sample_flight
 from hoplon.core.earth import EarthModel, earth_model
 from hoplon.core.frames import ecef_to_enu, ecef_to_geodetic, enu_rotation, enu_to_ecef, geodetic_to_ecef
 
@@ -57,6 +57,7 @@ __all__ = [
 
 CASUALTY_ENERGY_J = 15.0
 """Kinetic energy above which a falling fragment is counted as a casualty hazard."""
+_FALL_RTOL = 1e-7
 _SBM_AREA_COEFF = 0.556945
 _SBM_AREA_EXP = 2.0047077
 
@@ -121,9 +122,13 @@ def fall(cloud: FragmentCloud, *, earth: str | EarthModel = "wgs84", wind=None, 
     """Fly every fragment to the ground. ``wind``: None or a callable height_m -> (east,
     north) m/s arrays, integrated along each sampled fall (module notes)."""
     model = earth_model(earth)
-    fs = sample_flight(cloud.r_ecef_m, cloud.v_ecef_mps, cloud.beta_kg_m2, step_s=wind_step_s, earth=model,
-                       max_time_s=max_time_s, ground_alt_m=ground_alt_m, rtol=1e-7)
-    end = fs.end
+    if wind is None:  # only the landings: one pass of the integrator
+        end = propagate_to_impact(cloud.r_ecef_m, cloud.v_ecef_mps, cloud.beta_kg_m2, earth=model,
+                                  max_time_s=max_time_s, ground_alt_m=ground_alt_m, rtol=_FALL_RTOL)
+    else:  # the same integration, sampled for the wind drift
+        fs = sample_flight(cloud.r_ecef_m, cloud.v_ecef_mps, cloud.beta_kg_m2, step_s=wind_step_s, earth=model,
+                           max_time_s=max_time_s, ground_alt_m=ground_alt_m, rtol=_FALL_RTOL)
+        end = fs.end
     lat, lon = np.asarray(end.lat_deg, float).copy(), np.asarray(end.lon_deg, float).copy()
     landed = np.isfinite(end.time_s)
     if wind is not None:
