@@ -171,7 +171,9 @@ def _summaries(world, table: pa.Table, events: list[Event]) -> list[dict]:
         found = []
         if near.size:
             inside, dist = places_near(fp, places.lat_deg[near], places.lon_deg[near], margin_m=PLACE_MARGIN_M)
-            for k in np.flatnonzero(inside)[np.argsort(dist[inside], kind="stable")]:
+            # inside first (distance 0), then by distance; among equals the most populous first
+            pop = places.population[near].astype(float)
+            for k in np.flatnonzero(inside)[np.lexsort((-pop[inside], dist[inside]))]:
                 p = near[k]
                 found.append({"name": str(places.name[p]), "country": str(places.country_code[p]),
                               "admin1": str(places.admin1_code[p]), "population": int(places.population[p]),
