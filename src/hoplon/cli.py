@@ -249,6 +249,8 @@ def _print_debris(con: Console, summary: dict) -> None:
         table.add_column(col, no_wrap=col != "places inside or within 10 km")
     for c in clouds:
         places = ", ".join(f"{p['name']} ({p['population']:,})" for p in c["places"][:4]) or "-"
+        if len(c["places"]) > 4:
+            places += f" and {len(c['places']) - 4} more ({sum(p['population'] for p in c['places']):,} people in all)"
         table.add_row(c["cloud_id"] + (" (interceptor)" if c["source"] == "interceptor" else ""), str(c["fragments"]),
                       str(c["hazardous"]), f"{c['footprint95_area_km2']:.1f}" if c["source"] == "kill" else "-",
                       f"{c['median_lat_deg']:.3f}, {c['median_lon_deg']:.3f}", c["near"], places)

@@ -97,7 +97,7 @@ def _summary_html(run: RunData) -> str:
     assets = _table(["defended asset", "value", "threats impacting"], ast_rows, "assets")
     deb_rows = [[_v(c.get("cloud_id")), _v(c.get("source")), _v(c.get("fragments")), _v(c.get("hazardous")),
                  _v(c.get("footprint95_area_km2"), "{:.1f}"), _v(c.get("near")),
-                 escape(", ".join(p if isinstance(p, str) else str(p.get("name", p)) for p in c.get("places", []) or []))]
+                 escape(_places_cell(c.get("places", []) or []))]
                 for c in s.get("debris", []) or []]
     debris = _table(["debris cloud", "source", "fragments", "above 15 J", "95 % footprint (km2)", "near",
                      "places inside or within 10 km"], deb_rows, "debris") if deb_rows else ""
@@ -185,3 +185,19 @@ def run_report_html(run: RunData) -> str:
     scripts = (json_script(scene, "hoplon-data") + "\n" + f'<script type="application/json" id="hoplon-basemap">'
                f'{static_text("basemap.json").strip()}</script>\n<script>{static_text("report.js")}</script>')
     return page(title, body, scripts=scripts)
+
+
+PLACES_SHOWN = 10
+"""Places listed by name per debris cloud in the summary table (the most exposed first)."""
+
+
+def _places_cell(places: list) -> str:
+    """The first places of a cloud (inside the footprint first, the most populous first),
+    how many more, and the people in all of them."""
+    items = [p if isinstance(p, dict) else {"name": str(p)} for p in places]
+    if not items:
+        return ""
+    shown = ", ".join(f"{p['name']} ({p['population']:,})" if "population" in p else p["name"] for p in items[:PLACES_SHOWN])
+    more = f" and {len(items) - PLACES_SHOWN} more" if len(items) > PLACES_SHOWN else ""
+    people = sum(int(p.get("population", 0)) for p in items)
+    return f"{shown}{more}; {len(items)} places, {people:,} people"
