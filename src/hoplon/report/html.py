@@ -12,12 +12,20 @@ from hoplon.report.run_data import RunData
 from hoplon.report.scene import build_scene
 from hoplon.report.svg import altitude_svgs, timeline_svg
 
-__all__ = ["run_report_html", "static_text", "page", "json_script"]
+__all__ = ["run_report_html", "static_text", "page", "json_script", "map_scripts"]
 
 
 def static_text(name: str) -> str:
     """A vendored or own static file of the report package (report/static/NAME)."""
     return (files("hoplon.report") / "static" / name).read_text(encoding="utf-8")
+
+
+def map_scripts(data, script: str) -> str:
+    """The scripts of a page with a map: ``data`` as #hoplon-data, the base map as
+    #hoplon-basemap, basemap.js (the map on it) and the page's own ``script``."""
+    return (json_script(data, "hoplon-data") + '\n<script type="application/json" id="hoplon-basemap">'
+            f'{static_text("basemap.json").strip()}</script>\n<script>{static_text("basemap.js")}</script>\n'
+            f'<script>{static_text(script)}</script>')
 
 
 def json_script(obj: object, element_id: str) -> str:
@@ -182,9 +190,7 @@ def run_report_html(run: RunData) -> str:
         f'<div class="plots">{"".join(plots) if plots else "<p>No ballistic threats in this run.</p>"}</div></section>'
     )
     body = header + _summary_html(run) + map_section + timeline + altitude + _sources_html(run)
-    scripts = (json_script(scene, "hoplon-data") + "\n" + f'<script type="application/json" id="hoplon-basemap">'
-               f'{static_text("basemap.json").strip()}</script>\n<script>{static_text("report.js")}</script>')
-    return page(title, body, scripts=scripts)
+    return page(title, body, scripts=map_scripts(scene, "report.js"))
 
 
 PLACES_SHOWN = 10

@@ -14,7 +14,7 @@ import numpy as np
 
 from hoplon import __version__
 from hoplon.errors import InputError, Problem
-from hoplon.report.html import json_script, page, static_text
+from hoplon.report.html import map_scripts, page
 from hoplon.report.svg import nice_ticks
 
 __all__ = ["MCResults", "load_results", "mc_report_html", "wilson_interval", "SCHEMA_VERSION", "REQUIRED_COLUMNS"]
@@ -235,6 +235,4 @@ def mc_report_html(res: MCResults) -> str:
         f'<p class="version">{escape(res.path.name)}; Hoplon {escape(__version__)}.</p></section>'
     )
     data = {"density": res.density, "cell": DENSITY_CELL_DEG, "impacts": res.leaker_impacts}
-    scripts = (json_script(data, "hoplon-data") + f'\n<script type="application/json" id="hoplon-basemap">'
-               f'{static_text("basemap.json").strip()}</script>\n<script>{static_text("mc.js")}</script>')
-    return page(title, body, scripts=scripts)
+    return page(title, body, scripts=map_scripts(data, "mc.js"))

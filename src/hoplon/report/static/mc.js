@@ -3,31 +3,9 @@
 (function () {
   'use strict';
   function $(id) { return document.getElementById(id); }
-  function esc(s) {
-    return String(s === null || s === undefined ? '' : s).replace(/[&<>"']/g, function (c) {
-      return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c];
-    });
-  }
+  var esc = hoplonBase.esc;
   var D = JSON.parse($('hoplon-data').textContent);
-  var B = JSON.parse($('hoplon-basemap').textContent);
-  var renderer = L.canvas({ padding: 0.5 });
-  var map = L.map('map', { preferCanvas: true, renderer: renderer, zoomSnap: 0.25, minZoom: 2, maxZoom: 14 });
-  map.attributionControl.setPrefix(false);
-  map.attributionControl.addAttribution('Base map: Natural Earth (public domain) &middot; Leaflet (BSD-2)');
-  L.control.scale({ imperial: false }).addTo(map);
-  var base = L.layerGroup();
-  B.countries.forEach(function (c) {
-    var polys = c.polygons.map(function (rings) {
-      return rings.map(function (r) {
-        var x = r[0], y = r[1], pts = [[y / B.scale, x / B.scale]];
-        for (var i = 2; i < r.length; i += 2) { x += r[i]; y += r[i + 1]; pts.push([y / B.scale, x / B.scale]); }
-        return pts;
-      });
-    });
-    L.polygon(polys, { renderer: renderer, color: '#98a2ad', weight: 0.8, fillColor: '#f3f0e8', fillOpacity: 1,
-                       interactive: false }).addTo(base);
-  });
-  base.addTo(map);
+  var shown = hoplonBase.map('map'), map = shown.map, renderer = shown.renderer, base = shown.base;
   var density = L.layerGroup(), impacts = L.layerGroup();
   var most = 1;
   D.density.forEach(function (d) { most = Math.max(most, d[2]); });

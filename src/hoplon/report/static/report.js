@@ -1,41 +1,17 @@
 /* Hoplon report: the interactive map (Leaflet, offline base map), the replay slider and
    the timeline cursor. Data: the JSON in #hoplon-data (report/scene.py) and the base map
-   in #hoplon-basemap (Natural Earth, see report/static/README.md). */
+   in #hoplon-basemap, drawn by basemap.js. */
 (function () {
   'use strict';
   function $(id) { return document.getElementById(id); }
-  function esc(s) {
-    return String(s === null || s === undefined ? '' : s).replace(/[&<>"']/g, function (c) {
-      return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c];
-    });
-  }
+  var esc = hoplonBase.esc;
   function fmt(x, d) { return (x === null || x === undefined) ? '' : Number(x).toFixed(d); }
 
   var D = JSON.parse($('hoplon-data').textContent);
   var epochMs = Date.parse(D.epoch_utc);
   function utc(t) { return new Date(epochMs + t * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC'); }
 
-  var renderer = L.canvas({ padding: 0.5 });
-  var map = L.map('map', { preferCanvas: true, renderer: renderer, zoomSnap: 0.25, minZoom: 2, maxZoom: 14 });
-  map.attributionControl.setPrefix(false);
-  map.attributionControl.addAttribution('Base map: Natural Earth (public domain) &middot; Leaflet (BSD-2)');
-  L.control.scale({ imperial: false }).addTo(map);
-
-  /* base map: countries as integer deltas of 1/scale degree */
-  var base = L.layerGroup();
-  var B = JSON.parse($('hoplon-basemap').textContent);
-  B.countries.forEach(function (c) {
-    var polys = c.polygons.map(function (rings) {
-      return rings.map(function (r) {
-        var x = r[0], y = r[1], pts = [[y / B.scale, x / B.scale]];
-        for (var i = 2; i < r.length; i += 2) { x += r[i]; y += r[i + 1]; pts.push([y / B.scale, x / B.scale]); }
-        return pts;
-      });
-    });
-    L.polygon(polys, { renderer: renderer, color: '#98a2ad', weight: 0.8, fillColor: '#f3f0e8', fillOpacity: 1,
-                       interactive: false }).addTo(base);
-  });
-  base.addTo(map);
+  var shown = hoplonBase.map('map'), map = shown.map, renderer = shown.renderer, base = shown.base;
 
   var KIND_COLOUR = { ballistic_missile: '#c0392b', drone: '#e67e22', cruise_missile: '#8e44ad',
                       spent_booster: '#888888', interceptor: '#1f4fd1' };
