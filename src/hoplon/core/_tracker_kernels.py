@@ -356,6 +356,29 @@ def ekf_update(x: np.ndarray, P: np.ndarray, z: np.ndarray, R: np.ndarray, site:
 
 
 @numba.njit(cache=True)
+def _posterior_modes(logw: np.ndarray, prior: np.ndarray, out: np.ndarray) -> float:
+    """IMM mode probabilities from the log weights log(mu_j) + log L_j, normalised in log
+    space into ``out`` (which may be ``prior``); where every weight is zero, ``out`` is
+    the prior. Returns the mixture likelihood sum_j mu_j L_j (0 then). ``logw`` is
+    overwritten."""
+    M = logw.shape[0]
+    top = logw[0]
+    for j in range(1, M):
+        top = max(top, logw[j])
+    if not math.isfinite(top):
+        for j in range(M):
+            out[j] = prior[j]
+        return 0.0
+    s = 0.0
+    for j in range(M):
+        logw[j] = math.exp(logw[j] - top)
+        s += logw[j]
+    for j in range(M):
+        out[j] = logw[j] / s
+    return math.exp(top) * s
+
+
+@numba.njit(cache=True)
 def imm_update(mu: np.ndarray, xm: np.ndarray, Pm: np.ndarray, z: np.ndarray, R: np.ndarray, site: np.ndarray,
                rot: np.ndarray, rr: bool, iterations: int):
     """IMM update (filters.IMM.update) of N tracks over M models, xm (M, N, d).
@@ -377,21 +400,7 @@ def imm_update(mu: np.ndarray, xm: np.ndarray, Pm: np.ndarray, z: np.ndarray, R:
             ll = _ekf_update_one(xm[j, i], Pm[j, i], z[i], R[i], site, rot, rr, iterations, xo[j, i], Po[j, i], nu0, S0, zp0,
                                  xi, zp, H, HP, S, LU, piv, PHt, K, nu, v, tmp, IKH, A)
             logw[j] = (np.log(mu[i, j]) if mu[i, j] > 0.0 else -np.inf) + ll
-        top = logw[0]
-        for j in range(1, M):
-            top = max(top, logw[j])
-        if math.isfinite(top):
-            s = 0.0
-            for j in range(M):
-                logw[j] = math.exp(logw[j] - top)
-                s += logw[j]
-            for j in range(M):
-                mu_new[i, j] = logw[j] / s
-            total[i] = math.exp(top) * s
-        else:
-            for j in range(M):
-                mu_new[i, j] = mu[i, j]
-            total[i] = 0.0
+        total[i] = _posterior_modes(logw, mu[i], mu_new[i])
     x, P = imm_combine(mu_new, xo, Po)
     return mu_new, xo, Po, total, x, P
 
@@ -1096,16 +1105,7 @@ def update_rows(rows: np.ndarray, iterations: np.ndarray, meas_idx: np.ndarray, 
             ll = _ekf_update_one(xm[j, i], Pm[j, i], zr, R, site, rot, rr, iterations[r], xo[j], Po[j], nu0, S0, zp0,
                                  xi, zp, H, HP, S, LU, piv, PHt, K, nu, v, tmp, IKH, A)
             logw[j] = (np.log(mu[i, j]) if mu[i, j] > 0.0 else -np.inf) + ll
-        top = logw[0]
-        for j in range(1, M):
-            top = max(top, logw[j])
-        if math.isfinite(top):
-            s = 0.0
-            for j in range(M):
-                logw[j] = math.exp(logw[j] - top)
-                s += logw[j]
-            for j in range(M):
-                mu[i, j] = logw[j] / s
+        _posterior_modes(logw, mu[i], mu[i])
         for j in range(M):
             xm[j, i, :] = xo[j]
             Pm[j, i, :, :] = Po[j]
