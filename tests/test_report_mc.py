@@ -45,7 +45,7 @@ def test_report_numbers_match_the_results_file(results):
 @pytest.mark.parametrize(("k", "n"), [(0, 10), (3, 10), (10, 10), (150, 200), (1, 10000)])
 def test_wilson_interval_solves_its_equation(k, n):
     """The bounds are the roots in p of (k/n - p)^2 = z^2 p (1 - p) / n."""
-    from hoplon.report.mc import wilson_interval
+    from hoplon.core.statistics import wilson_interval
 
     z = 1.959963984540054
     lo, hi = wilson_interval(k, n)

@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from hoplon import __version__
+from hoplon.core.statistics import wilson_interval
 from hoplon.errors import InputError, Problem
 from hoplon.report.html import map_scripts, page
 from hoplon.report.svg import nice_ticks
 
-__all__ = ["MCResults", "load_results", "mc_report_html", "wilson_interval", "SCHEMA_VERSION", "REQUIRED_COLUMNS"]
+__all__ = ["MCResults", "load_results", "mc_report_html", "SCHEMA_VERSION", "REQUIRED_COLUMNS"]
 
 SCHEMA_VERSION = "1"
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -31,19 +32,6 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 DENSITY_CELL_DEG = 0.05
 MAX_IMPACT_POINTS = 5000
-
-
-def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    """Wilson score interval of a binomial proportion (95 % by default)."""
-    if n <= 0:
-        return (0.0, 1.0)
-    p = successes / n
-    denom = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    lo = 0.0 if successes <= 0 else max(0.0, centre - half)  # exact ends (no rounding past p-hat)
-    hi = 1.0 if successes >= n else min(1.0, centre + half)
-    return (lo, hi)
 
 
 @dataclass(frozen=True)
