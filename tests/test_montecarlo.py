@@ -143,6 +143,11 @@ def test_event_logs_are_parquet_partitions_the_store_can_query(scenario, tmp_pat
     expected = [(k, replicate(world, SEED, 2, k).events.num_rows) for k in range(2)]
     assert per_rep == expected
     assert launches == 2 * len(world.ballistic.object_id)
+    # a partition whose chunk never committed (a crash between the two) goes on resume
+    stray = tmp_path / "events.duckdb.events" / "chunk-000000007-000000007.parquet"
+    stray.write_bytes(b"partial")
+    run_monte_carlo(scenario, n=2, seed=SEED, out=path, workers=1, events=True, resume=True)
+    assert sorted(p.name for p in (tmp_path / "events.duckdb.events").iterdir()) == files
 
 
 def test_store_has_its_schema_version_and_meta(reference_store, scenario):

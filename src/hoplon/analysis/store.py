@@ -180,10 +180,14 @@ class ResultsStore:
         the file and committing the chunk): their replications will be played again."""
         if not self.events_dir.is_dir():
             return
-        committed = {f"chunk-{a:09d}-{b:09d}.parquet" for a, b in self.con.execute("SELECT first_rep, last_rep FROM chunks").fetchall()}
+        committed = {self._events_file(a, b) for a, b in self.con.execute("SELECT first_rep, last_rep FROM chunks").fetchall()}
         for f in self.events_dir.iterdir():
-            if f.name not in committed:
+            if f not in committed:
                 f.unlink()
+
+    def _events_file(self, first: int, last: int) -> Path:
+        """The event-log partition of the chunk of replications first..last."""
+        return self.events_dir / f"chunk-{first:09d}-{last:09d}.parquet"
 
     def done_reps(self) -> set[int]:
         return {int(r[0]) for r in self.con.execute("SELECT rep FROM replications").fetchall()}
@@ -215,7 +219,7 @@ class ResultsStore:
         import pyarrow.parquet as pq  # noqa: PLC0415
 
         self.events_dir.mkdir(exist_ok=True)
-        target = self.events_dir / f"chunk-{first:09d}-{last:09d}.parquet"
+        target = self._events_file(first, last)
         tmp = target.with_suffix(".tmp")
         pq.write_table(table, tmp, compression="zstd")
         tmp.replace(target)
