@@ -34,17 +34,18 @@ from pathlib import Path
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 sys.path.insert(0, str(Path(__file__).parent))
+import pyarrow as pa  # noqa: E402
 from bench_engine import STAGES  # noqa: E402
 
 from hoplon.analysis.montecarlo import (  # noqa: E402
+    play,
     replicate,
     replication_seed,
     replication_tables,
     run_monte_carlo,
 )
-from hoplon.analysis.store import ResultsStore, StoreMeta  # noqa: E402
+from hoplon.analysis.store import MC_TABLES, ResultsStore, StoreMeta  # noqa: E402
 from hoplon.scenario.builtins import resolve_scenario  # noqa: E402
-from hoplon.sim.engine import run as run_world  # noqa: E402
 from hoplon.sim.world import compile_scenario, reseed  # noqa: E402
 
 GOAL_PER_MIN = 1000.0
@@ -53,27 +54,21 @@ GOAL_EFFICIENCY = 0.80
 
 def _breakdown(world, seed: int, n: int, k: int, tmp: Path) -> dict:
     """Seconds of each part of one replication (reseed, engine stages, rows, commit)."""
-    from hoplon.analysis.montecarlo import MC_TRUTH_STEP_S  # noqa: PLC0415
-
     t0 = time.perf_counter()
     w = reseed(world, replication_seed(seed, n, k))
     t_reseed = time.perf_counter() - t0
     prof = cProfile.Profile()
     t0 = time.perf_counter()
     prof.enable()
-    result = run_world(w, truth_step_s=MC_TRUTH_STEP_S)
+    result = play(w)
     prof.disable()
     t_engine_profiled = time.perf_counter() - t0
     t0 = time.perf_counter()
-    result = run_world(w, truth_step_s=MC_TRUTH_STEP_S)
+    result = play(w)
     t_engine = time.perf_counter() - t0
     t0 = time.perf_counter()
     tables = replication_tables(result, k)
     t_rows = time.perf_counter() - t0
-    import pyarrow as pa  # noqa: PLC0415
-
-    from hoplon.analysis.store import MC_TABLES  # noqa: PLC0415
-
     tables["replication_cost"] = pa.table({"rep": [k], "wall_s": [0.0]}, schema=MC_TABLES["replication_cost"])
     store = ResultsStore.create_or_resume(tmp / "breakdown.duckdb", StoreMeta(world.name, "-", seed, n, "-"), resume=False)
     t0 = time.perf_counter()

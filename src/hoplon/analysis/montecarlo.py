@@ -37,7 +37,7 @@ from hoplon.sim.engine import run as run_world
 from hoplon.sim.world import World, compile_scenario, reseed
 
 __all__ = [
-    "replication_seed", "scenario_sha256", "replicate", "replication_tables", "run_chunk", "run_monte_carlo",
+    "replication_seed", "scenario_sha256", "play", "replicate", "replication_tables", "run_chunk", "run_monte_carlo",
     "default_chunk", "McProgress", "MC_TRUTH_STEP_S",
 ]
 
@@ -62,10 +62,15 @@ def scenario_sha256(scenario: Scenario) -> str:
 # ------------------------------------------------------------------ one replication
 
 
+def play(world: World) -> RunResult:
+    """The engine as a replication runs it: no truth table kept, no launch-point estimates
+    (no outcome measure uses them)."""
+    return run_world(world, truth_step_s=MC_TRUTH_STEP_S, launch_points=False)
+
+
 def replicate(world: World, seed: int, n: int, k: int) -> RunResult:
-    """Play replication ``k`` of ``n`` of ``world``'s scenario with base seed ``seed``
-    (without launch-point estimates, which no outcome measure uses)."""
-    return run_world(reseed(world, replication_seed(seed, n, k)), truth_step_s=MC_TRUTH_STEP_S, launch_points=False)
+    """Play replication ``k`` of ``n`` of ``world``'s scenario with base seed ``seed``."""
+    return play(reseed(world, replication_seed(seed, n, k)))
 
 
 def _table(name: str, cols: dict) -> pa.Table:
