@@ -52,8 +52,8 @@ from hoplon.core.targeting import Profile, solve_targeting
 from hoplon.scenario.catalog import load_packaged_catalog
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import best_of, no_nan
 from bench_propagation import _hit, numpy_rhs
-from _timing import best_of
 
 THREAT_TYPE = "mrbm-liquid-ghadr-class"
 HIT_M = 100.0
@@ -131,17 +131,6 @@ def scipy_target(lat1, lon1, lat2, lon2, azi0_rad, kick_rad, boost: BoostParamet
 
 
 # ------------------------------------------------------------------ main
-
-
-def _no_nan(x):
-    """JSON has no NaN: missing figures (an empty sample) become null."""
-    if isinstance(x, dict):
-        return {k: _no_nan(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_no_nan(v) for v in x]
-    if isinstance(x, float) and not np.isfinite(x):
-        return None
-    return x
 
 
 def main() -> None:
@@ -227,7 +216,7 @@ def main() -> None:
         },
     }
     if a.json:
-        print(json.dumps(_no_nan(result), indent=2))
+        print(json.dumps(no_nan(result), indent=2))
         return
     lp, sp = result["references"]["loop"], result["references"]["scipy"]
     print(f"solve_targeting ({THREAT_TYPE}, minimum energy): {a.k} problems 300-1600 km, "

@@ -47,12 +47,11 @@ for _name in THREAD_VARIABLES:  # before NumPy and numba are imported: one core
 import argparse
 import dataclasses
 import json
-import math
 import time
 
 import numpy as np
 import stonesoup_tracker
-from _timing import best_of
+from _timing import best_of, no_nan
 from tracking_scenarios import TrackingScenario, generate, generate_scale
 
 from hoplon.core.frames import enu_to_ecef
@@ -112,17 +111,6 @@ def _config(settings: list[str]) -> tuple[TrackerConfig, dict]:
         kind = type(getattr(cfg, key))
         changes[key] = value if kind is str else kind(float(value)) if kind is int else kind(value)
     return dataclasses.replace(cfg, **changes), changes
-
-
-def _finite(x):
-    """NaN and infinities as None (JSON has no such numbers), recursively."""
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_finite(v) for v in x]
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
 
 
 def _threads() -> dict:
@@ -268,7 +256,7 @@ def main() -> None:
     cfg, changes = _config(a.settings)
     result = bench_scale(a, cfg, changes) if a.scale else bench_seeds(a, cfg, changes)
     if a.json:
-        print(json.dumps(_finite(result), indent=2))
+        print(json.dumps(no_nan(result), indent=2))
         return
     (_print_scale if a.scale else _print_seeds)(result)
 

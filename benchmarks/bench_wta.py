@@ -59,6 +59,7 @@ from collections import Counter
 import numba
 import numpy as np
 import scipy
+from _timing import no_nan
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix, csr_matrix
 
@@ -407,17 +408,6 @@ def print_text(r: dict) -> None:
         print(f"  {g['goal']}: {verdict}")
 
 
-def _no_nan(x):
-    """JSON has no NaN or infinity: such figures become null."""
-    if isinstance(x, dict):
-        return {k: _no_nan(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_no_nan(v) for v in x]
-    if isinstance(x, float) and not np.isfinite(x):
-        return None
-    return x
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=None, help="seeds per size (default 10; --quick 2)")
@@ -473,7 +463,7 @@ def main() -> None:
         "goals": goals(exact_rows, heuristic_rows),
     }
     if a.json:
-        print(json.dumps(_no_nan(result), indent=2))
+        print(json.dumps(no_nan(result), indent=2))
     else:
         print_text(result)
 
