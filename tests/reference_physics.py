@@ -58,8 +58,10 @@ def free_flight_rhs(beta: float):
     return rhs
 
 
-def fly_to_ground(r0, v0, beta: float, *, ground_m: float = 0.0, rtol: float = 1e-12, t_max: float = 7200.0):
-    """DOP853 reference: time of flight (s) and final ECEF state at geodetic height ``ground_m``."""
+def fly_to_ground(r0, v0, beta: float, *, ground_m: float = 0.0, rtol: float = 1e-12, t_max: float = 7200.0,
+                  method: str = "DOP853"):
+    """DOP853 reference: time of flight (s) and final ECEF state at geodetic height ``ground_m``.
+    ``method="LSODA"`` (or "Radau") for a stiff fall: a light body at its terminal speed."""
 
     def hit(_t, y):
         return geodetic(y[:3])[2] - ground_m
@@ -67,7 +69,7 @@ def fly_to_ground(r0, v0, beta: float, *, ground_m: float = 0.0, rtol: float = 1
     hit.terminal = True
     hit.direction = -1
     sol = solve_ivp(
-        free_flight_rhs(beta), (0.0, t_max), np.concatenate([r0, v0]), method="DOP853",
+        free_flight_rhs(beta), (0.0, t_max), np.concatenate([r0, v0]), method=method,
         rtol=rtol, atol=1e-9, events=hit,
     )
     assert sol.status == 1, sol.message

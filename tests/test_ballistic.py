@@ -6,10 +6,16 @@ import math
 
 import numpy as np
 import pytest
+import reference_physics as ref
 from geographiclib.geodesic import Geodesic
 
-import reference_physics as ref
-from hoplon.core.ballistic import STATUS_IMPACT, propagate, propagate_to_impact, sample_flight
+from hoplon.core.ballistic import (
+    STATUS_IMPACT,
+    STATUS_TIMEOUT,
+    propagate,
+    propagate_to_impact,
+    sample_flight,
+)
 from hoplon.core.boost import BoostParameters, fly_boost
 from hoplon.core.targeting import Profile, solve_targeting
 
@@ -272,3 +278,56 @@ def test_out_of_range_is_reported():
     assert not sol.ok[0]
     assert "beyond" in sol.message[0]
     assert 1000e3 < sol.max_range_m[0] < 3000e3
+
+
+# --------------------------------------------------------------------------- terminal descent
+
+_FALLS = [  # (lat, lon, height m, east, north, up m/s, beta kg/m^2): light bodies falling into dense air
+    (37.0, 37.4, 60_000.0, 1500.0, 300.0, -800.0, 1.0),
+    (36.5, 36.0, 40_000.0, 0.0, 0.0, 0.0, 0.3),
+    (38.0, 38.0, 30_000.0, -600.0, 400.0, -200.0, 20.0),
+]
+
+
+def _fall_state(lat, lon, h, ve, vn, vu):
+    r = ref.geodetic_to_ecef(lat, lon, h)
+    e, n, u = ref.local_axes(math.radians(lat), math.radians(lon))
+    return r, ve * e + vn * n + vu * u
+
+
+@pytest.mark.parametrize("case", _FALLS)
+def test_terminal_descent_matches_a_stiff_reference_integration(case):
+    """The closed-form quasi-steady descent against scipy's LSODA on the independent
+    reference physics (the whole fall integrated): landing within 30 m, fall time within
+    0.5 %, impact speed within 1 % (the terminal speed at the ground)."""
+    *state, beta = case
+    r0, v0 = _fall_state(*state)
+    t_ref, y_ref = ref.fly_to_ground(r0, v0, beta, rtol=1e-9, method="LSODA")
+    got = propagate_to_impact(r0[None], v0[None], beta, terminal_tau_s=10.0)
+    assert got.status[0] == STATUS_IMPACT
+    assert np.isfinite(got.terminal_alt_m[0])  # the closed form was used
+    assert np.linalg.norm(got.r_ecef_m[0] - y_ref[:3]) < 30.0
+    assert got.time_s[0] == pytest.approx(t_ref, rel=5e-3)
+    assert np.linalg.norm(got.v_ecef_mps[0]) == pytest.approx(np.linalg.norm(y_ref[3:]), rel=1e-2)
+
+
+def test_terminal_descent_stops_in_the_air_at_the_time_limit():
+    """A fall longer than ``max_time_s`` ends in the air at the reference's height then."""
+    r0, v0 = _fall_state(36.5, 36.0, 40_000.0, 0.0, 0.0, 0.0)
+    t_max = 900.0
+    sol = ref.solve_ivp(ref.free_flight_rhs(0.3), (0.0, t_max), np.concatenate([r0, v0]), method="LSODA",
+                        rtol=1e-9, atol=1e-9)
+    h_ref = ref.geodetic(sol.y[:3, -1])[2]
+    got = propagate_to_impact(r0[None], v0[None], 0.3, terminal_tau_s=10.0, max_time_s=t_max)
+    assert got.status[0] == STATUS_TIMEOUT and np.isnan(got.time_s[0])
+    h = ref.geodetic(got.r_ecef_m[0])[2]
+    assert abs(h - h_ref) < 0.005 * (40_000.0 - h_ref)
+
+
+def test_terminal_descent_is_off_by_default_and_leaves_fast_bodies_alone():
+    r0, v0 = _fall_state(37.0, 37.4, 60_000.0, 1500.0, 300.0, -800.0)
+    plain = propagate_to_impact(r0[None], v0[None], 1.0)
+    assert np.isnan(plain.terminal_alt_m[0])  # integrated to the ground
+    heavy = propagate_to_impact(r0[None], v0[None], 5000.0, terminal_tau_s=10.0)  # reaches the ground fast
+    assert np.isnan(heavy.terminal_alt_m[0])
+    np.testing.assert_array_equal(heavy.r_ecef_m, propagate_to_impact(r0[None], v0[None], 5000.0).r_ecef_m)

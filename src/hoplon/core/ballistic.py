@@ -29,13 +29,21 @@ import numpy as np
 
 from hoplon.core.earth import (
     P_A,
+    P_DRAG,
     P_E2,
+    P_MU,
     P_SPHERE,
+    TERMINAL_G_REF_MPS2,
+    TERMINAL_TABLE_TOP_M,
     EarthModel,
     _acceleration,
+    _acceleration_array,
+    _density,
     _height_and_up,
+    density_kg_m3,
     earth_model,
     inverse_beta,
+    terminal_fall_table,
 )
 
 __all__ = [
@@ -66,6 +74,9 @@ STATUS_FAILED = 2
 """The integrator gave up (step size underflow or too many steps)."""
 STATUS_APOGEE = 3
 """The flight stopped at its apogee (on request)."""
+STATUS_TERMINAL = 4
+"""Internal: the body fell into its quasi-steady terminal descent (``terminal_tau_s``); the
+public functions finish its fall in closed form and report it as an impact or a timeout."""
 
 # Dormand-Prince 5(4) tableau.
 _C2, _C3, _C4, _C5 = 1.0 / 5.0, 3.0 / 10.0, 4.0 / 5.0, 8.0 / 9.0
@@ -246,6 +257,27 @@ def _hermite(
         )
 
 
+TERMINAL_SPEED_TOLERANCE = 0.03
+"""A body is in its terminal descent when its velocity is within this fraction of its
+terminal speed of the terminal velocity (straight down at v_t)."""
+
+
+@numba.njit(cache=True)
+def _is_terminal(y: np.ndarray, height: float, inv_beta: float, terminal_tau: float, p: np.ndarray) -> bool:
+    """Whether a body with drag falls in its quasi-steady terminal descent: its drag
+    relaxation time ``v_t / g`` is below ``terminal_tau`` (s) and its velocity is within
+    :data:`TERMINAL_SPEED_TOLERANCE` of ``-v_t`` times the local up."""
+    if inv_beta <= 0.0 or p[P_DRAG] == 0.0 or height >= TERMINAL_TABLE_TOP_M:
+        return False
+    g = p[P_MU] / (y[0] * y[0] + y[1] * y[1] + y[2] * y[2])
+    vt = math.sqrt(2.0 * g / (_density(height) * inv_beta))
+    if vt > terminal_tau * g:
+        return False
+    _, ux, uy, uz = _height_and_up(y[0], y[1], y[2], p[P_A], p[P_E2], p[P_SPHERE] != 0.0)
+    dx, dy, dz = y[3] + vt * ux, y[4] + vt * uy, y[5] + vt * uz
+    return dx * dx + dy * dy + dz * dz <= (TERMINAL_SPEED_TOLERANCE * vt) ** 2
+
+
 @numba.njit(cache=True)
 def _fly_one(
     y0: np.ndarray,
@@ -261,8 +293,13 @@ def _fly_one(
     samples: np.ndarray,
     y_end: np.ndarray,
     apogee: np.ndarray,
+    terminal_tau: float = 0.0,
 ) -> tuple[int, float, int]:
     """Fly one body from y0 (time 0) until impact (height ``ground``), apogee or t_max.
+
+    With ``terminal_tau > 0`` a falling body with drag also stops
+    (:data:`STATUS_TERMINAL`) once it is in its quasi-steady terminal descent:
+    :func:`_is_terminal`.
 
     Returns (status, end time, number of samples written). Samples at times
     ``sample_t0 + j*sample_dt`` (>= 0, <= end) go to ``samples[j]`` rows of
@@ -366,6 +403,9 @@ def _fly_one(
             apogee[7] = g_h
         if not climbing and g_rate > 0.0:
             climbing = True
+        if terminal_tau > 0.0 and stop_at_ground and not climbing and _is_terminal(y, g_h, inv_beta, terminal_tau, p):
+            status = STATUS_TERMINAL
+            break
         h = t_step * min(5.0, max(0.2, 0.9 * max(err, 1e-12) ** -0.2))
     else:
         status = STATUS_FAILED
@@ -378,7 +418,7 @@ def _fly_item(
     i: int, r0: np.ndarray, v0: np.ndarray, inv_beta: np.ndarray, t_max: np.ndarray, ground: np.ndarray,
     stop_at_ground: bool, stop_at_apogee: bool, p: np.ndarray, tol: np.ndarray, sample_t0: np.ndarray,
     sample_dt: float, sample_offsets: np.ndarray, samples: np.ndarray, status: np.ndarray, t_end: np.ndarray,
-    y_end: np.ndarray, apogee: np.ndarray, n_written: np.ndarray,
+    y_end: np.ndarray, apogee: np.ndarray, n_written: np.ndarray, terminal_tau: float,
 ) -> None:
     y0 = np.empty(6)
     y0[0:3] = r0[i]
@@ -389,7 +429,7 @@ def _fly_item(
     s1 = sample_offsets[i + 1]
     st, te, w = _fly_one(
         y0, inv_beta[i], t_max[i], ground[i], stop_at_ground, stop_at_apogee, p, tol,
-        sample_t0[i], sample_dt, samples[s0:s1], yend, apo,
+        sample_t0[i], sample_dt, samples[s0:s1], yend, apo, terminal_tau,
     )
     status[i] = st
     t_end[i] = te
@@ -401,24 +441,24 @@ def _fly_item(
 @numba.njit(cache=True, parallel=True)
 def _fly_many_parallel(
     r0, v0, inv_beta, t_max, ground, stop_at_ground, stop_at_apogee, p, tol, sample_t0, sample_dt,
-    sample_offsets, samples, status, t_end, y_end, apogee, n_written,
+    sample_offsets, samples, status, t_end, y_end, apogee, n_written, terminal_tau,
 ) -> None:
     for i in numba.prange(r0.shape[0]):
         _fly_item(
             i, r0, v0, inv_beta, t_max, ground, stop_at_ground, stop_at_apogee, p, tol, sample_t0, sample_dt,
-            sample_offsets, samples, status, t_end, y_end, apogee, n_written,
+            sample_offsets, samples, status, t_end, y_end, apogee, n_written, terminal_tau,
         )
 
 
 @numba.njit(cache=True)
 def _fly_many_serial(
     r0, v0, inv_beta, t_max, ground, stop_at_ground, stop_at_apogee, p, tol, sample_t0, sample_dt,
-    sample_offsets, samples, status, t_end, y_end, apogee, n_written,
+    sample_offsets, samples, status, t_end, y_end, apogee, n_written, terminal_tau,
 ) -> None:
     for i in range(r0.shape[0]):
         _fly_item(
             i, r0, v0, inv_beta, t_max, ground, stop_at_ground, stop_at_apogee, p, tol, sample_t0, sample_dt,
-            sample_offsets, samples, status, t_end, y_end, apogee, n_written,
+            sample_offsets, samples, status, t_end, y_end, apogee, n_written, terminal_tau,
         )
 
 
@@ -437,6 +477,8 @@ class ImpactResult(NamedTuple):
     :data:`STATUS_IMPACT` where they impact within ``max_time_s`` (elsewhere the
     impact fields hold the last state and ``time_s`` is NaN). The apogee fields give
     the highest point flown (the start, when a body is not climbing).
+    ``terminal_alt_m`` (with ``terminal_tau_s``): the height at which a body's
+    closed-form terminal descent began, NaN where it was integrated to the end.
     """
 
     time_s: np.ndarray
@@ -448,6 +490,7 @@ class ImpactResult(NamedTuple):
     apogee_time_s: np.ndarray
     apogee_alt_m: np.ndarray
     apogee_r_ecef_m: np.ndarray
+    terminal_alt_m: np.ndarray | None = None
 
 
 class PropagationResult(NamedTuple):
@@ -506,7 +549,7 @@ def _per_body(x, n: int) -> np.ndarray:
 
 def _run(
     r, v, inv_b, model, *, t_max, stop_at_ground, stop_at_apogee, rtol,
-    ground_alt_m=0.0, sample_t0=None, sample_dt=0.0, sample_counts=None,
+    ground_alt_m=0.0, sample_t0=None, sample_dt=0.0, sample_counts=None, terminal_tau_s=0.0,
 ):
     n = r.shape[0]
     if sample_counts is None:
@@ -526,12 +569,58 @@ def _run(
         r, v, inv_b, _per_body(t_max, n), _per_body(ground_alt_m, n),
         stop_at_ground, stop_at_apogee, model.params(), _tolerances(rtol),
         _per_body(sample_t0, n), float(sample_dt), offsets, samples,
-        status, t_end, y_end, apogee, written,
+        status, t_end, y_end, apogee, written, float(terminal_tau_s),
     )
     return status, t_end, y_end, apogee, offsets, samples, written
 
 
-def _impact_result(status, t_end, y_end, apogee, model: EarthModel) -> ImpactResult:
+def _finish_terminal(status, t_end, y_end, inv_b, t_max, ground_alt_m, model: EarthModel):
+    """Finish in closed form the fall of the bodies that stopped in their terminal descent
+    (:data:`STATUS_TERMINAL`): they fall along the local vertical at their local terminal
+    speed (quasi-steady descent, :func:`hoplon.core.earth.terminal_fall_table`), reaching
+    ``ground_alt_m`` or, if later than ``t_max``, stopping at ``t_max`` in the air.
+
+    Returns new (status, t_end, y_end) and the height where each body's quasi-steady
+    descent began (NaN for the others). Neglected: the Coriolis deflection of the slow
+    fall (centimetres per second of eastward drift) and the lag of the true speed behind
+    the falling terminal speed (of order ``v_t^2 / (2 g H)``, about 1 % at 40 m/s).
+    """
+    from hoplon.core.frames import ecef_to_geodetic, enu_rotation, geodetic_to_ecef  # noqa: PLC0415
+
+    n = status.shape[0]
+    terminal_alt = np.full(n, np.nan)
+    idx = np.flatnonzero(status == STATUS_TERMINAL)
+    if idx.size == 0:
+        return status, t_end, y_end, terminal_alt
+    status, t_end, y_end = status.copy(), t_end.copy(), y_end.copy()
+    geo = ecef_to_geodetic(y_end[idx, :3], earth=model)
+    lat, lon, h = (np.atleast_1d(np.asarray(x, float)) for x in (geo.lat_deg, geo.lon_deg, geo.alt_m))
+    ground = _per_body(ground_alt_m, n)[idx]
+    tmax = _per_body(t_max, n)[idx]
+    # surface gravity (with the centrifugal term) below each body
+    r_ground = np.atleast_2d(geodetic_to_ecef(lat, lon, np.zeros(idx.size), earth=model))
+    g_vec = np.empty_like(r_ground)
+    _acceleration_array(r_ground, np.zeros_like(r_ground), np.zeros(idx.size), model.params(), g_vec)
+    g_s = np.linalg.norm(g_vec, axis=1)
+    table = terminal_fall_table()
+    # seconds per unit of S: sqrt(G_REF / g_s) / sqrt(beta) = sqrt(G_REF * inv_beta / g_s)
+    scale = np.sqrt(TERMINAL_G_REF_MPS2 * inv_b[idx] / g_s)
+    s_start = np.interp(h, table.z_m, table.S)
+    fall_s = scale * (s_start - np.interp(ground, table.z_m, table.S))
+    lands = t_end[idx] + fall_s <= tmax
+    end_h = np.where(lands, ground, np.interp(s_start - (tmax - t_end[idx]) / scale, table.S, table.z_m))
+    t_end[idx] = np.where(lands, t_end[idx] + fall_s, tmax)
+    status[idx] = np.where(lands, STATUS_IMPACT, STATUS_TIMEOUT)
+    a = model.a_m
+    vt = np.sqrt(2.0 * g_s * (a / (a + end_h)) ** 2 / (np.atleast_1d(density_kg_m3(end_h)) * inv_b[idx]))
+    up = enu_rotation(lat, lon).reshape(-1, 3, 3)[:, 2, :]
+    y_end[idx, :3] = np.atleast_2d(geodetic_to_ecef(lat, lon, end_h, earth=model))
+    y_end[idx, 3:] = -vt[:, None] * up
+    terminal_alt[idx] = h
+    return status, t_end, y_end, terminal_alt
+
+
+def _impact_result(status, t_end, y_end, apogee, model: EarthModel, terminal_alt=None) -> ImpactResult:
     from hoplon.core.frames import ecef_to_geodetic  # noqa: PLC0415 (avoid import cycle)
 
     geo = ecef_to_geodetic(y_end[:, :3], earth=model)
@@ -546,6 +635,7 @@ def _impact_result(status, t_end, y_end, apogee, model: EarthModel) -> ImpactRes
         apogee_time_s=apogee[:, 0].copy(),
         apogee_alt_m=apogee[:, 7].copy(),
         apogee_r_ecef_m=apogee[:, 1:4].copy(),
+        terminal_alt_m=terminal_alt,
     )
 
 
@@ -565,6 +655,7 @@ def propagate_to_impact(
     ground_alt_m: float | np.ndarray = 0.0,
     rtol: float = DEFAULT_RTOL,
     inv_beta_m2_kg: np.ndarray | None = None,
+    terminal_tau_s: float = 0.0,
 ) -> ImpactResult:
     """Fly N bodies in free flight until they reach geodetic height 0.
 
@@ -577,6 +668,11 @@ def propagate_to_impact(
     (the height of the ground around a target; default the ellipsoid).
     ``inv_beta_m2_kg`` (N,), if given, replaces ``beta_kg_m2`` by its inverse and may be
     negative: a negative 1/beta is the drag of a time-reversed flight (back-propagation).
+    ``terminal_tau_s`` > 0: a falling body whose drag relaxation time ``v_t / g`` drops
+    below it while it falls within 3 % of its terminal velocity finishes its fall in
+    closed form, at its local terminal speed along the vertical (the stiff part of a
+    light fragment's fall, which the explicit integrator would crawl through in steps of
+    a few relaxation times; see :func:`_finish_terminal` for what that neglects).
     """
     model = earth_model(earth)
     r, v, inv_b, scalar = _prepare(r_ecef_m, v_ecef_mps, beta_kg_m2)
@@ -586,9 +682,10 @@ def propagate_to_impact(
             raise ValueError("inv_beta_m2_kg must be finite")
     status, t_end, y_end, apogee, *_ = _run(
         r, v, inv_b, model, t_max=max_time_s, stop_at_ground=True, stop_at_apogee=False, rtol=rtol,
-        ground_alt_m=ground_alt_m,
+        ground_alt_m=ground_alt_m, terminal_tau_s=terminal_tau_s,
     )
-    return _squeeze(_impact_result(status, t_end, y_end, apogee, model), scalar)
+    status, t_end, y_end, terminal_alt = _finish_terminal(status, t_end, y_end, inv_b, max_time_s, ground_alt_m, model)
+    return _squeeze(_impact_result(status, t_end, y_end, apogee, model, terminal_alt), scalar)
 
 
 def propagate(
@@ -629,13 +726,16 @@ def sample_flight(
     max_time_s: float | np.ndarray = 7200.0,
     ground_alt_m: float | np.ndarray = 0.0,
     rtol: float = DEFAULT_RTOL,
+    terminal_tau_s: float = 0.0,
 ) -> FlightSamples:
     """Fly N bodies to impact and return their states every ``step_s`` seconds.
 
     Sample times are ``t0_s + k*step_s`` (k integer, only those in [0, impact]) in
     each body's own flight time, so that bodies launched at different times can share
     one absolute time grid (pass ``t0_s = grid_origin - launch_time``). The impact
-    state closes each body's samples.
+    state closes each body's samples. ``terminal_tau_s``: as for
+    :func:`propagate_to_impact`; the samples of a body that fell into its closed-form
+    terminal descent end with the state where that began (``end`` is its impact).
     """
     if not step_s > 0:
         raise ValueError("step_s must be > 0")
@@ -646,7 +746,7 @@ def sample_flight(
     # pass 1: flight times; pass 2 (identical integration): the samples
     status, t_end, *_ = _run(
         r, v, inv_b, model, t_max=max_time_s, stop_at_ground=True, stop_at_apogee=False, rtol=rtol,
-        ground_alt_m=ground_alt_m,
+        ground_alt_m=ground_alt_m, terminal_tau_s=terminal_tau_s,
     )
     first = np.maximum(0, np.ceil(-t0 / step_s - 1e-12))
     last = np.floor((t_end - t0) / step_s + 1e-9)
@@ -654,8 +754,12 @@ def sample_flight(
     status, t_end, y_end, apogee, offsets, samples, written = _run(
         r, v, inv_b, model, t_max=max_time_s, stop_at_ground=True, stop_at_apogee=False, rtol=rtol,
         ground_alt_m=ground_alt_m, sample_t0=t0, sample_dt=step_s, sample_counts=counts,
+        terminal_tau_s=terminal_tau_s,
     )
-    end = _impact_result(status, t_end, y_end, apogee, model)
+    # the samples end where the flight was integrated to; ``end`` is where it lands
+    end_status, end_t, end_y, terminal_alt = _finish_terminal(status, t_end, y_end, inv_b, max_time_s, ground_alt_m,
+                                                              model)
+    end = _impact_result(end_status, end_t, end_y, apogee, model, terminal_alt)
     # append each body's end state as its last row, dropping unused rows
     rows = []
     for i in range(n):
