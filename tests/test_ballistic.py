@@ -261,6 +261,35 @@ def test_targeting_with_boost_hits_within_100_m(profile):
     assert np.linalg.norm(y[:3] - ref.geodetic_to_ecef(lat2[i], lon2[i], 0.0)) < 100 * metre
 
 
+@pytest.mark.parametrize("boost", [None, LONG_RANGE_BOOST])
+def test_a_warm_started_solve_hits_a_moved_aim_point_like_a_cold_one(boost):
+    """Started from the solution to nearby aim points (a guidance error of a few hundred
+    metres), the solver reaches the moved aim points as a cold solve does, with the same
+    least burnout speed, and the independent reference flight lands on them."""
+    lat1, lon1, lat2, lon2 = _random_pairs(6, 400, 2500, seed=21)
+    params = None if boost is None else _boost_params(boost)
+    kw = dict(beta_kg_m2=8000.0, boost=params)
+    first = solve_targeting(lat1, lon1, 0.0, lat2, lon2, 0.0, **kw)
+    g = Geodesic.WGS84
+    rng = np.random.default_rng(5)
+    moved = [g.Direct(a, b, c, d) for a, b, c, d in zip(lat2, lon2, rng.uniform(0, 360, 6), rng.uniform(50, 600, 6))]
+    lat3, lon3 = np.array([m["lat2"] for m in moved]), np.array([m["lon2"] for m in moved])
+    cold = solve_targeting(lat1, lon1, 0.0, lat3, lon3, 0.0, **kw)
+    warm = solve_targeting(lat1, lon1, 0.0, lat3, lon3, 0.0, initial=first, **kw)
+    assert warm.ok.all(), warm.message
+    assert np.all(warm.miss_m < 1.0) and np.all(cold.miss_m < 1.0)
+    # the same least-energy burnout (the optimum is flat in the flight-path angle)
+    np.testing.assert_allclose(warm.burnout.speed_mps, cold.burnout.speed_mps, rtol=1e-5)
+    i = 0
+    if boost is None:
+        r_b, v_b = warm.burnout.r_ecef_m[i], warm.burnout.v_ecef_mps[i]
+    else:
+        r_b, v_b = ref.boost_burnout(lat1[i], lon1[i], 0.0, azimuth_rad=warm.azimuth_rad[i], kick_rad=warm.kick_rad[i],
+                                     cutoff_s=warm.cutoff_s[i], **boost)
+    _, y = ref.fly_to_ground(r_b, v_b, 8000.0)
+    assert np.linalg.norm(y[:3] - ref.geodetic_to_ecef(lat3[i], lon3[i], 0.0)) < 100 * metre
+
+
 def test_minimum_energy_is_the_least_energy():
     lat1, lon1, lat2, lon2 = _random_pairs(3, 800, 1500, seed=3)
     me = solve_targeting(lat1, lon1, 0.0, lat2, lon2, 0.0, beta_kg_m2=8000.0, boost=_boost_params(LONG_RANGE_BOOST))

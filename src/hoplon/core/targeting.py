@@ -303,6 +303,7 @@ def solve_targeting(
     earth: str | EarthModel = "wgs84",
     tol_m: float = 0.05,
     max_iterations: int = 60,
+    initial: TargetingSolution | None = None,
 ) -> TargetingSolution:
     """Solve K ballistic targeting problems at once.
 
@@ -310,6 +311,10 @@ def solve_targeting(
     where the re-entering body (ballistic coefficient ``beta_kg_m2``) descends through
     the aim point's height. ``profile`` is a :class:`Profile` (scalar or (K,));
     ``profile_value`` the burnout flight-path angle (rad) or apogee height (m) it needs.
+    ``initial``: a solution of the same K launches and profiles to nearby aim points
+    (e.g. before a guidance error moved them); its controls start the iteration, which
+    then takes a few Newton steps instead of searching (rows it did not solve start
+    cold).
     """
     model = earth_model(earth)
 
@@ -336,10 +341,15 @@ def solve_targeting(
     gamma0 = _initial_shape_angle(problem, prof, value)
     azimuth = problem.target_bearing.copy()
     all_idx = np.arange(k)
+    warm = initial is not None and len(initial.ok) == k and bool(np.all(initial.ok))
     if problem.boost is None:
         r = np.linalg.norm(problem.r_launch, axis=1)
-        energy = keplerian_speed_for_angle(problem.target_angle, gamma0, r, model.mu_m3_s2)
-        shape = gamma0.copy()
+        if warm:  # burnout speed and flight-path angle
+            energy = initial.burnout.speed_mps.copy()
+            shape, azimuth = initial.burnout.flight_path_angle_rad.copy(), initial.azimuth_rad.copy()
+        else:
+            energy = keplerian_speed_for_angle(problem.target_angle, gamma0, r, model.mu_m3_s2)
+            shape = gamma0.copy()
         e_lo = np.full(k, 10.0)
         e_hi = np.full(k, 0.98 * np.sqrt(2.0 * model.mu_m3_s2 / r))
         s_lo, s_hi = np.full(k, 1e-3), np.full(k, np.pi / 2 - 1e-3)
@@ -350,16 +360,19 @@ def solve_targeting(
         e_hi = bp.burn_time_s.copy()
         s_lo, s_hi = np.full(k, 1e-4), np.full(k, 1.2)
         eta, eps = 1e-3, 1e-3
-        # energy guess: the cutoff of a coarse grid whose range first exceeds the target
-        shape = _kick_for_angle(problem, all_idx, gamma0, e_hi, azimuth)
-        grid = np.linspace(0.0, 1.0, 9)[1:]
-        ge = e_lo[:, None] + grid[None, :] * (e_hi - e_lo)[:, None]
-        rep = np.repeat(all_idx, grid.size)
-        fl = problem.fly(rep, ge.ravel(), np.repeat(shape, grid.size), np.repeat(azimuth, grid.size))
-        rng_grid = np.where(fl.ok, fl.range_m, -np.inf).reshape(k, grid.size)
-        above = rng_grid >= problem.target_range_m[:, None]
-        first = np.where(above.any(axis=1), above.argmax(axis=1), grid.size - 1)
-        energy = ge[all_idx, first]
+        if warm:
+            energy, shape, azimuth = initial.cutoff_s.copy(), initial.kick_rad.copy(), initial.azimuth_rad.copy()
+        else:
+            # energy guess: the cutoff of a coarse grid whose range first exceeds the target
+            shape = _kick_for_angle(problem, all_idx, gamma0, e_hi, azimuth)
+            grid = np.linspace(0.0, 1.0, 9)[1:]
+            ge = e_lo[:, None] + grid[None, :] * (e_hi - e_lo)[:, None]
+            rep = np.repeat(all_idx, grid.size)
+            fl = problem.fly(rep, ge.ravel(), np.repeat(shape, grid.size), np.repeat(azimuth, grid.size))
+            rng_grid = np.where(fl.ok, fl.range_m, -np.inf).reshape(k, grid.size)
+            above = rng_grid >= problem.target_range_m[:, None]
+            first = np.where(above.any(axis=1), above.argmax(axis=1), grid.size - 1)
+            energy = ge[all_idx, first]
     fixed_shape = (problem.boost is None) & (prof == Profile.FLIGHT_PATH_ANGLE)
     done = invalid != ""
     capped = np.zeros(k, dtype=int)

@@ -20,12 +20,12 @@ import numpy as np
 from hoplon.core.airbreather import RouteError, RoutePlan, plan_routes
 from hoplon.core.boost import BoostParameters
 from hoplon.core.earth import EarthModel, earth_model
-from hoplon.core.frames import enu_to_ecef, ecef_to_geodetic
+from hoplon.core.frames import ecef_to_geodetic, enu_to_ecef
 from hoplon.core.targeting import Profile, TargetingSolution, is_lofted, solve_targeting
+from hoplon.core.tracker import TrackerConfig
 from hoplon.errors import ScenarioError
 from hoplon.scenario.schema import AssetRef, AssetWaypoint, BallisticThreat, Scenario
 from hoplon.sim.random import stream
-from hoplon.core.tracker import TrackerConfig
 from hoplon.sim.sensors import SensorNetwork, build_network, check_signatures
 from hoplon.sim.tracking import DEFAULT_ENGINE_TRACKER
 
@@ -56,7 +56,9 @@ class BallisticMissiles:
 
     ``aim_*`` is the intended aim point, ``true_aim_*`` the point the missile actually
     flies to after its guidance error (drawn from the type's CEP); the targeting
-    solution flies to the latter. ``source_path`` is the scenario field of each row.
+    solution flies to the latter. ``aimed_solution`` flies to the intended aim points: it
+    does not depend on the seed, and starts the solve of every seed's ``solution`` (a few
+    Newton steps instead of a search). ``source_path`` is the scenario field of each row.
     """
 
     object_id: np.ndarray
@@ -78,6 +80,7 @@ class BallisticMissiles:
     rv_beta_kg_m2: np.ndarray
     booster_beta_kg_m2: np.ndarray
     solution: TargetingSolution
+    aimed_solution: TargetingSolution | None = None
 
     def __len__(self) -> int:
         return int(self.object_id.shape[0])
@@ -136,7 +139,10 @@ def _profile(threat: BallisticThreat) -> tuple[int, float]:
     return int(Profile.FLIGHT_PATH_ANGLE), float(shaping.flight_path_angle_rad)
 
 
-def _ballistic(scenario: Scenario, model: EarthModel, rng: np.random.Generator) -> BallisticMissiles:
+def _ballistic(scenario: Scenario, model: EarthModel, rng: np.random.Generator,
+               aimed: TargetingSolution | None = None) -> BallisticMissiles:
+    """The ballistic missiles with the guidance errors ``rng`` draws; ``aimed``: their
+    solution to the intended aim points, if known (a reseed), else solved here."""
     rows = []
     for index, threat in enumerate(scenario.threats.ballistic):
         kind = scenario.threat_type("ballistic", threat)
@@ -184,10 +190,12 @@ def _ballistic(scenario: Scenario, model: EarthModel, rng: np.random.Generator) 
             boost.check()
         except ValueError as exc:  # a catalog type that cannot fly
             raise ScenarioError(scenario.problem(paths[0] + ("type",), str(exc))) from None
+        shared = dict(beta_kg_m2=rv_beta, profile=profile, profile_value=profile_value, boost=boost, earth=model)
+        if aimed is None:
+            aimed = solve_targeting(launch_lat, launch_lon, launch_alt, aim_lat, aim_lon, aim_alt, **shared)
         solution = solve_targeting(
             launch_lat, launch_lon, launch_alt,
-            np.atleast_1d(true_geo.lat_deg), np.atleast_1d(true_geo.lon_deg), aim_alt,
-            beta_kg_m2=rv_beta, profile=profile, profile_value=profile_value, boost=boost, earth=model,
+            np.atleast_1d(true_geo.lat_deg), np.atleast_1d(true_geo.lon_deg), aim_alt, initial=aimed, **shared,
         )
         problems = [
             scenario.problem(paths[i] + ("aim",), f"{rows[i][0]}: {solution.message[i]}")
@@ -220,6 +228,7 @@ def _ballistic(scenario: Scenario, model: EarthModel, rng: np.random.Generator) 
         rv_beta_kg_m2=rv_beta,
         booster_beta_kg_m2=np.array([k.booster_beta_kg_m2 or np.nan for k in kinds], dtype=float),
         solution=solution,
+        aimed_solution=aimed,
     )
 
 
@@ -376,9 +385,8 @@ def reseed(world: World, seed: int | np.random.SeedSequence) -> World:
     fraction of the cost (a Monte Carlo worker compiles once, then reseeds per
     replication)."""
     run_seed = _checked_seed(seed)
-    return dataclasses.replace(
-        world, seed=run_seed, ballistic=_ballistic(world.scenario, world.earth, stream(run_seed, "threats"))
-    )
+    ballistic = _ballistic(world.scenario, world.earth, stream(run_seed, "threats"), world.ballistic.aimed_solution)
+    return dataclasses.replace(world, seed=run_seed, ballistic=ballistic)
 
 
 def _checked_seed(seed: int | np.random.SeedSequence) -> int | np.random.SeedSequence:
