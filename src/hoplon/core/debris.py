@@ -75,7 +75,7 @@ __all__ = [
 
 CASUALTY_ENERGY_J = 15.0
 """Kinetic energy above which a falling fragment is counted as a casualty hazard."""
-_FALL_RTOL = 1e-7
+_FALL_RTOL = 1e-6  # landing points within 1 m of rtol 1e-10 (an anatolia cloud), spreads are km
 _SBM_AREA_COEFF = 0.556945
 _SBM_AREA_EXP = 2.0047077
 
