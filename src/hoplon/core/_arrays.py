@@ -17,6 +17,9 @@ def as_floats(x: object, name: str) -> np.ndarray:
 
 def broadcast_shape(**shapes: tuple[int, ...]) -> tuple[int, ...]:
     """The common shape of named shapes, or a ValueError listing them."""
+    values = list(shapes.values())
+    if all(v == values[0] or v == () for v in values):  # the common case, without numpy
+        return max(values, key=len)
     try:
         return np.broadcast_shapes(*shapes.values())
     except ValueError:
@@ -25,10 +28,17 @@ def broadcast_shape(**shapes: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def broadcast_floats(**arrays: object) -> list[np.ndarray]:
-    """Named arguments as float arrays broadcast to one shape (views), with a clear error."""
+    """Named arguments as float arrays broadcast to one shape, with a clear error.
+
+    Read-only for the caller: arrays of the common shape come back as they are (no copy;
+    the hot path of small calls), the others as broadcast views."""
     arrs = {k: as_floats(v, k) for k, v in arrays.items()}
+    values = list(arrs.values())
+    first = values[0].shape
+    if all(a.shape == first for a in values):
+        return values
     shape = broadcast_shape(**{k: a.shape for k, a in arrs.items()})
-    return [np.broadcast_to(a, shape) for a in arrs.values()]
+    return [np.broadcast_to(a, shape) for a in values]
 
 
 def scalar_out(x: np.ndarray) -> Floats:

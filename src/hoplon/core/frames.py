@@ -120,8 +120,20 @@ def _kernel_input(x: np.ndarray) -> np.ndarray:
     return arr if arr.flags.writeable else arr.copy()
 
 
+@numba.njit(cache=True)
+def _beyond_a_pole(lat_deg: np.ndarray) -> bool:
+    for x in lat_deg.flat:
+        if abs(x) > 90.0:
+            return True
+    return False
+
+
 def _check_latitude(lat_deg: np.ndarray, name: str) -> None:
-    if np.any(np.abs(lat_deg) > 90.0):
+    if lat_deg.ndim == 0:
+        bad = abs(float(lat_deg)) > 90.0
+    else:
+        bad = _beyond_a_pole(lat_deg) if lat_deg.size else False
+    if bad:
         raise ValueError(f"{name} must lie in [-90, 90] degrees")
 
 
@@ -246,8 +258,45 @@ def enu_rotation(lat_deg: Floats, lon_deg: Floats) -> np.ndarray:
     return out
 
 
+@numba.njit(cache=True)
+def _rotate_rows(d: np.ndarray, lat_deg: np.ndarray, lon_deg: np.ndarray, to_enu: bool) -> np.ndarray:
+    """The rotations of :func:`_rotate_ecef_to_enu` / :func:`_rotate_enu_to_ecef` for
+    rows d (N, 3) and one origin or N origins (the same arithmetic, compiled)."""
+    n = d.shape[0]
+    k = lat_deg.shape[0]
+    out = np.empty((n, 3))
+    sp = cp = sl = cl = 0.0
+    for i in range(n):
+        if i == 0 or k > 1:
+            la = math.radians(lat_deg[i if k > 1 else 0])
+            lo = math.radians(lon_deg[i if k > 1 else 0])
+            sp, cp, sl, cl = math.sin(la), math.cos(la), math.sin(lo), math.cos(lo)
+        if to_enu:
+            dx, dy, dz = d[i, 0], d[i, 1], d[i, 2]
+            t = cl * dx + sl * dy
+            out[i, 0] = -sl * dx + cl * dy
+            out[i, 1] = -sp * t + cp * dz
+            out[i, 2] = cp * t + sp * dz
+        else:
+            e, nn, u = d[i, 0], d[i, 1], d[i, 2]
+            t = cp * u - sp * nn
+            out[i, 0] = -sl * e + cl * t
+            out[i, 1] = cl * e + sl * t
+            out[i, 2] = cp * nn + sp * u
+    return out
+
+
+def _rows_fast_path(d: np.ndarray, lat_deg: np.ndarray, lon_deg: np.ndarray) -> bool:
+    """Rows (N, 3) with one origin or N origins: the compiled rotation applies."""
+    return d.ndim == 2 and lat_deg.ndim <= 1 and lat_deg.shape == lon_deg.shape and (
+        lat_deg.ndim == 0 or lat_deg.shape[0] == d.shape[0])
+
+
 def _rotate_ecef_to_enu(d: np.ndarray, lat_deg: np.ndarray, lon_deg: np.ndarray) -> np.ndarray:
     """Rotate ECEF vectors (..., 3) into ENU at (lat, lon), broadcasting."""
+    if _rows_fast_path(d, lat_deg, lon_deg):
+        return _rotate_rows(_kernel_input(d), _kernel_input(lat_deg).reshape(-1), _kernel_input(lon_deg).reshape(-1),
+                            True)
     sp, cp = _sincos_deg(lat_deg)
     sl, cl = _sincos_deg(lon_deg)
     dx, dy, dz = d[..., 0], d[..., 1], d[..., 2]
@@ -257,6 +306,9 @@ def _rotate_ecef_to_enu(d: np.ndarray, lat_deg: np.ndarray, lon_deg: np.ndarray)
 
 def _rotate_enu_to_ecef(v: np.ndarray, lat_deg: np.ndarray, lon_deg: np.ndarray) -> np.ndarray:
     """Rotate ENU vectors (..., 3) at (lat, lon) into ECEF, broadcasting."""
+    if _rows_fast_path(v, lat_deg, lon_deg):
+        return _rotate_rows(_kernel_input(v), _kernel_input(lat_deg).reshape(-1), _kernel_input(lon_deg).reshape(-1),
+                            False)
     sp, cp = _sincos_deg(lat_deg)
     sl, cl = _sincos_deg(lon_deg)
     e, n, u = v[..., 0], v[..., 1], v[..., 2]
