@@ -17,7 +17,14 @@ from cli_checks import assert_clean_error, invoke
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hoplon.core.wta import check_instance, lagrangian_bound, solve_exact, solve_heuristic, solve_wta
+from hoplon.core.wta import (
+    DP_MAX_WORK,
+    check_instance,
+    lagrangian_bound,
+    solve_exact,
+    solve_heuristic,
+    solve_wta,
+)
 
 REL = 1e-9
 
@@ -53,12 +60,16 @@ def small_instances(draw):
     return values, pk
 
 
+# dp_max_work=0: column generation, the restricted MILP and enumeration; the default:
+# these small instances go to the dynamic program
+@pytest.mark.parametrize("dp_max_work", [0, DP_MAX_WORK])
 @settings(max_examples=150, deadline=None)
 @given(small_instances())
-def test_exact_matches_brute_force_and_bounds_it(case):
+def test_exact_matches_brute_force_and_bounds_it(dp_max_work, case):
     values, pk = case
     best = brute_force(values, pk)
-    sol = solve_exact(values, pk)
+    sol = solve_exact(values, pk, dp_max_work=dp_max_work)
+    assert bool(sol.details.get("dynamic_program")) == (dp_max_work > 0)
     assert sol.status == "optimal"
     assert sol.objective == pytest.approx(objective(values, pk, sol.assignment), rel=REL, abs=1e-12)
     assert sol.objective == pytest.approx(best, rel=1e-9, abs=1e-9)
@@ -212,12 +223,13 @@ def typed_instances(draw):
     return values, [pk[i] for i in order]
 
 
+@pytest.mark.parametrize("dp_max_work", [0, DP_MAX_WORK])
 @settings(max_examples=60, deadline=None)
 @given(typed_instances())
-def test_exact_with_identical_weapons_matches_brute_force(case):
+def test_exact_with_identical_weapons_matches_brute_force(dp_max_work, case):
     values, pk = case
     best = brute_force(values, pk)
-    sol = solve_exact(values, pk)
+    sol = solve_exact(values, pk, dp_max_work=dp_max_work)
     assert sol.status == "optimal"
     assert sol.objective == pytest.approx(objective(values, pk, sol.assignment), rel=REL, abs=1e-12)
     assert sol.objective == pytest.approx(best, rel=1e-9, abs=1e-9)
@@ -245,3 +257,42 @@ def test_many_identical_rounds_are_one_type():
             surv = [values[j] * 0.2 ** a[k] * 0.15 ** b[k] for k, j in enumerate((0, 1, 3))]
             best = min(best, math.fsum(surv) + values[2] + values[4])
     assert sol.objective == pytest.approx(best, rel=1e-9)
+
+
+def _allocation_optimum(values, keep, counts) -> float:
+    """Oracle: the best allocation of each type's units to the targets, by a plain
+    recursion over the targets (memoised on the units left per type)."""
+    from functools import lru_cache
+
+    n_t = len(values)
+
+    @lru_cache(maxsize=None)
+    def best(j: int, left: tuple[int, ...]) -> float:
+        if j == n_t:
+            return 0.0 if not any(left) else math.inf
+        out = math.inf
+        for x in itertools.product(*(range(n + 1) for n in left)):
+            surv = values[j] * math.prod(keep[t][j] ** x[t] for t in range(len(left)))
+            out = min(out, surv + best(j + 1, tuple(n - k for n, k in zip(left, x))))
+        return out
+
+    return best(0, tuple(counts))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("dp_max_work", [0, DP_MAX_WORK])
+def test_few_weapon_types_on_many_targets_are_solved_exactly(seed, dp_max_work):
+    """A battle manager's instance: three batteries' rounds (one type each, some threats out
+    of reach) on a dozen threats plus a hold target; the optimum by both exact paths."""
+    rng = np.random.default_rng(seed)
+    n_t, counts = 12, (4, 5, 6)
+    values = np.append(rng.uniform(1.0, 100.0, n_t), 0.0)
+    p_types = rng.uniform(0.5, 0.9, (3, n_t)) * (rng.random((3, n_t)) < 0.7)
+    p_types = np.column_stack([p_types, np.zeros(3)])
+    pk = np.repeat(p_types, counts, axis=0)
+    sol = solve_exact(values, pk, dp_max_work=dp_max_work)
+    best = _allocation_optimum(tuple(values), tuple(map(tuple, 1.0 - p_types)), counts)
+    assert sol.status == "optimal"
+    assert sol.objective == pytest.approx(objective(values, pk, sol.assignment), rel=REL)
+    assert sol.objective == pytest.approx(best, rel=1e-9)
+    assert sol.lower_bound <= best * (1 + 1e-9)
