@@ -168,3 +168,50 @@ def test_impact_prediction_is_calibrated_on_anatolia_tracks():
     assert len(launch_miss_km) >= 300
     assert 5.0 <= float(np.median(launch_miss_km)) <= 20.0
     assert np.mean(np.array(launch_miss_km) <= 25.0) >= 0.8
+
+
+def test_prediction_tolerance_moves_the_ellipse_negligibly(monkeypatch):
+    """The predictions' integrator tolerance against a tight one (1e-10), on MRBM tracks
+    in midcourse with an unobserved drag state (the tracker's prior: sigma points from no
+    drag to beta = 20 kg/m^2) and with a known one."""
+    import hoplon.core.threat as threat
+
+    states, covs, ib, ib_cov = [], [], [], []
+    for k, (az, fly) in enumerate([(280.0, 150.0), (200.0, 180.0), (95.0, 120.0), (10.0, 200.0)]):
+        x, _ = midcourse_state(az_deg=az, fly_s=fly)
+        states.append(x)
+        covs.append(np.diag([300.0**2] * 3 + [8.0**2] * 3))
+        ib.append(2e-4)
+        row = np.zeros(7)
+        row[6] = (2.0 if k % 2 == 0 else 5e-5) ** 2
+        ib_cov.append(row)
+    args = (np.array(states), np.array(covs))
+    kw = {"inv_beta": np.array(ib), "inv_beta_cov": np.array(ib_cov)}
+    pred = predict_impact(*args, **kw)
+    monkeypatch.setattr(threat, "PREDICTION_RTOL", 1e-10)
+    ref = predict_impact(*args, **kw)
+    assert pred.valid.all() and ref.valid.all()
+    shift = np.linalg.norm(pred.r_ecef_m - ref.r_ecef_m, axis=1)
+    assert np.all(shift < 1.0)  # metres (1e-3 moves them by up to 5 m)
+    assert np.all(shift < 0.01 * ref.semi_minor_m)
+    np.testing.assert_allclose(pred.semi_major_m, ref.semi_major_m, rtol=0.01)
+    np.testing.assert_allclose(pred.semi_minor_m, ref.semi_minor_m, rtol=0.01)
+    np.testing.assert_allclose(pred.time_s, ref.time_s, atol=0.005)
+
+
+def test_asset_probabilities_of_many_tracks_and_assets_are_rice():
+    """Every (track, asset) pair at once, near and far (a far asset: exactly 0)."""
+    sigmas = [500.0, 2000.0, 8000.0]
+    preds = [_prediction(s, s, lat=37.0 + 0.1 * k) for k, s in enumerate(sigmas)]
+    pred = GroundPrediction(*(np.concatenate([getattr(p, f) for p in preds]) for f in GroundPrediction._fields))
+    asset_lat = np.array([37.0, 37.05, 37.2, 39.0])
+    asset_lon = np.full(4, 35.4)
+    radius = np.array([1000.0, 3000.0, 5000.0, 2000.0])
+    p = asset_hit_probability(pred, asset_lat, asset_lon, radius)
+    assert p.shape == (3, 4)
+    for k, s in enumerate(sigmas):
+        for j in range(4):
+            d = geodesic_inverse(37.0 + 0.1 * k, 35.4, asset_lat[j], asset_lon[j]).distance_m
+            expected = ncx2.cdf((radius[j] / s) ** 2, 2, (d / s) ** 2)
+            assert p[k, j] == pytest.approx(expected, abs=4e-3)
+    assert np.all(p[:, 3] == 0.0)

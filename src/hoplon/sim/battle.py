@@ -43,6 +43,7 @@ from hoplon.core.engagement import FlyoutParameters, engagement_windows
 from hoplon.core.frames import ecef_to_geodetic, geodetic_to_ecef
 from hoplon.core.threat import (
     CLASS_BALLISTIC,
+    PREDICTION_RTOL,
     asset_hit_probability,
     classify_kinematics,
     estimate_launch_point,
@@ -357,7 +358,8 @@ def _paths(world, cols, state, rows, cls):
         ib = np.nan_to_num(cols["inv_beta_m2_kg"][rows[ball]], nan=0.0)
         with np.errstate(divide="ignore"):
             beta = np.where(ib > 0, 1.0 / np.where(ib > 0, ib, 1.0), np.inf)
-        fs = sample_flight(x[ball, :3], x[ball, 3:6], beta, step_s=PATH_STEP_S, earth=world.earth, max_time_s=3600.0)
+        fs = sample_flight(x[ball, :3], x[ball, 3:6], beta, step_s=PATH_STEP_S, earth=world.earth, max_time_s=3600.0,
+                           rtol=PREDICTION_RTOL)  # the impact prediction's tolerance: a metre, not a track's metres
         counts = np.diff(fs.offsets)
     k_air = int(AIR_HORIZON_S / (5 * PATH_STEP_S)) + 1
     k = max(int(counts.max()) if ball.size else 1, k_air)
