@@ -589,9 +589,9 @@ def _finish_terminal(status, t_end, y_end, inv_b, t_max, ground_alt_m, model: Ea
 
     n = status.shape[0]
     terminal_alt = np.full(n, np.nan)
-    idx = np.flatnonzero(status == STATUS_TERMINAL)
-    if idx.size == 0:
+    if not (status == STATUS_TERMINAL).any():
         return status, t_end, y_end, terminal_alt
+    idx = np.flatnonzero(status == STATUS_TERMINAL)
     status, t_end, y_end = status.copy(), t_end.copy(), y_end.copy()
     geo = ecef_to_geodetic(y_end[idx, :3], earth=model)
     lat, lon, h = (np.atleast_1d(np.asarray(x, float)) for x in (geo.lat_deg, geo.lon_deg, geo.alt_m))
