@@ -21,7 +21,19 @@ import math
 import numba
 import numpy as np
 
-from hoplon.core.earth import _acceleration, _geodetic_height
+from hoplon.core.earth import (
+    P_A,
+    P_DRAG,
+    P_E2,
+    P_J2,
+    P_MU,
+    P_OMEGA,
+    P_SPHERE,
+    _acceleration,
+    _density,
+    _geodetic_height,
+    _height_and_up,
+)
 
 _TWO_PI = 2.0 * math.pi
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -638,7 +650,8 @@ def ca_predict(x: np.ndarray, dt: np.ndarray, q: float):
 
 # --------------------------------------------------------------------------- ballistic free flight
 
-_BALLISTIC_SCRATCH = 44
+_BALLISTIC_SCRATCH = 7 + 24 + 6 + 4 * 49 + 21
+_DRHO_STEP_M = 1.0  # height step of the density's central difference (scale height ~7 km)
 
 
 @numba.njit(cache=True)
@@ -672,35 +685,145 @@ def _ballistic_rk4_into(y: np.ndarray, dt: float, max_step: float, p: np.ndarray
 
 
 @numba.njit(cache=True)
-def _ballistic_one(x: np.ndarray, dt: float, max_step: float, steps: np.ndarray, p: np.ndarray, out: np.ndarray,
-                   jac: np.ndarray, y: np.ndarray) -> None:
-    """f(x) (7,) and its forward-difference Jacobian (7, 7) of one state [r, v, 1/beta].
-
-    ``y`` is scratch of at least 14 + 24 + 6 values."""
-    yj = y[7:14]
-    k = y[14:38].reshape((4, 6))
-    tmp = y[38:44]
-    for r in range(7):
-        y[r] = x[r]
-    _ballistic_rk4_into(y, dt, max_step, p, k, tmp)
-    for r in range(7):
-        out[r] = y[r]
-    for j in range(7):
-        for r in range(7):
-            yj[r] = x[r]
-        yj[j] += steps[j]
-        _ballistic_rk4_into(yj, dt, max_step, p, k, tmp)
-        for r in range(7):
-            jac[r, j] = (yj[r] - y[r]) / steps[j]
+def _acceleration_jacobian(x: float, y: float, z: float, vx: float, vy: float, vz: float, theta: float, p: np.ndarray,
+                           A: np.ndarray) -> None:
+    """Derivatives A (3, 7) of earth._acceleration with respect to (r, v, 1/beta): the
+    gradient of point-mass + J2 gravity, the Coriolis and centrifugal terms, and drag
+    -rho(h) |v| v theta / 2 (rho's height derivative by a central difference; the
+    gradient of the height above the ellipsoid is the local up)."""
+    mu, c = p[P_MU], 1.5 * p[P_J2] * p[P_A] * p[P_A]
+    r2 = x * x + y * y + z * z
+    ir2 = 1.0 / r2
+    ir3 = ir2 / math.sqrt(r2)
+    ir5 = ir3 * ir2
+    ir7 = ir5 * ir2
+    z2 = z * z
+    # g_x = fxy x, g_y = fxy y, g_z = fz z; fxy = -mu (r^-3 + c r^-5 - 5 c z^2 r^-7),
+    # fz = -mu (r^-3 + 3 c r^-5 - 5 c z^2 r^-7); d f / d r_j = D r_j (+ E for j = z)
+    fxy = -mu * (ir3 + c * ir5 - 5.0 * c * z2 * ir7)
+    fz = -mu * (ir3 + 3.0 * c * ir5 - 5.0 * c * z2 * ir7)
+    tail = 35.0 * c * z2 * ir7 * ir2
+    dxy = -mu * (-3.0 * ir5 - 5.0 * c * ir7 + tail)
+    dz = -mu * (-3.0 * ir5 - 15.0 * c * ir7 + tail)
+    ez = 10.0 * mu * c * z * ir7
+    A[0, 0] = fxy + x * dxy * x
+    A[0, 1] = x * dxy * y
+    A[0, 2] = x * (dxy * z + ez)
+    A[1, 0] = y * dxy * x
+    A[1, 1] = fxy + y * dxy * y
+    A[1, 2] = y * (dxy * z + ez)
+    A[2, 0] = z * dz * x
+    A[2, 1] = z * dz * y
+    A[2, 2] = fz + z * (dz * z + ez)
+    for a in range(3):
+        for b in range(3, 7):
+            A[a, b] = 0.0
+    w = p[P_OMEGA]
+    A[0, 0] += w * w
+    A[1, 1] += w * w
+    A[0, 4] += 2.0 * w
+    A[1, 3] -= 2.0 * w
+    if p[P_DRAG] != 0.0:
+        h, ux, uy, uz = _height_and_up(x, y, z, p[P_A], p[P_E2], p[P_SPHERE] != 0.0)
+        rho = _density(h)
+        drho = (_density(h + _DRHO_STEP_M) - _density(h - _DRHO_STEP_M)) / (2.0 * _DRHO_STEP_M)
+        speed = math.sqrt(vx * vx + vy * vy + vz * vz)
+        v0, v1, v2 = vx, vy, vz
+        A[0, 6] = -0.5 * rho * speed * v0
+        A[1, 6] = -0.5 * rho * speed * v1
+        A[2, 6] = -0.5 * rho * speed * v2
+        if theta != 0.0:
+            kr = -0.5 * speed * theta * drho
+            kv = -0.5 * rho * theta
+            kvv = kv / speed if speed > 0.0 else 0.0
+            for a, va in enumerate((v0, v1, v2)):
+                A[a, 0] += kr * va * ux
+                A[a, 1] += kr * va * uy
+                A[a, 2] += kr * va * uz
+                A[a, 3] += kvv * va * v0
+                A[a, 4] += kvv * va * v1
+                A[a, 5] += kvv * va * v2
+                A[a, 3 + a] += kv * speed
 
 
 @numba.njit(cache=True)
-def _ballistic_predict(x: np.ndarray, dt: np.ndarray, max_step: float, steps: np.ndarray, p: np.ndarray,
+def _ballistic_one(x: np.ndarray, dt: float, max_step: float, p: np.ndarray, out: np.ndarray, jac: np.ndarray,
+                   y: np.ndarray) -> None:
+    """f(x) (7,) and its Jacobian (7, 7) of one state [r, v, 1/beta].
+
+    f is :func:`_ballistic_rk4`'s (the same operations, so the same values); the
+    Jacobian is the exact derivative of that RK4 map: the variational equations
+    Phi' = (df/dx) Phi integrated with the same RK4 stages alongside the state (a
+    Runge-Kutta step of the linearised system is the linearisation of the step), with
+    df/dx from :func:`_acceleration_jacobian`. ``y`` is scratch of at least
+    :data:`_BALLISTIC_SCRATCH` values."""
+    k = y[7:31].reshape((4, 6))
+    tmp = y[31:37]
+    Phi = y[37:86].reshape((7, 7))
+    Ps = y[86:135].reshape((7, 7))  # a stage's Phi
+    D = y[135:184].reshape((7, 7))  # a stage's Phi'
+    acc = y[184:233].reshape((7, 7))  # the stages' Phi' weighted 1, 2, 2, 1
+    A = y[233:254].reshape((3, 7))
+    for r in range(7):
+        y[r] = x[r]
+        for j in range(7):
+            Phi[r, j] = 1.0 if r == j else 0.0
+            Ps[r, j] = Phi[r, j]  # row 6 (1/beta is constant) stays e_6 throughout
+    n = max(1, int(math.ceil(abs(dt) / max_step)))  # noqa: RUF046 (an int in numba too)
+    h = dt / n
+    # not clipped at 0: a negative estimate must keep a non-zero Jacobian column so that
+    # drag measurements can pull it back (with a clip the filter cannot learn 1/beta)
+    theta = y[6]
+    for _ in range(n):
+        for s in range(4):
+            if s == 0:
+                for i in range(6):
+                    tmp[i] = y[i]
+                for r in range(6):
+                    for j in range(7):
+                        Ps[r, j] = Phi[r, j]
+            else:
+                c = 0.5 if s < 3 else 1.0
+                for i in range(6):
+                    tmp[i] = y[i] + c * h * k[s - 1, i]
+                for r in range(6):
+                    for j in range(7):
+                        Ps[r, j] = Phi[r, j] + c * h * D[r, j]
+            ax, ay, az = _acceleration(tmp[0], tmp[1], tmp[2], tmp[3], tmp[4], tmp[5], theta, p)
+            k[s, 0], k[s, 1], k[s, 2] = tmp[3], tmp[4], tmp[5]
+            k[s, 3], k[s, 4], k[s, 5] = ax, ay, az
+            _acceleration_jacobian(tmp[0], tmp[1], tmp[2], tmp[3], tmp[4], tmp[5], theta, p, A)
+            wgt = 1.0 if s == 0 or s == 3 else 2.0
+            for j in range(7):
+                for r in range(3):
+                    D[r, j] = Ps[3 + r, j]
+                    sm = A[r, 6] * Ps[6, j]
+                    for q in range(6):
+                        sm += A[r, q] * Ps[q, j]
+                    D[3 + r, j] = sm
+                for r in range(6):
+                    if s == 0:
+                        acc[r, j] = D[r, j]
+                    else:
+                        acc[r, j] += wgt * D[r, j]
+        for i in range(6):
+            y[i] += h / 6.0 * (k[0, i] + 2.0 * k[1, i] + 2.0 * k[2, i] + k[3, i])
+        for r in range(6):
+            for j in range(7):
+                Phi[r, j] += h / 6.0 * acc[r, j]
+    for r in range(7):
+        out[r] = y[r]
+        for j in range(7):
+            jac[r, j] = Phi[r, j]
+
+
+@numba.njit(cache=True)
+def _ballistic_predict(x: np.ndarray, dt: np.ndarray, max_step: float, p: np.ndarray,
                        out: np.ndarray, jac: np.ndarray) -> None:
     """Ballistic free flight (filters.Ballistic): f(x) (N, 7) and Jacobians (N, 7, 7)."""
     y = np.empty(_BALLISTIC_SCRATCH)
     for i in range(x.shape[0]):
-        _ballistic_one(x[i], dt[i], max_step, steps, p, out[i], jac[i], y)
+        _ballistic_one(x[i], dt[i], max_step, p, out[i], jac[i], y)
 
 
 @numba.njit(cache=True)
@@ -719,9 +842,8 @@ KIND_CV, KIND_CA, KIND_BALLISTIC = 0, 1, 2
 
 
 @numba.njit(cache=True)
-def _model_predict_one(kind: int, x: np.ndarray, t: float, qa: float, qb: float, max_step: float, steps: np.ndarray,
-                       p: np.ndarray, xo: np.ndarray, F: np.ndarray, Q: np.ndarray, f1: np.ndarray, q1: np.ndarray,
-                       y: np.ndarray) -> None:
+def _model_predict_one(kind: int, x: np.ndarray, t: float, qa: float, qb: float, max_step: float, p: np.ndarray,
+                       xo: np.ndarray, F: np.ndarray, Q: np.ndarray, f1: np.ndarray, q1: np.ndarray, y: np.ndarray) -> None:
     """f(x), F and Q of one state of a model ``kind`` (CV, CA: q = qa; ballistic: q = qa,
     q_theta = qb) -- the formulas of cv_predict, ca_predict and filters.Ballistic.predict."""
     if kind == KIND_CV:
@@ -741,7 +863,7 @@ def _model_predict_one(kind: int, x: np.ndarray, t: float, qa: float, qb: float,
         _kron3_into(q1, Q)
         _kron3_apply(f1, x, xo)
     else:
-        _ballistic_one(x, t, max_step, steps, p, xo, F, y)
+        _ballistic_one(x, t, max_step, p, xo, F, y)
         Q[:, :] = 0.0
         _cv_block(t, qa, q1)
         for a in range(3):
@@ -754,7 +876,7 @@ def _model_predict_one(kind: int, x: np.ndarray, t: float, qa: float, qb: float,
 
 @numba.njit(cache=True)
 def predict_fused(mu: np.ndarray, xm: np.ndarray, Pm: np.ndarray, dt: np.ndarray, T: np.ndarray, kinds: np.ndarray,
-                  qa: np.ndarray, qb: np.ndarray, max_step: np.ndarray, earth: np.ndarray, steps: np.ndarray,
+                  qa: np.ndarray, qb: np.ndarray, max_step: np.ndarray, earth: np.ndarray,
                   locs: np.ndarray, nloc: np.ndarray, others: np.ndarray, nother: np.ndarray, means: np.ndarray,
                   variances: np.ndarray):
     """Prediction of N tracks by dt (N,) in one call: IMM mixing with the switching
@@ -787,7 +909,7 @@ def predict_fused(mu: np.ndarray, xm: np.ndarray, Pm: np.ndarray, dt: np.ndarray
         for i in range(N):
             for a in range(k):
                 xl[a] = x0[j, i, loc[a]]
-            _model_predict_one(kinds[j], xl[:k], dt[i], qa[j], qb[j], max_step[j], steps, earth[j], xo[:k], Fk, Qk, f1,
+            _model_predict_one(kinds[j], xl[:k], dt[i], qa[j], qb[j], max_step[j], earth[j], xo[:k], Fk, Qk, f1,
                                q1, y)
             # sym(F P F^T + Q) on the model's components
             for r in range(k):

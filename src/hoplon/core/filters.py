@@ -27,7 +27,8 @@ Motion models (continuous-time white-noise formulations, Bar-Shalom, Li & Kiruba
 - :class:`Ballistic` -- J2 gravity, Earth rotation and drag in the co-rotating US 1976
   atmosphere (Hoplon's free-flight physics, :mod:`hoplon.core.earth`) with the inverse
   ballistic coefficient as a state; RK4 substeps of at most ``max_step_s``; Jacobian of
-  the discrete map by forward differences in the same compiled kernel.
+  the discrete map exactly, by the variational equations integrated with the same RK4
+  stages in the same compiled kernel.
 
 Measurement model (:class:`RadarMeasurement`): range, azimuth (clockwise from true
 north), elevation (above the local horizontal plane) and optionally range rate, of a
@@ -291,9 +292,6 @@ class CoordinatedTurn(MotionModel):
         return self.propagate(x, t), F, Q
 
 
-_BALLISTIC_STEPS = np.array([1.0, 1.0, 1.0, 1e-3, 1e-3, 1e-3, 1e-7])
-
-
 @dataclass(frozen=True)
 class Ballistic(MotionModel):
     """Ballistic free flight (J2, rotation, drag) with 1/beta estimated as a state.
@@ -325,10 +323,9 @@ class Ballistic(MotionModel):
         t = np.ascontiguousarray(_per_track(dt, n))
         out = np.empty((n, 7))
         jac = np.empty((n, 7, 7)) if jacobian else np.empty((0, 7, 7))
-        steps = _BALLISTIC_STEPS
         xc = np.ascontiguousarray(x, dtype=np.float64)
         if jacobian:
-            _ballistic_predict(xc, t, self.max_step_s, steps, self._params(), out, jac)
+            _ballistic_predict(xc, t, self.max_step_s, self._params(), out, jac)
         else:
             _ballistic_propagate(xc, t, self.max_step_s, self._params(), out)
         return out, jac
@@ -457,7 +454,7 @@ def _fused_spec(models, layout) -> tuple | None:
         locs[j, :len(loc)], nloc[j] = loc, len(loc)
         others[j, :len(other)], nother[j] = other, len(other)
         means[j, :len(other)], variances[j, :len(other)] = mean, var
-    return kinds, qa, qb, max_step, earth, _BALLISTIC_STEPS, locs, nloc, others, nother, means, variances
+    return kinds, qa, qb, max_step, earth, locs, nloc, others, nother, means, variances
 
 
 def _noise(meas: RadarMeasurement, R: np.ndarray | None, n: int) -> np.ndarray:
