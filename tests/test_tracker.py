@@ -565,3 +565,71 @@ def test_noisy_measurement_inside_its_gate_is_not_dropped():
     # exact gate; the pair cost d2 + ln|S| ~ 16.6 is below the miss cost 21.1 + ln|S_median|
     got, tid = _noisy_scan_case(noisy_neighbours=False)
     assert got == [tid]
+
+
+# --------------------------------------------------------------------------- the compiled whole-scan path
+
+
+def _run_paths(sensors, scans, cfg):
+    """The tracker's output with its compiled whole-scan path (process_scan) and with the
+    general path only, and the statuses the compiled path returned."""
+    outs, statuses = [], []
+    for fast in (True, False):
+        tracker = Tracker(sensors, cfg)
+        assert tracker._fast
+        tracker._fast = fast
+        if fast:
+            inner = tracker._process_fast
+
+            def spy(*args, _inner=inner):
+                status = _inner(*args)
+                statuses.append(status)
+                return status
+
+            tracker._process_fast = spy
+        for scan in scans:
+            tracker.add_scan(scan)
+        outs.append(tracker.finish())
+    return outs[0], outs[1], Counter(statuses)
+
+
+@pytest.mark.parametrize("config", [
+    {},
+    {"motion": "ca", "confirm_m": 1, "confirm_n": 1},
+    {"motion": "cv", "max_coast_s": 3.0, "delete_misses": 10, "iekf_iterations": 1},
+    {"motion": "imm-ballistic", "confirm_m": 3, "confirm_n": 4, "delete_misses": 4, "init_speed_sigma_mps": 1500.0},
+], ids=["cv", "ca-1of1", "cv-short-coast", "imm-ballistic"])
+def test_compiled_scan_path_gives_the_general_paths_output(config):
+    """Tracker._process_fast (one compiled call per scan, in place on buffers) against
+    the general path on the same scans: identical outputs, bit for bit. Two sensors,
+    clutter, per-measurement noise, misses and crossing gates, so that both paths meet
+    conflicts (handed to the general solver), coasting deletions and new tracks."""
+    rng = np.random.default_rng(21)
+    site_b = (45.4, 10.5, 50.0)
+    times_a, times_b = np.arange(0.0, 60.0, 2.0), np.arange(0.7, 60.0, 3.0)
+    present = lambda k, t: not (k == 1 and 20.0 < t < 40.0)  # noqa: E731 (target 1 leaves and comes back)
+    # the four targets and two flying 300 m apart, inside each other's gates
+    truth = Truth(lines=[*FOUR_TARGETS.lines, cv_target(30, 30, 6, 150, 0), cv_target(30.3, 30.1, 6, 150, 0)])
+    a = make_scans(truth, times_a, rng, pd=0.9, clutter_per_scan=8.0, present=present, sigma_per_meas=True)
+    b = make_scans(truth, times_b, rng, sensor_index=1, site=site_b, pd=0.8, clutter_per_scan=4.0)
+    scans = sorted(a + b, key=lambda s: s.time_s)
+    scans.insert(5, Scan(scans[4].time_s + 0.1, 0, np.empty((0, 3))))  # an empty scan
+    sensors = [sensor(), sensor(site_b, SIGMA, "b")]
+    fast, general, statuses = _run_paths(sensors, scans, TrackerConfig(**config))
+    assert fast.time_s.size > 0
+    assert_same_output(fast, general)
+    assert statuses[0] > 0.5 * len(scans)  # most scans done in one compiled call
+    assert statuses[3] > 0  # assignment conflicts went to the general GNN
+    if config.get("max_coast_s") == 3.0:
+        assert statuses[1] > 0  # tracks that coasted too long deleted first, then the compiled path
+
+
+def test_compiled_scan_path_tracks_a_ballistic_target_like_the_general_path():
+    rng = np.random.default_rng(22)
+    truth, t_impact = _ballistic_truth(2.0)
+    scans = make_scans(truth, np.arange(0.0, min(t_impact - 2.0, 200.0), 2.0), rng, clutter_per_scan=3.0)
+    cfg = TrackerConfig(init_speed_sigma_mps=3000.0, init_vertical_speed_sigma_mps=2500.0, **BALLISTIC_CONFIGS["imm-ballistic-3of4"])
+    fast, general, statuses = _run_paths([sensor()], scans, cfg)
+    assert len(confirmed_ids(fast)) >= 1
+    assert_same_output(fast, general)
+    assert statuses[0] > 0.8 * len(scans)

@@ -1333,3 +1333,198 @@ def assigned_pairs(track: np.ndarray, meas: np.ndarray, d2: np.ndarray, logdet: 
             out_d2[i] = d2[p]
             out_ld[i] = logdet[p]
     return out_d2, out_ld
+
+
+# --------------------------------------------------------------------------- tracker: one whole scan
+
+SCAN_DONE, SCAN_STALE, SCAN_SLOW, SCAN_CONFLICT, SCAN_GROW = 0, 1, 2, 3, 4
+"""What :func:`process_scan` did: the scan is processed; nothing done because a track
+coasted too long (delete it first), because gating needs the k-d tree, because a
+measurement or a track is in more than one gated pair (the assignment problem needs
+the general solver), or because the buffers are too small."""
+
+CFG_GATE, CFG_MAX_COAST, CFG_MAX_SIGMA, CFG_MIN_ALT, CFG_SPEED_VAR, CFG_VSPEED_VAR = range(6)
+"""Positions of the tracker's float settings in :func:`process_scan`'s ``cfg_f``."""
+CFG_DENSE, CFG_CONFIRM_M, CFG_CONFIRM_N, CFG_DELETE, CFG_IEKF, CFG_IMM, CFG_CONFIRM_NEW = range(7)
+"""Positions of its integer settings in ``cfg_i``."""
+
+
+@numba.njit(cache=True)
+def process_scan(t: float, z: np.ndarray, sigma: np.ndarray, sensor_bit: np.int64, site: np.ndarray, rot: np.ndarray,
+                 cover: np.ndarray, hit_gain: float, miss_gain: float, cfg_f: np.ndarray, cfg_i: np.ndarray,
+                 earth: np.ndarray, w: np.ndarray, V: np.ndarray, Vinv: np.ndarray, kinds: np.ndarray, qa: np.ndarray,
+                 qb: np.ndarray, max_step: np.ndarray, mearth: np.ndarray, locs: np.ndarray, nloc: np.ndarray,
+                 others: np.ndarray, nother: np.ndarray, means: np.ndarray, variances: np.ndarray,
+                 prior_mean: np.ndarray, prior_var: np.ndarray, mu0: np.ndarray, next_id: int, n: int,
+                 ids: np.ndarray, tt: np.ndarray, x: np.ndarray, P: np.ndarray, mu: np.ndarray, xm: np.ndarray,
+                 Pm: np.ndarray, confirmed: np.ndarray, history: np.ndarray, opportunities: np.ndarray,
+                 misses: np.ndarray, last_update: np.ndarray, updates: np.ndarray, sensors: np.ndarray,
+                 score: np.ndarray, out: np.ndarray):
+    """One scan of the tracker with GNN association (Tracker._process) in one call,
+    in place on the first ``n`` rows of track buffers of capacity C (the arrays of
+    :func:`end_scan`): prediction (:func:`imm_transition`, :func:`predict_fused`), gating
+    (:func:`radar_predict`, :func:`gate_pairs`, every pair), the assignment when the
+    gated pairs are disjoint (each pair taken when cheaper than its track's miss: the
+    exact GNN solution then), the updates (:func:`update_rows`), the bookkeeping
+    (:func:`bookkeeping`), then the surviving tracks moved up and the new ones from the
+    unclaimed measurements appended (:func:`initial_states`) -- the same operations as
+    those kernels, so the same values.
+
+    Returns (status, tracks now, hits, newly confirmed, deleted confirmed, new tracks);
+    unless the status is SCAN_DONE nothing has changed. ``out`` (6, C) gets in rows 0/1
+    the hit tracks' ids and their measurements, row 2 the newly confirmed ids, rows 3/4
+    the deleted confirmed tracks' ids and reasons (confirmed after this scan's
+    bookkeeping, as Tracker._process logs them), row 5 the unclaimed measurements, which
+    started the new tracks (ids from ``next_id``)."""
+    C = ids.shape[0]
+    n_meas = z.shape[0]
+    if n + n_meas > C or out.shape[1] < C:
+        return SCAN_GROW, n, 0, 0, 0, 0
+    max_coast_s = cfg_f[CFG_MAX_COAST]
+    for i in range(n):
+        if (t - last_update[i]) > max_coast_s:
+            return SCAN_STALE, n, 0, 0, 0, 0
+    if n * n_meas > cfg_i[CFG_DENSE]:
+        return SCAN_SLOW, n, 0, 0, 0, 0
+    imm = cfg_i[CFG_IMM] != 0
+    M = mu.shape[1]
+    d = x.shape[1]
+    gate = cfg_f[CFG_GATE]
+    assigned = np.full(n, -1, np.int64)
+    pair_d2 = np.zeros(n)
+    pair_ld = np.zeros(n)
+    used = np.zeros(n_meas, np.bool_)
+    zp = np.empty((n, 3))
+    if n:
+        # prediction
+        dt = np.empty(n)
+        for i in range(n):
+            dt[i] = t - tt[i]
+        if imm:
+            T = imm_transition(w, V, Vinv, dt)
+            c, xs, Ps, xp, Pp = predict_fused(mu[:n], xm[:, :n], Pm[:, :n], dt, T, kinds, qa, qb, max_step, mearth, locs,
+                                             nloc, others, nother, means, variances)
+        else:
+            x1 = np.empty((1, n, d))
+            P1 = np.empty((1, n, d, d))
+            x1[0] = x[:n]
+            P1[0] = P[:n]
+            c, xs, Ps, xp, Pp = predict_fused(np.ones((n, 1)), x1, P1, dt, np.ones((n, 1, 1)), kinds, qa, qb, max_step,
+                                             mearth, locs, nloc, others, nother, means, variances)
+        # gating (every pair) and the assignment when the gated pairs are disjoint
+        g_t = np.empty(0, np.int64)
+        g_m = np.empty(0, np.int64)
+        g_d2 = np.empty(0)
+        g_ld = np.empty(0)
+        if n_meas:
+            zq, HPH = radar_predict(xp, Pp, site, rot, False)
+            zp[:, :] = zq
+            g_t, g_m, g_d2, g_ld, logdet = gate_pairs(zq, HPH, z, sigma, True, g_t, g_m, gate)
+            seen_t = np.zeros(n, np.bool_)
+            seen_m = np.zeros(n_meas, np.bool_)
+            for p in range(g_t.shape[0]):
+                if seen_t[g_t[p]] or seen_m[g_m[p]]:
+                    return SCAN_CONFLICT, n, 0, 0, 0, 0
+                seen_t[g_t[p]] = True
+                seen_m[g_m[p]] = True
+            for p in range(g_t.shape[0]):
+                if g_d2[p] + g_ld[p] < gate + logdet[g_t[p]]:
+                    assigned[g_t[p]] = g_m[p]
+        else:
+            zp[:, :] = radar_h(xp, site, rot, False)
+        # commit the prediction
+        for i in range(n):
+            tt[i] = t
+            x[i] = xp[i]
+            P[i] = Pp[i]
+        if imm:
+            for i in range(n):
+                mu[i] = c[i]
+                for j in range(M):
+                    xm[j, i] = xs[j, i]
+                    Pm[j, i] = Ps[j, i]
+        # the updates (young tracks iterated)
+        nh = 0
+        for i in range(n):
+            if assigned[i] >= 0:
+                nh += 1
+        if nh:
+            rows = np.empty(nh, np.int64)
+            iters = np.empty(nh, np.int64)
+            meas_idx = np.empty(nh, np.int64)
+            k = 0
+            for i in range(n):
+                if assigned[i] >= 0:
+                    rows[k] = i
+                    iters[k] = cfg_i[CFG_IEKF] if updates[i] < 3 else 1
+                    meas_idx[k] = assigned[i]
+                    used[assigned[i]] = True
+                    k += 1
+            update_rows(rows, iters, meas_idx, z, sigma, mu, xm, Pm, x, P, imm, site, rot)
+            pair_d2, pair_ld = assigned_pairs(g_t, g_m, g_d2, g_ld, assigned)
+    # bookkeeping; what the caller logs
+    newly, reason = bookkeeping(t, sensor_bit, assigned, pair_d2, pair_ld, zp, True, cover, hit_gain, miss_gain,
+                                cfg_i[CFG_CONFIRM_M], cfg_i[CFG_CONFIRM_N], cfg_i[CFG_DELETE], max_coast_s,
+                                cfg_f[CFG_MAX_SIGMA], cfg_f[CFG_MIN_ALT], earth, x[:n], P[:n], score[:n], sensors[:n],
+                                history[:n], opportunities[:n], misses[:n], last_update[:n], updates[:n], confirmed[:n])
+    n_hit = n_new_conf = n_dead = 0
+    for i in range(n):
+        if assigned[i] >= 0:
+            out[0, n_hit] = ids[i]
+            out[1, n_hit] = assigned[i]
+            n_hit += 1
+        if newly[i]:
+            out[2, n_new_conf] = ids[i]
+            n_new_conf += 1
+    for i in range(n):
+        if reason[i] > 0 and confirmed[i]:
+            out[3, n_dead] = ids[i]
+            out[4, n_dead] = reason[i]
+            n_dead += 1
+    # the survivors moved up, then the new tracks
+    k = 0
+    for i in range(n):
+        if reason[i] != 0:
+            continue
+        if k != i:
+            ids[k], tt[k], confirmed[k] = ids[i], tt[i], confirmed[i]
+            history[k], opportunities[k], misses[k] = history[i], opportunities[i], misses[i]
+            last_update[k], updates[k], sensors[k], score[k] = last_update[i], updates[i], sensors[i], score[i]
+            x[k] = x[i]
+            P[k] = P[i]
+            mu[k] = mu[i]
+            for j in range(M):
+                xm[j, k] = xm[j, i]
+                Pm[j, k] = Pm[j, i]
+        k += 1
+    m = 0
+    for q in range(n_meas):
+        if not used[q]:
+            m += 1
+    free = np.empty(m, np.int64)
+    m = 0
+    for q in range(n_meas):
+        if not used[q]:
+            free[m] = q
+            m += 1
+    zf = np.empty((m, 3))
+    sf = np.empty((m, 3))
+    for q in range(m):
+        for a in range(3):
+            zf[q, a] = z[free[q], a]
+            sf[q, a] = sigma[free[q], a]
+    xn, Pn = initial_states(zf, sf, site, rot, prior_mean, prior_var, cfg_f[CFG_SPEED_VAR], cfg_f[CFG_VSPEED_VAR])
+    confirm_new = cfg_i[CFG_CONFIRM_NEW] != 0
+    for q in range(m):
+        ids[k], tt[k], confirmed[k] = next_id + q, t, confirm_new
+        history[k], opportunities[k], misses[k] = 1, 1, 0
+        last_update[k], updates[k], sensors[k], score[k] = t, 1, sensor_bit, 0.0
+        x[k] = xn[q]
+        P[k] = Pn[q]
+        mu[k] = mu0
+        for j in range(M):
+            xm[j, k] = xn[q]
+            Pm[j, k] = Pn[q]
+        out[5, q] = free[q]
+        k += 1
+    return SCAN_DONE, k, n_hit, n_new_conf, n_dead, m

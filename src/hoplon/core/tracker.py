@@ -279,6 +279,71 @@ class _Tracks:
         self.xm = self.xm[:, mask]
         self.Pm = self.Pm[:, mask]
 
+    _ALL = ("id", "t", "x", "P", "mu", "xm", "Pm", "confirmed", "history", "opportunities", "misses", "last_update",
+            "updates", "sensors", "score")  # the order of _tracker_kernels.end_scan and process_scan
+
+    def buffers(self, need: int) -> tuple[np.ndarray, ...]:
+        """Buffers of capacity >= ``need`` (axis 1 of xm and Pm, else axis 0) whose first
+        :meth:`count` rows hold the tracks, for the kernels that work on them in place
+        (:func:`_tracker_kernels.process_scan`), which then say how many rows hold
+        tracks (:meth:`set_count`). The arrays are views of them again only when read
+        (:meth:`views`); where other code replaced an array, it is copied in here."""
+        d = self.__dict__
+        bufs = d.get("_bufs")
+        lazy = d.get("_lazy", -1)
+        if lazy >= 0:  # the buffers hold the tracks
+            n = lazy
+            if bufs[0].shape[0] >= need:
+                return bufs
+            src = tuple(b[:, :n] if k in ("xm", "Pm") else b[:n] for k, b in zip(self._ALL, bufs))
+        else:
+            views = d.get("_views")
+            if views is not None and bufs[0].shape[0] >= need and all(d[k] is v for k, v in zip(self._ALL, views)):
+                d["_lazy"] = int(views[0].shape[0])
+                return bufs
+            n = len(self)
+            src = tuple(d[k] for k in self._ALL)
+        cap = 0 if bufs is None else bufs[0].shape[0]
+        if bufs is None or cap < need:
+            cap = max(need, 2 * cap, 16)
+            bufs = tuple(np.empty((a.shape[0], cap, *a.shape[2:]) if k in ("xm", "Pm") else (cap, *a.shape[1:]), dtype=a.dtype)
+                         for k, a in zip(self._ALL, src))
+        for k, b, a in zip(self._ALL, bufs, src):
+            if k in ("xm", "Pm"):
+                b[:, :n] = a
+            else:
+                b[:n] = a
+        d["_bufs"] = bufs
+        d["_lazy"] = n
+        return bufs
+
+    def set_count(self, n: int) -> None:
+        """After a kernel wrote the buffers (:meth:`buffers`): the first ``n`` rows hold
+        the tracks."""
+        self.__dict__["_lazy"] = n
+
+    def count(self) -> int:
+        """The number of tracks, without making views."""
+        lazy = self.__dict__.get("_lazy", -1)
+        return lazy if lazy >= 0 else len(self)
+
+    def any_confirmed(self) -> bool:
+        n = self.__dict__.get("_lazy", -1)
+        return bool(self._bufs[7][:n].any() if n >= 0 else self.confirmed.any())
+
+    def views(self) -> _Tracks:
+        """Make the arrays views of the buffers' tracks if a kernel left them there."""
+        d = self.__dict__
+        n = d.get("_lazy", -1)
+        if n >= 0:
+            b = d["_bufs"]
+            views = (b[0][:n], b[1][:n], b[2][:n], b[3][:n], b[4][:n], b[5][:, :n], b[6][:, :n], b[7][:n], b[8][:n],
+                     b[9][:n], b[10][:n], b[11][:n], b[12][:n], b[13][:n], b[14][:n])
+            d.update(zip(self._ALL, views))
+            d["_views"] = views
+            d["_lazy"] = -1
+        return self
+
     def append(self, other: _Tracks) -> None:
         self.extend({name: getattr(other, name) for name in self._FIELDS}, other.xm, other.Pm)
 
@@ -317,7 +382,7 @@ class Tracker:
         self.imm = flt.IMM(self.models, switch_rate=cfg.imm_switch_rate, rates=rates) if len(self.models) > 1 else None
         self.indices = self.imm.indices if self.imm else self.models[0].indices
         self.d = len(self.indices)
-        self.tracks = _Tracks(self.d, len(self.models))
+        self._tracks = _Tracks(self.d, len(self.models))
         self.gate = assoc.gate_threshold(cfg.gate_probability, 3)
         self.next_id = 1
         self.last_time = -math.inf
@@ -358,6 +423,17 @@ class Tracker:
             self._spec = flt._single_spec(self.models[0]) if cfg.filter == "ekf" else None
             self._eig = None
         self._mu0 = np.full(len(self.models), 1.0 / len(self.models))
+        # the whole scan in one compiled call (GNN, EKF models the fused prediction knows,
+        # the IMM's switching by its generator): settings as arrays, a scratch for its outputs
+        self._fast = (cfg.association == "gnn" and cfg.filter == "ekf" and self._spec is not None
+                      and (self.imm is None or self._eig is not None))
+        self._cfg_f = np.array([self.gate, cfg.max_coast_s, cfg.max_position_sigma_m, cfg.min_altitude_m,
+                                cfg.init_speed_sigma_mps**2, cfg.init_vertical_speed_sigma_mps**2])
+        self._cfg_i = np.array([cfg.dense_gating_limit, cfg.confirm_m, cfg.confirm_n, cfg.delete_misses,
+                                cfg.iekf_iterations, self.imm is not None, cfg.confirm_m <= 1], dtype=np.int64)
+        eig = self._eig if self._eig is not None else (
+            np.empty(0, np.complex128), np.empty((0, 0), np.complex128), np.empty((0, 0), np.complex128))
+        self._out = np.empty((6, 0), np.int64)
         # per sensor: its bit, and the score's gains of a hit (before the innovation's
         # terms) and of a miss
         self._bit = [np.int64(1) << np.int64(k) for k in range(len(self.sensors))]
@@ -365,6 +441,16 @@ class Tracker:
         for info in self.sensors:
             pd = info.pd or cfg.pd
             self._gains.append((math.log(pd / cfg.clutter_density) - 1.5 * math.log(2 * math.pi), math.log(max(1.0 - pd, 1e-12))))
+        if self._fast:  # process_scan's arguments that depend on the sensor only, and the fixed ones
+            self._scan_args = [(self._bit[k], m.site_ecef_m, m.rotation, self._cover[k], *self._gains[k])
+                               for k, m in enumerate(self.meas)]
+            self._fixed_args = (self._cfg_f, self._cfg_i, self._earth, *eig, *self._spec, self._prior_mean, self._prior_var,
+                                self._mu0)
+
+    @property
+    def tracks(self) -> _Tracks:
+        """The live tracks (structure of arrays)."""
+        return self._tracks.views()
 
     # ------------------------------------------------------------------ input
 
@@ -372,6 +458,11 @@ class Tracker:
         """Receive one scan (in arrival order); processes what the latency window releases."""
         if scan.time_s < self.last_time - 1e-9:
             self.rejected += 1
+            return
+        if not self._buffer and self.config.latency_window_s == 0.0:  # released at once: no need to queue it
+            self._latest_arrival = max(self._latest_arrival, scan.time_s)
+            self._serial += 1
+            self._process(scan)
             return
         self._latest_arrival = max(self._latest_arrival, scan.time_s)
         # simultaneous scans go in sensor order, whatever their arrival order
@@ -457,6 +548,14 @@ class Tracker:
             z = flt._f64(np.asarray(z, dtype=float).reshape(-1, 3))
         n_meas = z.shape[0]
         sigma = np.repeat(self._nominal[scan.sensor], n_meas, axis=0) if scan.sigma is None else flt._f64(scan.sigma)
+        if self._fast:
+            status = self._process_fast(scan, t, z, sigma)
+            if status == _k.SCAN_STALE:
+                self._drop_stale(t)
+                status = self._process_fast(scan, t, z, sigma)
+            if status == _k.SCAN_DONE:
+                return
+        # the general path (k-d tree gating, assignment conflicts, JPDA, UKF, other models)
         self._drop_stale(t)
         self._predict(t)
         tr = self.tracks
@@ -547,6 +646,47 @@ class Tracker:
             else:
                 self._log.append((np.full(m, t), ids, index[free], labels[free]))
         self._pending_output_time = t
+
+    def _process_fast(self, scan: Scan, t: float, z: np.ndarray, sigma: np.ndarray) -> int:
+        """:meth:`_process` by :func:`_tracker_kernels.process_scan`; returns its status
+        (nothing is done unless it is SCAN_DONE)."""
+        tr = self._tracks
+        n = tr.count()
+        n_meas = z.shape[0]
+        bufs = tr.buffers(n + n_meas)
+        out = self._out
+        if out.shape[1] < bufs[0].shape[0]:
+            out = self._out = np.empty((6, bufs[0].shape[0]), np.int64)
+        status, n_now, n_hit, n_conf, n_dead, m = _k.process_scan(
+            t, z, sigma, *self._scan_args[scan.sensor], *self._fixed_args, self.next_id, n, *bufs, out)
+        if status != _k.SCAN_DONE:
+            return status
+        tr.set_count(n_now)
+        if n_hit or m:
+            labels = np.full(n_meas, -1, np.int64) if scan.label is None else np.asarray(scan.label, np.int64)
+            index = np.arange(n_meas) if scan.index is None else np.asarray(scan.index, np.int64)
+            if n_hit:
+                meas_k = out[1, :n_hit]
+                self._log.append((np.full(n_hit, t), out[0, :n_hit].copy(), index[meas_k], labels[meas_k]))
+        if n_conf:
+            for tid in out[2, :n_conf].tolist():
+                self.events.append((t, tid, "confirmed"))
+        if n_dead:
+            for tid, why in zip(out[3, :n_dead].tolist(), out[4, :n_dead].tolist()):
+                self.events.append((t, tid, f"deleted:{_REASONS[why]}"))
+        if m:
+            ids = np.arange(self.next_id, self.next_id + m, dtype=np.int64)
+            self.next_id += m
+            if self.config.confirm_m <= 1:
+                for tid in ids.tolist():
+                    self.events.append((t, tid, "confirmed"))
+            if m == n_meas:
+                self._log.append((np.full(m, t), ids, index, labels))
+            else:
+                free = out[5, :m]
+                self._log.append((np.full(m, t), ids, index[free], labels[free]))
+        self._pending_output_time = t
+        return status
 
     def _drop_stale(self, t: float) -> None:
         """Delete, before predicting them, the tracks that would coast too long."""
@@ -660,7 +800,7 @@ class Tracker:
     def _flush_output(self) -> None:
         if self._pending_output_time is None:
             return
-        if not self.tracks.confirmed.any():
+        if not self._tracks.any_confirmed():
             self._pending_output_time = None
             return
         snap = self.confirmed()
