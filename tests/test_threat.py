@@ -171,7 +171,8 @@ def test_impact_prediction_is_calibrated_on_anatolia_tracks():
 
 
 def test_prediction_tolerance_moves_the_ellipse_negligibly(monkeypatch):
-    """The predictions' integrator tolerance against a tight one (1e-10), on MRBM tracks
+    """The predictions' integrator tolerance and closed-form terminal descent against a
+    tight tolerance (1e-10) integrated to the ground, on MRBM tracks
     in midcourse with an unobserved drag state (the tracker's prior: sigma points from no
     drag to beta = 20 kg/m^2) and with a known one."""
     import hoplon.core.threat as threat
@@ -189,6 +190,7 @@ def test_prediction_tolerance_moves_the_ellipse_negligibly(monkeypatch):
     kw = {"inv_beta": np.array(ib), "inv_beta_cov": np.array(ib_cov)}
     pred = predict_impact(*args, **kw)
     monkeypatch.setattr(threat, "PREDICTION_RTOL", 1e-10)
+    monkeypatch.setattr(threat, "PREDICTION_TERMINAL_TAU_S", 0.0)  # integrated to the ground
     ref = predict_impact(*args, **kw)
     assert pred.valid.all() and ref.valid.all()
     shift = np.linalg.norm(pred.r_ecef_m - ref.r_ecef_m, axis=1)

@@ -27,11 +27,12 @@ its terminal speed, where its drag relaxation time v_t / g is a second or two an
 explicit integrator crawls: once that time is below ``FALL_TERMINAL_TAU_S`` and the
 fragment falls within 3 % of its terminal velocity, the rest of its fall is done in closed
 form (quasi-steady descent along the vertical, :func:`hoplon.core.earth.terminal_fall_table`;
-within 30 m and 0.5 % of the fall time of a stiff integration of the whole fall, and ten
-times faster for a cloud). An optional wind (east/north m/s as a
-function of height) drifts each fragment by the integral of the wind over its sampled
-fall: a fragment falls at its terminal speed through the lower air, where the wind acts,
-so it moves with the air horizontally (documented approximation).
+with first-order lag and Coriolis corrections: within a few metres and a tenth of a
+second of a stiff integration of the whole fall, and fifteen times faster for a cloud).
+An optional wind (east/north m/s as a function of height) drifts each fragment by the
+integral of the wind over its sampled fall: a fragment falls at its terminal speed
+through the lower air, where the wind acts, so it moves with the air horizontally
+(documented approximation).
 
 Footprint: in the local east/north plane of the median landing point, the 95 % polygon
 is the convex hull of the 95 % of landings nearest the median in Mahalanobis distance;

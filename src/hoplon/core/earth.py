@@ -208,11 +208,13 @@ TERMINAL_G_REF_MPS2 = 9.80665
 
 class TerminalFallTable(NamedTuple):
     """Heights ``z_m`` (m) on a regular grid, the integrand ``s = sqrt(rho(z) / (2 g_ref(z)))``
-    and its integral ``S(z)`` from the grid's bottom (s sqrt(kg)/m)."""
+    and its integral ``S(z)`` from the grid's bottom (s sqrt(kg)/m), and the integral
+    ``V(z)`` of ``1 / s`` (the terminal speed of beta = 1 kg/m^2; m^2 / (s sqrt(kg)))."""
 
     z_m: np.ndarray
     s: np.ndarray
     S: np.ndarray
+    V: np.ndarray
 
 
 @functools.lru_cache(maxsize=1)
@@ -222,8 +224,9 @@ def terminal_fall_table() -> TerminalFallTable:
     A body whose drag relaxation time is short falls at its local terminal speed
     ``v_t(z) = sqrt(2 beta g(z) / rho(z))``, so it takes ``dt = dz / v_t`` to fall dz:
     from height z1 to z0 it falls for ``sqrt(G_REF / g_s) (S(z1) - S(z0)) / sqrt(beta)``
-    with g_s the surface gravity below it (gravity falling off as (a / (a + z))^2).
-    Trapezoidal integration on a 5 m grid (relative error ~ (dz / H)^2 / 12 < 1e-7).
+    with g_s the surface gravity below it (gravity falling off as (a / (a + z))^2);
+    ``sqrt(beta g_s / G_REF) (V(z1) - V(z0))`` is the integral of its speed over that
+    fall (its Coriolis drift). Trapezoidal integration on a 5 m grid (relative error ~ (dz / H)^2 / 12 < 1e-7).
     """
     z = np.arange(TERMINAL_TABLE_BOTTOM_M, TERMINAL_TABLE_TOP_M + TERMINAL_TABLE_STEP_M / 2, TERMINAL_TABLE_STEP_M)
     rho = np.empty_like(z)
@@ -231,9 +234,10 @@ def terminal_fall_table() -> TerminalFallTable:
     a = WGS84.a_m
     s = np.sqrt(rho / (2.0 * TERMINAL_G_REF_MPS2)) * (a + z) / a
     S = np.concatenate([[0.0], np.cumsum(0.5 * (s[1:] + s[:-1]) * np.diff(z))])
-    for arr in (z, s, S):
+    V = np.concatenate([[0.0], np.cumsum(0.5 * (1.0 / s[1:] + 1.0 / s[:-1]) * np.diff(z))])
+    for arr in (z, s, S, V):
         arr.setflags(write=False)
-    return TerminalFallTable(z, s, S)
+    return TerminalFallTable(z, s, S, V)
 
 
 # --------------------------------------------------------------------------- ellipsoid

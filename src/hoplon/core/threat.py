@@ -37,6 +37,7 @@ __all__ = [
     "ELLIPSE_PROBABILITY",
     "GroundPrediction",
     "PREDICTION_RTOL",
+    "PREDICTION_TERMINAL_TAU_S",
     "asset_hit_probability",
     "classify_kinematics",
     "estimate_launch_point",
@@ -63,6 +64,9 @@ PREDICTION_RTOL = 1e-6
 """Integrator tolerance of predictions: the mean impact point within about a metre, the
 ellipse's axes within 1 % of a tight-tolerance (1e-10) flight of the same sigma points
 (tests/test_threat.py), far below any track's spread; a quarter faster than 1e-7."""
+PREDICTION_TERMINAL_TAU_S = 10.0
+"""Sigma points whose drag relaxation time falls below this (s) while they fall at their
+terminal speed finish in closed form (:func:`hoplon.core.ballistic.propagate_to_impact`)."""
 
 
 class GroundPrediction(NamedTuple):
@@ -184,7 +188,10 @@ def _fly_sigma_points(state, cov, inv_beta, inv_beta_cov, *, earth, max_time_s, 
         v0, ib = -v0, -ib
     if not model.drag:
         ib = np.zeros_like(ib)
-    res = propagate_to_impact(r0, v0, np.inf, earth=model, max_time_s=max_time_s, inv_beta_m2_kg=ib, rtol=PREDICTION_RTOL)
+    # light sigma points (a drag state the tracker has not yet observed) end their fall in
+    # the closed-form terminal descent (metres and a tenth of a second from integrating it)
+    res = propagate_to_impact(r0, v0, np.inf, earth=model, max_time_s=max_time_s, inv_beta_m2_kg=ib, rtol=PREDICTION_RTOL,
+                              terminal_tau_s=0.0 if backward else PREDICTION_TERMINAL_TAU_S)
     hit = (np.asarray(res.status) == STATUS_IMPACT).reshape(n, k)
     r_pts = np.asarray(res.r_ecef_m).reshape(n, k, 3)
     t_pts = np.nan_to_num(np.asarray(res.time_s, dtype=float)).reshape(n, k)
