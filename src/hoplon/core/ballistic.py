@@ -584,9 +584,11 @@ def _finish_terminal(status, t_end, y_end, inv_b, t_max, ground_alt_m, model: Ea
     descent began (NaN for the others). First-order corrections: the speed lags behind
     the falling terminal speed by ``v_t dv_t/dz / (2 g)`` (and a start off the terminal
     speed decays within ``v_t / (2 g)``), which shortens the fall by ``(v_0 - v_t(end)) /
-    (2 g)`` with v_0 the downward speed at the start; the Coriolis force deflects the
-    falling body east by ``2 omega cos(lat) / g`` times the integral of its speed over
-    the height fallen (drag holds its eastward speed at ``2 omega cos(lat) v_t^2 / g``).
+    (2 g)`` with v_0 the downward speed at the start; a horizontal speed u_0 left at the
+    start decays within ``v_t / g`` and carries the body ``u_0 v_t / g``; the Coriolis
+    force deflects the falling body east by ``2 omega cos(lat) / g`` times the integral
+    of its speed over the height fallen (drag holds its eastward speed at
+    ``2 omega cos(lat) v_t^2 / g``).
     """
     from hoplon.core.frames import ecef_to_geodetic, enu_rotation, geodetic_to_ecef  # noqa: PLC0415
 
@@ -615,6 +617,9 @@ def _finish_terminal(status, t_end, y_end, inv_b, t_max, ground_alt_m, model: Ea
 
     R = enu_rotation(lat, lon).reshape(-1, 3, 3)
     v_down = -np.einsum("ni,ni->n", R[:, 2, :], y_end[idx, 3:])
+    # a horizontal speed left at the start decays within v_t / g: it carries the body that far
+    v_horizontal = y_end[idx, 3:] + v_down[:, None] * R[:, 2, :]
+    carry = v_horizontal * (terminal_speed(h) / g_s)[:, None]
     s_start = np.interp(h, table.z_m, table.S)
     vt_ground = terminal_speed(ground)
     fall_s = scale * (s_start - np.interp(ground, table.z_m, table.S)) - (v_down - vt_ground) / (2.0 * g_s)
@@ -628,7 +633,7 @@ def _finish_terminal(status, t_end, y_end, inv_b, t_max, ground_alt_m, model: Ea
     speed_integral = np.sqrt(g_s / (TERMINAL_G_REF_MPS2 * inv_b[idx])) * (
         np.interp(h, table.z_m, table.V) - np.interp(end_h, table.z_m, table.V))
     east = 2.0 * model.omega_rad_s * np.cos(np.radians(lat)) / g_s * speed_integral
-    y_end[idx, :3] = np.atleast_2d(geodetic_to_ecef(lat, lon, end_h, earth=model)) + east[:, None] * R[:, 0, :]
+    y_end[idx, :3] = np.atleast_2d(geodetic_to_ecef(lat, lon, end_h, earth=model)) + east[:, None] * R[:, 0, :] + carry
     y_end[idx, 3:] = -vt[:, None] * R[:, 2, :]
     terminal_alt[idx] = h
     return status, t_end, y_end, terminal_alt
