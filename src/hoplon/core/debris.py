@@ -229,11 +229,14 @@ def _unplane(en, lat0, lon0):
     """Ground points (on the ellipsoid) whose projection by :func:`_plane` is ``en``."""
     target = np.asarray(en, float).reshape(-1, 2)
     guess = target.copy()
-    for _ in range(4):  # fixed point: the ellipsoid lies a little below the tangent plane
+    for _ in range(6):  # fixed point: the ellipsoid lies a little below the tangent plane
         enu = np.column_stack([guess, np.zeros(len(guess))])
         geo = ecef_to_geodetic(enu_to_ecef(enu, lat0_deg=lat0, lon0_deg=lon0, alt0_m=0.0))
         lat, lon = np.atleast_1d(geo.lat_deg), np.atleast_1d(geo.lon_deg)
-        guess = guess + (target - _plane(lat, lon, lat0, lon0))
+        residual = target - _plane(lat, lon, lat0, lon0)
+        if not np.any(np.abs(residual) > 1e-4):  # a tenth of a millimetre
+            break
+        guess = guess + residual
     return lat, lon
 
 
