@@ -113,6 +113,7 @@ class Interceptors:
         self.aim = np.empty((0, 3))
         self.updates = np.empty(0, np.int64)
         self.state = np.empty(0, np.int64)  # 0 planned/flying, 1 resolved, 2 assessed
+        self._in_state = [0, 0, 0]  # how many interceptors are in each state (the loop asks every cycle)
         self.paths: list[_Path] = []
         self.results: list[dict] = []
         self._serial: dict[str, int] = {}
@@ -152,6 +153,7 @@ class Interceptors:
             self.aim = np.vstack([self.aim, np.repeat(aim[None], n, axis=0)])
             self.updates = np.append(self.updates, np.zeros(n, np.int64))
             self.state = np.append(self.state, np.zeros(n, np.int64))
+            self._in_state[0] += n
 
     def _flyout(self, k: np.ndarray, t: np.ndarray, fn) -> np.ndarray:
         p = self.bat.params
@@ -170,7 +172,7 @@ class Interceptors:
     def guide(self, now: float, snap) -> None:
         """Update the aim point of every interceptor not yet at its intercept from its
         track's state in ``snap`` (a :class:`ConfirmedTracks`), batched."""
-        if snap is None or len(snap.id) == 0 or len(self) == 0:
+        if snap is None or len(snap.id) == 0 or self._in_state[0] == 0:
             return
         live = np.flatnonzero((self.state == 0) & (self.intercept_s > now))
         if live.size == 0:
@@ -216,6 +218,8 @@ class Interceptors:
     def resolve(self, until: float, truth: TruthStore, events: list[Event]) -> list[tuple[int, int, float]]:
         """Resolve the intercepts due by ``until`` (s) in time order; returns (interceptor,
         object killed, time) for each kill (the object's flight ends there)."""
+        if self._in_state[0] == 0:
+            return []
         due = np.flatnonzero((self.state == 0) & (self.intercept_s <= until))
         due = due[np.lexsort((np.array([self.ids[k] for k in due], dtype=object), self.intercept_s[due]))] if due.size else due
         kills = []
@@ -255,6 +259,8 @@ class Interceptors:
             res["target"] = target
             self.results[k] = res
             self.state[k] = 1
+            self._in_state[0] -= 1
+            self._in_state[1] += 1
             geo = ecef_to_geodetic(end, earth=earth)
             tname = truth.object_id[target] if target >= 0 else ""
             if killed:
@@ -269,9 +275,9 @@ class Interceptors:
 
     def assessments_due(self, until: float) -> list[int]:
         """Interceptors whose kill assessment is due by ``until`` (s), in time order."""
-        done = np.flatnonzero(self.state == 1)
-        if done.size == 0:
+        if self._in_state[1] == 0:
             return []
+        done = np.flatnonzero(self.state == 1)
         at = self.intercept_s[done] + self.bat.assess_s[self.battery[done]]
         sel = at <= until
         order = np.lexsort((np.array([self.ids[k] for k in done[sel]], dtype=object), at[sel]))
@@ -286,6 +292,8 @@ class Interceptors:
         believed = killed if correct else not killed
         res.update(assessed_at=at, assessed_killed=believed, correct=correct)
         self.state[k] = 2
+        self._in_state[1] -= 1
+        self._in_state[2] += 1
         row = self.engagement[k]
         target = res["target"]
         name = truth.object_id[target] if target >= 0 else (row["object_id"] or f"track-{row['track_id']}")
@@ -298,7 +306,7 @@ class Interceptors:
     @property
     def pending(self) -> bool:
         """Interceptors still flying or awaiting their kill assessment."""
-        return bool(np.any(self.state < 2))
+        return self._in_state[0] + self._in_state[1] > 0
 
     # ------------------------------------------------------------------ afterwards
 
