@@ -23,6 +23,8 @@ from hoplon.core.threat import (
     GroundPrediction,
     asset_hit_probability,
     classify_kinematics,
+    drag_estimate,
+    drag_prior,
     estimate_launch_point,
     predict_impact,
     threat_values,
@@ -217,3 +219,70 @@ def test_asset_probabilities_of_many_tracks_and_assets_are_rice():
             expected = ncx2.cdf((radius[j] / s) ** 2, 2, (d / s) ** 2)
             assert p[k, j] == pytest.approx(expected, abs=4e-3)
     assert np.all(p[:, 3] == 0.0)
+
+
+def test_drag_prior_is_the_uniform_over_the_class_betas():
+    """Moments of 1/beta uniform on [1/(1.25 beta_max), 1.25/beta_min] (closed form)."""
+    mean, sigma = drag_prior([5000.0, 8000.0, 6000.0, np.inf])
+    lo, hi = 1.0 / 10_000.0, 1.0 / 4000.0
+    assert mean == pytest.approx((lo + hi) / 2, rel=1e-12)
+    assert sigma == pytest.approx((hi - lo) / math.sqrt(12.0), rel=1e-12)
+    assert all(math.isnan(v) for v in drag_prior([]))
+
+
+def test_drag_prior_conditions_the_drag_state_as_a_gaussian_product():
+    """A consistent drag estimate fuses with the prior (precision-weighted mean, variance
+    1/(1/P + 1/r)); no drag state takes the prior; an estimate the prior does not gate (a
+    light spent booster) keeps its own."""
+    m0, s0 = 1.75e-4, 4e-5
+    ib = np.array([2e-4, np.nan, 1e-2, 2e-4])
+    var = np.array([1e-4**2, np.nan, 1e-3**2, 2.0**2])
+    rows = np.zeros((4, 7))
+    rows[:, 6] = var
+    got = drag_estimate(ib, rows, (m0, s0))
+    fused = (ib[0] / var[0] + m0 / s0**2) / (1 / var[0] + 1 / s0**2)
+    assert got[0] == pytest.approx(fused, rel=1e-9)
+    assert got[1] == pytest.approx(m0, rel=1e-12)
+    assert got[2] == pytest.approx(1e-2, rel=1e-12)
+    assert got[3] == pytest.approx(m0, rel=1e-6)  # an unobserved state (sigma 2 m^2/kg): the prior
+
+
+def test_impact_prediction_with_a_drag_prior_matches_a_monte_carlo_of_that_prior():
+    """An unobserved drag state (the tracker's own broad prior) with the class prior of
+    ballistic RVs (beta 5000-8000 kg/m^2, +/- 25 %): the unscented prediction against a
+    Monte Carlo that draws the kinematic state from the track and 1/beta from the uniform
+    prior itself, each sample flown to the ground at a tight tolerance (1e-9)."""
+    beta_class = [5000.0, 8000.0]
+    prior = drag_prior(beta_class)
+    rng = np.random.default_rng(7)
+    for az, fly, sp, sv in [(280.0, 150.0, 200.0, 5.0), (95.0, 200.0, 50.0, 1.0)]:
+        x, _ = midcourse_state(az_deg=az, fly_s=fly)
+        P = np.diag([sp**2] * 3 + [sv**2] * 3)
+        row = np.zeros(7)
+        row[6] = 5e-3**2  # unobserved in midcourse: the tracker's initial spread
+        pred = predict_impact(x[None], P[None], inv_beta=np.array([2e-4]), inv_beta_cov=row[None], inv_beta_prior=prior)
+        assert pred.valid[0]
+        m = 3000
+        samples = rng.multivariate_normal(x, P, size=m)
+        ib = rng.uniform(1 / (1.25 * 8000.0), 1.25 / 5000.0, size=m)
+        imp = propagate_to_impact(samples[:, :3], samples[:, 3:], np.inf, inv_beta_m2_kg=ib, rtol=1e-9)
+        d = geodesic_inverse(pred.lat_deg[0], pred.lon_deg[0], imp.lat_deg, imp.lon_deg)
+        az_r = np.radians(d.azimuth1_deg)
+        en = np.column_stack([d.distance_m * np.sin(az_r), d.distance_m * np.cos(az_r)])
+        mc_cov = np.cov(en.T)
+        sigma = math.sqrt(np.trace(mc_cov))
+        assert np.linalg.norm(en.mean(axis=0)) < 0.1 * sigma
+        assert 0.93 * np.trace(mc_cov) <= np.trace(pred.cov_en_m2[0]) <= 1.1 * np.trace(mc_cov)
+        m2 = np.einsum("ni,ij,nj->n", en, np.linalg.inv(pred.cov_en_m2[0]), en)
+        assert 0.93 <= np.mean(m2 <= chi2.ppf(0.95, 2)) <= 0.98
+        t_sigma = float(np.std(imp.time_s))
+        assert abs(pred.time_s[0] - np.mean(imp.time_s)) < 0.1 * t_sigma
+        assert pred.time_sigma_s[0] == pytest.approx(t_sigma, rel=0.1)
+        # the drag alone: a certain kinematic state, the prior's spread of impacts along track
+        pred0 = predict_impact(x[None], np.zeros((1, 6, 6)), inv_beta=np.array([2e-4]), inv_beta_cov=row[None],
+                               inv_beta_prior=prior)
+        imp0 = propagate_to_impact(np.repeat(x[None, :3], m, 0), np.repeat(x[None, 3:], m, 0), np.inf,
+                                   inv_beta_m2_kg=ib, rtol=1e-9)
+        d0 = geodesic_inverse(pred0.lat_deg[0], pred0.lon_deg[0], imp0.lat_deg, imp0.lon_deg)
+        spread = math.sqrt(np.mean(d0.distance_m**2))
+        assert math.sqrt(np.trace(pred0.cov_en_m2[0])) == pytest.approx(spread, rel=0.1)

@@ -10,6 +10,18 @@ propagator (:mod:`hoplon.core.ballistic`): one array call flies every sigma poin
 track. The impact points' mean and covariance are taken in the local east/north plane of
 the mean impact point.
 
+Drag: in vacuum a body's ballistic coefficient is unobservable, so a midcourse track's drag
+state is still the tracker's broad initial guess (1/beta 2e-4 +- 5e-3 m^2/kg: sigma points
+from no drag to a 75 kg/m^2 feather), which would spread the predicted impacts tens of km
+short and bias their mean. Given the threat class's prior (:func:`drag_prior`: 1/beta
+uniform over the catalog's re-entry vehicles, beta +- 25 %), the prediction conditions the
+track on it as a measurement of the drag state (a Kalman update: the exact product of the
+two Gaussians, cross-covariances included): an unobserved drag state becomes the prior, an
+observed one (re-entry) keeps what the track has learned, and one the prior does not gate
+(chi-square 1 dof at 0.9999: a light spent booster, a decoy) is left alone. The impacts of
+that prior's spread agree with a Monte Carlo drawing 1/beta from the uniform itself
+(tests/test_threat.py).
+
 Launch points are found by flying the state backwards in time: with time reversed, the
 equations of motion in the rotating frame are those of a body with reversed velocity, an
 Earth rotating the other way and negative drag, so the same propagator back-extrapolates
@@ -22,6 +34,7 @@ about 12-13 km down-range (tests/test_threat.py; README).
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -40,6 +53,8 @@ __all__ = [
     "PREDICTION_TERMINAL_TAU_S",
     "asset_hit_probability",
     "classify_kinematics",
+    "drag_estimate",
+    "drag_prior",
     "estimate_launch_point",
     "predict_impact",
     "threat_values",
@@ -59,7 +74,8 @@ BALLISTIC_MIN_ALTITUDE_M = 30e3
 
 MAX_INV_BETA = 0.05
 """Largest 1/beta (m^2/kg; beta >= 20 kg/m^2) a sigma point may carry: drag states the
-tracker has not observed (midcourse) can spread far beyond physical values."""
+tracker has not observed (midcourse, and no class prior given) can spread far beyond
+physical values."""
 PREDICTION_RTOL = 1e-6
 """Integrator tolerance of predictions: the mean impact point within about a metre, the
 ellipse's axes within 1 % of a tight-tolerance (1e-10) flight of the same sigma points
@@ -100,8 +116,9 @@ class GroundPrediction(NamedTuple):
         return np.einsum("ni,ni->n", d, sol)
 
 
-def _augmented(state, cov, inv_beta, inv_beta_cov):
-    """(N, 7) states and (N, 7, 7) covariances; no drag state -> 1/beta = 0, variance 0."""
+def _augmented(state, cov, inv_beta, inv_beta_cov, inv_beta_prior=None):
+    """(N, 7) states and (N, 7, 7) covariances; no drag state -> 1/beta = 0, variance 0
+    (or the prior, when one is given: :func:`_condition_on_prior`)."""
     x = np.atleast_2d(np.asarray(state, dtype=float))
     P = np.asarray(cov, dtype=float).reshape(-1, 6, 6)
     n = x.shape[0]
@@ -109,6 +126,7 @@ def _augmented(state, cov, inv_beta, inv_beta_cov):
     xa[:, :6] = x[:, :6]
     Pa = np.zeros((n, 7, 7))
     Pa[:, :6, :6] = P
+    has = np.zeros(n, bool)
     if inv_beta is not None:
         b = np.broadcast_to(np.asarray(inv_beta, dtype=float), (n,))
         has = np.isfinite(b)
@@ -118,7 +136,58 @@ def _augmented(state, cov, inv_beta, inv_beta_cov):
             ok = has & np.all(np.isfinite(row), axis=1)
             Pa[ok, 6, :] = row[ok]
             Pa[ok, :, 6] = row[ok]
+    if inv_beta_prior is not None:
+        _condition_on_prior(xa, Pa, has, inv_beta_prior)
     return xa, Pa
+
+
+DRAG_PRIOR_GATE = float(chi2.ppf(0.9999, 1))
+"""A track's drag estimate farther than this squared number of standard deviations from
+the class prior (15.1) is another kind of body (a spent booster, a decoy): the prior is
+not applied to it."""
+
+
+def _condition_on_prior(xa, Pa, has, prior) -> None:
+    """In place: the drag prior (mean, sigma) of 1/beta enters as a measurement of the drag
+    state (a Kalman update of the whole state: the exact Gaussian conditioning); tracks
+    without a drag state take the prior; a track whose estimate the prior does not gate
+    keeps its own."""
+    n = xa.shape[0]
+    m0, s0 = (np.broadcast_to(np.asarray(v, dtype=float), (n,)) for v in prior)
+    r = s0**2
+    use = np.isfinite(m0) & np.isfinite(r) & (r > 0)
+    new = use & ~has
+    xa[new, 6] = m0[new]
+    Pa[new, 6, :] = 0.0
+    Pa[new, :, 6] = 0.0
+    Pa[new, 6, 6] = r[new]
+    c = Pa[:, 6, :].copy()  # (N, 7): covariance of the drag state with the state
+    s = c[:, 6] + r
+    with np.errstate(divide="ignore", invalid="ignore"):
+        nis = (m0 - xa[:, 6]) ** 2 / s
+    fuse = np.flatnonzero(use & has & (nis <= DRAG_PRIOR_GATE))
+    if fuse.size == 0:
+        return
+    c, s, innov = c[fuse], s[fuse], (m0 - xa[:, 6])[fuse]
+    xa[fuse] += c * (innov / s)[:, None]
+    P = Pa[fuse] - c[:, :, None] * c[:, None, :] / s[:, None, None]
+    # the drag row without cancellation: P_6j r / (P_66 + r)
+    row = c * (r[fuse] / s)[:, None]
+    P[:, 6, :] = row
+    P[:, :, 6] = row
+    Pa[fuse] = P
+
+
+def drag_prior(beta_kg_m2, uncertainty: float = 1.25) -> tuple[float, float]:
+    """Mean and standard deviation (m^2/kg) of 1/beta uniform between the heaviest and the
+    lightest of ``beta_kg_m2`` (a threat class's ballistic coefficients, kg/m^2), each
+    uncertain by the factor ``uncertainty`` either way; (NaN, NaN) for none."""
+    beta = np.asarray(beta_kg_m2, dtype=float).ravel()
+    beta = beta[np.isfinite(beta) & (beta > 0)]
+    if beta.size == 0:
+        return math.nan, math.nan
+    lo, hi = 1.0 / (uncertainty * beta.max()), uncertainty / beta.min()
+    return 0.5 * (lo + hi), (hi - lo) / math.sqrt(12.0)
 
 
 def _sigma_points(x: np.ndarray, P: np.ndarray) -> np.ndarray:
@@ -175,9 +244,10 @@ def _ground_statistics(r_pts: np.ndarray, t_pts: np.ndarray, ok: np.ndarray, mod
     )
 
 
-def _fly_sigma_points(state, cov, inv_beta, inv_beta_cov, *, earth, max_time_s, backward: bool) -> GroundPrediction:
+def _fly_sigma_points(state, cov, inv_beta, inv_beta_cov, *, earth, max_time_s, backward: bool,
+                      inv_beta_prior=None) -> GroundPrediction:
     model = earth_model(earth)
-    xa, Pa = _augmented(state, cov, inv_beta, inv_beta_cov)
+    xa, Pa = _augmented(state, cov, inv_beta, inv_beta_cov, inv_beta_prior)
     pts = _sigma_points(xa, Pa)  # (N, 14, 7)
     n, k, _ = pts.shape
     flat = pts.reshape(n * k, 7)
@@ -198,13 +268,25 @@ def _fly_sigma_points(state, cov, inv_beta, inv_beta_cov, *, earth, max_time_s, 
     return _ground_statistics(r_pts, t_pts, hit.all(axis=1), model)
 
 
-def predict_impact(state, cov, *, inv_beta=None, inv_beta_cov=None, earth: str | EarthModel = "wgs84",
-                   max_time_s: float = 3600.0) -> GroundPrediction:
+def predict_impact(state, cov, *, inv_beta=None, inv_beta_cov=None, inv_beta_prior=None,
+                   earth: str | EarthModel = "wgs84", max_time_s: float = 3600.0) -> GroundPrediction:
     """Predicted impact of N tracks: ``state`` (N, 6) ECEF position (m) and Earth-relative
     velocity (m/s), ``cov`` (N, 6, 6); optional drag state ``inv_beta`` (N,) in m^2/kg
     (NaN or absent: no drag) with its covariance row over (pos, vel, 1/beta) (N, 7).
-    ``time_s`` is the time to impact."""
-    return _fly_sigma_points(state, cov, inv_beta, inv_beta_cov, earth=earth, max_time_s=max_time_s, backward=False)
+    ``inv_beta_prior``: optional (mean, sigma) of 1/beta for the threat class (scalars or
+    (N,) arrays; :func:`drag_prior`), conditioned on as a measurement of the drag state
+    (module notes). ``time_s`` is the time to impact."""
+    return _fly_sigma_points(state, cov, inv_beta, inv_beta_cov, earth=earth, max_time_s=max_time_s, backward=False,
+                             inv_beta_prior=inv_beta_prior)
+
+
+def drag_estimate(inv_beta, inv_beta_cov, inv_beta_prior) -> np.ndarray:
+    """(N,) mean 1/beta (m^2/kg) that :func:`predict_impact` flies: the track's drag state
+    conditioned on the class prior (0 where there is neither; never negative)."""
+    b = np.atleast_1d(np.asarray(inv_beta, dtype=float))
+    n = b.size
+    xa, _ = _augmented(np.zeros((n, 6)), np.zeros((n, 6, 6)), b, inv_beta_cov, inv_beta_prior)
+    return np.clip(xa[:, 6], 0.0, MAX_INV_BETA)
 
 
 def estimate_launch_point(state, cov, *, inv_beta=None, inv_beta_cov=None, earth: str | EarthModel = "wgs84",

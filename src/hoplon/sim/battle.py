@@ -46,6 +46,8 @@ from hoplon.core.threat import (
     PREDICTION_RTOL,
     asset_hit_probability,
     classify_kinematics,
+    drag_estimate,
+    drag_prior,
     estimate_launch_point,
     predict_impact,
 )
@@ -184,6 +186,7 @@ class BattleManager:
         self.events = events
         self.launch_points = launch_points  # estimate where each ballistic track came from
         self.batteries = _Batteries.of(world)
+        self.drag_prior = _drag_prior(world)
         self.plan = _Plan()
         self.evaluations: list[dict] = []
         self.classified: set[int] = set()
@@ -205,7 +208,8 @@ class BattleManager:
                     "inv_beta_cov": snap.inv_beta_cov,
                     "object_id": np.array([label(int(t)) for t in snap.id], dtype=object)}
             state = snap.state
-            ev = _evaluate(world, cols, state, rows, world.assets, launch_points=self.launch_points)
+            ev = _evaluate(world, cols, state, rows, world.assets, launch_points=self.launch_points,
+                           drag_prior=self.drag_prior)
             for k, r in enumerate(rows):
                 tid = int(cols["track_id"][r])
                 self.evaluations.append({**ev["row"][k], "time_s": float(cols["time_s"][r]), "track_id": tid,
@@ -275,9 +279,18 @@ class BattleManager:
         return thr, eng
 
 
-def _evaluate(world, cols, state, rows, assets, *, launch_points: bool = True) -> dict:
+def _drag_prior(world) -> tuple[float, float] | None:
+    """Mean and sigma of 1/beta for a ballistic track whose drag is unobserved: the
+    scenario catalog's ballistic re-entry vehicles (core.threat.drag_prior); None without."""
+    cat = world.scenario.threat_catalog.section("ballistic")
+    prior = drag_prior([t.rv_beta_kg_m2 for t in cat.values()])
+    return prior if math.isfinite(prior[0]) else None
+
+
+def _evaluate(world, cols, state, rows, assets, *, launch_points: bool = True, drag_prior=None) -> dict:
     """Classification, impact prediction, asset probabilities, value and path per row (and,
-    with ``launch_points``, the estimated launch point: reported, never used to decide)."""
+    with ``launch_points``, the estimated launch point: reported, never used to decide).
+    ``drag_prior`` (mean, sigma) of 1/beta: the threat class's (:func:`_drag_prior`)."""
     n = rows.size
     x = state[rows]
     cls = classify_kinematics(x)
@@ -290,7 +303,8 @@ def _evaluate(world, cols, state, rows, assets, *, launch_points: bool = True) -
     if ball.size:
         r = rows[ball]
         pred = predict_impact(x[ball], cols["cov"][r], inv_beta=cols["inv_beta_m2_kg"][r],
-                              inv_beta_cov=cols["inv_beta_cov"][r], earth=world.earth, max_time_s=PREDICT_MAX_TIME_S)
+                              inv_beta_cov=cols["inv_beta_cov"][r], inv_beta_prior=drag_prior, earth=world.earth,
+                              max_time_s=PREDICT_MAX_TIME_S)
         # without the drag state: unobserved in midcourse, and flown backwards through the
         # dense air its spread grows without bound (negative drag)
         origin = (estimate_launch_point(x[ball], cols["cov"][r], earth=world.earth, max_time_s=PREDICT_MAX_TIME_S)
@@ -327,7 +341,13 @@ def _evaluate(world, cols, state, rows, assets, *, launch_points: bool = True) -
                     launch_time_s=float(cols["time_s"][rows[k]] - origin.time_s[m]),
                     launch_ellipse_semi_major_m=float(origin.semi_major_m[m]),
                     launch_ellipse_semi_minor_m=float(origin.semi_minor_m[m]))
-    return {"row": out_rows, "class": cls, "probs": probs, "values": values}
+    # the drag the engagement paths fly: the one the impact prediction's mean flies
+    inv_beta = np.zeros(n)
+    flies = cls == CLASS_BALLISTIC
+    if flies.any():
+        r = rows[flies]
+        inv_beta[flies] = drag_estimate(cols["inv_beta_m2_kg"][r], cols["inv_beta_cov"][r], drag_prior)
+    return {"row": out_rows, "class": cls, "probs": probs, "values": values, "inv_beta": inv_beta}
 
 
 def _air_threat(world, x, assets) -> np.ndarray:
@@ -347,15 +367,16 @@ def _air_threat(world, x, assets) -> np.ndarray:
     return out
 
 
-def _paths(world, cols, state, rows, cls):
-    """Predicted paths (J, K) times, (J, K, 3) ECEF and (J, K) altitudes from each row."""
+def _paths(world, cols, state, rows, cls, inv_beta):
+    """Predicted paths (J, K) times, (J, K, 3) ECEF and (J, K) altitudes from each row
+    (ballistic rows fly their drag estimate ``inv_beta`` (J,), m^2/kg)."""
     n = rows.size
     t0 = cols["time_s"][rows]
     x = state[rows]
     ball = np.flatnonzero(cls == CLASS_BALLISTIC)
     counts = np.zeros(0, np.int64)
     if ball.size:
-        ib = np.nan_to_num(cols["inv_beta_m2_kg"][rows[ball]], nan=0.0)
+        ib = inv_beta[ball]
         with np.errstate(divide="ignore"):
             beta = np.where(ib > 0, 1.0 / np.where(ib > 0, ib, 1.0), np.inf)
         fs = sample_flight(x[ball, :3], x[ball, 3:6], beta, step_s=PATH_STEP_S, earth=world.earth, max_time_s=3600.0,
@@ -397,7 +418,7 @@ def _plan_cycle(world, plan: _Plan, batteries: _Batteries, cols, state, rows, ev
     (by their kill probabilities) and push later intercepts past their kill assessment."""
     tids = cols["track_id"][rows]
     cls, probs, values = ev["class"], ev["probs"], ev["values"].copy()
-    times, pos, alt = _paths(world, cols, state, rows, cls)
+    times, pos, alt = _paths(world, cols, state, rows, cls, ev["inv_beta"])
     not_before = np.full(tids.size, -np.inf)
     for j, tid in enumerate(tids.tolist()):
         for shot in plan.shots.get(tid, []):
