@@ -656,3 +656,56 @@ def test_assigned_pairs_matches_tracker_helper(seed):
     ref = trk._assigned_pairs(g, assigned, m)
     np.testing.assert_array_equal(got[0], ref[0])
     np.testing.assert_array_equal(got[1], ref[1])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("model", [flt.ConstantVelocity(q=3.0), flt.ConstantAcceleration(q=0.2), flt.Ballistic(q=0.1, q_theta=1e-9)],
+                         ids=lambda m: m.name)
+def test_fused_prediction_covariance_is_the_dense_product_bit_for_bit(seed, model):
+    """predict_fused sums F P F^T over F's non-zero entries only: for finite covariances
+    the same bits as the dense sums of every term in the same order (cov_predict)."""
+    rng = np.random.default_rng(seed)
+    n, d = 12, model.dim
+    x, P = states(rng, n, d), covs(rng, n, d)
+    if isinstance(model, flt.Ballistic):
+        x[:, 6] = rng.uniform(-1e-4, 1e-3, n)
+    dt = rng.uniform(0.1, 30.0, n)
+    dt[0] = 0.0  # F = I: zeros off the diagonal
+    spec = flt._single_spec(model)
+    _, _, _, xp, Pp = K.predict_fused(np.ones((n, 1)), x[None], P[None], dt, np.ones((n, 1, 1)), *spec)
+    xr, F, Q = model.predict(x, dt)
+    np.testing.assert_array_equal(xp, xr)
+    np.testing.assert_array_equal(Pp, K.cov_predict(P, np.arange(d), np.ascontiguousarray(F), np.ascontiguousarray(Q)))
+
+
+@pytest.mark.parametrize("earth", ["wgs84", "sphere", "sphere-with-drag", "no-rotation"])
+def test_fused_acceleration_is_earths_acceleration_bit_for_bit(earth):
+    """The ballistic Jacobian's stages take the acceleration from
+    _acceleration_and_jacobian, which shares the height and density with the
+    derivatives: its value must stay earth._acceleration's, bit for bit (from below the
+    ground to 2,000 km, 1/beta zero, negative or positive)."""
+    import dataclasses  # noqa: PLC0415
+
+    from hoplon.core.earth import WGS84, _acceleration  # noqa: PLC0415
+
+    model = {"wgs84": WGS84, "sphere": earth_model("sphere"),
+             "sphere-with-drag": dataclasses.replace(earth_model("sphere"), drag=True),
+             "no-rotation": dataclasses.replace(WGS84, omega_rad_s=0.0)}[earth]
+    p = model.params()
+    rng = np.random.default_rng(5)
+    A = np.empty((3, 7))
+    A2 = np.empty((3, 7))
+    n = 400
+    lat, lon = rng.uniform(-90, 90, n), rng.uniform(-180, 180, n)
+    alt = np.concatenate([rng.uniform(-2e3, 120e3, n // 2), rng.uniform(120e3, 2e6, n - n // 2)])
+    r = np.asarray(geodetic_to_ecef(lat, lon, alt)).reshape(n, 3)
+    v = rng.normal(scale=2_000.0, size=(n, 3))
+    v[0] = 0.0
+    thetas = rng.choice([0.0, 2e-4, 5e-3, -1e-3], n)
+    for i in range(n):
+        args = (*r[i], *v[i], thetas[i])
+        ref_a = _acceleration(*args, p)
+        got = K._acceleration_and_jacobian(*args, p, A)
+        assert np.array_equal(np.array(got), np.array(ref_a)), (earth, i, got, ref_a)
+        K._acceleration_jacobian(*args, p, A2)
+        np.testing.assert_array_equal(A, A2)

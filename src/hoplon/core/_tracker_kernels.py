@@ -32,6 +32,7 @@ from hoplon.core.earth import (
     _acceleration,
     _density,
     _geodetic_height,
+    _gravity,
     _height_and_up,
 )
 
@@ -687,10 +688,44 @@ def _ballistic_rk4_into(y: np.ndarray, dt: float, max_step: float, p: np.ndarray
 @numba.njit(cache=True)
 def _acceleration_jacobian(x: float, y: float, z: float, vx: float, vy: float, vz: float, theta: float, p: np.ndarray,
                            A: np.ndarray) -> None:
-    """Derivatives A (3, 7) of earth._acceleration with respect to (r, v, 1/beta): the
-    gradient of point-mass + J2 gravity, the Coriolis and centrifugal terms, and drag
-    -rho(h) |v| v theta / 2 (rho's height derivative by a central difference; the
-    gradient of the height above the ellipsoid is the local up)."""
+    """Derivatives A (3, 7) of earth._acceleration with respect to (r, v, 1/beta)
+    (:func:`_acceleration_and_jacobian` without the value)."""
+    _acceleration_and_jacobian(x, y, z, vx, vy, vz, theta, p, A)
+
+
+@numba.njit(cache=True)
+def _acceleration_and_jacobian(x: float, y: float, z: float, vx: float, vy: float, vz: float, theta: float,
+                               p: np.ndarray, A: np.ndarray) -> tuple[float, float, float]:
+    """earth._acceleration (returned) and its derivatives A (3, 7) with respect to
+    (r, v, 1/beta) together, sharing the height above the ellipsoid and the density.
+
+    The value repeats earth._acceleration's operations in its order, so it has the same
+    bits (tests/test_tracker_kernels.py checks it: change both together). The
+    derivatives: the gradient of point-mass + J2 gravity, the Coriolis and centrifugal
+    terms, and drag -rho(h) |v| v theta / 2 (rho's height derivative by a central
+    difference; the gradient of the height above the ellipsoid is the local up)."""
+    # the value: earth._acceleration
+    gx, gy, gz = _gravity(x, y, z, p[P_MU], p[P_J2], p[P_A])
+    w = p[P_OMEGA]
+    if w != 0.0:
+        gx += 2.0 * w * vy + w * w * x
+        gy += -2.0 * w * vx + w * w * y
+    drag = p[P_DRAG] != 0.0
+    sphere = p[P_SPHERE] != 0.0
+    h = rho = ux = uy = uz = speed = 0.0
+    if drag:
+        h, ux, uy, uz = _height_and_up(x, y, z, p[P_A], p[P_E2], sphere)
+        speed = math.sqrt(vx * vx + vy * vy + vz * vz)
+        rho = _density(h)
+        if theta != 0.0:
+            if sphere:  # _geodetic_height's sphere height is |r| - a by other operations
+                k = -0.5 * _density(_geodetic_height(x, y, z, p[P_A], p[P_E2], True)) * speed * theta
+            else:  # _height_and_up's height is _geodetic_height's (both Vermeille's h)
+                k = -0.5 * rho * speed * theta
+            gx += k * vx
+            gy += k * vy
+            gz += k * vz
+    # the derivatives
     mu, c = p[P_MU], 1.5 * p[P_J2] * p[P_A] * p[P_A]
     r2 = x * x + y * y + z * z
     ir2 = 1.0 / r2
@@ -718,16 +753,12 @@ def _acceleration_jacobian(x: float, y: float, z: float, vx: float, vy: float, v
     for a in range(3):
         for b in range(3, 7):
             A[a, b] = 0.0
-    w = p[P_OMEGA]
     A[0, 0] += w * w
     A[1, 1] += w * w
     A[0, 4] += 2.0 * w
     A[1, 3] -= 2.0 * w
-    if p[P_DRAG] != 0.0:
-        h, ux, uy, uz = _height_and_up(x, y, z, p[P_A], p[P_E2], p[P_SPHERE] != 0.0)
-        rho = _density(h)
+    if drag:
         drho = (_density(h + _DRHO_STEP_M) - _density(h - _DRHO_STEP_M)) / (2.0 * _DRHO_STEP_M)
-        speed = math.sqrt(vx * vx + vy * vy + vz * vz)
         v0, v1, v2 = vx, vy, vz
         A[0, 6] = -0.5 * rho * speed * v0
         A[1, 6] = -0.5 * rho * speed * v1
@@ -744,6 +775,7 @@ def _acceleration_jacobian(x: float, y: float, z: float, vx: float, vy: float, v
                 A[a, 4] += kvv * va * v1
                 A[a, 5] += kvv * va * v2
                 A[a, 3 + a] += kv * speed
+    return gx, gy, gz
 
 
 @numba.njit(cache=True)
@@ -784,33 +816,42 @@ def _ballistic_one(x: np.ndarray, dt: float, max_step: float, p: np.ndarray, out
                         Ps[r, j] = Phi[r, j]
             else:
                 c = 0.5 if s < 3 else 1.0
+                ch = c * h
                 for i in range(6):
-                    tmp[i] = y[i] + c * h * k[s - 1, i]
+                    tmp[i] = y[i] + ch * k[s - 1, i]
                 for r in range(6):
                     for j in range(7):
-                        Ps[r, j] = Phi[r, j] + c * h * D[r, j]
-            ax, ay, az = _acceleration(tmp[0], tmp[1], tmp[2], tmp[3], tmp[4], tmp[5], theta, p)
+                        Ps[r, j] = Phi[r, j] + ch * D[r, j]
+            ax, ay, az = _acceleration_and_jacobian(tmp[0], tmp[1], tmp[2], tmp[3], tmp[4], tmp[5], theta, p, A)
             k[s, 0], k[s, 1], k[s, 2] = tmp[3], tmp[4], tmp[5]
             k[s, 3], k[s, 4], k[s, 5] = ax, ay, az
-            _acceleration_jacobian(tmp[0], tmp[1], tmp[2], tmp[3], tmp[4], tmp[5], theta, p, A)
             wgt = 1.0 if s == 0 or s == 3 else 2.0
-            for j in range(7):
-                for r in range(3):
+            # Phi' = (df/dx) Phi: rows 0-2 are Phi's velocity rows; rows 3-5 sum over q in
+            # order 6, 0, 1, ..., 5 (the loops over j innermost vectorise; same sums)
+            for r in range(3):
+                for j in range(7):
                     D[r, j] = Ps[3 + r, j]
-                    sm = A[r, 6] * Ps[6, j]
-                    for q in range(6):
-                        sm += A[r, q] * Ps[q, j]
-                    D[3 + r, j] = sm
+                a6 = A[r, 6]
+                for j in range(7):
+                    D[3 + r, j] = a6 * Ps[6, j]
+                for q in range(6):
+                    aq = A[r, q]
+                    for j in range(7):
+                        D[3 + r, j] += aq * Ps[q, j]
+            if s == 0:
                 for r in range(6):
-                    if s == 0:
+                    for j in range(7):
                         acc[r, j] = D[r, j]
-                    else:
+            else:
+                for r in range(6):
+                    for j in range(7):
                         acc[r, j] += wgt * D[r, j]
+        h6 = h / 6.0
         for i in range(6):
-            y[i] += h / 6.0 * (k[0, i] + 2.0 * k[1, i] + 2.0 * k[2, i] + k[3, i])
+            y[i] += h6 * (k[0, i] + 2.0 * k[1, i] + 2.0 * k[2, i] + k[3, i])
         for r in range(6):
             for j in range(7):
-                Phi[r, j] += h / 6.0 * acc[r, j]
+                Phi[r, j] += h6 * acc[r, j]
     for r in range(7):
         out[r] = y[r]
         for j in range(7):
@@ -899,6 +940,8 @@ def predict_fused(mu: np.ndarray, xm: np.ndarray, Pm: np.ndarray, dt: np.ndarray
     F = np.empty((kmax, kmax))
     Q = np.empty((kmax, kmax))
     FP = np.empty((kmax, kmax))
+    nz = np.empty((kmax, kmax), np.int64)  # per row of F: its non-zero columns
+    nnz = np.empty(kmax, np.int64)
     f1 = np.empty((3, 3))
     q1 = np.empty((3, 3))
     y = np.empty(_BALLISTIC_SCRATCH)
@@ -911,18 +954,29 @@ def predict_fused(mu: np.ndarray, xm: np.ndarray, Pm: np.ndarray, dt: np.ndarray
                 xl[a] = x0[j, i, loc[a]]
             _model_predict_one(kinds[j], xl[:k], dt[i], qa[j], qb[j], max_step[j], earth[j], xo[:k], Fk, Qk, f1,
                                q1, y)
-            # sym(F P F^T + Q) on the model's components
+            # sym(F P F^T + Q) on the model's components, over F's non-zero entries (the
+            # constant-acceleration F is 2/3 zeros): a zero term adds nothing to a sum
+            # that starts at +0.0, so for a finite P the sums are those over every term
+            for r in range(k):
+                cnt = 0
+                for a in range(k):
+                    if Fk[r, a] != 0.0:
+                        nz[r, cnt] = a
+                        cnt += 1
+                nnz[r] = cnt
             for r in range(k):
                 for cc in range(k):
                     s = 0.0
-                    for a in range(k):
+                    for q in range(nnz[r]):
+                        a = nz[r, q]
                         s += Fk[r, a] * P0[j, i, loc[a], loc[cc]]
                     FPk[r, cc] = s
             for r in range(k):
                 xs[j, i, loc[r]] = xo[r]
                 for cc in range(k):
                     s = 0.0
-                    for a in range(k):
+                    for q in range(nnz[cc]):
+                        a = nz[cc, q]
                         s += FPk[r, a] * Fk[cc, a]
                     Ps[j, i, loc[r], loc[cc]] = s + Qk[r, cc]
             for r in range(k):

@@ -169,20 +169,32 @@ def group_scans(
     n = time_s.shape[0]
     if n == 0:
         return []
-    row = np.arange(n) if row is None else np.asarray(row, np.int64)
-    key = np.stack([np.asarray(sensor, dtype=float), time_s], axis=1)
-    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.ravel()
-    # positions of each group in input order, groups in order of their first position
-    by_group = np.argsort(inverse, kind="stable")
-    groups = np.split(by_group, np.flatnonzero(np.diff(inverse[by_group])) + 1)
+    # private copies: the scans are views of them where their measurements are consecutive
+    row = np.arange(n) if row is None else np.array(row, np.int64)
+    sensor = np.asarray(sensor)
+    z = np.array(z, dtype=float)
+    sigma = None if sigma is None else np.array(sigma, dtype=float)
+    label = None if label is None else np.array(label, np.int64)
+    # groups: runs of equal (sensor, time) in a stable sort (each group's positions in
+    # input order), taken in order of their first position
+    key_s = sensor.astype(float)
+    by_group = np.lexsort((time_s, key_s))
+    s_sorted, t_sorted = key_s[by_group], time_s[by_group]
+    start = np.flatnonzero(np.concatenate(([True], (s_sorted[1:] != s_sorted[:-1]) | (t_sorted[1:] != t_sorted[:-1]))))
+    end = np.append(start[1:], n)
+    first = by_group[start]
     scans = []
-    for g in np.argsort(first, kind="stable"):
-        k = groups[g]
+    for g in np.argsort(first, kind="stable").tolist():
+        a, b = int(start[g]), int(end[g])
+        p0 = int(by_group[a])
+        if int(by_group[b - 1]) - p0 == b - a - 1:  # consecutive positions: views
+            k = slice(p0, p0 + b - a)
+        else:
+            k = by_group[a:b]
         scans.append(Scan(
-            time_s=float(time_s[k[0]]), sensor=int(sensor[k[0]]), z=np.asarray(z, dtype=float)[k],
-            sigma=None if sigma is None else np.asarray(sigma, dtype=float)[k],
-            label=None if label is None else np.asarray(label, np.int64)[k], index=row[k],
+            time_s=float(time_s[p0]), sensor=int(sensor[p0]), z=z[k],
+            sigma=None if sigma is None else sigma[k],
+            label=None if label is None else label[k], index=row[k],
         ))
     return scans
 
@@ -486,6 +498,11 @@ class Tracker:
     def confirmed(self) -> ConfirmedTracks:
         """The confirmed tracks now: ids, the time their state is at, state and covariance
         of ECEF position and velocity, the drag state, the last update time, the score."""
+        if not self._tracks.any_confirmed():
+            e = np.empty(0)
+            return ConfirmedTracks(id=np.empty(0, np.int64), time_s=e, state=np.empty((0, 6)), cov=np.empty((0, 6, 6)),
+                                   inv_beta=np.empty(0), inv_beta_cov=np.empty((0, 7)), last_update_s=np.empty(0),
+                                   score=np.empty(0))
         tr = self.tracks
         c = np.flatnonzero(tr.confirmed)
         has_drag = tr.x.shape[1] >= 7

@@ -148,15 +148,20 @@ class EngineTracker:
             self.tracker.add_scan(scan)
         self.tracker.advance(until)
         ids, labels, self._log_k = self.tracker.updates_since(self._log_k)
+        counts = self._counts
         for tid, lab in zip(ids.tolist(), labels.tolist()):
-            self._counts.setdefault(tid, Counter())[lab] += 1
+            c = counts.get(tid)
+            if c is None:
+                c = counts[tid] = Counter()
+            c[lab] += 1
 
     def confirmed(self) -> ConfirmedTracks | None:
         return self.tracker.confirmed() if self.tracker is not None else None
 
     def label(self, track_id: int) -> str:
         """The true object most of the track's updates so far came from ('' for none)."""
-        lab = _majority_label(self._counts.get(track_id, Counter()))
+        counts = self._counts.get(track_id)
+        lab = _majority_label(counts) if counts is not None else -1
         return self.object_ids[lab] if lab >= 0 else ""
 
     def table(self, events: list[Event]) -> pa.Table:
