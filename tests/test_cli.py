@@ -415,8 +415,11 @@ def test_another_seed_changes_misses_not_counts(anatolia_run: Run, scenario_data
     }
     assert [t["id"] for t in other["threats"]] == [t["id"] for t in anatolia_run.summary["threats"]]
 
-    def misses(summary: dict) -> list[float]:
-        return [t["miss_distance_m"] for t in summary["threats"] if t["kind"] == "ballistic_missile"]
+    def misses(summary: dict) -> list[tuple]:
+        # a missile shot down has no miss distance: where it was killed and its burnout
+        # speed (the seed's guidance errors move its aim point) differ instead
+        return [(t["miss_distance_m"], t["burnout_speed_mps"], t["kill_lat_deg"], t["kill_lon_deg"])
+                for t in summary["threats"] if t["kind"] == "ballistic_missile"]
 
     assert misses(other) != misses(anatolia_run.summary)
 
