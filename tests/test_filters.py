@@ -686,6 +686,36 @@ def test_ballistic_drag_matches_independent_dop853(alt_km, beta):
         assert np.linalg.norm(fine[3:6] - want[3:6]) < 5 * MM_PER_S
 
 
+def test_ballistic_substeps_follow_the_air():
+    # above the air (120 km, a re-entry vehicle's beta) a 5 s prediction is one RK4 step,
+    # bit for bit Ballistic(max_step_s=5)'s, and within a centimetre of DOP853; in it
+    # (60 km) the steps stay max_step_s's: five chained 1 s predictions, bit for bit
+    from hoplon.core._tracker_kernels import _substeps
+    from hoplon.core.earth import earth_model
+
+    p = earth_model("wgs84").params()
+    for alt_km, beta, n in ((120.0, 5000.0, 1), (60.0, 5000.0, 5), (120.0, 1e-3, 5)):
+        r, v = ecef_state(33.0, 44.0, alt_km * 1e3, 3000.0, 60.0, -35.0)
+        x = np.concatenate([r, v, [1.0 / beta]])
+        assert _substeps(x, 5.0, 1.0, p) == n
+        got, F, _ = flt.Ballistic().predict(x[None], np.array([5.0]))
+        if n == 1:
+            want, Fw, _ = flt.Ballistic(max_step_s=5.0).predict(x[None], np.array([5.0]))
+            ref_state = _reference_flight(x, 5.0)
+            assert np.linalg.norm(got[0, :3] - ref_state[:3]) < 1 * CENTIMETRE
+            assert np.linalg.norm(got[0, 3:6] - ref_state[3:6]) < 1 * MM_PER_S
+        else:
+            want, Fw = x[None].copy(), np.eye(7)
+            for _ in range(5):
+                want, Fs, _ = flt.Ballistic().predict(want, np.array([1.0]))
+                Fw = Fs[0] @ Fw
+            np.testing.assert_allclose(F[0], Fw, rtol=1e-9, atol=1e-12)  # the chain rule
+            F = Fw = None
+        np.testing.assert_array_equal(got, want)
+        if F is not None:
+            np.testing.assert_array_equal(F, Fw)
+
+
 # --------------------------------------------------------------------------- radar measurement
 
 

@@ -654,6 +654,37 @@ def ca_predict(x: np.ndarray, dt: np.ndarray, q: float):
 _BALLISTIC_SCRATCH = 7 + 24 + 6 + 4 * 49 + 21
 _DRHO_STEP_M = 1.0  # height step of the density's central difference (scale height ~7 km)
 
+VACUUM_STEP_S = 5.0
+"""RK4 substep (s) of a ballistic prediction the air cannot disturb (see :func:`_substeps`)."""
+VACUUM_DRAG_REACH_M = 0.1
+"""Bound (m) on drag's reach over a prediction below which it takes VACUUM_STEP_S substeps."""
+_FALL_BOUND_MPS2 = 10.0  # more than gravity anywhere above the ground: fall of 0.5 g dt^2 bounded
+
+
+@numba.njit(cache=True)
+def _substeps(y: np.ndarray, dt: float, max_step: float, p: np.ndarray) -> int:
+    """Number of RK4 substeps of a ballistic prediction of [r, v, 1/beta] ``y`` by ``dt``.
+
+    ``ceil(|dt| / max_step)`` where the air matters; ``ceil(|dt| / VACUUM_STEP_S)`` (when
+    that is fewer) where it cannot: the drag acceleration at the lowest height the object
+    can reach within |dt| -- the density there, rho(h - |v| |dt| - 5 dt^2), times
+    |v|^2 |1/beta| / 2 -- times dt^2 is at most VACUUM_DRAG_REACH_M. Above the air, RK4 at
+    5 s steps is within millimetres of a 0.01 s integration (J2 gravity and rotation
+    vary slowly); where drag acts (low, fast or light tentative tracks) the steps are
+    ``max_step``'s. The bound needs one height and one density; a NaN keeps ``max_step``."""
+    adt = abs(dt)
+    n = max(1, int(math.ceil(adt / max_step)))  # noqa: RUF046 (an int in numba too)
+    if n > 1 and VACUUM_STEP_S > max_step:
+        speed2 = y[3] * y[3] + y[4] * y[4] + y[5] * y[5]
+        low = (_geodetic_height(y[0], y[1], y[2], p[P_A], p[P_E2], p[P_SPHERE] != 0.0)
+               - math.sqrt(speed2) * adt - 0.5 * _FALL_BOUND_MPS2 * adt * adt)
+        reach = 0.0
+        if p[P_DRAG] != 0.0:
+            reach = 0.5 * _density(low) * speed2 * abs(y[6]) * adt * adt
+        if reach <= VACUUM_DRAG_REACH_M:
+            n = max(1, int(math.ceil(adt / VACUUM_STEP_S)))  # noqa: RUF046
+    return n
+
 
 @numba.njit(cache=True)
 def _ballistic_rk4(y: np.ndarray, dt: float, max_step: float, p: np.ndarray) -> None:
@@ -664,7 +695,7 @@ def _ballistic_rk4(y: np.ndarray, dt: float, max_step: float, p: np.ndarray) -> 
 @numba.njit(cache=True)
 def _ballistic_rk4_into(y: np.ndarray, dt: float, max_step: float, p: np.ndarray, k: np.ndarray, tmp: np.ndarray) -> None:
     """:func:`_ballistic_rk4` with its scratch arrays k (4, 6) and tmp (6,) given."""
-    n = max(1, int(math.ceil(abs(dt) / max_step)))  # noqa: RUF046 (an int in numba too)
+    n = _substeps(y, dt, max_step, p)
     h = dt / n
     # not clipped at 0: a negative estimate must keep a non-zero Jacobian column so that
     # drag measurements can pull it back (with a clip the filter cannot learn 1/beta)
@@ -801,7 +832,7 @@ def _ballistic_one(x: np.ndarray, dt: float, max_step: float, p: np.ndarray, out
         for j in range(7):
             Phi[r, j] = 1.0 if r == j else 0.0
             Ps[r, j] = Phi[r, j]  # row 6 (1/beta is constant) stays e_6 throughout
-    n = max(1, int(math.ceil(abs(dt) / max_step)))  # noqa: RUF046 (an int in numba too)
+    n = _substeps(y, dt, max_step, p)
     h = dt / n
     # not clipped at 0: a negative estimate must keep a non-zero Jacobian column so that
     # drag measurements can pull it back (with a clip the filter cannot learn 1/beta)

@@ -26,7 +26,9 @@ Motion models (continuous-time white-noise formulations, Bar-Shalom, Li & Kiruba
   vertical velocity constant; Jacobian by central differences;
 - :class:`Ballistic` -- J2 gravity, Earth rotation and drag in the co-rotating US 1976
   atmosphere (Hoplon's free-flight physics, :mod:`hoplon.core.earth`) with the inverse
-  ballistic coefficient as a state; RK4 substeps of at most ``max_step_s``; Jacobian of
+  ballistic coefficient as a state; RK4 substeps of at most ``max_step_s`` where the air
+  matters (5 s substeps where drag cannot reach 0.1 m over the prediction: the
+  compiled kernels' ``_substeps``); Jacobian of
   the discrete map exactly, by the variational equations integrated with the same RK4
   stages in the same compiled kernel.
 
@@ -297,7 +299,10 @@ class Ballistic(MotionModel):
     """Ballistic free flight (J2, rotation, drag) with 1/beta estimated as a state.
 
     ``q`` (m^2/s^3) is white acceleration for unmodelled forces; ``q_theta``
-    ((m^2/kg)^2/s) a random walk on 1/beta. ``earth`` "wgs84" or "sphere".
+    ((m^2/kg)^2/s) a random walk on 1/beta. ``earth`` "wgs84" or "sphere". RK4
+    substeps are at most ``max_step_s`` where the air matters, and
+    ``_tracker_kernels.VACUUM_STEP_S`` (5 s) where drag at the lowest height reachable
+    within the prediction cannot move the object 0.1 m (``_tracker_kernels._substeps``).
     """
 
     q: float = 0.05
