@@ -530,3 +530,26 @@ def test_stream_unknown_name():
 
 def test_stream_returns_a_generator():
     assert isinstance(stream(0, "battle"), np.random.Generator)
+
+
+def test_tracks_report_the_drag_state_the_engine_tracker_estimates():
+    """tracks.parquet's drag state is the IMM's 1/beta: in re-entry it converges on the
+    catalog's ballistic coefficients (re-entry vehicle 8,000 kg/m^2, spent booster
+    100 kg/m^2 in `anatolia`), and in midcourse, where drag is unobservable, it keeps the
+    tracker's prior spread."""
+    sc = resolve_scenario("anatolia").model_copy(update={"batteries": []})
+    world = compile_scenario(sc)
+    t = run(world).tracks.to_pydict()
+    inv_beta, alt = np.array(t["inv_beta_m2_kg"]), np.array(t["alt_m"])
+    var = np.array(t["inv_beta_cov"])[:, 6]
+    oid = [o or "" for o in t["object_id"]]
+    booster = np.array(["booster" in o for o in oid])
+    rv = np.array(["mrbm" in o for o in oid]) & ~booster
+    low = alt < 30e3
+    assert (rv & low).sum() >= 10 and (booster & low).sum() >= 10
+    rv_beta = float(np.unique(world.ballistic.rv_beta_kg_m2)[0])
+    booster_beta = float(np.unique(world.ballistic.booster_beta_kg_m2)[0])
+    assert np.median(inv_beta[rv & low]) == pytest.approx(1.0 / rv_beta, rel=0.2)
+    assert np.median(inv_beta[booster & low]) == pytest.approx(1.0 / booster_beta, rel=0.2)
+    high = rv & (alt > 100e3)
+    assert np.median(np.sqrt(var[high])) == pytest.approx(world.tracker.init_theta_sigma, rel=0.05)

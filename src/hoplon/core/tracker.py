@@ -394,6 +394,9 @@ class Tracker:
         self.imm = flt.IMM(self.models, switch_rate=cfg.imm_switch_rate, rates=rates) if len(self.models) > 1 else None
         self.indices = self.imm.indices if self.imm else self.models[0].indices
         self.d = len(self.indices)
+        # where the drag state 1/beta sits in the tracks' state (the models' common
+        # components: (0..5, DRAG) for the ballistic model, (0..8, DRAG) for imm-ballistic)
+        self._drag_index = list(self.indices).index(flt.DRAG) if flt.DRAG in self.indices else None
         self._tracks = _Tracks(self.d, len(self.models))
         self.gate = assoc.gate_threshold(cfg.gate_probability, 3)
         self.next_id = 1
@@ -505,12 +508,13 @@ class Tracker:
                                    score=np.empty(0))
         tr = self.tracks
         c = np.flatnonzero(tr.confirmed)
-        has_drag = tr.x.shape[1] >= 7
+        drag = self._drag_index
         # (indexing with c copies)
         return ConfirmedTracks(
             id=tr.id[c], time_s=tr.t[c], state=tr.x[c, 0:6], cov=tr.P[c, 0:6, 0:6],
-            inv_beta=tr.x[c, 6] if has_drag else np.full(c.size, np.nan),
-            inv_beta_cov=tr.P[c, 6, 0:7] if has_drag else np.full((c.size, 7), np.nan),
+            inv_beta=tr.x[c, drag] if drag is not None else np.full(c.size, np.nan),
+            inv_beta_cov=(tr.P[c, drag][:, [0, 1, 2, 3, 4, 5, drag]] if drag is not None
+                          else np.full((c.size, 7), np.nan)),
             last_update_s=tr.last_update[c], score=tr.score[c],
         )
 
