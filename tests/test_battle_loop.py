@@ -183,3 +183,42 @@ def test_homing_law_is_rayleigh_with_the_kill_probability(pk):
     assert np.mean(miss < lethal) == pytest.approx(pk, abs=1e-3)
     scale = lethal / math.sqrt(-2.0 * math.log1p(-pk))
     assert stats.kstest(miss, stats.rayleigh(scale=scale).cdf).pvalue > 0.99  # a deterministic quantile grid
+
+
+def test_plans_of_tracks_not_revised_keep_their_rounds(monkeypatch):
+    """A plan not yet committed for a track that is not fresh this cycle (so not revised)
+    still holds its rounds: the next cycle's WTA offers only the rest of the inventory, and
+    the plans on record never need more rounds than the battery has."""
+    import hoplon.sim.battle as battle
+
+    world = compile_scenario(resolve_scenario("anatolia"))
+    calls = []
+    real = battle._plan_cycle
+    monkeypatch.setattr(battle, "_plan_cycle", lambda *a: (calls.append(a), real(*a))[1])
+    run(world)
+    # a cycle that planned two or more tracks of ballistic missiles
+    pick = next(a for a in calls if a[5].size >= 2 and int(np.sum(a[6]["values"] > 0)) >= 2)
+    w, _, batteries, cols, state, rows, ev, now, _ = pick
+    fresh_batteries = battle._Batteries.of(w)
+    plan = battle._Plan()
+
+    def part(k):
+        sub = {key: (v[[k]] if isinstance(v, np.ndarray) and v.shape[:1] == rows.shape else v) for key, v in ev.items()}
+        return rows[[k]], sub
+
+    r0, e0 = part(0)
+    real(w, plan, fresh_batteries, cols, state, r0, e0, now, [])
+    held = Counter()
+    for row in plan.pending.values():
+        held[row["battery_id"]] += row["rounds"]
+    assert held, "the first track drew a plan"
+    # leave the batteries exactly the rounds the first track's plan holds
+    for i, bid in enumerate(fresh_batteries.ids):
+        fresh_batteries.rounds[i] = held[bid]
+    r1, e1 = part(1)
+    real(w, plan, fresh_batteries, cols, state, r1, e1, now, [])
+    total = Counter()
+    for row in plan.pending.values():
+        total[row["battery_id"]] += row["rounds"]
+    for i, bid in enumerate(fresh_batteries.ids):
+        assert total[bid] <= fresh_batteries.rounds[i]

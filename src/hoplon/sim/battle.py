@@ -438,10 +438,14 @@ def _plan_cycle(world, plan: _Plan, batteries: _Batteries, cols, state, rows, ev
     pk = np.where((win.first >= 0) & (values >= MIN_ENGAGE_VALUE)[None, :], pk, 0.0)
     for key in [k for k in plan.pending if k[0] in set(tids.tolist())]:
         del plan.pending[key]  # revise what is not committed
+    # rounds still held by the plans of tracks not revised this cycle (not fresh): not on offer
+    held = np.zeros(len(batteries.ids), np.int64)
+    for row in plan.pending.values():
+        held[batteries.ids.index(row["battery_id"])] += row["rounds"]
     # rounds on offer: per battery, its remaining rounds up to salvo x reachable threats
     weapons: list[int] = []
     for i in range(len(batteries.ids)):
-        n = int(min(batteries.rounds[i], batteries.salvo[i] * np.count_nonzero(pk[i] > 0)))
+        n = int(min(batteries.rounds[i] - held[i], batteries.salvo[i] * np.count_nonzero(pk[i] > 0)))
         weapons += [i] * max(n, 0)
     if not weapons:
         return
