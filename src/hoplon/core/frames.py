@@ -286,34 +286,26 @@ def _rotate_rows(d: np.ndarray, lat_deg: np.ndarray, lon_deg: np.ndarray, to_enu
     return out
 
 
-def _rows_fast_path(d: np.ndarray, lat_deg: np.ndarray, lon_deg: np.ndarray) -> bool:
-    """Rows (N, 3) with one origin or N origins: the compiled rotation applies."""
-    return d.ndim == 2 and lat_deg.ndim <= 1 and lat_deg.shape == lon_deg.shape and (
-        lat_deg.ndim == 0 or lat_deg.shape[0] == d.shape[0])
+def _rotate(d: np.ndarray, lat_deg: np.ndarray, lon_deg: np.ndarray, to_enu: bool) -> np.ndarray:
+    """Vectors (..., 3) rotated between ECEF and ENU at (lat, lon), broadcasting: flattened
+    to rows with one origin or one origin per row for :func:`_rotate_rows`."""
+    lat, lon = np.asarray(lat_deg, np.float64), np.asarray(lon_deg, np.float64)
+    shape = _broadcast_shape(vectors=d.shape[:-1], lat_deg=lat.shape, lon_deg=lon.shape)
+    rows = (d if d.shape[:-1] == shape else np.broadcast_to(d, shape + (3,))).reshape(-1, 3)
+    if lat.ndim or lon.ndim:  # an origin per row
+        lat, lon = np.broadcast_to(lat, shape), np.broadcast_to(lon, shape)
+    out = _rotate_rows(_kernel_input(rows), _kernel_input(lat).reshape(-1), _kernel_input(lon).reshape(-1), to_enu)
+    return out.reshape(shape + (3,))
 
 
 def _rotate_ecef_to_enu(d: np.ndarray, lat_deg: np.ndarray, lon_deg: np.ndarray) -> np.ndarray:
     """Rotate ECEF vectors (..., 3) into ENU at (lat, lon), broadcasting."""
-    if _rows_fast_path(d, lat_deg, lon_deg):
-        return _rotate_rows(_kernel_input(d), _kernel_input(lat_deg).reshape(-1), _kernel_input(lon_deg).reshape(-1),
-                            True)
-    sp, cp = _sincos_deg(lat_deg)
-    sl, cl = _sincos_deg(lon_deg)
-    dx, dy, dz = d[..., 0], d[..., 1], d[..., 2]
-    t = cl * dx + sl * dy
-    return np.stack([-sl * dx + cl * dy, -sp * t + cp * dz, cp * t + sp * dz], axis=-1)
+    return _rotate(d, lat_deg, lon_deg, True)
 
 
 def _rotate_enu_to_ecef(v: np.ndarray, lat_deg: np.ndarray, lon_deg: np.ndarray) -> np.ndarray:
     """Rotate ENU vectors (..., 3) at (lat, lon) into ECEF, broadcasting."""
-    if _rows_fast_path(v, lat_deg, lon_deg):
-        return _rotate_rows(_kernel_input(v), _kernel_input(lat_deg).reshape(-1), _kernel_input(lon_deg).reshape(-1),
-                            False)
-    sp, cp = _sincos_deg(lat_deg)
-    sl, cl = _sincos_deg(lon_deg)
-    e, n, u = v[..., 0], v[..., 1], v[..., 2]
-    t = cp * u - sp * n
-    return np.stack([-sl * e + cl * t, cl * e + sl * t, cp * n + sp * u], axis=-1)
+    return _rotate(v, lat_deg, lon_deg, False)
 
 
 def _origin(
