@@ -574,6 +574,20 @@ def _run(
     return status, t_end, y_end, apogee, offsets, samples, written
 
 
+def terminal_time_scale(lat_deg, lon_deg, inv_beta_m2_kg, model: EarthModel) -> tuple[np.ndarray, np.ndarray]:
+    """For bodies in their terminal descent at (lat, lon) (deg): the surface gravity below
+    them (m/s^2, with the centrifugal term) and the seconds per unit of the fall integral
+    S of :func:`hoplon.core.earth.terminal_fall_table`, ``sqrt(G_REF / g_s) / sqrt(beta)``."""
+    from hoplon.core.frames import geodetic_to_ecef  # noqa: PLC0415
+
+    lat = np.atleast_1d(np.asarray(lat_deg, float))
+    r_ground = np.atleast_2d(geodetic_to_ecef(lat, lon_deg, np.zeros(lat.size), earth=model))
+    g_vec = np.empty_like(r_ground)
+    _acceleration_array(r_ground, np.zeros_like(r_ground), np.zeros(lat.size), model.params(), g_vec)
+    g_s = np.linalg.norm(g_vec, axis=1)
+    return g_s, np.sqrt(TERMINAL_G_REF_MPS2 * np.asarray(inv_beta_m2_kg, float) / g_s)
+
+
 def _finish_terminal(status, t_end, y_end, inv_b, t_max, ground_alt_m, model: EarthModel):
     """Finish in closed form the fall of the bodies that stopped in their terminal descent
     (:data:`STATUS_TERMINAL`): they fall along the local vertical at their local terminal
@@ -602,14 +616,8 @@ def _finish_terminal(status, t_end, y_end, inv_b, t_max, ground_alt_m, model: Ea
     lat, lon, h = (np.atleast_1d(np.asarray(x, float)) for x in (geo.lat_deg, geo.lon_deg, geo.alt_m))
     ground = _per_body(ground_alt_m, n)[idx]
     tmax = _per_body(t_max, n)[idx]
-    # surface gravity (with the centrifugal term) below each body
-    r_ground = np.atleast_2d(geodetic_to_ecef(lat, lon, np.zeros(idx.size), earth=model))
-    g_vec = np.empty_like(r_ground)
-    _acceleration_array(r_ground, np.zeros_like(r_ground), np.zeros(idx.size), model.params(), g_vec)
-    g_s = np.linalg.norm(g_vec, axis=1)
+    g_s, scale = terminal_time_scale(lat, lon, inv_b[idx], model)
     table = terminal_fall_table()
-    # seconds per unit of S: sqrt(G_REF / g_s) / sqrt(beta) = sqrt(G_REF * inv_beta / g_s)
-    scale = np.sqrt(TERMINAL_G_REF_MPS2 * inv_b[idx] / g_s)
     a = model.a_m
 
     def terminal_speed(z):

@@ -45,13 +45,12 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from scipy.integrate import cumulative_trapezoid
 from scipy.spatial import ConvexHull, QhullError
 
-from hoplon.core.ballistic import propagate_to_impact, sample_flight
+from hoplon.core.ballistic import propagate_to_impact, sample_flight, terminal_time_scale
 from hoplon.core.earth import (
-    TERMINAL_G_REF_MPS2,
     EarthModel,
-    acceleration_ecef_mps2,
     earth_model,
     terminal_fall_table,
 )
@@ -191,16 +190,12 @@ def _terminal_wind_drift(end, beta_kg_m2, wind, model: EarthModel) -> tuple[np.n
         return de, dn
     table = terminal_fall_table()
     we, wn = (np.asarray(x, float) for x in wind(table.z_m))
-    step = np.diff(table.z_m)
     top = end.terminal_alt_m[idx]
     bottom = np.atleast_1d(np.asarray(ecef_to_geodetic(end.r_ecef_m[idx], earth=model).alt_m, float))
-    g_s = np.linalg.norm(acceleration_ecef_mps2(
-        geodetic_to_ecef(np.atleast_1d(end.lat_deg)[idx], np.atleast_1d(end.lon_deg)[idx], np.zeros(idx.size),
-                         earth=model), np.zeros((idx.size, 3)), np.inf, earth=model), axis=1)
-    scale = np.sqrt(TERMINAL_G_REF_MPS2 / (g_s * np.broadcast_to(np.asarray(beta_kg_m2, float), (n,))[idx]))
+    beta = np.broadcast_to(np.asarray(beta_kg_m2, float), (n,))[idx]
+    _, scale = terminal_time_scale(np.atleast_1d(end.lat_deg)[idx], np.atleast_1d(end.lon_deg)[idx], 1.0 / beta, model)
     for w, out in ((we, de), (wn, dn)):
-        f = w * table.s
-        cum = np.concatenate([[0.0], np.cumsum(0.5 * (f[1:] + f[:-1]) * step)])
+        cum = cumulative_trapezoid(w * table.s, table.z_m, initial=0.0)
         out[idx] = scale * (np.interp(top, table.z_m, cum) - np.interp(bottom, table.z_m, cum))
     return de, dn
 

@@ -31,6 +31,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 from ambiance.ambiance import CONST as _AMBIANCE
+from scipy.integrate import cumulative_trapezoid
 
 __all__ = [
     "EarthModel",
@@ -233,8 +234,8 @@ def terminal_fall_table() -> TerminalFallTable:
     _density_array(z, rho)
     a = WGS84.a_m
     s = np.sqrt(rho / (2.0 * TERMINAL_G_REF_MPS2)) * (a + z) / a
-    S = np.concatenate([[0.0], np.cumsum(0.5 * (s[1:] + s[:-1]) * np.diff(z))])
-    V = np.concatenate([[0.0], np.cumsum(0.5 * (1.0 / s[1:] + 1.0 / s[:-1]) * np.diff(z))])
+    S = cumulative_trapezoid(s, z, initial=0.0)
+    V = cumulative_trapezoid(1.0 / s, z, initial=0.0)
     for arr in (z, s, S, V):
         arr.setflags(write=False)
     return TerminalFallTable(z, s, S, V)
