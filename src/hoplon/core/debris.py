@@ -166,9 +166,8 @@ def fall(cloud: FragmentCloud, *, earth: str | EarthModel = "wgs84", wind=None, 
         dt[last] = 0.0  # no time after a fragment's last sample
         de = np.add.reduceat(we * dt, fs.offsets[:-1])
         dn = np.add.reduceat(wn * dt, fs.offsets[:-1])
-        if end.terminal_alt_m is not None:
-            te, tn = _terminal_wind_drift(end, cloud.beta_kg_m2, wind, model)
-            de, dn = de + te, dn + tn
+        te, tn = _terminal_wind_drift(end, cloud.beta_kg_m2, wind, model)
+        de, dn = de + te, dn + tn
         R = enu_rotation(lat, lon).reshape(-1, 3, 3)
         r_end = np.atleast_2d(geodetic_to_ecef(lat, lon, np.full(lat.size, ground_alt_m), earth=model))
         shifted = r_end + np.einsum("nji,nj->ni", R, np.column_stack([de, dn, np.zeros_like(de)]))
