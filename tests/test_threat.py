@@ -31,6 +31,14 @@ from hoplon.core.threat import (
 )
 
 
+def _east_north_of(impacts, pred):
+    """East/north (M, 2), m, of sampled impacts from the first predicted impact point
+    (geodesic distance and azimuth, geographiclib)."""
+    d = geodesic_inverse(pred.lat_deg[0], pred.lon_deg[0], impacts.lat_deg, impacts.lon_deg)
+    az = np.radians(d.azimuth1_deg)
+    return np.column_stack([d.distance_m * np.sin(az), d.distance_m * np.cos(az)])
+
+
 def midcourse_state(lat=35.0, lon=45.0, az_deg=280.0, speed=2500.0, gamma_deg=40.0, fly_s=150.0, beta=np.inf):
     """A ground launch (no boost) flown ``fly_s`` seconds: its state, and the launch point."""
     r0 = geodetic_to_ecef(lat, lon, 0.0)
@@ -51,9 +59,7 @@ def test_impact_prediction_matches_a_monte_carlo_of_the_same_flights():
     rng = np.random.default_rng(1)
     samples = rng.multivariate_normal(x, P, size=4000)
     imp = propagate_to_impact(samples[:, :3], samples[:, 3:], np.inf)
-    d = geodesic_inverse(pred.lat_deg[0], pred.lon_deg[0], imp.lat_deg, imp.lon_deg)
-    az = np.radians(d.azimuth1_deg)
-    en = np.column_stack([d.distance_m * np.sin(az), d.distance_m * np.cos(az)])
+    en = _east_north_of(imp, pred)
     mc_mean = en.mean(axis=0)
     mc_cov = np.cov(en.T)
     sigma = math.sqrt(np.trace(mc_cov))
@@ -266,9 +272,7 @@ def test_impact_prediction_with_a_drag_prior_matches_a_monte_carlo_of_that_prior
         samples = rng.multivariate_normal(x, P, size=m)
         ib = rng.uniform(1 / (1.25 * 8000.0), 1.25 / 5000.0, size=m)
         imp = propagate_to_impact(samples[:, :3], samples[:, 3:], np.inf, inv_beta_m2_kg=ib, rtol=1e-9)
-        d = geodesic_inverse(pred.lat_deg[0], pred.lon_deg[0], imp.lat_deg, imp.lon_deg)
-        az_r = np.radians(d.azimuth1_deg)
-        en = np.column_stack([d.distance_m * np.sin(az_r), d.distance_m * np.cos(az_r)])
+        en = _east_north_of(imp, pred)
         mc_cov = np.cov(en.T)
         sigma = math.sqrt(np.trace(mc_cov))
         assert np.linalg.norm(en.mean(axis=0)) < 0.1 * sigma
