@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+from numba import njit
 
 from hoplon.core.earth import EarthModel
 from hoplon.core.frames import ecef_to_geodetic
@@ -97,33 +98,9 @@ class TruthStore:
         Times are clamped to each object's sampled span.
         """
         obj = np.asarray(obj, dtype=np.int64)
-        t = np.clip(np.asarray(time_s, dtype=float), self.start_s[obj], self.end_s[obj])
-        lo = self.offsets[obj].copy()
-        hi = self.offsets[obj + 1] - 1  # last sample index of the object
-        # vectorised binary search for the interval [i, i+1] holding t (i < hi)
-        a, b = lo, np.maximum(hi - 1, lo)
-        while True:
-            active = a < b
-            if not np.any(active):
-                break
-            mid = (a + b + 1) // 2
-            go_right = self.t[mid] <= t
-            a = np.where(active & go_right, mid, a)
-            b = np.where(active & ~go_right, mid - 1, b)
-        i = a
-        j = np.minimum(i + 1, hi)
-        h = self.t[j] - self.t[i]
-        single = h <= 0.0
-        h = np.where(single, 1.0, h)
-        s = ((t - self.t[i]) / h)[:, None]
-        hh = h[:, None]
-        r0, r1, v0, v1 = self.r[i], self.r[j], self.v[i], self.v[j]
-        s2, s3 = s * s, s * s * s
-        r = (2 * s3 - 3 * s2 + 1) * r0 + (s3 - 2 * s2 + s) * hh * v0 + (-2 * s3 + 3 * s2) * r1 + (s3 - s2) * hh * v1
-        v = ((6 * s2 - 6 * s) * r0 + (-6 * s2 + 6 * s) * r1) / hh + (3 * s2 - 4 * s + 1) * v0 + (3 * s2 - 2 * s) * v1
-        r = np.where(single[:, None], r0, r)
-        v = np.where(single[:, None], v0, v)
-        return r, v
+        t = np.broadcast_to(np.asarray(time_s, dtype=float), obj.shape)
+        return _hermite_states(obj.ravel(), np.ascontiguousarray(t).ravel(), self.offsets, self.t, self.r, self.v,
+                               self.start_s, self.end_s)
 
     def alive(self, time_s: float | np.ndarray) -> np.ndarray:
         """Boolean (N,) or (T, N): which objects are in flight at each time."""
@@ -180,3 +157,41 @@ class TruthStore:
             },
             schema=TRUTH_SCHEMA,
         )
+
+
+@njit(cache=True)
+def _hermite_states(obj, time_s, offsets, t, r, v, start_s, end_s):
+    """:meth:`TruthStore.state_at` for P (object, time) pairs: a binary search for the
+    samples [i, i+1] around each (clamped) time, then cubic Hermite interpolation."""
+    n = obj.shape[0]
+    r_out = np.empty((n, 3))
+    v_out = np.empty((n, 3))
+    for p in range(n):
+        o = obj[p]
+        tp = min(max(time_s[p], start_s[o]), end_s[o])
+        lo = offsets[o]
+        hi = offsets[o + 1] - 1  # last sample of the object
+        a, b = lo, max(hi - 1, lo)
+        while a < b:  # the last i in [lo, hi - 1] with t[i] <= tp
+            mid = (a + b + 1) // 2
+            if t[mid] <= tp:
+                a = mid
+            else:
+                b = mid - 1
+        i = a
+        j = min(i + 1, hi)
+        h = t[j] - t[i]
+        if h <= 0.0:  # a single sample
+            for c in range(3):
+                r_out[p, c] = r[i, c]
+                v_out[p, c] = v[i, c]
+            continue
+        s = (tp - t[i]) / h
+        s2 = s * s
+        s3 = s * s * s
+        h00, h10, h01, h11 = 2 * s3 - 3 * s2 + 1, s3 - 2 * s2 + s, -2 * s3 + 3 * s2, s3 - s2
+        d00, d01, d10, d11 = 6 * s2 - 6 * s, -6 * s2 + 6 * s, 3 * s2 - 4 * s + 1, 3 * s2 - 2 * s
+        for c in range(3):
+            r_out[p, c] = h00 * r[i, c] + h10 * h * v[i, c] + h01 * r[j, c] + h11 * h * v[j, c]
+            v_out[p, c] = (d00 * r[i, c] + d01 * r[j, c]) / h + d10 * v[i, c] + d11 * v[j, c]
+    return r_out, v_out
