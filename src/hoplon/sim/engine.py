@@ -241,11 +241,15 @@ def _ballistic(world: World, step: float, every: int, truth: TruthStore, objects
     }
 
 
-def _airbreathers(world: World, step: float, every: int, truth: TruthStore, objects: ObjectTable, events: list[Event]) -> dict:
+def _routes_flown(world: World, step: float):
+    """The drones' and cruise missiles' states on the truth grid of ``step`` (s), with
+    their arrival points, misses and assets hit: they draw nothing from the seed, so a
+    world and its reseeds fly them once per step (memo in ``world.airbreathers.flown``)."""
     ab = world.airbreathers
+    memo = ab.flown.get(step)
+    if memo is not None:
+        return memo
     n = len(ab)
-    if n == 0:
-        return {}
     plan = ab.plan
     launch, arrival = plan.launch_time_s, plan.arrival_time_s
     grids = [np.append(_grid(launch[i], arrival[i], step), arrival[i]) for i in range(n)]
@@ -267,7 +271,18 @@ def _airbreathers(world: World, step: float, every: int, truth: TruthStore, obje
         miss[has_aim] = np.atleast_1d(
             geodesic_inverse(end_lat[has_aim], end_lon[has_aim], aim_lat[has_aim], aim_lon[has_aim], earth=world.earth).distance_m
         )
-    hit = _nearest_asset(world, end_lat, end_lon)
+    memo = ab.flown[step] = (grids, st, off, end_rows, miss, _nearest_asset(world, end_lat, end_lon))
+    return memo
+
+
+def _airbreathers(world: World, step: float, every: int, truth: TruthStore, objects: ObjectTable, events: list[Event]) -> dict:
+    ab = world.airbreathers
+    n = len(ab)
+    if n == 0:
+        return {}
+    launch, arrival = ab.plan.launch_time_s, ab.plan.arrival_time_s
+    grids, st, off, end_rows, miss, hit = _routes_flown(world, step)
+    end_lat, end_lon = st.lat_deg[end_rows], st.lon_deg[end_rows]
     catalog = world.scenario.threat_catalog
     for i in range(n):
         oid, kind = str(ab.object_id[i]), str(ab.kind[i]).replace("-", "_")

@@ -96,6 +96,9 @@ class AirBreathers:
     source_path: list[tuple]
     target_asset: np.ndarray
     plan: RoutePlan | None
+    flown: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
+    """The engine's memo of the routes flown on each truth step (they draw nothing from
+    the seed, so reseeded worlds share it)."""
 
     def __len__(self) -> int:
         return int(self.object_id.shape[0])
