@@ -17,9 +17,11 @@ before the decision time.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 
 __all__ = ["EngagementWindows", "FlyoutParameters", "engagement_windows", "flyout_distance_m", "flyout_speed_mps", "flyout_time_s"]
 
@@ -89,36 +91,50 @@ def engagement_windows(battery_ecef_m, params: FlyoutParameters, path_time_s, pa
     ``battery_ecef_m`` (B, 3); ``path_time_s`` (J, K) absolute times of each threat's path
     samples (NaN pads short paths), ``path_ecef_m`` (J, K, 3), ``path_alt_m`` (J, K);
     ``now_s`` the decision time; ``not_before_s`` (J,) optional earliest launch time per
-    threat (e.g. after a kill assessment). All pairs at once, in numpy.
+    threat (e.g. after a kill assessment). All pairs at once, compiled.
     """
-    b = np.asarray(battery_ecef_m, float).reshape(-1, 3)
-    t = np.asarray(path_time_s, float)
-    p = np.asarray(path_ecef_m, float)
-    alt = np.asarray(path_alt_m, float)
-    d = np.linalg.norm(p[None, :, :, :] - b[:, None, None, :], axis=3)  # (B, J, K)
-
-    def per_battery(x):
-        return np.asarray(x, float)[:, None, None]
-
-    fly = flyout_time_s(d, per_battery(params.burnout_speed_mps), per_battery(params.burnout_time_s),
-                        per_battery(params.coast_decay_time_s))
-    launch = t[None] - fly - per_battery(params.launch_delay_s)
+    b = np.ascontiguousarray(np.asarray(battery_ecef_m, float).reshape(-1, 3))
+    t = np.ascontiguousarray(path_time_s, float)
+    p = np.ascontiguousarray(path_ecef_m, float)
+    alt = np.ascontiguousarray(path_alt_m, float)
     earliest = np.full(t.shape[0], float(now_s)) if not_before_s is None else np.maximum(now_s, np.asarray(not_before_s, float))
-    with np.errstate(invalid="ignore"):
-        ok = (
-            np.isfinite(t)[None]
-            & (d >= per_battery(params.min_range_m)) & (d <= per_battery(params.max_range_m))
-            & (alt[None] >= per_battery(params.min_altitude_m)) & (alt[None] <= per_battery(params.max_altitude_m))
-            & (fly <= per_battery(params.max_flight_time_s))
-            & (launch >= earliest[None, :, None])
-        )
-    any_ok = ok.any(axis=2)
-    k = ok.shape[2]
-    first = np.where(any_ok, np.argmax(ok, axis=2), -1)
-    last = np.where(any_ok, k - 1 - np.argmax(ok[:, :, ::-1], axis=2), -1)
-    tt = np.broadcast_to(t[None], ok.shape)
-    take = np.clip(first, 0, None)[..., None]
-    open_s = np.where(any_ok, np.take_along_axis(tt, take, axis=2)[..., 0], np.nan)
-    close_s = np.where(any_ok, np.take_along_axis(tt, np.clip(last, 0, None)[..., None], axis=2)[..., 0], np.nan)
-    return EngagementWindows(ok, np.where(np.isfinite(t)[None], launch, np.nan), np.where(np.isfinite(t)[None], fly, np.nan),
-                             first, last, open_s, close_s)
+    prm = [np.ascontiguousarray(np.broadcast_to(np.asarray(x, float), (b.shape[0],))) for x in params]
+    return EngagementWindows(*_windows(b, t, p, alt, earliest, *prm))
+
+
+@njit(cache=True)
+def _windows(b, t, p, alt, earliest, vb, tb, tau, max_flight, min_range, max_range, min_alt, max_alt, delay):
+    """:func:`engagement_windows` in one pass over batteries x threats x samples (the
+    fly-out time as :func:`flyout_time_s` computes it)."""
+    n_b, n_j, n_k = b.shape[0], t.shape[0], t.shape[1]
+    ok = np.zeros((n_b, n_j, n_k), np.bool_)
+    launch = np.full((n_b, n_j, n_k), np.nan)
+    fly = np.full((n_b, n_j, n_k), np.nan)
+    first = np.full((n_b, n_j), -1, np.int64)
+    last = np.full((n_b, n_j), -1, np.int64)
+    open_s = np.full((n_b, n_j), np.nan)
+    close_s = np.full((n_b, n_j), np.nan)
+    for i in range(n_b):
+        sb = 0.5 * vb[i] * tb[i]
+        for j in range(n_j):
+            for k in range(n_k):
+                if not np.isfinite(t[j, k]):
+                    continue
+                dx, dy, dz = p[j, k, 0] - b[i, 0], p[j, k, 1] - b[i, 1], p[j, k, 2] - b[i, 2]
+                d = math.sqrt(dx * dx + dy * dy + dz * dz)
+                if d <= sb:
+                    f = math.sqrt(2.0 * max(d, 0.0) * tb[i] / vb[i])
+                else:
+                    f = tb[i] + tau[i] * math.expm1(min((d - sb) / (vb[i] * tau[i]), 700.0))
+                fly[i, j, k] = f
+                lt = t[j, k] - f - delay[i]
+                launch[i, j, k] = lt
+                if (min_range[i] <= d <= max_range[i] and min_alt[i] <= alt[j, k] <= max_alt[i]
+                        and f <= max_flight[i] and lt >= earliest[j]):
+                    ok[i, j, k] = True
+                    if first[i, j] < 0:
+                        first[i, j] = k
+                        open_s[i, j] = t[j, k]
+                    last[i, j] = k
+                    close_s[i, j] = t[j, k]
+    return ok, launch, fly, first, last, open_s, close_s
