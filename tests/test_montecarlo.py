@@ -96,12 +96,16 @@ def test_reseed_equals_compiling_with_the_seed(scenario):
 def test_a_replication_is_the_run_with_its_seed(scenario):
     world = compile_scenario(scenario)
     k = 2
-    mc = replicate(world, SEED, N, k)
+    mc = replicate(world, SEED, N, k, events=True)
     seeded = compile_scenario(scenario, seed=np.random.SeedSequence(SEED).spawn(N)[k])
     single = run(seeded)
-    for name in ("outcomes", "interceptors", "engagements", "debris"):
+    for name in ("outcomes", "interceptors", "debris"):
         a, b = getattr(mc, name), getattr(single, name)
         assert a.schema == b.schema and repr(a.to_pydict()) == repr(b.to_pydict()), name  # NaN-aware
+    assert mc.debris_clouds == single.debris_clouds
+    # a replication builds only the tables the store keeps (the event log when asked)
+    assert all(getattr(mc, name) is None for name in ("truth", "detections", "threat_evaluations", "engagements"))
+    assert replicate(world, SEED, N, k).events is None
     # Monte Carlo skips only the launch-point estimates (in the classified events' details)
     lean = run(seeded, launch_points=False)
     assert repr(mc.events.to_pydict()) == repr(lean.events.to_pydict())
@@ -140,7 +144,7 @@ def test_event_logs_are_parquet_partitions_the_store_can_query(scenario, tmp_pat
     launches = con.execute("SELECT count(*) FROM events WHERE kind = 'launch'").fetchone()[0]
     con.close()
     world = compile_scenario(scenario)
-    expected = [(k, replicate(world, SEED, 2, k).events.num_rows) for k in range(2)]
+    expected = [(k, replicate(world, SEED, 2, k, events=True).events.num_rows) for k in range(2)]
     assert per_rep == expected
     assert launches == 2 * len(world.ballistic.object_id)
     # a partition whose chunk never committed (a crash between the two) goes on resume

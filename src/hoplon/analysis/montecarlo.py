@@ -62,15 +62,17 @@ def scenario_sha256(scenario: Scenario) -> str:
 # ------------------------------------------------------------------ one replication
 
 
-def play(world: World) -> RunResult:
-    """The engine as a replication runs it: no truth table kept, no launch-point estimates
-    (no outcome measure uses them)."""
-    return run_world(world, truth_step_s=MC_TRUTH_STEP_S, launch_points=False)
+def play(world: World, *, events: bool = False) -> RunResult:
+    """The engine as a replication runs it: a lean run (only the tables the store keeps:
+    outcomes, interceptors, debris and, with ``events``, the event log), no launch-point
+    estimates (no outcome measure uses them)."""
+    return run_world(world, truth_step_s=MC_TRUTH_STEP_S, launch_points=False, lean=True, events=events)
 
 
-def replicate(world: World, seed: int, n: int, k: int) -> RunResult:
-    """Play replication ``k`` of ``n`` of ``world``'s scenario with base seed ``seed``."""
-    return play(reseed(world, replication_seed(seed, n, k)))
+def replicate(world: World, seed: int, n: int, k: int, *, events: bool = False) -> RunResult:
+    """Play replication ``k`` of ``n`` of ``world``'s scenario with base seed ``seed``
+    (with ``events``, its event log too)."""
+    return play(reseed(world, replication_seed(seed, n, k)), events=events)
 
 
 def _table(name: str, cols: dict) -> pa.Table:
@@ -160,7 +162,7 @@ def run_chunk(scenario: Scenario, sha: str, seed: int, n: int, reps: list[int],
     parts = []
     for k in reps:
         t0 = time.perf_counter()
-        result = replicate(world, seed, n, k)
+        result = replicate(world, seed, n, k, events=events)
         part = replication_tables(result, k)
         part["replication_cost"] = _table("replication_cost", {"rep": [k], "wall_s": [time.perf_counter() - t0]})
         if events:

@@ -78,14 +78,14 @@ class RunResult:
     """What a run produced: tables with fixed schemas, plus the world it ran."""
 
     world: World
-    truth: pa.Table
-    events: pa.Table
+    truth: pa.Table | None  # None: a lean run (see run)
+    events: pa.Table | None
     outcomes: pa.Table
     truth_step_s: float
-    detections: pa.Table
+    detections: pa.Table | None
     launch_reports: pa.Table
     sensor_stats: list[dict]
-    tracks: pa.Table
+    tracks: pa.Table | None
     threat_evaluations: pa.Table | None = None
     engagements: pa.Table | None = None
     interceptors: pa.Table | None = None
@@ -367,11 +367,16 @@ def estimated_truth_rows(world: World, truth_step_s: float) -> int:
     return int(math.ceil(seconds / internal)) + rows
 
 
-def run(world: World, *, truth_step_s: float = 1.0, launch_points: bool = True) -> RunResult:
+def run(world: World, *, truth_step_s: float = 1.0, launch_points: bool = True, lean: bool = False,
+        events: bool = True) -> RunResult:
     """Play ``world`` from the first launch to the last object on the ground; truth
     written every ``truth_step_s`` s. ``launch_points=False`` skips the battle manager's
     launch-point estimates (reported in the threat evaluations and ``classified`` events,
     never used to decide: every other output is unchanged); Monte Carlo does so.
+    ``lean=True`` builds only what a Monte Carlo replication stores (outcomes,
+    interceptors, debris and, unless ``events=False``, the event log); the truth,
+    detections, tracks, threat evaluations and engagements tables are then None (the
+    play is the same).
 
     The flights of every threat are computed first as if nothing were shot down, and the
     sensors' detections of them (both are deterministic physics and draws of their own
@@ -396,23 +401,23 @@ def run(world: World, *, truth_step_s: float = 1.0, launch_points: bool = True) 
     step = truth_step_s / every
     truth = TruthStore(world.earth)
     objects = ObjectTable()
-    events: list[Event] = []
+    log: list[Event] = []
     parts = [
-        _ballistic(world, step, every, truth, objects, events),
-        _airbreathers(world, step, every, truth, objects, events),
+        _ballistic(world, step, every, truth, objects, log),
+        _airbreathers(world, step, every, truth, objects, log),
     ]
     truth.freeze()
-    detections, reports, stats = simulate_sensors(world, truth, objects, stream(world.seed, "sensors"), events)
+    detections, reports, stats = simulate_sensors(world, truth, objects, stream(world.seed, "sensors"), log)
     tracker = EngineTracker(world, detections, objects.object_id, world.tracker)
-    battle = BattleManager(world, events, launch_points=launch_points)
+    battle = BattleManager(world, log, launch_points=launch_points)
     flights = Interceptors(world, battle.batteries, stream(world.seed, "intercepts"))
-    kills = _loop(world, truth, tracker, battle, flights, events)
+    kills = _loop(world, truth, tracker, battle, flights, log)
     # afterwards: what the destroyed objects no longer did
     death = truth.killed_s
-    events = _prune_events(events, objects, death)
-    detections = _prune_detections(detections, objects, death)
-    tracks = tracker.table(events)
-    evaluations, engagements = battle.tables()
+    log = _prune_events(log, objects, death)
+    detections = None if lean else _prune_detections(detections, objects, death)
+    tracks = tracker.table(log) if not lean or events else None  # (and the track events)
+    evaluations, engagements = battle.tables() if not lean else (None, None)
     falls = flights.falls()
     debris_table, clouds = run_debris(
         world,
@@ -420,16 +425,16 @@ def run(world: World, *, truth_step_s: float = 1.0, launch_points: bool = True) 
           "r": r, "v": v, "interceptor_mass_kg": flights.mass_kg(k), "interceptor_v": flights.velocity(k)}
          for o, t, r, v, k in kills],
         [_fall_row(flights, k, f) for k, f in sorted(falls.items())],
-        stream(world.seed, "debris"), events,
+        stream(world.seed, "debris"), log,
     )
-    truth_table = truth.table()
-    if len(flights):
+    truth_table = None if lean else truth.table()
+    if truth_table is not None and len(flights):
         truth_table = pa.concat_tables([truth_table, _interceptor_truth(flights, truth_step_s, world)])
         truth_table = truth_table.take(pc.sort_indices(truth_table, [("time_s", "ascending"), ("object_id", "ascending")]))
     return RunResult(
         world=world,
         truth=truth_table,
-        events=events_table(events),
+        events=events_table(log) if not lean or events else None,
         outcomes=_outcomes(parts, truth, flights),
         truth_step_s=truth_step_s,
         detections=detections,
