@@ -569,13 +569,17 @@ def _assignment_from_columns(cols: _Columns, chosen, type_of: np.ndarray) -> np.
 def _weapon_types(pk: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Identical weapons grouped: (type of each weapon (W,), kill probabilities per type
     (K, T), units per type (K,)), types in order of first appearance."""
-    _, first, type_of = np.unique(pk, axis=0, return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")  # renumber by first appearance
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    type_of = rank[np.asarray(type_of).reshape(-1)]
-    counts = np.bincount(type_of, minlength=order.size).astype(np.int64)
-    return type_of.astype(np.int64), pk[first[order]], counts
+    rows = np.ascontiguousarray(pk, dtype=np.float64) + 0.0  # -0.0 and 0.0 alike
+    type_by_row: dict[bytes, int] = {}
+    first: list[int] = []  # the first weapon of each type
+    type_of = np.empty(rows.shape[0], np.int64)
+    for i in range(rows.shape[0]):
+        k = type_by_row.setdefault(rows[i].tobytes(), len(first))
+        if k == len(first):
+            first.append(i)
+        type_of[i] = k
+    counts = np.bincount(type_of, minlength=len(first)).astype(np.int64)
+    return type_of, pk[first], counts
 
 
 def solve_exact(values, pk, *, time_limit_s: float = 60.0, gap: float = 1e-6, max_columns: int = 2_000_000,
