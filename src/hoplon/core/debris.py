@@ -42,6 +42,7 @@ impact exceeds 15 J (the casualty threshold of range-safety practice, e.g. RCC 3
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -71,6 +72,7 @@ __all__ = [
     "footprint",
     "fragment_cloud",
     "places_near",
+    "polygon_reach_rad",
 ]
 
 CASUALTY_ENERGY_J = 15.0
@@ -271,6 +273,19 @@ def places_near(fp: Footprint, place_lat_deg, place_lon_deg, margin_m: float = 0
     pts = _plane(lat, lon, fp.median_lat_deg, fp.median_lon_deg)
     dist = _distances_to_polygon(pts, poly)
     return dist <= margin_m, dist
+
+
+def polygon_reach_rad(fp: Footprint, margin_m: float) -> float:
+    """The largest angle (rad) between the ellipsoid normals at the median landing point and
+    at a ground point of the near hemisphere that lies within ``margin_m`` of the 95 %
+    polygon as :func:`places_near` measures it (in the tangent plane): the polygon lies
+    within its farthest vertex of the median, and a ground point whose normal makes the
+    angle theta with the median's lies at least ``a (1 - e^2) sin(theta)`` from it in that
+    plane (``a (1 - e^2)``: the least radius of curvature of the ellipsoid)."""
+    poly = _plane(fp.polygon95_lat_deg, fp.polygon95_lon_deg, fp.median_lat_deg, fp.median_lon_deg)
+    reach = float(np.max(np.hypot(poly[:, 0], poly[:, 1]))) + margin_m
+    wgs84 = earth_model("wgs84")
+    return math.asin(min(reach / (wgs84.a_m * (1.0 - wgs84.e2)), 1.0))
 
 
 def _distances_to_polygon(pts: np.ndarray, poly: np.ndarray) -> np.ndarray:
