@@ -333,17 +333,32 @@ def polygon_reach_rad(fp: Footprint, margin_m: float) -> float:
 
 def _distances_to_polygon(pts: np.ndarray, poly: np.ndarray) -> np.ndarray:
     """Distance from each point (P, 2) to a convex polygon (counter-clockwise vertices,
-    (E, 2)); 0 inside. All points against all edges at once."""
-    pts = np.asarray(pts, float).reshape(-1, 2)
-    n = len(poly)
-    if n == 0:
+    (E, 2)); 0 inside."""
+    pts = np.ascontiguousarray(pts, dtype=float).reshape(-1, 2)
+    poly = np.ascontiguousarray(poly, dtype=float).reshape(-1, 2)
+    if len(poly) == 0:
         return np.full(len(pts), np.inf)
-    if n == 1:
+    if len(poly) == 1:
         return np.hypot(*(pts - poly[0]).T)
-    a = poly[None, :, :]  # (1, E, 2)
-    ab = (np.roll(poly, -1, axis=0) - poly)[None, :, :]
-    ap = pts[:, None, :] - a  # (P, E, 2)
-    t = np.clip((ap * ab).sum(axis=2) / np.maximum((ab * ab).sum(axis=2), 1e-300), 0.0, 1.0)
-    best = np.hypot(*np.moveaxis(ap - t[..., None] * ab, 2, 0)).min(axis=1)
-    inside = (n >= 3) & np.all(ab[..., 0] * ap[..., 1] - ab[..., 1] * ap[..., 0] >= 0.0, axis=1)
-    return np.where(inside, 0.0, best)
+    out = np.empty(len(pts))
+    _polygon_distance_rows(pts, poly, out)
+    return out
+
+
+@numba.njit(cache=True)
+def _polygon_distance_rows(pts, poly, out):
+    """:func:`_distances_to_polygon` for two or more vertices: the nearest point of each edge
+    (its parameter along the edge clipped to [0, 1]); inside when left of every edge."""
+    n = poly.shape[0]
+    for i in range(pts.shape[0]):
+        best = math.inf
+        inside = n >= 3
+        for j in range(n):
+            k = j + 1 if j + 1 < n else 0
+            ax, ay = poly[j, 0], poly[j, 1]
+            abx, aby = poly[k, 0] - ax, poly[k, 1] - ay
+            apx, apy = pts[i, 0] - ax, pts[i, 1] - ay
+            t = min(max((apx * abx + apy * aby) / max(abx * abx + aby * aby, 1e-300), 0.0), 1.0)
+            best = min(best, math.hypot(apx - t * abx, apy - t * aby))
+            inside = inside and abx * apy - aby * apx >= 0.0
+        out[i] = 0.0 if inside else best
