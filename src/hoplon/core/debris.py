@@ -42,8 +42,10 @@ impact exceeds 15 J (the casualty threshold of range-safety practice, e.g. RCC 3
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
+import numba
 import numpy as np
 from scipy.integrate import cumulative_trapezoid
 from scipy.spatial import ConvexHull, QhullError
@@ -51,14 +53,14 @@ from scipy.spatial import ConvexHull, QhullError
 from hoplon.core.ballistic import propagate_to_impact, sample_flight, terminal_time_scale
 from hoplon.core.earth import (
     EarthModel,
+    _ecef_to_geodetic,
+    _geodetic_to_ecef,
     earth_model,
     terminal_fall_table,
 )
 from hoplon.core.frames import (
-    ecef_to_enu,
     ecef_to_geodetic,
     enu_rotation,
-    enu_to_ecef,
     geodetic_to_ecef,
 )
 
@@ -71,13 +73,20 @@ __all__ = [
     "footprint",
     "fragment_cloud",
     "places_near",
+    "polygon_reach_rad",
 ]
 
 CASUALTY_ENERGY_J = 15.0
 """Kinetic energy above which a falling fragment is counted as a casualty hazard."""
-_FALL_RTOL = 1e-6  # landing points within 1 m of rtol 1e-10 (an anatolia cloud), spreads are km
+_FALL_TOLERANCES = (1e-7, 1e-3, 5e-3)
+"""The integrator's tolerances for a fall: relative, absolute on position (m) and on velocity
+(m/s) per step. The landings of the anatolia clouds lie within 2.5 m of an integration at
+rtol 1e-10 to the ground (their spreads are km); a relative 1e-6 alone lands them within
+6 m at 1.5 times the cost: the falling fragments' slow velocity components need no
+micrometre-per-second steps."""
 _SBM_AREA_COEFF = 0.556945
 _SBM_AREA_EXP = 2.0047077
+_WGS84 = earth_model("wgs84")
 
 
 class FragmentCloud(NamedTuple):
@@ -149,11 +158,11 @@ def fall(cloud: FragmentCloud, *, earth: str | EarthModel = "wgs84", wind=None, 
     model = earth_model(earth)
     if wind is None:  # only the landings: one pass of the integrator
         end = propagate_to_impact(cloud.r_ecef_m, cloud.v_ecef_mps, cloud.beta_kg_m2, earth=model,
-                                  max_time_s=max_time_s, ground_alt_m=ground_alt_m, rtol=_FALL_RTOL,
+                                  max_time_s=max_time_s, ground_alt_m=ground_alt_m, rtol=_FALL_TOLERANCES,
                                   terminal_tau_s=terminal_tau_s)
     else:  # the same integration, sampled for the wind drift
         fs = sample_flight(cloud.r_ecef_m, cloud.v_ecef_mps, cloud.beta_kg_m2, step_s=wind_step_s, earth=model,
-                           max_time_s=max_time_s, ground_alt_m=ground_alt_m, rtol=_FALL_RTOL,
+                           max_time_s=max_time_s, ground_alt_m=ground_alt_m, rtol=_FALL_TOLERANCES,
                            terminal_tau_s=terminal_tau_s)
         end = fs.end
     lat, lon = np.asarray(end.lat_deg, float).copy(), np.asarray(end.lon_deg, float).copy()
@@ -213,24 +222,66 @@ class Footprint(NamedTuple):
     hull_area_m2: float
 
 
+@numba.njit(cache=True)
+def _plane_rows(lat_deg, lon_deg, lat0_deg, lon0_deg, a, e2, out):
+    """East/north (m) into ``out`` (N, 2) of ground points in the tangent plane at (lat0,
+    lon0): the arithmetic of ``frames.ecef_to_enu(frames.geodetic_to_ecef(...))``, compiled."""
+    la0, lo0 = math.radians(lat0_deg), math.radians(lon0_deg)
+    x0, y0, z0 = _geodetic_to_ecef(la0, lo0, 0.0, a, e2)
+    sp, cp, sl, cl = math.sin(la0), math.cos(la0), math.sin(lo0), math.cos(lo0)
+    for i in range(lat_deg.shape[0]):
+        x, y, z = _geodetic_to_ecef(math.radians(lat_deg[i]), math.radians(lon_deg[i]), 0.0, a, e2)
+        dx, dy, dz = x - x0, y - y0, z - z0
+        t = cl * dx + sl * dy
+        out[i, 0] = -sl * dx + cl * dy
+        out[i, 1] = -sp * t + cp * dz
+
+
+@numba.njit(cache=True)
+def _unplane_rows(target, lat0_deg, lon0_deg, a, e2, lat_deg, lon_deg):
+    """Ground points (deg, into ``lat_deg``/``lon_deg``) whose projection by
+    :func:`_plane_rows` is ``target`` (N, 2): a fixed point (the ellipsoid lies a little
+    below the tangent plane), at most six steps, until every point is within a tenth of a
+    millimetre; the arithmetic of ``frames.enu_to_ecef`` and ``frames.ecef_to_geodetic``."""
+    n = target.shape[0]
+    guess = target.copy()
+    plane = np.empty((n, 2))
+    la0, lo0 = math.radians(lat0_deg), math.radians(lon0_deg)
+    x0, y0, z0 = _geodetic_to_ecef(la0, lo0, 0.0, a, e2)
+    sp, cp, sl, cl = math.sin(la0), math.cos(la0), math.sin(lo0), math.cos(lo0)
+    for _ in range(6):
+        for i in range(n):
+            e, north, up = guess[i, 0], guess[i, 1], 0.0
+            t = cp * up - sp * north
+            lat, lon, _h = _ecef_to_geodetic(x0 + (-sl * e + cl * t), y0 + (cl * e + sl * t), z0 + (cp * north + sp * up),
+                                             a, e2, False)
+            lon = math.degrees(lon)
+            lat_deg[i] = math.degrees(lat)
+            lon_deg[i] = lon + 360.0 if lon <= -180.0 else lon
+        _plane_rows(lat_deg, lon_deg, lat0_deg, lon0_deg, a, e2, plane)
+        converged = True
+        for i in range(n):
+            for j in range(2):
+                residual = target[i, j] - plane[i, j]
+                converged = converged and not abs(residual) > 1e-4
+                guess[i, j] = guess[i, j] + residual
+        if converged:
+            break
+
+
 def _plane(lat, lon, lat0, lon0):
     """East/north (N, 2) of ground points in the tangent plane at (lat0, lon0), m."""
-    r = np.atleast_2d(geodetic_to_ecef(lat, lon, np.zeros_like(lat)))
-    return ecef_to_enu(r, lat0_deg=lat0, lon0_deg=lon0, alt0_m=0.0)[:, :2]
+    lat, lon = np.atleast_1d(np.asarray(lat, float)), np.atleast_1d(np.asarray(lon, float))
+    out = np.empty((lat.shape[0], 2))
+    _plane_rows(lat, lon, float(lat0), float(lon0), _WGS84.a_m, _WGS84.e2, out)
+    return out
 
 
 def _unplane(en, lat0, lon0):
     """Ground points (on the ellipsoid) whose projection by :func:`_plane` is ``en``."""
-    target = np.asarray(en, float).reshape(-1, 2)
-    guess = target.copy()
-    for _ in range(6):  # fixed point: the ellipsoid lies a little below the tangent plane
-        enu = np.column_stack([guess, np.zeros(len(guess))])
-        geo = ecef_to_geodetic(enu_to_ecef(enu, lat0_deg=lat0, lon0_deg=lon0, alt0_m=0.0))
-        lat, lon = np.atleast_1d(geo.lat_deg), np.atleast_1d(geo.lon_deg)
-        residual = target - _plane(lat, lon, lat0, lon0)
-        if not np.any(np.abs(residual) > 1e-4):  # a tenth of a millimetre
-            break
-        guess = guess + residual
+    target = np.ascontiguousarray(en, dtype=float).reshape(-1, 2)
+    lat, lon = np.empty(len(target)), np.empty(len(target))
+    _unplane_rows(target, float(lat0), float(lon0), _WGS84.a_m, _WGS84.e2, lat, lon)
     return lat, lon
 
 
@@ -273,19 +324,46 @@ def places_near(fp: Footprint, place_lat_deg, place_lon_deg, margin_m: float = 0
     return dist <= margin_m, dist
 
 
+def polygon_reach_rad(fp: Footprint, margin_m: float) -> float:
+    """The largest angle (rad) between the ellipsoid normals at the median landing point and
+    at a ground point of the near hemisphere that lies within ``margin_m`` of the 95 %
+    polygon as :func:`places_near` measures it (in the tangent plane): the polygon lies
+    within its farthest vertex of the median, and a ground point whose normal makes the
+    angle theta with the median's lies at least ``a (1 - e^2) sin(theta)`` from it in that
+    plane (``a (1 - e^2)``: the least radius of curvature of the ellipsoid)."""
+    poly = _plane(fp.polygon95_lat_deg, fp.polygon95_lon_deg, fp.median_lat_deg, fp.median_lon_deg)
+    reach = float(np.max(np.hypot(poly[:, 0], poly[:, 1]))) + margin_m
+    return math.asin(min(reach / (_WGS84.a_m * (1.0 - _WGS84.e2)), 1.0))
+
+
 def _distances_to_polygon(pts: np.ndarray, poly: np.ndarray) -> np.ndarray:
     """Distance from each point (P, 2) to a convex polygon (counter-clockwise vertices,
-    (E, 2)); 0 inside. All points against all edges at once."""
-    pts = np.asarray(pts, float).reshape(-1, 2)
-    n = len(poly)
-    if n == 0:
+    (E, 2)); 0 inside."""
+    pts = np.ascontiguousarray(pts, dtype=float).reshape(-1, 2)
+    poly = np.ascontiguousarray(poly, dtype=float).reshape(-1, 2)
+    if len(poly) == 0:
         return np.full(len(pts), np.inf)
-    if n == 1:
+    if len(poly) == 1:
         return np.hypot(*(pts - poly[0]).T)
-    a = poly[None, :, :]  # (1, E, 2)
-    ab = (np.roll(poly, -1, axis=0) - poly)[None, :, :]
-    ap = pts[:, None, :] - a  # (P, E, 2)
-    t = np.clip((ap * ab).sum(axis=2) / np.maximum((ab * ab).sum(axis=2), 1e-300), 0.0, 1.0)
-    best = np.hypot(*np.moveaxis(ap - t[..., None] * ab, 2, 0)).min(axis=1)
-    inside = (n >= 3) & np.all(ab[..., 0] * ap[..., 1] - ab[..., 1] * ap[..., 0] >= 0.0, axis=1)
-    return np.where(inside, 0.0, best)
+    out = np.empty(len(pts))
+    _polygon_distance_rows(pts, poly, out)
+    return out
+
+
+@numba.njit(cache=True)
+def _polygon_distance_rows(pts, poly, out):
+    """:func:`_distances_to_polygon` for two or more vertices: the nearest point of each edge
+    (its parameter along the edge clipped to [0, 1]); inside when left of every edge."""
+    n = poly.shape[0]
+    for i in range(pts.shape[0]):
+        best = math.inf
+        inside = n >= 3
+        for j in range(n):
+            k = j + 1 if j + 1 < n else 0
+            ax, ay = poly[j, 0], poly[j, 1]
+            abx, aby = poly[k, 0] - ax, poly[k, 1] - ay
+            apx, apy = pts[i, 0] - ax, pts[i, 1] - ay
+            t = min(max((apx * abx + apy * aby) / max(abx * abx + aby * aby, 1e-300), 0.0), 1.0)
+            best = min(best, math.hypot(apx - t * abx, apy - t * aby))
+            inside = inside and abx * apy - aby * apx >= 0.0
+        out[i] = 0.0 if inside else best

@@ -24,12 +24,15 @@ import pyarrow as pa
 
 from hoplon.core.debris import (
     CASUALTY_ENERGY_J,
+    Footprint,
     FragmentCloud,
     fall,
     footprint,
     fragment_cloud,
     places_near,
+    polygon_reach_rad,
 )
+from hoplon.core.earth import SPHERE
 from hoplon.core.frames import geodesic_inverse
 from hoplon.scenario.places import describe_location, load_places, places_within
 from hoplon.sim.events import Event
@@ -155,40 +158,29 @@ def _summaries(world, table: pa.Table, events: list[Event]) -> list[dict]:
         return []
     d = {k: table.column(k).to_numpy(zero_copy_only=False) for k in table.column_names}
     places = load_places(PLACE_MIN_POPULATION)
-    out = []
     ids = d["cloud_id"]
+    clouds = []  # (cloud id, its landed rows, footprint, places under it)
     for cid in list(dict.fromkeys(ids.tolist())):
-        sel = (ids == cid) & d["landed"]
-        if not sel.any():
-            continue
-        lat, lon = d["lat_deg"][sel], d["lon_deg"][sel]
-        fp = footprint(lat, lon)
-        # great-circle reach on the mean sphere: the metric places_within searches with
-        # (vectorised; the ellipsoidal geodesic costs a Python call per fragment)
-        reach = float(np.max(geodesic_inverse(fp.median_lat_deg, fp.median_lon_deg, lat, lon, earth="sphere").distance_m))
-        near = places_within(fp.median_lat_deg, fp.median_lon_deg, reach + PLACE_MARGIN_M,
-                             min_population=PLACE_MIN_POPULATION)
-        found = []
-        if near.size:
-            inside, dist = places_near(fp, places.lat_deg[near], places.lon_deg[near], margin_m=PLACE_MARGIN_M)
-            # inside first (distance 0), then by distance; among equals the most populous first
-            pop = places.population[near].astype(float)
-            for k in np.flatnonzero(inside)[np.lexsort((-pop[inside], dist[inside]))]:
-                p = near[k]
-                found.append({"name": str(places.name[p]), "country": str(places.country_code[p]),
-                              "admin1": str(places.admin1_code[p]), "population": int(places.population[p]),
-                              "distance_m": float(dist[k])})
-        source = str(d["source"][sel][0])
-        t_land = d["land_time_s"][sel]
-        weight = d["represents"][sel]
+        rows = np.flatnonzero((ids == cid) & d["landed"])
+        if rows.size:
+            fp = footprint(d["lat_deg"][rows], d["lon_deg"][rows])
+            clouds.append((cid, rows, fp, _places_under(fp, d["lat_deg"][rows], d["lon_deg"][rows], places)))
+    if not clouds:
+        return []
+    labels = describe_location([c[2].median_lat_deg for c in clouds], [c[2].median_lon_deg for c in clouds])
+    out = []
+    for (cid, rows, fp, found), label in zip(clouds, labels, strict=True):
+        source = str(d["source"][rows[0]])
+        t_land = d["land_time_s"][rows]
+        weight = d["represents"][rows]
         summary = {
-            "cloud_id": str(cid), "source": source, "fragments": int(round(weight.sum())), "samples": int(sel.sum()),
-            "hazardous": int(round(weight[d["hazardous"][sel]].sum())), "mass_kg": float((d["mass_kg"][sel] * weight).sum()),
-            "break_time_s": float(d["break_time_s"][sel][0]), "first_landing_s": float(t_land.min()),
+            "cloud_id": str(cid), "source": source, "fragments": int(round(weight.sum())), "samples": int(rows.size),
+            "hazardous": int(round(weight[d["hazardous"][rows]].sum())), "mass_kg": float((d["mass_kg"][rows] * weight).sum()),
+            "break_time_s": float(d["break_time_s"][rows[0]]), "first_landing_s": float(t_land.min()),
             "last_landing_s": float(t_land.max()), "median_lat_deg": fp.median_lat_deg, "median_lon_deg": fp.median_lon_deg,
             "footprint95_area_km2": fp.polygon95_area_m2 / 1e6, "hull_area_km2": fp.hull_area_m2 / 1e6,
             "polygon95_lat_deg": fp.polygon95_lat_deg.tolist(), "polygon95_lon_deg": fp.polygon95_lon_deg.tolist(),
-            "places": found, "near": describe_location(fp.median_lat_deg, fp.median_lon_deg)[0],
+            "places": found, "near": label,
         }
         out.append(summary)
         what = (f"{summary['fragments']:,} fragments of {cid} ({summary['hazardous']:,} above 15 J; {summary['samples']} "
@@ -199,3 +191,27 @@ def _summaries(world, table: pa.Table, events: list[Event]) -> list[dict]:
         events.append(Event(float(np.median(t_land)), "debris_landed", str(cid), fp.median_lat_deg, fp.median_lon_deg, 0.0,
                             f"{what}; near {summary['near']}"))
     return out
+
+
+def _places_under(fp: Footprint, lat: np.ndarray, lon: np.ndarray, places) -> list[dict]:
+    """The places inside or within ``PLACE_MARGIN_M`` of the 95 % polygon of a cloud that
+    landed at ``lat``/``lon`` (deg): inside first (distance 0), then by distance; among
+    equals the most populous first."""
+    # searched within the great-circle reach of the landings on the mean sphere (the metric
+    # places_within searches with; vectorised, the ellipsoidal geodesic costs a Python call
+    # per fragment), and no farther than a place within the margin of the polygon can lie
+    # (+1 km: places_within's sphere is 8.8 m larger, and rounding)
+    reach = float(np.max(geodesic_inverse(fp.median_lat_deg, fp.median_lon_deg, lat, lon, earth="sphere").distance_m))
+    radius = min(reach + PLACE_MARGIN_M, SPHERE.a_m * polygon_reach_rad(fp, PLACE_MARGIN_M) + 1000.0)
+    near = places_within(fp.median_lat_deg, fp.median_lon_deg, radius, min_population=PLACE_MIN_POPULATION)
+    if not near.size:
+        return []
+    inside, dist = places_near(fp, places.lat_deg[near], places.lon_deg[near], margin_m=PLACE_MARGIN_M)
+    pop = places.population[near].astype(float)
+    found = []
+    for k in np.flatnonzero(inside)[np.lexsort((-pop[inside], dist[inside]))]:
+        p = near[k]
+        found.append({"name": str(places.name[p]), "country": str(places.country_code[p]),
+                      "admin1": str(places.admin1_code[p]), "population": int(places.population[p]),
+                      "distance_m": float(dist[k])})
+    return found
