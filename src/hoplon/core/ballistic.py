@@ -21,6 +21,7 @@ velocity and acceleration at both ends of a step.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -464,6 +465,11 @@ def _fly_many_serial(
             sample_offsets, samples, status, t_end, y_end, apogee, n_written, terminal_tau,
         )
 
+
+ONE_PASS_MAX_SAMPLES = 1 << 20
+""":func:`sample_flight` reserves room for every body's samples up to its time limit and
+flies once while that is at most this many rows (56 MB, touched only where written);
+beyond, a first pass finds the flight times."""
 
 PARALLEL_MIN_BODIES = 32
 """Batches smaller than this run on one thread: for a few bodies, waking the thread pool
@@ -970,37 +976,35 @@ def sample_flight(
     r, v, inv_b, scalar = _prepare(r_ecef_m, v_ecef_mps, beta_kg_m2)
     n = r.shape[0]
     t0 = np.broadcast_to(np.asarray(t0_s, dtype=np.float64), (n,)).copy()
-    # pass 1: flight times; pass 2 (identical integration): the samples
-    status, t_end, *_ = _run(
-        r, v, inv_b, model, t_max=max_time_s, stop_at_ground=True, stop_at_apogee=False, rtol=rtol,
-        ground_alt_m=ground_alt_m, terminal_tau_s=terminal_tau_s,
-    )
     first = np.maximum(0, np.ceil(-t0 / step_s - 1e-12))
-    last = np.floor((t_end - t0) / step_s + 1e-9)
-    counts = np.maximum(0, last - first + 1).astype(np.int64)
-    status, t_end, y_end, apogee, offsets, samples, written = _run(
-        r, v, inv_b, model, t_max=max_time_s, stop_at_ground=True, stop_at_apogee=False, rtol=rtol,
-        ground_alt_m=ground_alt_m, sample_t0=t0, sample_dt=step_s, sample_counts=counts,
-        terminal_tau_s=terminal_tau_s,
-    )
+
+    def grid_count(t_end):  # grid times in [0, t_end] of each body's flight
+        return np.maximum(0, np.floor((t_end - t0) / step_s + 1e-9) - first + 1).astype(np.int64)
+
+    run = functools.partial(_run, r, v, inv_b, model, t_max=max_time_s, stop_at_ground=True, stop_at_apogee=False,
+                            rtol=rtol, ground_alt_m=ground_alt_m, terminal_tau_s=terminal_tau_s)
+    t_limit = _per_body(max_time_s, n)
+    room = grid_count(t_limit) if np.all(np.isfinite(t_limit)) else None
+    if room is None or room.sum() > ONE_PASS_MAX_SAMPLES:  # pass 1: the flight times, to size the samples
+        room = grid_count(run()[1])
+    status, t_end, y_end, apogee, offsets, samples, written = run(sample_t0=t0, sample_dt=step_s, sample_counts=room)
     # the samples end where the flight was integrated to; ``end`` is where it lands
     end_status, end_t, end_y, terminal_alt = _finish_terminal(status, t_end, y_end, inv_b, max_time_s, ground_alt_m,
                                                               model)
     end = _impact_result(end_status, end_t, end_y, apogee, model, terminal_alt)
-    # append each body's end state as its last row, dropping unused rows
-    rows = []
-    for i in range(n):
-        a, b = offsets[i], offsets[i] + written[i]
-        block = samples[a:b]
-        if block.shape[0] == 0 or block[-1, 0] < t_end[i] - 1e-9:
-            block = np.vstack([block, np.concatenate([[t_end[i]], y_end[i]])])
-        else:
-            block = block.copy()
-            block[-1, 0] = t_end[i]
-            block[-1, 1:] = y_end[i]
-        rows.append(block)
-    counts = np.array([b.shape[0] for b in rows], dtype=np.int64)
-    flat = np.vstack(rows) if rows else np.empty((0, 7))
-    out_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    # each body's samples on the grid up to its end, then its end state as its last row (in
+    # place of a sample at that time)
+    kept = np.minimum(written, grid_count(t_end))
+    has = kept > 0
+    last_t = np.full(n, -np.inf)
+    last_t[has] = samples[offsets[:-1][has] + kept[has] - 1, 0]
+    kept -= last_t >= t_end - 1e-9
+    out_offsets = np.concatenate([[0], np.cumsum(kept + 1)]).astype(np.int64)
+    body = np.repeat(np.arange(n), kept)
+    within = np.arange(body.size) - np.repeat(np.cumsum(kept) - kept, kept)
+    flat = np.empty((int(out_offsets[-1]), 7))
+    flat[out_offsets[body] + within] = samples[offsets[body] + within]
+    flat[out_offsets[1:] - 1, 0] = t_end
+    flat[out_offsets[1:] - 1, 1:] = y_end
     del scalar
     return FlightSamples(out_offsets, flat[:, 0].copy(), flat[:, 1:4].copy(), flat[:, 4:7].copy(), end)

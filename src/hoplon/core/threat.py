@@ -44,6 +44,7 @@ import dataclasses
 import math
 from typing import NamedTuple
 
+import numba
 import numpy as np
 from scipy.stats import chi2, norm, qmc
 
@@ -279,8 +280,26 @@ def estimate_launch_point(state, cov, *, inv_beta=None, inv_beta_cov=None, earth
 _UNIT_NORMALS = norm.ppf(qmc.Sobol(d=2, scramble=True, seed=20260304).random(4096).clip(1e-12, 1 - 1e-12))
 """A fixed quasi-random N(0, I_2) sample: disc probabilities to about 1/4096, reproducibly."""
 _UNIT_NORMALS_MAX = float(np.sqrt((_UNIT_NORMALS**2).sum(axis=1)).max())
-_PAIRS_PER_BLOCK = 128
-"""(track, asset) pairs tested against the sample at once (bounds the scratch memory)."""
+
+
+@numba.njit(cache=True)
+def _fraction_inside(L, offsets, radius_m, near, normals, out) -> None:
+    """``out[m, j]``: the fraction of the points ``L[m] @ normal`` (``normals`` (K, 2))
+    within ``radius_m[j]`` of ``offsets[m, j]``, for the pairs with ``near[m, j]``."""
+    n_points = normals.shape[0]
+    for m in range(L.shape[0]):
+        for j in range(radius_m.size):
+            if not near[m, j]:
+                continue
+            r2 = radius_m[j] ** 2
+            inside = 0
+            for k in range(n_points):
+                u0, u1 = normals[k, 0], normals[k, 1]
+                east = L[m, 0, 0] * u0 + L[m, 0, 1] * u1
+                north = L[m, 1, 0] * u0 + L[m, 1, 1] * u1
+                if (east - offsets[m, j, 0]) ** 2 + (north - offsets[m, j, 1]) ** 2 <= r2:
+                    inside += 1
+            out[m, j] = inside / n_points
 
 
 def asset_hit_probability(pred: GroundPrediction, asset_lat_deg, asset_lon_deg, asset_radius_m) -> np.ndarray:
@@ -302,19 +321,14 @@ def asset_hit_probability(pred: GroundPrediction, asset_lat_deg, asset_lon_deg, 
     cov = pred.cov_en_m2[ok]
     scale = np.maximum(np.trace(cov, axis1=1, axis2=2), 1e-6)
     L = np.linalg.cholesky(cov + 1e-9 * scale[:, None, None] * np.eye(2))
-    u0, u1 = _UNIT_NORMALS[None, :, 0], _UNIT_NORMALS[None, :, 1]
-    pts = np.stack([L[:, 0, 0, None] * u0 + L[:, 0, 1, None] * u1,
-                    L[:, 1, 0, None] * u0 + L[:, 1, 1, None] * u1], axis=-1)  # (n_ok, K, 2): L @ each normal
     # only (track, asset) pairs some point can reach: an asset farther than the radius plus
     # the farthest point (|L u| <= |L|_F max |u|; and a rounding margin) has none inside
     reach = np.sqrt((L**2).sum(axis=(1, 2))) * _UNIT_NORMALS_MAX
     dist = np.sqrt((offs**2).sum(axis=2))
     near = dist <= (reach[:, None] + rad[None, :]) * (1.0 + 1e-9) + 1e-6
-    m, j = np.nonzero(near)
-    for s in range(0, m.size, _PAIRS_PER_BLOCK):
-        mb, jb = m[s : s + _PAIRS_PER_BLOCK], j[s : s + _PAIRS_PER_BLOCK]
-        d2 = ((pts[mb] - offs[mb, jb, None, :]) ** 2).sum(axis=2)
-        out[ok[mb], jb] = (d2 <= rad[jb, None] ** 2).mean(axis=1)
+    frac = np.zeros((ok.size, a))
+    _fraction_inside(L, np.ascontiguousarray(offs), rad, near, _UNIT_NORMALS, frac)
+    out[ok] = frac
     return out
 
 
