@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 import reference_physics as ref
 
-from hoplon.core.ballistic import STATUS_IMPACT, STATUS_TIMEOUT, impact_sensitivity, propagate_to_impact
+from hoplon.core.ballistic import (
+    STATUS_IMPACT,
+    STATUS_TIMEOUT,
+    impact_sensitivity,
+    propagate_to_impact,
+)
 
 # burnout-like states: (lat, lon, height m, azimuth deg, flight-path angle deg, speed m/s), 1/beta m^2/kg
 CASES = [
