@@ -595,14 +595,29 @@ def _fly_sensitivity_one(y0: np.ndarray, inv_beta: float, t_max: float, p: np.nd
 
 
 @numba.njit(cache=True)
-def _fly_sensitivity_many(r0, v0, inv_beta, t_max, p, tol, status, t_end, y_end) -> None:
+def _fly_sensitivity_many(r0, v0, inv_beta, t_max, p, tol, status, t_end, y_end, d_east_north, d_time) -> None:
+    """:func:`_fly_sensitivity_one` for each body, and the derivatives of its impact point
+    in the local east/north plane (N, 2, 7) and of its time (N, 7) (:func:`impact_sensitivity`)."""
     for i in range(r0.shape[0]):
-        y0 = np.zeros(_SENSITIVITY_SIZE)
-        y0[0:3] = r0[i]
-        y0[3:6] = v0[i]
+        y = np.zeros(_SENSITIVITY_SIZE)
+        y[0:3] = r0[i]
+        y[3:6] = v0[i]
         for j in range(6):
-            y0[6 + 7 * j + j] = 1.0
-        status[i], t_end[i] = _fly_sensitivity_one(y0, inv_beta[i], t_max[i], p, tol, y_end[i])
+            y[6 + 7 * j + j] = 1.0
+        status[i], t_end[i] = _fly_sensitivity_one(y.copy(), inv_beta[i], t_max[i], p, tol, y)
+        y_end[i] = y[:6]
+        _, ux, uy, uz = _height_and_up(y[0], y[1], y[2], p[P_A], p[P_E2], p[P_SPHERE] != 0.0)
+        rho = math.sqrt(y[0] * y[0] + y[1] * y[1])
+        ex, ey = (-y[1] / rho, y[0] / rho) if rho > 0.0 else (0.0, 1.0)  # east (at a pole: longitude 0)
+        nx, ny, nz = -uz * ey, uz * ex, ux * ey - uy * ex  # north = up x east
+        climb = ux * y[3] + uy * y[4] + uz * y[5]
+        for j in range(7):
+            dx, dy, dz = y[6 + j], y[13 + j], y[20 + j]  # d(position at the impact time)
+            dt = -(ux * dx + uy * dy + uz * dz) / climb
+            dx, dy, dz = dx + y[3] * dt, dy + y[4] * dt, dz + y[5] * dt
+            d_time[i, j] = dt
+            d_east_north[i, 0, j] = ex * dx + ey * dy
+            d_east_north[i, 1, j] = nx * dx + ny * dy + nz * dz
 
 
 # --------------------------------------------------------------------------- public API
@@ -859,9 +874,10 @@ class ImpactSensitivity(NamedTuple):
 
     ``time_s`` is the flight time (NaN where the body did not land within the time
     limit; ``status`` as in :class:`ImpactResult`), ``lat_deg``, ``lon_deg`` and
-    ``r_ecef_m`` (N, 3) the impact point, ``v_ecef_mps`` (N, 3) the velocity there. ``d_impact_d_x0`` (N, 3, 7): the
-    derivative of the impact point (on the ground: the impact time moves with the
-    state) with respect to the initial (ECEF position, velocity, 1/beta);
+    ``r_ecef_m`` (N, 3) the impact point (else the last state), ``v_ecef_mps`` (N, 3) the
+    velocity there. ``d_east_north_d_x0`` (N, 2, 7): the derivative of the impact point
+    (on the ground: the impact time moves with the state), east and north in its local
+    plane (m), with respect to the initial (ECEF position, velocity, 1/beta);
     ``d_time_d_x0`` (N, 7): the impact time's.
     """
 
@@ -871,7 +887,7 @@ class ImpactSensitivity(NamedTuple):
     r_ecef_m: np.ndarray
     v_ecef_mps: np.ndarray
     status: np.ndarray
-    d_impact_d_x0: np.ndarray
+    d_east_north_d_x0: np.ndarray
     d_time_d_x0: np.ndarray
 
 
@@ -897,28 +913,25 @@ def impact_sensitivity(
     to 0.2 % (tests/test_ballistic_sensitivity.py). The steps are chosen for the state
     alone: a body flown without drag crosses the air in steps that do not resolve its
     derivative with respect to 1/beta (off by up to tens of per cent)."""
-    from hoplon.core.frames import ecef_to_geodetic, enu_rotation  # noqa: PLC0415
+    from hoplon.core.frames import ecef_to_geodetic  # noqa: PLC0415
 
     model = earth_model(earth)
-    r, v, _, _ = _prepare(r_ecef_m, v_ecef_mps, np.inf)
+    r = np.ascontiguousarray(np.atleast_2d(r_ecef_m), dtype=np.float64)
+    v = np.ascontiguousarray(np.atleast_2d(v_ecef_mps), dtype=np.float64)
     n = r.shape[0]
     inv_b = np.ascontiguousarray(np.broadcast_to(np.asarray(inv_beta_m2_kg, dtype=np.float64), (n,)))
-    if not np.all(np.isfinite(inv_b)):
-        raise ValueError("inv_beta_m2_kg must be finite")
+    if not (np.isfinite(r).all() and np.isfinite(v).all() and np.isfinite(inv_b).all()):
+        raise ValueError("states and inv_beta_m2_kg must be finite")
     status = np.empty(n, dtype=np.int64)
     t_end = np.empty(n)
-    y_end = np.empty((n, _SENSITIVITY_SIZE))
-    _fly_sensitivity_many(r, v, inv_b, _per_body(max_time_s, n), model.params(), _tolerances(rtol), status, t_end, y_end)
-    r_end, v_end = y_end[:, :3], y_end[:, 3:6]
-    phi_r = y_end[:, 6:27].reshape(n, 3, 7)
-    geo = ecef_to_geodetic(r_end, earth=model)
-    lat, lon = np.atleast_1d(geo.lat_deg), np.atleast_1d(geo.lon_deg)
-    up = enu_rotation(lat, lon).reshape(n, 3, 3)[:, 2, :]
-    d_time = -np.einsum("ni,nij->nj", up, phi_r) / np.einsum("ni,ni->n", up, v_end)[:, None]
-    d_impact = phi_r + v_end[:, :, None] * d_time[:, None, :]
-    hit = status == STATUS_IMPACT
-    return ImpactSensitivity(np.where(hit, t_end, np.nan), lat, lon, r_end.copy(), v_end.copy(), status, d_impact,
-                             d_time)
+    y_end = np.empty((n, 6))
+    d_east_north = np.empty((n, 2, 7))
+    d_time = np.empty((n, 7))
+    _fly_sensitivity_many(r, v, inv_b, _per_body(max_time_s, n), model.params(), _tolerances(rtol), status, t_end, y_end,
+                          d_east_north, d_time)
+    geo = ecef_to_geodetic(y_end[:, :3], earth=model)
+    return ImpactSensitivity(np.where(status == STATUS_IMPACT, t_end, np.nan), geo.lat_deg, geo.lon_deg, y_end[:, :3],
+                             y_end[:, 3:], status, d_east_north, d_time)
 
 
 def propagate(

@@ -50,7 +50,7 @@ from scipy.stats import chi2, norm, qmc
 
 from hoplon.core.ballistic import STATUS_IMPACT, impact_sensitivity
 from hoplon.core.earth import EarthModel, earth_model
-from hoplon.core.frames import ecef_to_enu, ecef_to_geodetic, enu_rotation, geodetic_to_ecef
+from hoplon.core.frames import ecef_to_enu, ecef_to_geodetic, geodetic_to_ecef
 
 __all__ = [
     "CLASS_AIR_BREATHING",
@@ -141,7 +141,8 @@ def _augmented(state, cov, inv_beta, inv_beta_cov, inv_beta_prior=None):
             Pa[ok, 6, :] = row[ok]
             Pa[ok, :, 6] = row[ok]
     if inv_beta_prior is not None:
-        _condition_on_prior(xa, Pa, has, inv_beta_prior)
+        mean, sigma = (np.ascontiguousarray(np.broadcast_to(np.asarray(v, dtype=float), (n,))) for v in inv_beta_prior)
+        _condition_on_prior(xa, Pa, has, mean, sigma)
     return xa, Pa
 
 
@@ -151,35 +152,33 @@ the class prior (15.1) is another kind of body (a spent booster, a decoy): the p
 not applied to it."""
 
 
-def _condition_on_prior(xa, Pa, has, prior) -> None:
+@numba.njit(cache=True)
+def _condition_on_prior(xa, Pa, has, prior_mean, prior_sigma) -> None:
     """In place: the drag prior (mean, sigma) of 1/beta enters as a measurement of the drag
     state (a Kalman update of the whole state: the exact Gaussian conditioning); tracks
     without a drag state take the prior; a track whose estimate the prior does not gate
     keeps its own."""
-    n = xa.shape[0]
-    m0, s0 = (np.broadcast_to(np.asarray(v, dtype=float), (n,)) for v in prior)
-    r = s0**2
-    use = np.isfinite(m0) & np.isfinite(r) & (r > 0)
-    new = use & ~has
-    xa[new, 6] = m0[new]
-    Pa[new, 6, :] = 0.0
-    Pa[new, :, 6] = 0.0
-    Pa[new, 6, 6] = r[new]
-    c = Pa[:, 6, :].copy()  # (N, 7): covariance of the drag state with the state
-    s = c[:, 6] + r
-    with np.errstate(divide="ignore", invalid="ignore"):
-        nis = (m0 - xa[:, 6]) ** 2 / s
-    fuse = np.flatnonzero(use & has & (nis <= DRAG_PRIOR_GATE))
-    if fuse.size == 0:
-        return
-    c, s, innov = c[fuse], s[fuse], (m0 - xa[:, 6])[fuse]
-    xa[fuse] += c * (innov / s)[:, None]
-    P = Pa[fuse] - c[:, :, None] * c[:, None, :] / s[:, None, None]
-    # the drag row without cancellation: P_6j r / (P_66 + r)
-    row = c * (r[fuse] / s)[:, None]
-    P[:, 6, :] = row
-    P[:, :, 6] = row
-    Pa[fuse] = P
+    for i in range(xa.shape[0]):
+        m0, r = prior_mean[i], prior_sigma[i] ** 2
+        if not (math.isfinite(m0) and math.isfinite(r) and r > 0.0):
+            continue
+        if not has[i]:
+            xa[i, 6] = m0
+            Pa[i, 6, :] = 0.0
+            Pa[i, :, 6] = 0.0
+            Pa[i, 6, 6] = r
+            continue
+        c = Pa[i, 6, :].copy()  # covariance of the drag state with the state
+        s = c[6] + r
+        innov = m0 - xa[i, 6]
+        if not innov**2 / s <= DRAG_PRIOR_GATE:
+            continue
+        for a in range(7):
+            xa[i, a] += c[a] * (innov / s)
+            for b in range(7):
+                Pa[i, a, b] -= c[a] * c[b] / s
+        for a in range(7):  # the drag row without cancellation: P_6j r / (P_66 + r)
+            Pa[i, 6, a] = Pa[i, a, 6] = c[a] * (r / s)
 
 
 def drag_prior(beta_kg_m2, uncertainty: float = 1.25) -> tuple[float, float]:
@@ -210,7 +209,6 @@ def _fly_linearised(state, cov, inv_beta, inv_beta_cov, *, earth, max_time_s, ba
     the covariances carried there by the impact's Jacobians (module notes)."""
     model = earth_model(earth)
     xa, Pa = _augmented(state, cov, inv_beta, inv_beta_cov, inv_beta_prior)
-    n = xa.shape[0]
     r0, v0 = xa[:, :3], xa[:, 3:6]
     ib = np.clip(xa[:, 6], 0.0, MAX_INV_BETA)  # physical drag only: 0 <= 1/beta
     if backward:  # time reversal: -v, the Earth turning the other way, negative drag
@@ -219,12 +217,9 @@ def _fly_linearised(state, cov, inv_beta, inv_beta_cov, *, earth, max_time_s, ba
     if not model.drag:
         ib = np.zeros_like(ib)
     fly = impact_sensitivity(r0, v0, ib, earth=model, max_time_s=max_time_s, rtol=PREDICTION_RTOL)
-    d_impact, d_time = fly.d_impact_d_x0, fly.d_time_d_x0
+    J, d_time = fly.d_east_north_d_x0, fly.d_time_d_x0
     if backward:  # derivatives with respect to the flown (-v, -1/beta)
-        d_impact, d_time = d_impact * _REVERSED, d_time * _REVERSED
-    lat, lon = fly.lat_deg, fly.lon_deg
-    east_north = enu_rotation(lat, lon).reshape(n, 3, 3)[:, :2, :]
-    J = np.einsum("nij,njk->nik", east_north, d_impact)  # (N, 2, 7): d(east, north) / d state
+        J, d_time = J * _REVERSED, d_time * _REVERSED
     P = 0.5 * (Pa + np.swapaxes(Pa, 1, 2))
     cov_en = np.einsum("nik,nkl,njl->nij", J, P, J)
     time_var = np.einsum("nk,nkl,nl->n", d_time, P, d_time)
@@ -236,8 +231,8 @@ def _fly_linearised(state, cov, inv_beta, inv_beta_cov, *, earth, max_time_s, ba
     return GroundPrediction(
         time_s=fly.time_s * nan,
         time_sigma_s=np.sqrt(np.maximum(time_var, 0.0)) * nan,
-        lat_deg=lat * nan,
-        lon_deg=lon * nan,
+        lat_deg=fly.lat_deg * nan,
+        lon_deg=fly.lon_deg * nan,
         r_ecef_m=fly.r_ecef_m * nan[:, None],
         cov_en_m2=cov_en * nan[:, None, None],
         semi_major_m=np.sqrt(_ELLIPSE_SCALE * np.clip(w[:, 1], 0, None)) * nan,
