@@ -49,7 +49,7 @@ import numpy as np
 from scipy.stats import chi2, norm, qmc
 
 from hoplon.core.ballistic import STATUS_IMPACT, impact_sensitivity
-from hoplon.core.earth import EarthModel, earth_model
+from hoplon.core.earth import WGS84, EarthModel, _geodetic_to_ecef, earth_model
 from hoplon.core.frames import ecef_to_enu, ecef_to_geodetic, geodetic_to_ecef
 
 __all__ = [
@@ -278,13 +278,24 @@ _UNIT_NORMALS_MAX = float(np.sqrt((_UNIT_NORMALS**2).sum(axis=1)).max())
 
 
 @numba.njit(cache=True)
-def _fraction_inside(L, offsets, radius_m, near, normals, out) -> None:
-    """``out[m, j]``: the fraction of the points ``L[m] @ normal`` (``normals`` (K, 2))
-    within ``radius_m[j]`` of ``offsets[m, j]``, for the pairs with ``near[m, j]``."""
+def _disc_probabilities(lat_deg, lon_deg, L, r_assets, radius_m, normals, farthest, a, e2, out) -> None:
+    """``out[m, j]``: the fraction of the points ``L[m] @ normal`` (``normals`` (K, 2)) in
+    the east/north plane at (``lat_deg[m]``, ``lon_deg[m]``) on the ellipsoid (``a``, m;
+    ``e2``) within ``radius_m[j]`` of asset j (ECEF ``r_assets`` (A, 3), placed by
+    frames.ecef_to_enu's arithmetic); 0 without counting where the asset is farther than
+    its radius plus the farthest point (``|L|_F`` times ``farthest``, the largest
+    ``|normal|``; and a rounding margin)."""
     n_points = normals.shape[0]
     for m in range(L.shape[0]):
+        la, lo = math.radians(lat_deg[m]), math.radians(lon_deg[m])
+        x0, y0, z0 = _geodetic_to_ecef(la, lo, 0.0, a, e2)
+        sp, cp, sl, cl = math.sin(la), math.cos(la), math.sin(lo), math.cos(lo)
+        reach = math.sqrt(L[m, 0, 0] ** 2 + L[m, 0, 1] ** 2 + L[m, 1, 0] ** 2 + L[m, 1, 1] ** 2) * farthest
         for j in range(radius_m.size):
-            if not near[m, j]:
+            dx, dy, dz = r_assets[j, 0] - x0, r_assets[j, 1] - y0, r_assets[j, 2] - z0
+            t = cl * dx + sl * dy
+            east0, north0 = -sl * dx + cl * dy, -sp * t + cp * dz  # the asset
+            if math.sqrt(east0**2 + north0**2) > (reach + radius_m[j]) * (1.0 + 1e-9) + 1e-6:
                 continue
             r2 = radius_m[j] ** 2
             inside = 0
@@ -292,7 +303,7 @@ def _fraction_inside(L, offsets, radius_m, near, normals, out) -> None:
                 u0, u1 = normals[k, 0], normals[k, 1]
                 east = L[m, 0, 0] * u0 + L[m, 0, 1] * u1
                 north = L[m, 1, 0] * u0 + L[m, 1, 1] * u1
-                if (east - offsets[m, j, 0]) ** 2 + (north - offsets[m, j, 1]) ** 2 <= r2:
+                if (east - east0) ** 2 + (north - north0) ** 2 <= r2:
                     inside += 1
             out[m, j] = inside / n_points
 
@@ -303,26 +314,19 @@ def asset_hit_probability(pred: GroundPrediction, asset_lat_deg, asset_lon_deg, 
     prediction is invalid)."""
     lat = np.atleast_1d(np.asarray(asset_lat_deg, float))
     lon = np.atleast_1d(np.asarray(asset_lon_deg, float))
-    rad = np.atleast_1d(np.asarray(asset_radius_m, float))
+    rad = np.ascontiguousarray(np.atleast_1d(np.asarray(asset_radius_m, float)))
     n, a = pred.lat_deg.size, lat.size
     out = np.zeros((n, a))
     ok = np.flatnonzero(pred.valid)
     if ok.size == 0 or a == 0:
         return out
-    # asset offsets from each mean impact point, in its east/north plane: (n_ok, A, 2)
     r_assets = np.atleast_2d(geodetic_to_ecef(lat, lon, np.zeros_like(lat)))
-    offs = ecef_to_enu(r_assets[None, :, :], lat0_deg=pred.lat_deg[ok][:, None], lon0_deg=pred.lon_deg[ok][:, None],
-                       alt0_m=0.0)[..., :2]
     cov = pred.cov_en_m2[ok]
     scale = np.maximum(np.trace(cov, axis1=1, axis2=2), 1e-6)
     L = np.linalg.cholesky(cov + 1e-9 * scale[:, None, None] * np.eye(2))
-    # only (track, asset) pairs some point can reach: an asset farther than the radius plus
-    # the farthest point (|L u| <= |L|_F max |u|; and a rounding margin) has none inside
-    reach = np.sqrt((L**2).sum(axis=(1, 2))) * _UNIT_NORMALS_MAX
-    dist = np.sqrt((offs**2).sum(axis=2))
-    near = dist <= (reach[:, None] + rad[None, :]) * (1.0 + 1e-9) + 1e-6
     frac = np.zeros((ok.size, a))
-    _fraction_inside(L, np.ascontiguousarray(offs), rad, near, _UNIT_NORMALS, frac)
+    _disc_probabilities(pred.lat_deg[ok], pred.lon_deg[ok], L, r_assets, rad, _UNIT_NORMALS, _UNIT_NORMALS_MAX, WGS84.a_m,
+                        WGS84.e2, frac)
     out[ok] = frac
     return out
 
