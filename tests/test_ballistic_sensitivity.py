@@ -13,6 +13,7 @@ from hoplon.core.ballistic import (
     STATUS_TIMEOUT,
     impact_sensitivity,
     propagate_to_impact,
+    sample_flight,
 )
 
 # burnout-like states: (lat, lon, height m, azimuth deg, flight-path angle deg, speed m/s), 1/beta m^2/kg
@@ -35,8 +36,8 @@ def _fly(r, v, inv_beta):
 def test_impact_jacobian_matches_finite_differences(start, inv_beta):
     r0, v0 = ref.state_from_flight_path(*start)
     sens = impact_sensitivity(r0[None], v0[None], np.array([inv_beta]), rtol=1e-10)
-    assert sens.status[0] == STATUS_IMPACT
-    east, north, _ = ref.local_axes(np.radians(sens.lat_deg[0]), np.radians(sens.lon_deg[0]))
+    assert sens.impact.status[0] == STATUS_IMPACT
+    east, north, _ = ref.local_axes(np.radians(sens.impact.lat_deg[0]), np.radians(sens.impact.lon_deg[0]))
     x0 = np.concatenate([r0, v0, [inv_beta]])
     # the steps are the state's: a body flown without drag crosses the air in steps that
     # do not resolve its sensitivity to drag (impact_sensitivity's notes)
@@ -50,21 +51,24 @@ def test_impact_jacobian_matches_finite_differences(start, inv_beta):
         assert sens.d_time_d_x0[0, j] == pytest.approx((t_plus - t_minus) / (2 * STEPS[j]), rel=2e-3)
 
 
-def test_the_flight_is_the_propagators():
-    """The state flies the integrator steps of propagate_to_impact: the same bits."""
+def test_the_flight_and_its_samples_are_the_propagators():
+    """The state flies the integrator steps of sample_flight (and propagate_to_impact):
+    the same bits, samples, end and apogee included (1/beta a power of 2: beta its exact
+    inverse)."""
     starts = [ref.state_from_flight_path(*s) for s, _ in CASES]
     r0, v0 = np.array([s[0] for s in starts]), np.array([s[1] for s in starts])
-    ib = np.array([b for _, b in CASES])
-    sens = impact_sensitivity(r0, v0, ib, rtol=1e-6)
-    imp = propagate_to_impact(r0, v0, np.inf, inv_beta_m2_kg=ib, rtol=1e-6)
-    np.testing.assert_array_equal(sens.r_ecef_m, imp.r_ecef_m)
-    np.testing.assert_array_equal(sens.v_ecef_mps, imp.v_ecef_mps)
-    np.testing.assert_array_equal(sens.time_s, imp.time_s)
-    np.testing.assert_array_equal(sens.lat_deg, imp.lat_deg)
+    beta = np.array([2.0**12, 2.0**10, np.inf])
+    sens = impact_sensitivity(r0, v0, 1.0 / beta, rtol=1e-6, max_time_s=3600.0, sample_step_s=2.0)
+    flown = sample_flight(r0, v0, beta, step_s=2.0, rtol=1e-6, max_time_s=3600.0)
+    for got, want in ((sens.samples, flown), (sens.impact, flown.end), (sens.samples.end, flown.end)):
+        for field in want._fields:
+            if field != "end" and getattr(want, field) is not None:
+                np.testing.assert_array_equal(getattr(got, field), getattr(want, field), err_msg=field)
+    np.testing.assert_array_equal(sens.impact.time_s, propagate_to_impact(r0, v0, beta, rtol=1e-6).time_s)
 
 
 def test_a_time_limit_before_the_impact_leaves_none():
     r0, v0 = ref.state_from_flight_path(*CASES[0][0])
     sens = impact_sensitivity(r0[None], v0[None], np.array([CASES[0][1]]))
-    short = impact_sensitivity(r0[None], v0[None], np.array([CASES[0][1]]), max_time_s=sens.time_s[0] / 2)
-    assert short.status[0] == STATUS_TIMEOUT and np.isnan(short.time_s[0])
+    short = impact_sensitivity(r0[None], v0[None], np.array([CASES[0][1]]), max_time_s=sens.impact.time_s[0] / 2)
+    assert short.impact.status[0] == STATUS_TIMEOUT and np.isnan(short.impact.time_s[0])

@@ -534,27 +534,36 @@ def _rk_step_sensitivity(
 
 @numba.njit(cache=True)
 def _fly_sensitivity_one(y0: np.ndarray, inv_beta: float, t_max: float, p: np.ndarray, tol: np.ndarray,
-                         y_end: np.ndarray) -> tuple[int, float]:
-    """Fly one body with its sensitivity (``y0``: state and identity sensitivity) to
-    geodetic height 0 or ``t_max``: the steps of :func:`_fly_one` (error control on the
-    state only), so the state has the bits of that flight; at the impact, one step of
-    the located length carries the sensitivity there. Returns (status, end time)."""
+                         sample_dt: float, samples: np.ndarray, y_end: np.ndarray,
+                         apogee: np.ndarray) -> tuple[int, float, int]:
+    """:func:`_fly_one` of a body to geodetic height 0 with its sensitivity (``y0``: the
+    state and the identity sensitivity): the same steps (error control on the state
+    only), so the state, its samples (every ``sample_dt`` s from the start, as room
+    allows; 0: none) and the apogee have the bits of that flight; at the impact, one step
+    of the located length carries the sensitivity there. Returns (status, end time,
+    number of samples written)."""
     y = y0.copy()
     y_new = np.empty(_SENSITIVITY_SIZE)
     tmp = np.empty(_SENSITIVITY_SIZE)
     f0 = np.empty(_SENSITIVITY_SIZE)
     k = np.empty((7, _SENSITIVITY_SIZE))
     A = np.empty((3, 7))
-    # the event search steps the state alone
+    interp = np.empty(6)
+    # the event searches step the state alone
     k_state = np.empty((7, 6))
     tmp_state = np.empty(6)
     y_event = np.empty(6)
     _deriv_sensitivity(y, k[0], inv_beta, p, A)
     t = 0.0
     g_h, g_rate = _height_and_rate(y, p)
+    apogee[0] = 0.0
+    apogee[1:7] = y[:6]
+    apogee[7] = g_h
+    climbing = g_rate > 0.0
+    j = 0  # the next sample
     if g_h <= 0.0 and g_rate <= 0.0:
         y_end[:] = y
-        return STATUS_IMPACT, 0.0
+        return STATUS_IMPACT, 0.0, 0
     speed = math.sqrt(y[3] ** 2 + y[4] ** 2 + y[5] ** 2)
     accel = math.sqrt(k[0, 3] ** 2 + k[0, 4] ** 2 + k[0, 5] ** 2)
     h = min(10.0, 0.01 * (speed + 100.0) / max(accel, 1e-3))
@@ -574,28 +583,50 @@ def _fly_sensitivity_one(y0: np.ndarray, inv_beta: float, t_max: float, p: np.nd
                 status = STATUS_FAILED
                 break
             continue
+        t_step = h
         n_h, n_rate = _height_and_rate(y_new, p)
-        if n_h <= 0.0 and g_h > 0.0:
-            tau = _locate_event(y[:6], f0[:6], h, g_h, n_h, 0, 0.0, k_state, tmp_state, y_event, inv_beta, p)
+        if climbing and n_rate <= 0.0:
+            tau = _locate_event(y[:6], f0[:6], h, g_rate, n_rate, 1, 0.0, k_state, tmp_state, y_event, inv_beta, p)
+            apogee[0] = t + tau
+            apogee[1:7] = y_event
+            apogee[7] = _height_and_rate(y_event, p)[0]
+            climbing = False
+        impact = n_h <= 0.0 and g_h > 0.0
+        if impact:
+            t_step = _locate_event(y[:6], f0[:6], h, g_h, n_h, 0, 0.0, k_state, tmp_state, y_event, inv_beta, p)
             k[0, :] = f0
-            _rk_step_sensitivity(y, tau, k, tmp, y_new, inv_beta, p, A)
-            t += tau
-            y[:] = y_new
+            _rk_step_sensitivity(y, t_step, k, tmp, y_new, inv_beta, p, A)
+        while sample_dt > 0.0 and j < samples.shape[0]:  # samples in (t, t + t_step]
+            ts = j * sample_dt
+            if ts > t + t_step + 1e-9:
+                break
+            _hermite(y, f0, y_new, k[6], t_step, min(max((ts - t) / t_step, 0.0), 1.0), interp)
+            samples[j, 0] = ts
+            samples[j, 1:7] = interp
+            j += 1
+        t += t_step
+        y[:] = y_new
+        if impact:
             status = STATUS_IMPACT
             break
-        t += h
-        y[:] = y_new
         k[0, :] = k[6]
         g_h, g_rate = n_h, n_rate
-        h = h * min(5.0, max(0.2, 0.9 * max(err, 1e-12) ** -0.2))
+        if not climbing and g_h > apogee[7]:  # a body that started downward climbs again (rare)
+            apogee[0] = t
+            apogee[1:7] = y[:6]
+            apogee[7] = g_h
+        if not climbing and g_rate > 0.0:
+            climbing = True
+        h = t_step * min(5.0, max(0.2, 0.9 * max(err, 1e-12) ** -0.2))
     else:
         status = STATUS_FAILED
     y_end[:] = y
-    return status, t
+    return status, t, j
 
 
 @numba.njit(cache=True)
-def _fly_sensitivity_many(r0, v0, inv_beta, t_max, p, tol, status, t_end, y_end, d_east_north, d_time) -> None:
+def _fly_sensitivity_many(r0, v0, inv_beta, t_max, p, tol, sample_dt, sample_offsets, samples, status, t_end, y_end,
+                          apogee, n_written, d_east_north, d_time) -> None:
     """:func:`_fly_sensitivity_one` for each body, and the derivatives of its impact point
     in the local east/north plane (N, 2, 7) and of its time (N, 7) (:func:`impact_sensitivity`)."""
     for i in range(r0.shape[0]):
@@ -604,7 +635,9 @@ def _fly_sensitivity_many(r0, v0, inv_beta, t_max, p, tol, status, t_end, y_end,
         y[3:6] = v0[i]
         for j in range(6):
             y[6 + 7 * j + j] = 1.0
-        status[i], t_end[i] = _fly_sensitivity_one(y.copy(), inv_beta[i], t_max[i], p, tol, y)
+        status[i], t_end[i], n_written[i] = _fly_sensitivity_one(
+            y.copy(), inv_beta[i], t_max[i], p, tol, sample_dt, samples[sample_offsets[i] : sample_offsets[i + 1]], y,
+            apogee[i])
         y_end[i] = y[:6]
         _, ux, uy, uz = _height_and_up(y[0], y[1], y[2], p[P_A], p[P_E2], p[P_SPHERE] != 0.0)
         rho = math.sqrt(y[0] * y[0] + y[1] * y[1])
@@ -869,26 +902,18 @@ def propagate_to_impact(
 
 
 class ImpactSensitivity(NamedTuple):
-    """Where and when N bodies reach geodetic height 0, and how that moves with their
-    initial state and drag (arrays of length N).
-
-    ``time_s`` is the flight time (NaN where the body did not land within the time
-    limit; ``status`` as in :class:`ImpactResult`), ``lat_deg``, ``lon_deg`` and
-    ``r_ecef_m`` (N, 3) the impact point (else the last state), ``v_ecef_mps`` (N, 3) the
-    velocity there. ``d_east_north_d_x0`` (N, 2, 7): the derivative of the impact point
-    (on the ground: the impact time moves with the state), east and north in its local
-    plane (m), with respect to the initial (ECEF position, velocity, 1/beta);
-    ``d_time_d_x0`` (N, 7): the impact time's.
+    """Where and when N bodies reach geodetic height 0 (``impact``, as from
+    :func:`propagate_to_impact`), and how that moves with their initial state and drag:
+    ``d_east_north_d_x0`` (N, 2, 7), the derivative of the impact point (on the ground:
+    the impact time moves with the state), east and north in its local plane (m), with
+    respect to the initial (ECEF position, velocity, 1/beta); ``d_time_d_x0`` (N, 7), the
+    impact time's. ``samples``: the flights sampled as by :func:`sample_flight`, when asked.
     """
 
-    time_s: np.ndarray
-    lat_deg: np.ndarray
-    lon_deg: np.ndarray
-    r_ecef_m: np.ndarray
-    v_ecef_mps: np.ndarray
-    status: np.ndarray
+    impact: ImpactResult
     d_east_north_d_x0: np.ndarray
     d_time_d_x0: np.ndarray
+    samples: FlightSamples | None
 
 
 def impact_sensitivity(
@@ -899,6 +924,7 @@ def impact_sensitivity(
     earth: str | EarthModel = "wgs84",
     max_time_s: float | np.ndarray = 7200.0,
     rtol: float = DEFAULT_RTOL,
+    sample_step_s: float = 0.0,
 ) -> ImpactSensitivity:
     """Fly N bodies (``r_ecef_m``, ``v_ecef_mps`` (N, 3), ``inv_beta_m2_kg`` (N,), 0: no
     drag, negative: a time-reversed flight) to geodetic height 0 together with their
@@ -912,9 +938,10 @@ def impact_sensitivity(
     velocity. The derivatives agree with central differences of tight-tolerance flights
     to 0.2 % (tests/test_ballistic_sensitivity.py). The steps are chosen for the state
     alone: a body flown without drag crosses the air in steps that do not resolve its
-    derivative with respect to 1/beta (off by up to tens of per cent)."""
-    from hoplon.core.frames import ecef_to_geodetic  # noqa: PLC0415
-
+    derivative with respect to 1/beta (off by up to tens of per cent).
+    ``sample_step_s`` > 0: the flights are also sampled every so many seconds from their
+    start (``samples``; room for every sample up to ``max_time_s``, which must be finite),
+    bit for bit those of :func:`sample_flight`."""
     model = earth_model(earth)
     r = np.ascontiguousarray(np.atleast_2d(r_ecef_m), dtype=np.float64)
     v = np.ascontiguousarray(np.atleast_2d(v_ecef_mps), dtype=np.float64)
@@ -922,16 +949,30 @@ def impact_sensitivity(
     inv_b = np.ascontiguousarray(np.broadcast_to(np.asarray(inv_beta_m2_kg, dtype=np.float64), (n,)))
     if not (np.isfinite(r).all() and np.isfinite(v).all() and np.isfinite(inv_b).all()):
         raise ValueError("states and inv_beta_m2_kg must be finite")
+    t_limit = _per_body(max_time_s, n)
+    origin = np.zeros(n)
+    room = np.zeros(n, dtype=np.int64)
+    if sample_step_s > 0:
+        if not np.isfinite(t_limit).all():
+            raise ValueError("sampled flights need a finite max_time_s")
+        room = _grid_count(t_limit, origin, sample_step_s)
+    offsets = np.concatenate([[0], np.cumsum(room)]).astype(np.int64)
+    samples = np.empty((int(offsets[-1]), 7))
     status = np.empty(n, dtype=np.int64)
     t_end = np.empty(n)
     y_end = np.empty((n, 6))
+    apogee = np.empty((n, 8))
+    written = np.empty(n, dtype=np.int64)
     d_east_north = np.empty((n, 2, 7))
     d_time = np.empty((n, 7))
-    _fly_sensitivity_many(r, v, inv_b, _per_body(max_time_s, n), model.params(), _tolerances(rtol), status, t_end, y_end,
-                          d_east_north, d_time)
-    geo = ecef_to_geodetic(y_end[:, :3], earth=model)
-    return ImpactSensitivity(np.where(status == STATUS_IMPACT, t_end, np.nan), geo.lat_deg, geo.lon_deg, y_end[:, :3],
-                             y_end[:, 3:], status, d_east_north, d_time)
+    _fly_sensitivity_many(r, v, inv_b, t_limit, model.params(), _tolerances(rtol), float(sample_step_s), offsets, samples,
+                          status, t_end, y_end, apogee, written, d_east_north, d_time)
+    impact = _impact_result(status, t_end, y_end, apogee, model, terminal_alt=np.full(n, np.nan))  # integrated to the end
+    flights = None
+    if sample_step_s > 0:
+        kept = np.minimum(written, _grid_count(t_end, origin, sample_step_s))
+        flights = _flight_samples(samples, offsets, kept, t_end, y_end, impact)
+    return ImpactSensitivity(impact, d_east_north, d_time, flights)
 
 
 def propagate(
@@ -961,6 +1002,39 @@ def propagate(
     return _squeeze(result, scalar)
 
 
+def _grid_count(t_end, t0, step_s) -> np.ndarray:
+    """How many sample times ``t0 + k step_s`` (k integer) lie in [0, t_end] (arrays (N,))."""
+    first = np.maximum(0, np.ceil(-t0 / step_s - 1e-12))
+    return np.maximum(0, np.floor((t_end - t0) / step_s + 1e-9) - first + 1).astype(np.int64)
+
+
+@numba.njit(cache=True)
+def _samples_table(samples, offsets, kept, t_end, y_end) -> tuple[np.ndarray, np.ndarray]:
+    """Rows [t, r, v] of each body's first ``kept`` samples (``samples`` from ``offsets[i]``)
+    then of its end state ``t_end``, ``y_end`` (in place of a sample at that time), and the
+    bodies' row offsets."""
+    n = kept.size
+    out_offsets = np.zeros(n + 1, dtype=np.int64)
+    rows = kept.copy()
+    for i in range(n):
+        if rows[i] > 0 and samples[offsets[i] + rows[i] - 1, 0] >= t_end[i] - 1e-9:
+            rows[i] -= 1
+        out_offsets[i + 1] = out_offsets[i] + rows[i] + 1
+    flat = np.empty((out_offsets[n], 7))
+    for i in range(n):
+        start = out_offsets[i]
+        flat[start : start + rows[i]] = samples[offsets[i] : offsets[i] + rows[i]]
+        flat[start + rows[i], 0] = t_end[i]
+        flat[start + rows[i], 1:] = y_end[i]
+    return out_offsets, flat
+
+
+def _flight_samples(samples, offsets, kept, t_end, y_end, end: ImpactResult) -> FlightSamples:
+    """FlightSamples of :func:`_samples_table`'s rows."""
+    out_offsets, flat = _samples_table(samples, offsets, kept, t_end, y_end)
+    return FlightSamples(out_offsets, flat[:, 0].copy(), flat[:, 1:4].copy(), flat[:, 4:7].copy(), end)
+
+
 def sample_flight(
     r_ecef_m: np.ndarray,
     v_ecef_mps: np.ndarray,
@@ -986,38 +1060,18 @@ def sample_flight(
     if not step_s > 0:
         raise ValueError("step_s must be > 0")
     model = earth_model(earth)
-    r, v, inv_b, scalar = _prepare(r_ecef_m, v_ecef_mps, beta_kg_m2)
+    r, v, inv_b, _ = _prepare(r_ecef_m, v_ecef_mps, beta_kg_m2)
     n = r.shape[0]
     t0 = np.broadcast_to(np.asarray(t0_s, dtype=np.float64), (n,)).copy()
-    first = np.maximum(0, np.ceil(-t0 / step_s - 1e-12))
-
-    def grid_count(t_end):  # grid times in [0, t_end] of each body's flight
-        return np.maximum(0, np.floor((t_end - t0) / step_s + 1e-9) - first + 1).astype(np.int64)
-
     run = functools.partial(_run, r, v, inv_b, model, t_max=max_time_s, stop_at_ground=True, stop_at_apogee=False,
                             rtol=rtol, ground_alt_m=ground_alt_m, terminal_tau_s=terminal_tau_s)
     t_limit = _per_body(max_time_s, n)
-    room = grid_count(t_limit) if np.all(np.isfinite(t_limit)) else None
+    room = _grid_count(t_limit, t0, step_s) if np.isfinite(t_limit).all() else None
     if room is None or room.sum() > ONE_PASS_MAX_SAMPLES:  # pass 1: the flight times, to size the samples
-        room = grid_count(run()[1])
+        room = _grid_count(run()[1], t0, step_s)
     status, t_end, y_end, apogee, offsets, samples, written = run(sample_t0=t0, sample_dt=step_s, sample_counts=room)
     # the samples end where the flight was integrated to; ``end`` is where it lands
     end_status, end_t, end_y, terminal_alt = _finish_terminal(status, t_end, y_end, inv_b, max_time_s, ground_alt_m,
                                                               model)
     end = _impact_result(end_status, end_t, end_y, apogee, model, terminal_alt)
-    # each body's samples on the grid up to its end, then its end state as its last row (in
-    # place of a sample at that time)
-    kept = np.minimum(written, grid_count(t_end))
-    has = kept > 0
-    last_t = np.full(n, -np.inf)
-    last_t[has] = samples[offsets[:-1][has] + kept[has] - 1, 0]
-    kept -= last_t >= t_end - 1e-9
-    out_offsets = np.concatenate([[0], np.cumsum(kept + 1)]).astype(np.int64)
-    body = np.repeat(np.arange(n), kept)
-    within = np.arange(body.size) - np.repeat(np.cumsum(kept) - kept, kept)
-    flat = np.empty((int(out_offsets[-1]), 7))
-    flat[out_offsets[body] + within] = samples[offsets[body] + within]
-    flat[out_offsets[1:] - 1, 0] = t_end
-    flat[out_offsets[1:] - 1, 1:] = y_end
-    del scalar
-    return FlightSamples(out_offsets, flat[:, 0].copy(), flat[:, 1:4].copy(), flat[:, 4:7].copy(), end)
+    return _flight_samples(samples, offsets, np.minimum(written, _grid_count(t_end, t0, step_s)), t_end, y_end, end)

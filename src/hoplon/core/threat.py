@@ -48,7 +48,7 @@ import numba
 import numpy as np
 from scipy.stats import chi2, norm, qmc
 
-from hoplon.core.ballistic import STATUS_IMPACT, impact_sensitivity
+from hoplon.core.ballistic import STATUS_IMPACT, FlightSamples, impact_sensitivity
 from hoplon.core.earth import WGS84, EarthModel, _geodetic_to_ecef, earth_model
 from hoplon.core.frames import ecef_to_enu, ecef_to_geodetic, geodetic_to_ecef
 
@@ -98,7 +98,8 @@ class GroundPrediction(NamedTuple):
     covariance in the local east/north plane ``cov_en_m2`` (N, 2, 2); the 95 % ellipse
     ``semi_major_m``, ``semi_minor_m`` and ``major_azimuth_deg`` (clockwise from north,
     [0, 180)). ``valid`` is False where the mean state did not reach the ground within the
-    time limit (then the other fields are NaN).
+    time limit (then the other fields are NaN). ``path``: the mean state's flight sampled
+    on a time grid from the track time, where asked (:func:`predict_impact`), else None.
     """
 
     time_s: np.ndarray
@@ -111,6 +112,7 @@ class GroundPrediction(NamedTuple):
     semi_minor_m: np.ndarray
     major_azimuth_deg: np.ndarray
     valid: np.ndarray
+    path: FlightSamples | None = None
 
     def mahalanobis2(self, lat_deg, lon_deg) -> np.ndarray:
         """Squared Mahalanobis distance of ground points (N,) from the predictions, in the
@@ -199,12 +201,39 @@ def _east_north(lat_deg, lon_deg, lat_ref, lon_ref) -> np.ndarray:
     return ecef_to_enu(np.atleast_2d(r), lat0_deg=lat_ref, lon0_deg=lon_ref, alt0_m=0.0)[:, :2]
 
 
+@numba.njit(cache=True)
+def _ground_ellipses(J, d_time, P, cov_en, time_var, eigenvalues, azimuth_deg) -> None:
+    """Per track: the east/north covariance ``J P J^T`` (``J`` (N, 2, 7), ``P`` (N, 7, 7)
+    symmetrised), the impact time's variance (``d_time`` (N, 7)), the covariance's
+    eigenvalues (major, minor; >= 0) and the major axis's azimuth (deg clockwise from
+    north, [0, 180))."""
+    for i in range(J.shape[0]):
+        for a in range(2):
+            for b in range(2):
+                acc = 0.0
+                for k in range(7):
+                    for m in range(7):
+                        acc += J[i, a, k] * 0.5 * (P[i, k, m] + P[i, m, k]) * J[i, b, m]
+                cov_en[i, a, b] = acc
+        acc = 0.0
+        for k in range(7):
+            for m in range(7):
+                acc += d_time[i, k] * 0.5 * (P[i, k, m] + P[i, m, k]) * d_time[i, m]
+        time_var[i] = acc
+        ee, nn, en = cov_en[i, 0, 0], cov_en[i, 1, 1], 0.5 * (cov_en[i, 0, 1] + cov_en[i, 1, 0])
+        half_sum, radius = 0.5 * (ee + nn), math.hypot(0.5 * (ee - nn), en)
+        eigenvalues[i, 0] = max(half_sum + radius, 0.0)
+        eigenvalues[i, 1] = max(half_sum - radius, 0.0)
+        # the major axis at 0.5 atan2(2 en, ee - nn) from east, counter-clockwise
+        azimuth_deg[i] = (90.0 - 0.5 * math.degrees(math.atan2(2.0 * en, ee - nn))) % 180.0
+
+
 _REVERSED = np.array([1.0, 1.0, 1.0, -1.0, -1.0, -1.0, -1.0])
 """The time-reversed flight starts from (r, -v, -1/beta)."""
 
 
 def _fly_linearised(state, cov, inv_beta, inv_beta_cov, *, earth, max_time_s, backward: bool,
-                    inv_beta_prior=None) -> GroundPrediction:
+                    inv_beta_prior=None, path_step_s: float = 0.0) -> GroundPrediction:
     """The tracks' mean states flown to the ground with their state-transition matrices;
     the covariances carried there by the impact's Jacobians (module notes)."""
     model = earth_model(earth)
@@ -216,42 +245,44 @@ def _fly_linearised(state, cov, inv_beta, inv_beta_cov, *, earth, max_time_s, ba
         v0, ib = -v0, -ib
     if not model.drag:
         ib = np.zeros_like(ib)
-    fly = impact_sensitivity(r0, v0, ib, earth=model, max_time_s=max_time_s, rtol=PREDICTION_RTOL)
+    fly = impact_sensitivity(r0, v0, ib, earth=model, max_time_s=max_time_s, rtol=PREDICTION_RTOL,
+                             sample_step_s=path_step_s)
     J, d_time = fly.d_east_north_d_x0, fly.d_time_d_x0
     if backward:  # derivatives with respect to the flown (-v, -1/beta)
         J, d_time = J * _REVERSED, d_time * _REVERSED
-    P = 0.5 * (Pa + np.swapaxes(Pa, 1, 2))
-    cov_en = np.einsum("nik,nkl,njl->nij", J, P, J)
-    time_var = np.einsum("nk,nkl,nl->n", d_time, P, d_time)
-    w, V = np.linalg.eigh(cov_en)
-    major = V[:, :, 1]
-    az = np.degrees(np.arctan2(major[:, 0], major[:, 1])) % 180.0
-    ok = fly.status == STATUS_IMPACT
+    n = J.shape[0]
+    cov_en, time_var, eigenvalues, az = np.empty((n, 2, 2)), np.empty(n), np.empty((n, 2)), np.empty(n)
+    _ground_ellipses(J, d_time, Pa, cov_en, time_var, eigenvalues, az)
+    ok = fly.impact.status == STATUS_IMPACT
     nan = np.where(ok, 1.0, np.nan)
     return GroundPrediction(
-        time_s=fly.time_s * nan,
+        time_s=fly.impact.time_s * nan,
         time_sigma_s=np.sqrt(np.maximum(time_var, 0.0)) * nan,
-        lat_deg=fly.lat_deg * nan,
-        lon_deg=fly.lon_deg * nan,
-        r_ecef_m=fly.r_ecef_m * nan[:, None],
+        lat_deg=fly.impact.lat_deg * nan,
+        lon_deg=fly.impact.lon_deg * nan,
+        r_ecef_m=fly.impact.r_ecef_m * nan[:, None],
         cov_en_m2=cov_en * nan[:, None, None],
-        semi_major_m=np.sqrt(_ELLIPSE_SCALE * np.clip(w[:, 1], 0, None)) * nan,
-        semi_minor_m=np.sqrt(_ELLIPSE_SCALE * np.clip(w[:, 0], 0, None)) * nan,
+        semi_major_m=np.sqrt(_ELLIPSE_SCALE * eigenvalues[:, 0]) * nan,
+        semi_minor_m=np.sqrt(_ELLIPSE_SCALE * eigenvalues[:, 1]) * nan,
         major_azimuth_deg=az * nan,
         valid=ok,
+        path=fly.samples,
     )
 
 
 def predict_impact(state, cov, *, inv_beta=None, inv_beta_cov=None, inv_beta_prior=None,
-                   earth: str | EarthModel = "wgs84", max_time_s: float = 3600.0) -> GroundPrediction:
+                   earth: str | EarthModel = "wgs84", max_time_s: float = 3600.0,
+                   path_step_s: float = 0.0) -> GroundPrediction:
     """Predicted impact of N tracks: ``state`` (N, 6) ECEF position (m) and Earth-relative
     velocity (m/s), ``cov`` (N, 6, 6); optional drag state ``inv_beta`` (N,) in m^2/kg
     (NaN or absent: no drag) with its covariance row over (pos, vel, 1/beta) (N, 7).
     ``inv_beta_prior``: optional (mean, sigma) of 1/beta for the threat class (scalars or
     (N,) arrays; :func:`drag_prior`), conditioned on as a measurement of the drag state
-    (module notes). ``time_s`` is the time to impact."""
+    (module notes). ``time_s`` is the time to impact. ``path_step_s`` > 0: ``path`` holds
+    the mean state's flight sampled every so many seconds (as
+    :func:`hoplon.core.ballistic.sample_flight` would fly that state and drag)."""
     return _fly_linearised(state, cov, inv_beta, inv_beta_cov, earth=earth, max_time_s=max_time_s, backward=False,
-                           inv_beta_prior=inv_beta_prior)
+                           inv_beta_prior=inv_beta_prior, path_step_s=path_step_s)
 
 
 def drag_estimate(inv_beta, inv_beta_cov, inv_beta_prior) -> np.ndarray:
