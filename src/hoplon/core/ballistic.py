@@ -1,4 +1,5 @@
-"""Free flight of ballistic bodies: batched integration to impact, for a time, or sampled.
+"""Free flight of ballistic bodies: batched integration to impact, for a time, or sampled,
+and the impact's sensitivity to the initial state and drag.
 
 Equations of motion in the rotating WGS84 ECEF frame (see :mod:`hoplon.core.earth`)::
 
@@ -17,6 +18,10 @@ velocity 0) are found by Illinois regula falsi on the step size of a single Rung
 step from the start of the step that brackets them, so their accuracy is that of the
 integrator. Samples between steps use quintic Hermite interpolation on position,
 velocity and acceleration at both ends of a step.
+
+:func:`impact_sensitivity` flies the state-transition matrix d(r, v) / d(r0, v0, 1/beta)
+along (the variational equations in the same steps: "internal differentiation", Bock
+1981), which carries a covariance to the impact point to first order.
 """
 
 from __future__ import annotations

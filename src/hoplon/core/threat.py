@@ -11,23 +11,25 @@ and the track's covariance is carried to the ground point and the impact time by
 Jacobians. The impact covariance is taken in the local east/north plane of the mean impact
 point. Over a track's spread the impact is close to linear in the state: on the battle
 manager's `anatolia` tracks, the unscented transform this replaced (14 sigma points
-through the same propagator, five times the cost) differs by under 5 % in the ellipse's
-axes and under 3.5 % of the semi-major axis in the mean point, and the true impacts fall
-inside 97 % of the 95 % ellipses either way; tests/test_threat.py compares both the means
-and the spreads with Monte Carlos of the same flights.
+through the same propagator, four to six times the cost) differs by under 5 % in the
+ellipse's axes, under 3.5 % of the semi-major axis in the mean point and 0.15-0.2 s in the
+mean time (its second-order term), and the true impacts fall inside 97 % of the 95 %
+ellipses either way; tests/test_threat.py compares the means and the spreads with Monte
+Carlos of the same flights.
 
 Drag: in vacuum a body's ballistic coefficient is unobservable, so a midcourse track's drag
 state is still the tracker's broad initial guess (1/beta 2e-4 +- 5e-3 m^2/kg), over which
-the impact is far from linear (a body from no drag to a feather falls tens of km apart,
-and the linearised ellipse would be a hundred km long). Given the threat class's prior
-(:func:`drag_prior`: 1/beta uniform over the catalog's re-entry vehicles, beta +- 25 %),
-the prediction conditions the track on it as a measurement of the drag state (a Kalman
-update: the exact product of the two Gaussians, cross-covariances included): an
+the impact is far from linear (bodies from no drag to a feather land tens of km apart; the
+linearised ellipse of such a state is some hundred km long). Given the threat class's
+prior (:func:`drag_prior`: 1/beta uniform over the catalog's re-entry vehicles, beta +-
+25 %), the prediction conditions the track on it as a measurement of the drag state (a
+Kalman update: the exact product of the two Gaussians, cross-covariances included): an
 unobserved drag state becomes the prior, an observed one (re-entry) keeps what the track
 has learned, and one the prior does not gate (chi-square 1 dof at 0.9999: a light spent
 booster, a decoy) is left alone. The impacts of that prior's spread agree with a Monte
 Carlo drawing 1/beta from the uniform itself (tests/test_threat.py). Without a prior, an
-unobserved drag state's ellipse is a bound, not a distribution.
+unobserved drag state's ellipse says little more than that the impact is unknown along
+the track.
 
 Launch points are found by flying the state backwards in time: with time reversed, the
 equations of motion in the rotating frame are those of a body with reversed velocity, an
