@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy.stats import chi2, ncx2
 
-from hoplon.core.ballistic import propagate, propagate_to_impact
+from hoplon.core.ballistic import propagate, propagate_to_impact, sample_flight
 from hoplon.core.frames import enu_rotation, geodesic_inverse, geodetic_to_ecef
 from hoplon.core.threat import (
     CLASS_AIR_BREATHING,
@@ -83,6 +83,26 @@ def test_a_certain_state_predicts_the_propagator_impact():
     d = geodesic_inverse(pred.lat_deg[0], pred.lon_deg[0], imp.lat_deg[0], imp.lon_deg[0]).distance_m
     assert d < 1.0
     assert pred.time_s[0] == pytest.approx(imp.time_s[0], abs=1e-3)
+
+
+def test_the_predicted_path_is_the_flight_of_the_mean_state():
+    """``path``: the mean state (no cross-covariance with the drag: the track's own
+    kinematics) flown with the drag it predicts with, sampled as sample_flight does."""
+    x, _ = midcourse_state(fly_s=60.0)
+    row = np.zeros(7)
+    row[6] = 5e-3**2
+    prior = drag_prior([5000.0, 8000.0])
+    pred = predict_impact(x[None], np.diag([100.0**2] * 3 + [2.0**2] * 3)[None], inv_beta=np.array([2e-4]),
+                          inv_beta_cov=row[None], inv_beta_prior=prior, path_step_s=2.0)
+    drag = drag_estimate(np.array([2e-4]), row[None], prior)
+    ref = sample_flight(x[None, :3], x[None, 3:], 1.0 / drag, step_s=2.0, rtol=1e-6)
+    path = pred.path
+    assert path.time_s[0] == 0.0 and path.time_s[-1] == pred.time_s[0]
+    np.testing.assert_array_equal(path.r_ecef_m[-1], pred.r_ecef_m[0])
+    np.testing.assert_array_equal(np.diff(path.time_s[:-1]), 2.0)
+    np.testing.assert_array_equal(path.offsets, ref.offsets)
+    np.testing.assert_allclose(path.r_ecef_m, ref.r_ecef_m, rtol=0, atol=1e-3)
+    assert predict_impact(x[None], np.zeros((1, 6, 6))).path is None
 
 
 @pytest.mark.parametrize(("beta", "fly_s"), [(np.inf, 200.0), (8000.0, 60.0)])
@@ -179,10 +199,9 @@ def test_impact_prediction_is_calibrated_on_anatolia_tracks():
 
 
 def test_prediction_tolerance_moves_the_ellipse_negligibly(monkeypatch):
-    """The predictions' integrator tolerance and closed-form terminal descent against a
-    tight tolerance (1e-10) integrated to the ground, on MRBM tracks
-    in midcourse with an unobserved drag state (the tracker's prior: sigma points from no
-    drag to beta = 20 kg/m^2) and with a known one."""
+    """The predictions' integrator tolerance against a tight tolerance (1e-10), on MRBM
+    tracks in midcourse whose drag state is unobserved (the tracker's initial spread) or
+    known, conditioned on the class prior of ballistic RVs as the battle manager does."""
     import hoplon.core.threat as threat
 
     states, covs, ib, ib_cov = [], [], [], []
@@ -192,17 +211,16 @@ def test_prediction_tolerance_moves_the_ellipse_negligibly(monkeypatch):
         covs.append(np.diag([300.0**2] * 3 + [8.0**2] * 3))
         ib.append(2e-4)
         row = np.zeros(7)
-        row[6] = (2.0 if k % 2 == 0 else 5e-5) ** 2
+        row[6] = (5e-3 if k % 2 == 0 else 5e-5) ** 2
         ib_cov.append(row)
     args = (np.array(states), np.array(covs))
-    kw = {"inv_beta": np.array(ib), "inv_beta_cov": np.array(ib_cov)}
+    kw = {"inv_beta": np.array(ib), "inv_beta_cov": np.array(ib_cov), "inv_beta_prior": drag_prior([5000.0, 8000.0])}
     pred = predict_impact(*args, **kw)
     monkeypatch.setattr(threat, "PREDICTION_RTOL", 1e-10)
-    monkeypatch.setattr(threat, "PREDICTION_TERMINAL_TAU_S", 0.0)  # integrated to the ground
     ref = predict_impact(*args, **kw)
     assert pred.valid.all() and ref.valid.all()
     shift = np.linalg.norm(pred.r_ecef_m - ref.r_ecef_m, axis=1)
-    assert np.all(shift < 1.0)  # metres (1e-3 moves them by up to 5 m)
+    assert np.all(shift < 1.0)  # metres (1e-3 moves them by up to 9 m)
     assert np.all(shift < 0.01 * ref.semi_minor_m)
     np.testing.assert_allclose(pred.semi_major_m, ref.semi_major_m, rtol=0.01)
     np.testing.assert_allclose(pred.semi_minor_m, ref.semi_minor_m, rtol=0.01)
@@ -213,7 +231,8 @@ def test_asset_probabilities_of_many_tracks_and_assets_are_rice():
     """Every (track, asset) pair at once, near and far (a far asset: exactly 0)."""
     sigmas = [500.0, 2000.0, 8000.0]
     preds = [_prediction(s, s, lat=37.0 + 0.1 * k) for k, s in enumerate(sigmas)]
-    pred = GroundPrediction(*(np.concatenate([getattr(p, f) for p in preds]) for f in GroundPrediction._fields))
+    fields = [f for f in GroundPrediction._fields if f != "path"]
+    pred = GroundPrediction(*(np.concatenate([getattr(p, f) for p in preds]) for f in fields))
     asset_lat = np.array([37.0, 37.05, 37.2, 39.0])
     asset_lon = np.full(4, 35.4)
     radius = np.array([1000.0, 3000.0, 5000.0, 2000.0])

@@ -1,4 +1,5 @@
-"""Free flight of ballistic bodies: batched integration to impact, for a time, or sampled.
+"""Free flight of ballistic bodies: batched integration to impact, for a time, or sampled,
+and the impact's sensitivity to the initial state and drag.
 
 Equations of motion in the rotating WGS84 ECEF frame (see :mod:`hoplon.core.earth`)::
 
@@ -17,16 +18,22 @@ velocity 0) are found by Illinois regula falsi on the step size of a single Rung
 step from the start of the step that brackets them, so their accuracy is that of the
 integrator. Samples between steps use quintic Hermite interpolation on position,
 velocity and acceleration at both ends of a step.
+
+:func:`impact_sensitivity` flies the state-transition matrix d(r, v) / d(r0, v0, 1/beta)
+along (the variational equations in the same steps: "internal differentiation", Bock
+1981), which carries a covariance to the impact point to first order.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
 import numba
 import numpy as np
 
+from hoplon.core._tracker_kernels import _acceleration_and_jacobian
 from hoplon.core.earth import (
     P_A,
     P_DRAG,
@@ -48,9 +55,11 @@ from hoplon.core.earth import (
 
 __all__ = [
     "ImpactResult",
+    "ImpactSensitivity",
     "PropagationResult",
     "FlightSamples",
     "propagate_to_impact",
+    "impact_sensitivity",
     "propagate",
     "sample_flight",
     "DEFAULT_RTOL",
@@ -462,9 +471,191 @@ def _fly_many_serial(
         )
 
 
+ONE_PASS_MAX_SAMPLES = 1 << 20
+""":func:`sample_flight` reserves room for every body's samples up to its time limit and
+flies once while that is at most this many rows (56 MB, touched only where written);
+beyond, a first pass finds the flight times."""
+
 PARALLEL_MIN_BODIES = 32
 """Batches smaller than this run on one thread: for a few bodies, waking the thread pool
 costs more than it saves (and much more on a busy machine)."""
+
+
+# ------------------------------------------------------------------ sensitivity kernels
+
+_SENSITIVITY_SIZE = 6 + 6 * 7
+"""A body's state (6) flown together with its sensitivity, the (6, 7) matrix
+d(state) / d(initial state, 1/beta), row-major."""
+
+
+@numba.njit(cache=True)
+def _deriv_sensitivity(y: np.ndarray, out: np.ndarray, inv_beta: float, p: np.ndarray, A: np.ndarray) -> None:
+    """Time derivative of the state ``y[:6]`` and of its sensitivity Phi = ``y[6:]``: the
+    variational equations dPhi/dt = F Phi + dF/d(1/beta) with F the Jacobian of the
+    dynamics (``A``: (3, 7) scratch for the acceleration's derivatives). The state's
+    derivative has the bits of :func:`_deriv`."""
+    out[0] = y[3]
+    out[1] = y[4]
+    out[2] = y[5]
+    out[3], out[4], out[5] = _acceleration_and_jacobian(y[0], y[1], y[2], y[3], y[4], y[5], inv_beta, p, A)
+    for j in range(21):  # the position rows change by the velocity rows
+        out[6 + j] = y[27 + j]
+    for a in range(3):  # the velocity rows by A (r, v) Phi, plus the drag column's own term
+        for j in range(7):
+            acc = A[a, 6] if j == 6 else 0.0
+            for b in range(6):
+                acc += A[a, b] * y[6 + 7 * b + j]
+            out[27 + 7 * a + j] = acc
+
+
+@numba.njit(cache=True)
+def _rk_step_sensitivity(
+    y: np.ndarray, h: float, k: np.ndarray, tmp: np.ndarray, y_new: np.ndarray, inv_beta: float, p: np.ndarray,
+    A: np.ndarray,
+) -> None:
+    """:func:`_rk_step` of the state and its sensitivity (the state's bits unchanged)."""
+    n = y.shape[0]
+    for i in range(n):
+        tmp[i] = y[i] + h * _A21 * k[0, i]
+    _deriv_sensitivity(tmp, k[1], inv_beta, p, A)
+    for i in range(n):
+        tmp[i] = y[i] + h * (_A31 * k[0, i] + _A32 * k[1, i])
+    _deriv_sensitivity(tmp, k[2], inv_beta, p, A)
+    for i in range(n):
+        tmp[i] = y[i] + h * (_A41 * k[0, i] + _A42 * k[1, i] + _A43 * k[2, i])
+    _deriv_sensitivity(tmp, k[3], inv_beta, p, A)
+    for i in range(n):
+        tmp[i] = y[i] + h * (_A51 * k[0, i] + _A52 * k[1, i] + _A53 * k[2, i] + _A54 * k[3, i])
+    _deriv_sensitivity(tmp, k[4], inv_beta, p, A)
+    for i in range(n):
+        tmp[i] = y[i] + h * (
+            _A61 * k[0, i] + _A62 * k[1, i] + _A63 * k[2, i] + _A64 * k[3, i] + _A65 * k[4, i]
+        )
+    _deriv_sensitivity(tmp, k[5], inv_beta, p, A)
+    for i in range(n):
+        y_new[i] = y[i] + h * (_B1 * k[0, i] + _B3 * k[2, i] + _B4 * k[3, i] + _B5 * k[4, i] + _B6 * k[5, i])
+    _deriv_sensitivity(y_new, k[6], inv_beta, p, A)
+
+
+@numba.njit(cache=True)
+def _fly_sensitivity_one(y0: np.ndarray, inv_beta: float, t_max: float, p: np.ndarray, tol: np.ndarray,
+                         sample_dt: float, samples: np.ndarray, y_end: np.ndarray,
+                         apogee: np.ndarray) -> tuple[int, float, int]:
+    """:func:`_fly_one` of a body to geodetic height 0 with its sensitivity (``y0``: the
+    state and the identity sensitivity): the same steps (error control on the state
+    only), so the state, its samples (every ``sample_dt`` s from the start, as room
+    allows; 0: none) and the apogee have the bits of that flight; at the impact, one step
+    of the located length carries the sensitivity there. Returns (status, end time,
+    number of samples written)."""
+    y = y0.copy()
+    y_new = np.empty(_SENSITIVITY_SIZE)
+    tmp = np.empty(_SENSITIVITY_SIZE)
+    f0 = np.empty(_SENSITIVITY_SIZE)
+    k = np.empty((7, _SENSITIVITY_SIZE))
+    A = np.empty((3, 7))
+    interp = np.empty(6)
+    # the event searches step the state alone
+    k_state = np.empty((7, 6))
+    tmp_state = np.empty(6)
+    y_event = np.empty(6)
+    _deriv_sensitivity(y, k[0], inv_beta, p, A)
+    t = 0.0
+    g_h, g_rate = _height_and_rate(y, p)
+    apogee[0] = 0.0
+    apogee[1:7] = y[:6]
+    apogee[7] = g_h
+    climbing = g_rate > 0.0
+    j = 0  # the next sample
+    if g_h <= 0.0 and g_rate <= 0.0:
+        y_end[:] = y
+        return STATUS_IMPACT, 0.0, 0
+    speed = math.sqrt(y[3] ** 2 + y[4] ** 2 + y[5] ** 2)
+    accel = math.sqrt(k[0, 3] ** 2 + k[0, 4] ** 2 + k[0, 5] ** 2)
+    h = min(10.0, 0.01 * (speed + 100.0) / max(accel, 1e-3))
+    status = STATUS_TIMEOUT
+    for _ in range(_MAX_STEPS):
+        if t >= t_max:
+            break
+        if t + h > t_max:
+            h = t_max - t
+        f0[:] = k[0]
+        _rk_step_sensitivity(y, h, k, tmp, y_new, inv_beta, p, A)
+        err = _error_norm(y, y_new, k, h, tol)
+        if err > 1.0:
+            h *= max(0.2, 0.9 * err ** -0.2)
+            k[0, :] = f0
+            if h < 1e-9:
+                status = STATUS_FAILED
+                break
+            continue
+        t_step = h
+        n_h, n_rate = _height_and_rate(y_new, p)
+        if climbing and n_rate <= 0.0:
+            tau = _locate_event(y[:6], f0[:6], h, g_rate, n_rate, 1, 0.0, k_state, tmp_state, y_event, inv_beta, p)
+            apogee[0] = t + tau
+            apogee[1:7] = y_event
+            apogee[7] = _height_and_rate(y_event, p)[0]
+            climbing = False
+        impact = n_h <= 0.0 and g_h > 0.0
+        if impact:
+            t_step = _locate_event(y[:6], f0[:6], h, g_h, n_h, 0, 0.0, k_state, tmp_state, y_event, inv_beta, p)
+            k[0, :] = f0
+            _rk_step_sensitivity(y, t_step, k, tmp, y_new, inv_beta, p, A)
+        while sample_dt > 0.0 and j < samples.shape[0]:  # samples in (t, t + t_step]
+            ts = j * sample_dt
+            if ts > t + t_step + 1e-9:
+                break
+            _hermite(y, f0, y_new, k[6], t_step, min(max((ts - t) / t_step, 0.0), 1.0), interp)
+            samples[j, 0] = ts
+            samples[j, 1:7] = interp
+            j += 1
+        t += t_step
+        y[:] = y_new
+        if impact:
+            status = STATUS_IMPACT
+            break
+        k[0, :] = k[6]
+        g_h, g_rate = n_h, n_rate
+        if not climbing and g_h > apogee[7]:  # a body that started downward climbs again (rare)
+            apogee[0] = t
+            apogee[1:7] = y[:6]
+            apogee[7] = g_h
+        if not climbing and g_rate > 0.0:
+            climbing = True
+        h = t_step * min(5.0, max(0.2, 0.9 * max(err, 1e-12) ** -0.2))
+    else:
+        status = STATUS_FAILED
+    y_end[:] = y
+    return status, t, j
+
+
+@numba.njit(cache=True)
+def _fly_sensitivity_many(r0, v0, inv_beta, t_max, p, tol, sample_dt, sample_offsets, samples, status, t_end, y_end,
+                          apogee, n_written, d_east_north, d_time) -> None:
+    """:func:`_fly_sensitivity_one` for each body, and the derivatives of its impact point
+    in the local east/north plane (N, 2, 7) and of its time (N, 7) (:func:`impact_sensitivity`)."""
+    for i in range(r0.shape[0]):
+        y = np.zeros(_SENSITIVITY_SIZE)
+        y[0:3] = r0[i]
+        y[3:6] = v0[i]
+        for j in range(6):
+            y[6 + 7 * j + j] = 1.0
+        status[i], t_end[i], n_written[i] = _fly_sensitivity_one(
+            y.copy(), inv_beta[i], t_max[i], p, tol, sample_dt, samples[sample_offsets[i] : sample_offsets[i + 1]], y,
+            apogee[i])
+        y_end[i] = y[:6]
+        _, ux, uy, uz = _height_and_up(y[0], y[1], y[2], p[P_A], p[P_E2], p[P_SPHERE] != 0.0)
+        rho = math.sqrt(y[0] * y[0] + y[1] * y[1])
+        ex, ey = (-y[1] / rho, y[0] / rho) if rho > 0.0 else (0.0, 1.0)  # east (at a pole: longitude 0)
+        nx, ny, nz = -uz * ey, uz * ex, ux * ey - uy * ex  # north = up x east
+        climb = ux * y[3] + uy * y[4] + uz * y[5]
+        for j in range(7):
+            dx, dy, dz = y[6 + j], y[13 + j], y[20 + j]  # d(position at the impact time)
+            dt = -(ux * dx + uy * dy + uz * dz) / climb
+            dx, dy, dz = dx + y[3] * dt, dy + y[4] * dt, dz + y[5] * dt
+            d_time[i, j] = dt
+            d_east_north[i, 0, j] = ex * dx + ey * dy
+            d_east_north[i, 1, j] = nx * dx + ny * dy + nz * dz
 
 
 # --------------------------------------------------------------------------- public API
@@ -715,6 +906,80 @@ def propagate_to_impact(
     return _squeeze(_impact_result(status, t_end, y_end, apogee, model, terminal_alt), scalar)
 
 
+class ImpactSensitivity(NamedTuple):
+    """Where and when N bodies reach geodetic height 0 (``impact``, as from
+    :func:`propagate_to_impact`), and how that moves with their initial state and drag:
+    ``d_east_north_d_x0`` (N, 2, 7), the derivative of the impact point (on the ground:
+    the impact time moves with the state), east and north in its local plane (m), with
+    respect to the initial (ECEF position, velocity, 1/beta); ``d_time_d_x0`` (N, 7), the
+    impact time's. ``samples``: the flights sampled as by :func:`sample_flight`, when asked.
+    """
+
+    impact: ImpactResult
+    d_east_north_d_x0: np.ndarray
+    d_time_d_x0: np.ndarray
+    samples: FlightSamples | None
+
+
+def impact_sensitivity(
+    r_ecef_m: np.ndarray,
+    v_ecef_mps: np.ndarray,
+    inv_beta_m2_kg: np.ndarray,
+    *,
+    earth: str | EarthModel = "wgs84",
+    max_time_s: float | np.ndarray = 7200.0,
+    rtol: float = DEFAULT_RTOL,
+    sample_step_s: float = 0.0,
+) -> ImpactSensitivity:
+    """Fly N bodies (``r_ecef_m``, ``v_ecef_mps`` (N, 3), ``inv_beta_m2_kg`` (N,), 0: no
+    drag, negative: a time-reversed flight) to geodetic height 0 together with their
+    state-transition matrices Phi = d(r, v) / d(r0, v0, 1/beta): the variational
+    equations (the dynamics' Jacobian from
+    :func:`hoplon.core._tracker_kernels._acceleration_and_jacobian`) integrated in the
+    Dormand-Prince steps of the state, whose flight is that of
+    :func:`propagate_to_impact` bit for bit. The impact moves to first order by
+    ``d r = (I - v u^T / (u . v)) Phi_r d x0`` and ``d t = -u^T Phi_r d x0 / (u . v)``,
+    ``u`` the local up (the gradient of the geodetic height) and ``v`` the impact
+    velocity. The derivatives agree with central differences of tight-tolerance flights
+    to 0.2 % (tests/test_ballistic_sensitivity.py). The steps are chosen for the state
+    alone: a body flown without drag crosses the air in steps that do not resolve its
+    derivative with respect to 1/beta (off by up to tens of per cent).
+    ``sample_step_s`` > 0: the flights are also sampled every so many seconds from their
+    start (``samples``; room for every sample up to ``max_time_s``, which must be finite),
+    bit for bit those of :func:`sample_flight`."""
+    model = earth_model(earth)
+    r = np.ascontiguousarray(np.atleast_2d(r_ecef_m), dtype=np.float64)
+    v = np.ascontiguousarray(np.atleast_2d(v_ecef_mps), dtype=np.float64)
+    n = r.shape[0]
+    inv_b = np.ascontiguousarray(np.broadcast_to(np.asarray(inv_beta_m2_kg, dtype=np.float64), (n,)))
+    if not (np.isfinite(r).all() and np.isfinite(v).all() and np.isfinite(inv_b).all()):
+        raise ValueError("states and inv_beta_m2_kg must be finite")
+    t_limit = _per_body(max_time_s, n)
+    origin = np.zeros(n)
+    room = np.zeros(n, dtype=np.int64)
+    if sample_step_s > 0:
+        if not np.isfinite(t_limit).all():
+            raise ValueError("sampled flights need a finite max_time_s")
+        room = _grid_count(t_limit, origin, sample_step_s)
+    offsets = np.concatenate([[0], np.cumsum(room)]).astype(np.int64)
+    samples = np.empty((int(offsets[-1]), 7))
+    status = np.empty(n, dtype=np.int64)
+    t_end = np.empty(n)
+    y_end = np.empty((n, 6))
+    apogee = np.empty((n, 8))
+    written = np.empty(n, dtype=np.int64)
+    d_east_north = np.empty((n, 2, 7))
+    d_time = np.empty((n, 7))
+    _fly_sensitivity_many(r, v, inv_b, t_limit, model.params(), _tolerances(rtol), float(sample_step_s), offsets, samples,
+                          status, t_end, y_end, apogee, written, d_east_north, d_time)
+    impact = _impact_result(status, t_end, y_end, apogee, model, terminal_alt=np.full(n, np.nan))  # integrated to the end
+    flights = None
+    if sample_step_s > 0:
+        kept = np.minimum(written, _grid_count(t_end, origin, sample_step_s))
+        flights = _flight_samples(samples, offsets, kept, t_end, y_end, impact)
+    return ImpactSensitivity(impact, d_east_north, d_time, flights)
+
+
 def propagate(
     r_ecef_m: np.ndarray,
     v_ecef_mps: np.ndarray,
@@ -742,6 +1007,39 @@ def propagate(
     return _squeeze(result, scalar)
 
 
+def _grid_count(t_end, t0, step_s) -> np.ndarray:
+    """How many sample times ``t0 + k step_s`` (k integer) lie in [0, t_end] (arrays (N,))."""
+    first = np.maximum(0, np.ceil(-t0 / step_s - 1e-12))
+    return np.maximum(0, np.floor((t_end - t0) / step_s + 1e-9) - first + 1).astype(np.int64)
+
+
+@numba.njit(cache=True)
+def _samples_table(samples, offsets, kept, t_end, y_end) -> tuple[np.ndarray, np.ndarray]:
+    """Rows [t, r, v] of each body's first ``kept`` samples (``samples`` from ``offsets[i]``)
+    then of its end state ``t_end``, ``y_end`` (in place of a sample at that time), and the
+    bodies' row offsets."""
+    n = kept.size
+    out_offsets = np.zeros(n + 1, dtype=np.int64)
+    rows = kept.copy()
+    for i in range(n):
+        if rows[i] > 0 and samples[offsets[i] + rows[i] - 1, 0] >= t_end[i] - 1e-9:
+            rows[i] -= 1
+        out_offsets[i + 1] = out_offsets[i] + rows[i] + 1
+    flat = np.empty((out_offsets[n], 7))
+    for i in range(n):
+        start = out_offsets[i]
+        flat[start : start + rows[i]] = samples[offsets[i] : offsets[i] + rows[i]]
+        flat[start + rows[i], 0] = t_end[i]
+        flat[start + rows[i], 1:] = y_end[i]
+    return out_offsets, flat
+
+
+def _flight_samples(samples, offsets, kept, t_end, y_end, end: ImpactResult) -> FlightSamples:
+    """FlightSamples of :func:`_samples_table`'s rows."""
+    out_offsets, flat = _samples_table(samples, offsets, kept, t_end, y_end)
+    return FlightSamples(out_offsets, flat[:, 0].copy(), flat[:, 1:4].copy(), flat[:, 4:7].copy(), end)
+
+
 def sample_flight(
     r_ecef_m: np.ndarray,
     v_ecef_mps: np.ndarray,
@@ -767,40 +1065,18 @@ def sample_flight(
     if not step_s > 0:
         raise ValueError("step_s must be > 0")
     model = earth_model(earth)
-    r, v, inv_b, scalar = _prepare(r_ecef_m, v_ecef_mps, beta_kg_m2)
+    r, v, inv_b, _ = _prepare(r_ecef_m, v_ecef_mps, beta_kg_m2)
     n = r.shape[0]
     t0 = np.broadcast_to(np.asarray(t0_s, dtype=np.float64), (n,)).copy()
-    # pass 1: flight times; pass 2 (identical integration): the samples
-    status, t_end, *_ = _run(
-        r, v, inv_b, model, t_max=max_time_s, stop_at_ground=True, stop_at_apogee=False, rtol=rtol,
-        ground_alt_m=ground_alt_m, terminal_tau_s=terminal_tau_s,
-    )
-    first = np.maximum(0, np.ceil(-t0 / step_s - 1e-12))
-    last = np.floor((t_end - t0) / step_s + 1e-9)
-    counts = np.maximum(0, last - first + 1).astype(np.int64)
-    status, t_end, y_end, apogee, offsets, samples, written = _run(
-        r, v, inv_b, model, t_max=max_time_s, stop_at_ground=True, stop_at_apogee=False, rtol=rtol,
-        ground_alt_m=ground_alt_m, sample_t0=t0, sample_dt=step_s, sample_counts=counts,
-        terminal_tau_s=terminal_tau_s,
-    )
+    run = functools.partial(_run, r, v, inv_b, model, t_max=max_time_s, stop_at_ground=True, stop_at_apogee=False,
+                            rtol=rtol, ground_alt_m=ground_alt_m, terminal_tau_s=terminal_tau_s)
+    t_limit = _per_body(max_time_s, n)
+    room = _grid_count(t_limit, t0, step_s) if np.isfinite(t_limit).all() else None
+    if room is None or room.sum() > ONE_PASS_MAX_SAMPLES:  # pass 1: the flight times, to size the samples
+        room = _grid_count(run()[1], t0, step_s)
+    status, t_end, y_end, apogee, offsets, samples, written = run(sample_t0=t0, sample_dt=step_s, sample_counts=room)
     # the samples end where the flight was integrated to; ``end`` is where it lands
     end_status, end_t, end_y, terminal_alt = _finish_terminal(status, t_end, y_end, inv_b, max_time_s, ground_alt_m,
                                                               model)
     end = _impact_result(end_status, end_t, end_y, apogee, model, terminal_alt)
-    # append each body's end state as its last row, dropping unused rows
-    rows = []
-    for i in range(n):
-        a, b = offsets[i], offsets[i] + written[i]
-        block = samples[a:b]
-        if block.shape[0] == 0 or block[-1, 0] < t_end[i] - 1e-9:
-            block = np.vstack([block, np.concatenate([[t_end[i]], y_end[i]])])
-        else:
-            block = block.copy()
-            block[-1, 0] = t_end[i]
-            block[-1, 1:] = y_end[i]
-        rows.append(block)
-    counts = np.array([b.shape[0] for b in rows], dtype=np.int64)
-    flat = np.vstack(rows) if rows else np.empty((0, 7))
-    out_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    del scalar
-    return FlightSamples(out_offsets, flat[:, 0].copy(), flat[:, 1:4].copy(), flat[:, 4:7].copy(), end)
+    return _flight_samples(samples, offsets, np.minimum(written, _grid_count(t_end, t0, step_s)), t_end, y_end, end)
