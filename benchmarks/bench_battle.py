@@ -3,11 +3,11 @@
 
 1. **Impact prediction** (``hoplon.core.threat.predict_impact``): N midcourse MRBM-like
    track states (300-1500 km ranges, position sigma 50-500 m, velocity sigma 1-10 m/s,
-   1/beta 1e-4 m^2/kg) predicted to the ground by the unscented transform (14 sigma
-   points per track, all tracks in one propagator call). Reference in the same run: the
-   textbook alternative, a Monte Carlo of ``--mc`` sampled states per track flown by the
-   same batched propagator (its accuracy is ~1/sqrt(mc) of the spread; the UT is
-   deterministic). Printed: time per track for both, and the ratio.
+   1/beta 1e-4 m^2/kg) predicted to the ground by linearisation (each mean state flown
+   once with its state-transition matrix, all tracks in one call). Reference in the same
+   run: the textbook alternative, a Monte Carlo of ``--mc`` sampled states per track flown
+   by the same batched propagator (its accuracy is ~1/sqrt(mc) of the spread; the
+   linearised prediction is deterministic). Printed: time per track for both, and the ratio.
 2. **Engagement windows** (``hoplon.core.engagement.engagement_windows``): B batteries x J
    threats x K path samples in one numpy call. Reference: a per-(battery, threat, sample)
    Python loop with the same rules (``math``), on a sample of the threats. Printed: time
@@ -61,7 +61,7 @@ def bench_prediction(n: int, mc: int, rng: np.random.Generator) -> dict:
     x, P = midcourse_states(n, rng)
     ib = np.full(n, 1e-4)
     predict_impact(x[:2], P[:2], inv_beta=ib[:2])  # compile / warm up
-    t_ut, pred = best_of(3, lambda: predict_impact(x, P, inv_beta=ib))
+    t_pred, pred = best_of(3, lambda: predict_impact(x, P, inv_beta=ib))
     m = min(n, 50)
     samples = np.concatenate([rng.multivariate_normal(x[i], P[i], size=mc) for i in range(m)])
 
@@ -69,15 +69,15 @@ def bench_prediction(n: int, mc: int, rng: np.random.Generator) -> dict:
         return propagate_to_impact(samples[:, :3], samples[:, 3:], 1.0 / 1e-4, rtol=1e-7)
 
     t_mc, imp = best_of(1, monte_carlo)
-    # agreement: MC mean impact vs the UT mean, in units of the MC spread
+    # agreement: MC mean impact vs the predicted mean, in units of the MC spread
     lat = imp.lat_deg.reshape(m, mc)
     lon = imp.lon_deg.reshape(m, mc)
     dlat = (lat.mean(axis=1) - pred.lat_deg[:m]) * 111e3
     dlon = (lon.mean(axis=1) - pred.lon_deg[:m]) * 111e3 * np.cos(np.radians(pred.lat_deg[:m]))
     spread = np.sqrt((lat.std(axis=1) * 111e3) ** 2 + (lon.std(axis=1) * 111e3 * np.cos(np.radians(lat.mean(axis=1)))) ** 2)
     return {
-        "n": n, "valid": int(pred.valid.sum()), "ut_s_per_track": t_ut / n, "mc_samples": mc,
-        "mc_s_per_track": t_mc / m, "speedup": (t_mc / m) / (t_ut / n),
+        "n": n, "valid": int(pred.valid.sum()), "predict_s_per_track": t_pred / n, "mc_samples": mc,
+        "mc_s_per_track": t_mc / m, "speedup": (t_mc / m) / (t_pred / n),
         "median_mean_offset_over_spread": float(np.median(np.hypot(dlat, dlon) / spread)),
     }
 
@@ -146,9 +146,9 @@ def main() -> None:
     if args.json:
         print(json.dumps(out, indent=2))
         return
-    print(f"impact prediction, {pred['n']} midcourse tracks ({pred['valid']} valid): unscented {1e3 * pred['ut_s_per_track']:.2f} ms "
+    print(f"impact prediction, {pred['n']} midcourse tracks ({pred['valid']} valid): linearised {1e3 * pred['predict_s_per_track']:.2f} ms "
           f"per track; Monte Carlo of {pred['mc_samples']} samples per track (same propagator) {1e3 * pred['mc_s_per_track']:.1f} ms "
-          f"-> {pred['speedup']:.0f}x; UT mean vs MC mean: median {pred['median_mean_offset_over_spread']:.3f} of the spread")
+          f"-> {pred['speedup']:.0f}x; predicted mean vs MC mean: median {pred['median_mean_offset_over_spread']:.3f} of the spread")
     print(f"engagement windows, {win['batteries']} batteries x {win['threats']} threats x {win['samples']} samples: "
           f"{win['batched_ns_per_pair_sample']:.0f} ns per battery-threat-sample; per-sample Python loop "
           f"{win['loop_ns_per_pair_sample']:.0f} ns -> {win['speedup']:.0f}x (identical feasibility; "

@@ -41,7 +41,7 @@ STAGES = {
     "tracking": ("tracking.py", "advance"),
     "battle management": ("battle.py", "cycle"),
     "  of which WTA": ("wta.py", "solve_exact"),
-    "  of which impact/launch prediction": ("threat.py", "_fly_sigma_points"),
+    "  of which impact/launch prediction": ("threat.py", "_fly_linearised"),
     "interceptors (guidance, end game)": ("intercepts.py", "guide"),
     "debris": ("debris.py", "run_debris"),
     "tracks table": ("tracking.py", "table"),

@@ -204,6 +204,7 @@ def test_plans_of_tracks_not_revised_keep_their_rounds(monkeypatch):
 
     def part(k):
         sub = {key: (v[[k]] if isinstance(v, np.ndarray) and v.shape[:1] == rows.shape else v) for key, v in ev.items()}
+        sub["paths"] = {0: ev["paths"][k]} if k in ev["paths"] else {}  # the row's predicted flight, if any
         return rows[[k]], sub
 
     r0, e0 = part(0)

@@ -204,8 +204,8 @@ def test_battle_benchmark_runs_and_reports_ratios():
     out = _run_benchmark("bench_battle.py", "--n", "12", "--mc", "20", "--threats", "12", "--samples", "40", "--loop-threats", "2")
     assert out["benchmark"] == "battle"
     pred, win = out["prediction"], out["windows"]
-    assert pred["valid"] == 12 and pred["speedup"] > 0 and pred["ut_s_per_track"] > 0
-    # the unscented mean sits inside the Monte Carlo spread
+    assert pred["valid"] == 12 and pred["speedup"] > 0 and pred["predict_s_per_track"] > 0
+    # the predicted mean sits inside the Monte Carlo spread
     assert pred["median_mean_offset_over_spread"] < 0.5
     assert win["speedup"] > 0 and 0.0 <= win["feasible_fraction"] <= 1.0
 

@@ -63,10 +63,10 @@ def test_impact_prediction_matches_a_monte_carlo_of_the_same_flights():
     mc_mean = en.mean(axis=0)
     mc_cov = np.cov(en.T)
     sigma = math.sqrt(np.trace(mc_cov))
-    # UT mean within 15 % of the spread (second-order accurate; the sigma points at
-    # +/- sqrt(n) sigma weigh the higher-order terms of a long flight differently)
+    # the linearised mean within 15 % of the spread (the flight's second-order terms
+    # shift the sampled mean a little)
     assert np.linalg.norm(mc_mean) < 0.15 * sigma
-    # the unscented covariance errs on the large side by up to ~15 % on so long a flight
+    # the linearised covariance within -5 %/+20 % of the sampled one on so long a flight
     assert 0.95 * np.trace(mc_cov) <= np.trace(pred.cov_en_m2[0]) <= 1.2 * np.trace(mc_cov)
     # about 95 % of the sampled impacts inside the predicted 95 % ellipse
     m2 = np.einsum("ni,ij,nj->n", en, np.linalg.inv(pred.cov_en_m2[0]), en)
@@ -274,7 +274,7 @@ def test_drag_prior_conditions_the_drag_state_as_a_gaussian_product():
 
 def test_impact_prediction_with_a_drag_prior_matches_a_monte_carlo_of_that_prior():
     """An unobserved drag state (the tracker's own broad prior) with the class prior of
-    ballistic RVs (beta 5000-8000 kg/m^2, +/- 25 %): the unscented prediction against a
+    ballistic RVs (beta 5000-8000 kg/m^2, +/- 25 %): the linearised prediction against a
     Monte Carlo that draws the kinematic state from the track and 1/beta from the uniform
     prior itself, each sample flown to the ground at a tight tolerance (1e-9)."""
     beta_class = [5000.0, 8000.0]

@@ -5,7 +5,8 @@ latest state of every confirmed track and
 
 1. classifies it from kinematics (ballistic or air-breathing);
 2. for ballistic tracks predicts the impact point, its 95 % ellipse and time to impact
-   (unscented transform through the propagator) and estimates the launch point (the
+   (the mean state flown with its state-transition matrix, the covariance carried to
+   the ground linearly) and estimates the launch point (the
    free-flight arc flown back to the ground), the probability of hitting each defended
    asset and a threat value (sum of asset value x probability); for air-breathing tracks
    it extrapolates the velocity
@@ -67,7 +68,7 @@ WTA_MAX_COLUMNS = 50_000
 WTA_SAFETY_TIME_LIMIT_S = 30.0
 MAX_PREDICT_SPEED_SIGMA_MPS = 300.0
 """Tracks with a vaguer velocity get no impact prediction yet (their ellipse would span
-hundreds of km and their sigma points fly near-orbital paths)."""
+hundreds of km and a linearisation over it would mean little)."""
 PREDICT_MAX_TIME_S = 1800.0
 AIR_THREAT_MARGIN_M = 5000.0
 AIR_HORIZON_S = 1800.0
@@ -304,7 +305,7 @@ def _evaluate(world, cols, state, rows, assets, *, launch_points: bool = True, d
         r = rows[ball]
         pred = predict_impact(x[ball], cols["cov"][r], inv_beta=cols["inv_beta_m2_kg"][r],
                               inv_beta_cov=cols["inv_beta_cov"][r], inv_beta_prior=drag_prior, earth=world.earth,
-                              max_time_s=PREDICT_MAX_TIME_S)
+                              max_time_s=PREDICT_MAX_TIME_S, path_step_s=PATH_STEP_S)
         # without the drag state: unobserved in midcourse, and flown backwards through the
         # dense air its spread grows without bound (negative drag)
         origin = (estimate_launch_point(x[ball], cols["cov"][r], earth=world.earth, max_time_s=PREDICT_MAX_TIME_S)
@@ -347,7 +348,9 @@ def _evaluate(world, cols, state, rows, assets, *, launch_points: bool = True, d
     if flies.any():
         r = rows[flies]
         inv_beta[flies] = drag_estimate(cols["inv_beta_m2_kg"][r], cols["inv_beta_cov"][r], drag_prior)
-    return {"row": out_rows, "class": cls, "probs": probs, "values": values, "inv_beta": inv_beta}
+    # the engagement paths of the predicted rows: the flights of their predictions' mean states
+    paths = {int(k): (pred.path, m) for m, k in enumerate(ball)} if pred is not None else {}
+    return {"row": out_rows, "class": cls, "probs": probs, "values": values, "inv_beta": inv_beta, "paths": paths}
 
 
 def _air_threat(world, x, assets) -> np.ndarray:
@@ -367,29 +370,31 @@ def _air_threat(world, x, assets) -> np.ndarray:
     return out
 
 
-def _paths(world, cols, state, rows, cls, inv_beta):
+def _paths(world, cols, state, rows, cls, inv_beta, predicted):
     """Predicted paths (J, K) times, (J, K, 3) ECEF and (J, K) altitudes from each row
-    (ballistic rows fly their drag estimate ``inv_beta`` (J,), m^2/kg)."""
+    (ballistic rows: ``predicted`` {row: (samples, index)} where the impact prediction flew
+    them, else their drag estimate ``inv_beta`` (J,), m^2/kg)."""
     n = rows.size
     t0 = cols["time_s"][rows]
     x = state[rows]
-    ball = np.flatnonzero(cls == CLASS_BALLISTIC)
-    counts = np.zeros(0, np.int64)
-    if ball.size:
-        ib = inv_beta[ball]
+    flights = dict(predicted)
+    rest = np.array([j for j in np.flatnonzero(cls == CLASS_BALLISTIC) if j not in flights], dtype=np.int64)
+    if rest.size:
+        ib = inv_beta[rest]
         with np.errstate(divide="ignore"):
             beta = np.where(ib > 0, 1.0 / np.where(ib > 0, ib, 1.0), np.inf)
-        fs = sample_flight(x[ball, :3], x[ball, 3:6], beta, step_s=PATH_STEP_S, earth=world.earth, max_time_s=3600.0,
+        fs = sample_flight(x[rest, :3], x[rest, 3:6], beta, step_s=PATH_STEP_S, earth=world.earth, max_time_s=3600.0,
                            rtol=PREDICTION_RTOL)  # the impact prediction's tolerance: a metre, not a track's metres
-        counts = np.diff(fs.offsets)
+        flights.update({int(j): (fs, m) for m, j in enumerate(rest)})
+    counts = {j: int(fs.offsets[m + 1] - fs.offsets[m]) for j, (fs, m) in flights.items()}
     k_air = int(AIR_HORIZON_S / (5 * PATH_STEP_S)) + 1
-    k = max(int(counts.max()) if ball.size else 1, k_air)
+    k = max([k_air, *counts.values()])
     times = np.full((n, k), np.nan)
     pos = np.full((n, k, 3), np.nan)
-    for m, j in enumerate(ball):  # ballistic: the free flight to the ground
+    for j, (fs, m) in flights.items():  # ballistic: the free flight to the ground
         sl = slice(fs.offsets[m], fs.offsets[m + 1])
-        times[j, : counts[m]] = t0[j] + fs.time_s[sl]
-        pos[j, : counts[m]] = fs.r_ecef_m[sl]
+        times[j, : counts[j]] = t0[j] + fs.time_s[sl]
+        pos[j, : counts[j]] = fs.r_ecef_m[sl]
     for j in np.flatnonzero(cls != CLASS_BALLISTIC):  # air-breathing: straight line at constant velocity
         dt = np.arange(k_air) * 5 * PATH_STEP_S
         times[j, :k_air] = t0[j] + dt
@@ -418,7 +423,7 @@ def _plan_cycle(world, plan: _Plan, batteries: _Batteries, cols, state, rows, ev
     (by their kill probabilities) and push later intercepts past their kill assessment."""
     tids = cols["track_id"][rows]
     cls, probs, values = ev["class"], ev["probs"], ev["values"].copy()
-    times, pos, alt = _paths(world, cols, state, rows, cls, ev["inv_beta"])
+    times, pos, alt = _paths(world, cols, state, rows, cls, ev["inv_beta"], ev["paths"])
     not_before = np.full(tids.size, -np.inf)
     for j, tid in enumerate(tids.tolist()):
         for shot in plan.shots.get(tid, []):
