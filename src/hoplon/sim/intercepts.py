@@ -35,6 +35,7 @@ coefficient ``INTERCEPTOR_BETA_KG_M2``, notional); a killed object breaks up
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 
@@ -160,13 +161,6 @@ class Interceptors:
         b = self.battery[k]
         return fn(t - self.launch_s[k], p.burnout_speed_mps[b], p.burnout_time_s[b], p.coast_decay_time_s[b])
 
-    def position(self, k: int, t: float) -> np.ndarray:
-        """ECEF position of interceptor ``k`` at ``t`` (s) along its path so far."""
-        path = self.paths[k]
-        j = max(0, int(np.searchsorted(path.t0, t, side="right")) - 1)
-        s = float(self._flyout(np.array([k]), np.array([t]), flyout_distance_m)[0])
-        return path.p0[j] + (s - path.s0[j]) * path.u[j]
-
     # ------------------------------------------------------------------ guidance
 
     def guide(self, now: float, snap) -> None:
@@ -194,11 +188,16 @@ class Interceptors:
                 beta = np.where(ib > 0, 1.0 / np.where(ib > 0, ib, 1.0), np.inf)
             pr = propagate(x[ball, :3], x[ball, 3:6], beta, np.maximum(dt[ball], 0.0), earth=self.world.earth)
             aim[ball] = pr.r_ecef_m
+        flown = self._flyout(live, np.maximum(now, self.launch_s[live]), flyout_distance_m)  # distance by now
         for m, k in enumerate(live):
             path = self.paths[k]
+            s = float(flown[m])
+            if now > self.launch_s[k]:  # in flight: a new leg from where it is now
+                leg = max(0, bisect.bisect_right(path.t0, now) - 1)
+                p = path.p0[leg] + (s - path.s0[leg]) * path.u[leg]
+            else:
+                p = path.p0[0]
             t0 = max(now, self.launch_s[k])
-            p = self.position(k, t0) if now > self.launch_s[k] else path.p0[0]
-            s = float(self._flyout(np.array([k]), np.array([t0]), flyout_distance_m)[0])
             if now > self.launch_s[k]:
                 path.t0.append(t0)
                 path.p0.append(p)
