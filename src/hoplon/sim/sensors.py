@@ -34,7 +34,14 @@ import pyarrow as pa
 
 from hoplon.core import radar
 from hoplon.core.frames import ecef_to_geodetic, enu_to_ecef
-from hoplon.core.sensors import RadarArray, aspect_angle_rad, measurement_sigmas, observe, rcs_by_aspect_m2
+from hoplon.core.sensors import (
+    Observation,
+    RadarArray,
+    aspect_angle_rad,
+    measurement_sigmas,
+    observe,
+    rcs_by_aspect_m2,
+)
 from hoplon.errors import ScenarioError
 from hoplon.scenario.schema import InfraredType, RadarType, Scenario
 from hoplon.sim.events import Event
@@ -329,9 +336,12 @@ def _radar_detections(world, store: TruthStore, objects: ObjectTable, network: S
             s_idx, o_idx, t, idx = s_idx[flying], o_idx[flying], t[flying], idx[flying]
             r, v = store.state_at(o_idx, t)
         nose, broad, tail, swer = objects.signature_arrays(o_idx, t)
-        aspect = aspect_angle_rad(r, v, site)
-        rcs = rcs_by_aspect_m2(aspect, nose, broad, tail)
-        obs = observe(radars, idx, r, v, rcs, earth=world.earth)
+        # the geometry and SNR only of the pairs within the radar's reach (a margin over
+        # the rounding of its local frame): the others are out of range, not visible
+        reach = float(radars.max_range_m[ri]) * (1.0 + 1e-9) + 1.0
+        near = np.flatnonzero(np.einsum("ij,ij->i", r - site, r - site) <= reach * reach)
+        rcs = rcs_by_aspect_m2(aspect_angle_rad(r[near], v[near], site), nose[near], broad[near], tail[near])
+        obs = _scatter(observe(radars, idx[near], r[near], v[near], rcs, earth=world.earth), near, t.shape[0])
         n = t.shape[0]
         fluct = np.where(swer == 1, rng.exponential(1.0, n), 1.0)
         u = rng.random(n)
@@ -384,6 +394,18 @@ def _radar_detections(world, store: TruthStore, objects: ObjectTable, network: S
         stat["false_alarms"] = len(fa["mode"])
         parts.append(fa)
     return _detections_table(parts), stats
+
+
+def _scatter(obs: Observation, rows: np.ndarray, n: int) -> Observation:
+    """``obs`` of pairs ``rows`` of n as an observation of all n (the others not visible)."""
+    if rows.size == n:
+        return obs
+    out = []
+    for name, x in zip(obs._fields, obs):
+        full = np.zeros(n, bool) if x.dtype == bool else np.full(n, np.nan)
+        full[rows] = x
+        out.append(full)
+    return Observation(*out)
 
 
 def _false_alarms(radars: RadarArray, ri: int, sid: str, scans: np.ndarray, mechanical: bool, rng) -> dict:
