@@ -43,6 +43,7 @@ from hoplon.core.earth import EarthModel, earth_model, inverse_beta
 
 __all__ = [
     "Profile",
+    "TargetingSensitivities",
     "TargetingSolution",
     "solve_targeting",
     "keplerian_minimum_energy",
@@ -69,7 +70,8 @@ class TargetingSolution(NamedTuple):
     ``ok`` is False where no solution exists (``message`` says why, e.g. beyond the
     maximum range, whose value ``max_range_m`` then holds); ``miss_m`` is the distance
     between the predicted impact and the aim point. ``kick_rad`` and ``cutoff_s`` are
-    NaN without a boost model.
+    NaN without a boost model. ``sensitivities``: the derivatives of the impact with
+    respect to the controls, where the solve was asked for them.
     """
 
     ok: np.ndarray
@@ -88,6 +90,30 @@ class TargetingSolution(NamedTuple):
     impact_r_ecef_m: np.ndarray
     impact_v_ecef_mps: np.ndarray
     max_range_m: np.ndarray
+    sensitivities: TargetingSensitivities | None = None
+
+
+class TargetingSensitivities(NamedTuple):
+    """How the flights of K solutions respond to their controls, for solves to nearby aim
+    points (:func:`solve_targeting`'s ``initial``).
+
+    The targeting function maps the controls (energy, shape, azimuth: cutoff s, kick rad
+    and azimuth rad with a boost model; else burnout speed m/s, flight-path angle rad and
+    azimuth rad) to (range m, bearing rad, shape residual): the spherical range and the
+    initial bearing of the impact point seen from the launch point, and the profile's
+    condition, zero at a solution (minimum energy: the range's derivative with respect to
+    the shape, by central differences of ``eps``; a prescribed angle: the burnout
+    flight-path angle less it, rad; a prescribed apogee: the apogee height less it, m).
+    ``value`` (K, 3) is the function at the solution's controls, ``jacobian`` (K, 3, 3)
+    its derivatives (rows: outputs, columns: controls) and ``energy_curvature`` (K, 3)
+    the second derivatives of range and bearing with respect to the energy (the shape
+    residual's is left at zero: at the steps the differences take, it is dominated by the
+    roughness of the flights). Rows whose stencil would leave the controls' bounds are NaN.
+    """
+
+    value: np.ndarray
+    jacobian: np.ndarray
+    energy_curvature: np.ndarray
 
 
 # --------------------------------------------------------------------------- closed forms
@@ -177,6 +203,24 @@ class _Flights(NamedTuple):
     t_ff: np.ndarray
     y_end: np.ndarray
     apogee: np.ndarray
+
+
+def _rows(batch, sel):
+    """Rows ``sel`` of a batch of flights (a :class:`_Flights` or its nested burnout)."""
+    return type(batch)(*(_rows(x, sel) if isinstance(x, tuple) else x[sel] for x in batch))
+
+
+def _gather(pieces: list[tuple[np.ndarray, _Flights]], k: int) -> _Flights:
+    """The flights of launches 0..k-1 from pieces (launch indices, their flights) that
+    together hold each launch once."""
+    order = np.argsort(np.concatenate([idx for idx, _ in pieces]), kind="stable")
+
+    def join(parts):
+        if isinstance(parts[0], tuple):
+            return type(parts[0])(*(join(field) for field in zip(*parts)))
+        return np.concatenate(parts)[order]
+
+    return join([fl for _, fl in pieces])
 
 
 class _Problem:
@@ -376,6 +420,7 @@ def solve_targeting(
     fixed_shape = (problem.boost is None) & (prof == Profile.FLIGHT_PATH_ANGLE)
     done = invalid != ""
     capped = np.zeros(k, dtype=int)
+    flown = []  # (launches, their flights) at their final controls
     for _ in range(max_iterations):
         idx = np.flatnonzero(~done)
         if idx.size == 0:
@@ -448,8 +493,12 @@ def solve_targeting(
         shape[idx] = np.where(converged, s, new_s)
         azimuth[idx] = np.where(converged, a, a - res_az)
         done[idx] |= converged | (capped[idx] >= 4)
-    # final flight with the chosen controls
-    fl = problem.fly(all_idx, energy, shape, azimuth)
+        flown.append((idx[converged], _rows(fl, np.flatnonzero(converged))))
+    # a final flight for the launches whose controls have not flown as they are
+    rest = np.setdiff1d(all_idx, np.concatenate([i for i, _ in flown] + [np.empty(0, dtype=np.int64)]))
+    if rest.size:
+        flown.append((rest, problem.fly(rest, energy[rest], shape[rest], azimuth[rest])))
+    fl = _gather(flown, k)
     geo_lat, geo_lon = _impact_geodetic(fl.y_end[:, :3], model)
     miss = np.linalg.norm(fl.y_end[:, :3] - problem.r_aim, axis=1)
     ok = fl.ok & (miss < max(100.0, 10 * tol_m)) & (invalid == "")
