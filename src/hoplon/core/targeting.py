@@ -587,6 +587,7 @@ def solve_targeting(
     flown = []  # (launches, their flights) at their final controls
     bounds = (e_lo, e_hi, s_lo, s_hi)
     if warm and initial.sensitivities is not None:
+        # predicted from the sensitivities and verified; the rest start from the controls
         jac = initial.sensitivities.jacobian
         usable = np.isfinite(jac).all(axis=(1, 2)) & ~done
         usable[usable] = np.linalg.det(jac[usable]) != 0.0
@@ -703,6 +704,7 @@ def solve_targeting(
         else:
             messages.append(f"no trajectory found (closest approach to the aim point {miss[i] / 1e3:.1f} km)")
     nan = np.full(k, np.nan)
+    # the energy step ten times the iteration's: about the moves a guidance error asks for
     sens = (
         _sensitivities(problem, np.flatnonzero(ok), energy, shape, azimuth, prof, value, 10.0 * eta, eps, bounds)
         if sensitivities
