@@ -26,7 +26,11 @@ of the integrator; the azimuth follows a fixed-point correction of the bearing o
 impact point seen from the launch point. For minimum energy the shape step is the
 vertex of a parabola through three ranges (the maximum-range condition dR/dshape = 0).
 Initial guesses come from the closed-form Keplerian solution on a sphere (Bate, Mueller
-& White, *Fundamentals of Astrodynamics*, sec. 6.2).
+& White, *Fundamentals of Astrodynamics*, sec. 6.2). A solve to aim points a little
+away from a solved one (a guidance error) starts instead from what that solution's
+sensitivities predict (a model of range, bearing and the profile's condition, linear
+in the controls and quadratic in the energy) and takes chord steps with its Jacobian,
+each iterate held to the same convergence test.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from hoplon.core.earth import EarthModel, earth_model, inverse_beta
 
 __all__ = [
     "Profile",
+    "TargetingSensitivities",
     "TargetingSolution",
     "solve_targeting",
     "keplerian_minimum_energy",
@@ -69,7 +74,8 @@ class TargetingSolution(NamedTuple):
     ``ok`` is False where no solution exists (``message`` says why, e.g. beyond the
     maximum range, whose value ``max_range_m`` then holds); ``miss_m`` is the distance
     between the predicted impact and the aim point. ``kick_rad`` and ``cutoff_s`` are
-    NaN without a boost model.
+    NaN without a boost model. ``sensitivities``: the derivatives of the impact with
+    respect to the controls, where the solve was asked for them.
     """
 
     ok: np.ndarray
@@ -88,6 +94,32 @@ class TargetingSolution(NamedTuple):
     impact_r_ecef_m: np.ndarray
     impact_v_ecef_mps: np.ndarray
     max_range_m: np.ndarray
+    sensitivities: TargetingSensitivities | None = None
+
+
+class TargetingSensitivities(NamedTuple):
+    """How the flights of K solutions respond to their controls, for solves to nearby aim
+    points (:func:`solve_targeting`'s ``initial``).
+
+    The targeting function maps the controls (energy, shape, azimuth: cutoff s, kick rad
+    and azimuth rad with a boost model; else burnout speed m/s, flight-path angle rad and
+    azimuth rad) to (range m, bearing rad, shape residual): the range (central angle
+    times the mean Earth radius, 6,371,008.8 m) and the initial bearing of the impact
+    point seen from the launch point, and the profile's condition, zero at a solution
+    (minimum energy: the range's derivative with respect to the shape, m per unit, by
+    central differences over -+0.001 of the shape; a prescribed angle: the burnout
+    flight-path angle less it, rad; a prescribed apogee: the apogee height less it, m).
+    ``value`` (K, 3) is the function at the solution's controls, ``jacobian`` (K, 3, 3)
+    its derivatives (rows: outputs, columns: controls) and ``energy_curvature`` (K, 3)
+    the second derivatives of range and bearing with respect to the energy (the shape
+    residual's is left at zero: at the steps the differences take, it is dominated by the
+    roughness of the flights). Rows whose stencil would leave the controls' bounds, or
+    that have no solution, are NaN.
+    """
+
+    value: np.ndarray
+    jacobian: np.ndarray
+    energy_curvature: np.ndarray
 
 
 # --------------------------------------------------------------------------- closed forms
@@ -179,6 +211,24 @@ class _Flights(NamedTuple):
     apogee: np.ndarray
 
 
+def _rows(batch, sel):
+    """Rows ``sel`` of a batch of flights (a :class:`_Flights` or its nested burnout)."""
+    return type(batch)(*(_rows(x, sel) if isinstance(x, tuple) else x[sel] for x in batch))
+
+
+def _gather(pieces: list[tuple[np.ndarray, _Flights]], k: int) -> _Flights:
+    """The flights of launches 0..k-1 from pieces (launch indices, their flights) that
+    together hold each launch once."""
+    order = np.argsort(np.concatenate([idx for idx, _ in pieces]), kind="stable")
+
+    def join(parts):
+        if isinstance(parts[0], tuple):
+            return type(parts[0])(*(join(field) for field in zip(*parts)))
+        return np.concatenate(parts)[order]
+
+    return join([fl for _, fl in pieces])
+
+
 class _Problem:
     """K launches: their geometry, physics and boost; flies batches of controls."""
 
@@ -245,6 +295,158 @@ class _Problem:
 
 # --------------------------------------------------------------------------- the solver
 
+_SENSITIVITY_AZIMUTH_STEP_RAD = 1e-4
+_CHORD_ITERATIONS = 4
+
+
+def _vertex_step(dr_ds, curvature, eps):
+    """Minimum energy: the shape step to the vertex of the parabola through three ranges
+    (slope ``dr_ds``, ``curvature``), or a step of 10 ``eps`` uphill where the range is
+    not concave; at most 0.1."""
+    step = np.where(curvature < 0, -dr_ds / np.where(curvature < 0, curvature, -1.0), np.sign(dr_ds) * 10 * eps)
+    return np.clip(step, -0.1, 0.1)
+
+
+class _Evaluation(NamedTuple):
+    value: np.ndarray  # (n, 3) the targeting function (TargetingSensitivities)
+    shape_derivative: np.ndarray  # (n, 3) its derivatives with respect to the shape
+    shape_step: np.ndarray  # (n,) what the convergence test holds under 1e-6
+    ok: np.ndarray  # all its flights ok
+    base: _Flights
+
+
+def _evaluate(problem: _Problem, idx, energy, shape, azimuth, prof, value, eps, s_lo, s_hi, variants) -> _Evaluation:
+    """Fly launches ``idx`` with the given controls, and those where ``variants`` with
+    the shape moved by -+``eps`` too (within its bounds; minimum energy needs them): the
+    targeting function and its shape derivative there (NaN where not flown), and the
+    measure of the shape's convergence the solver uses (minimum energy: the step to the
+    parabola's vertex, rad; prescribed angle: its residual, rad; apogee: its residual in
+    units of 1,000 km, so that 1e-6 is 1 m)."""
+    n, v = idx.size, np.flatnonzero(variants)
+    s_m, s_p = np.clip(shape[v] - eps, s_lo[idx[v]], s_hi[idx[v]]), np.clip(shape[v] + eps, s_lo[idx[v]], s_hi[idx[v]])
+    fl = problem.fly(
+        np.concatenate([idx, idx[v], idx[v]]), np.concatenate([energy, energy[v], energy[v]]),
+        np.concatenate([shape, s_m, s_p]), np.concatenate([azimuth, azimuth[v], azimuth[v]]),
+    )
+
+    def spread(x):
+        """(the base flights, shape -eps, shape +eps) of each launch, NaN where not flown"""
+        out = np.full((3, n), np.nan)
+        out[0], out[1:, v] = x[:n], x[n:].reshape(2, v.size)
+        return out
+
+    d_shape = np.full(n, np.nan)
+    d_shape[v] = np.where(s_p > s_m, s_p - s_m, np.nan)
+    r0, r_m, r_p = spread(fl.range_m)
+    bearing = spread(fl.bearing_rad)
+    p = prof[idx]
+    me, apo = p == Profile.MINIMUM_ENERGY, p == Profile.APOGEE
+    condition = np.where(apo, spread(fl.apogee_alt_m), spread(fl.fpa_rad)) - value[idx]
+    dr_ds = (r_p - r_m) / d_shape
+    curvature = (r_p - 2.0 * r0 + r_m) / eps**2
+    ok = fl.ok[:n].copy()
+    ok[v] &= fl.ok[n:].reshape(2, v.size).all(axis=0)
+    return _Evaluation(
+        value=np.column_stack([r0, bearing[0], np.where(me, dr_ds, condition[0])]),
+        shape_derivative=np.column_stack([
+            dr_ds, _wrap(bearing[2] - bearing[1]) / d_shape,
+            np.where(me, curvature, (condition[2] - condition[1]) / d_shape),
+        ]),
+        shape_step=np.where(me, _vertex_step(dr_ds, curvature, eps), np.where(apo, 1e-6, 1.0) * condition[0]),
+        ok=ok,
+        base=_rows(fl, np.arange(n)),
+    )
+
+
+def _sensitivities(problem: _Problem, idx, energy, shape, azimuth, prof, value, h_e, eps, bounds) -> TargetingSensitivities:
+    """The targeting function of launches ``idx`` at their controls and its derivatives,
+    by central differences (energy step ``h_e``, shape step ``eps``); NaN for launches
+    whose stencil leaves the ``bounds`` (e_lo, e_hi, s_lo, s_hi) or does not fly."""
+    e_lo, e_hi, s_lo, s_hi = bounds
+    n, h_a = idx.size, _SENSITIVITY_AZIMUTH_STEP_RAD
+    # the controls, then energy +-h_e and azimuth +-h_a
+    d_e, d_a = np.array([0.0, h_e, -h_e, 0.0, 0.0]), np.array([0.0, 0.0, 0.0, h_a, -h_a])
+    ev = _evaluate(
+        problem, np.tile(idx, 5), (energy[idx] + d_e[:, None]).ravel(), np.tile(shape[idx], 5),
+        (azimuth[idx] + d_a[:, None]).ravel(), prof, value, eps, s_lo, s_hi, np.ones(5 * n, dtype=bool),
+    )
+    f = ev.value.reshape(5, n, 3)
+
+    def difference(plus, minus):
+        d = plus - minus
+        d[:, 1] = _wrap(d[:, 1])
+        return d
+
+    jacobian = np.stack(
+        [difference(f[1], f[2]) / (2.0 * h_e), ev.shape_derivative[:n], difference(f[3], f[4]) / (2.0 * h_a)], axis=2
+    )
+    curvature = (difference(f[1], f[0]) - difference(f[0], f[2])) / h_e**2
+    curvature[:, 2] = 0.0
+    usable = (
+        ev.ok.reshape(5, n).all(axis=0)
+        & (energy[idx] - h_e >= e_lo[idx]) & (energy[idx] + h_e <= e_hi[idx])
+        & (shape[idx] - eps >= s_lo[idx]) & (shape[idx] + eps <= s_hi[idx])
+    )
+    out = TargetingSensitivities(
+        value=np.full((problem.k, 3), np.nan), jacobian=np.full((problem.k, 3, 3), np.nan),
+        energy_curvature=np.full((problem.k, 3), np.nan),
+    )
+    out.value[idx[usable]] = f[0][usable]
+    out.jacobian[idx[usable]] = jacobian[usable]
+    out.energy_curvature[idx[usable]] = curvature[usable]
+    return out
+
+
+def _solve3(jacobian, rhs):
+    """Solutions x of the (n, 3, 3) systems ``jacobian @ x = rhs``, their rows scaled to
+    a largest coefficient of 1."""
+    scale = 1.0 / np.abs(jacobian).max(axis=2)
+    return np.linalg.solve(jacobian * scale[:, :, None], (rhs * scale)[:, :, None])[:, :, 0]
+
+
+def _warm_solve(problem: _Problem, idx, controls, sens: TargetingSensitivities, prof, value, eps, bounds, tol_m):
+    """Solve launches ``idx`` from a solution to nearby aim points (its ``controls``,
+    (n, 3)) and its sensitivities: the controls the targeting function's second-order
+    model (in the energy) predicts, then chord Newton steps with the solution's Jacobian,
+    each iterate flown and held to the main iteration's convergence test.
+
+    Returns which launches converged, their controls (n, 3) and the flights at them.
+    """
+    e_lo, e_hi, s_lo, s_hi = bounds
+    jacobian, curvature = sens.jacobian[idx], sens.energy_curvature[idx]
+    target = np.column_stack([problem.target_range_m[idx], problem.target_bearing[idx], np.zeros(idx.size)])
+
+    def residual(f, rows):
+        r = f - target[rows]
+        r[:, 1] = _wrap(r[:, 1])
+        return r
+
+    res = residual(sens.value[idx], slice(None))
+    step = _solve3(jacobian, res)
+    step = _solve3(jacobian, res + 0.5 * curvature * step[:, :1] ** 2)  # the small second-order term
+    x = controls - step
+    converged = np.zeros(idx.size, dtype=bool)
+    active = np.ones(idx.size, dtype=bool)  # neither converged nor given up (a flight failed)
+    flown = []
+    for _ in range(_CHORD_ITERATIONS):
+        todo = np.flatnonzero(active)
+        if todo.size == 0:
+            break
+        rows = idx[todo]
+        x[todo, 0] = np.clip(x[todo, 0], e_lo[rows], e_hi[rows])
+        x[todo, 1] = np.clip(x[todo, 1], s_lo[rows], s_hi[rows])
+        ev = _evaluate(problem, rows, x[todo, 0], x[todo, 1], x[todo, 2], prof, value, eps, s_lo, s_hi,
+                       prof[rows] == Profile.MINIMUM_ENERGY)
+        res = residual(ev.value, todo)
+        miss = np.hypot(res[:, 0], res[:, 1] * problem.target_range_m[rows])
+        hit = ev.ok & (miss < tol_m) & (np.abs(ev.shape_step) < 1e-6)
+        converged[todo] = hit
+        flown.append((rows[hit], _rows(ev.base, np.flatnonzero(hit))))
+        go_on = ~hit & ev.ok & np.isfinite(res).all(axis=1)
+        active[todo] = go_on
+        x[todo[go_on]] -= _solve3(jacobian[todo[go_on]], res[go_on])
+    return converged, x, flown
+
 
 def _initial_shape_angle(problem: _Problem, profile, value):
     """Desired burnout flight-path angle from the spherical closed form."""
@@ -304,6 +506,7 @@ def solve_targeting(
     tol_m: float = 0.05,
     max_iterations: int = 60,
     initial: TargetingSolution | None = None,
+    sensitivities: bool = False,
 ) -> TargetingSolution:
     """Solve K ballistic targeting problems at once.
 
@@ -314,7 +517,12 @@ def solve_targeting(
     ``initial``: a solution of the same K launches and profiles to nearby aim points
     (e.g. before a guidance error moved them); its controls start the iteration, which
     then takes a few Newton steps instead of searching (rows it did not solve start
-    cold).
+    cold). Where it holds sensitivities, the controls its targeting function predicts
+    for the moved aim points are flown first and refined by chord steps (for aim points
+    moved by a guidance error usually one flight of each launch, and of its two shape
+    variants for minimum energy; rows that do not converge so go on from its controls
+    as above). ``sensitivities``: also return the derivatives of the
+    impact with respect to the controls (15 more flights per launch), for such solves.
     """
     model = earth_model(earth)
 
@@ -376,6 +584,21 @@ def solve_targeting(
     fixed_shape = (problem.boost is None) & (prof == Profile.FLIGHT_PATH_ANGLE)
     done = invalid != ""
     capped = np.zeros(k, dtype=int)
+    flown = []  # (launches, their flights) at their final controls
+    bounds = (e_lo, e_hi, s_lo, s_hi)
+    if warm and initial.sensitivities is not None:
+        # predicted from the sensitivities and verified; the rest start from the controls
+        jac = initial.sensitivities.jacobian
+        usable = np.isfinite(jac).all(axis=(1, 2)) & ~done
+        usable[usable] = np.linalg.det(jac[usable]) != 0.0
+        idx = np.flatnonzero(usable)
+        controls = np.column_stack([energy, shape, azimuth])[idx]
+        converged, x, chord_flown = _warm_solve(problem, idx, controls, initial.sensitivities, prof, value, eps, bounds,
+                                                tol_m)
+        idx, x = idx[converged], x[converged]
+        energy[idx], shape[idx], azimuth[idx] = x[:, 0], x[:, 1], x[:, 2]
+        done[idx] = True
+        flown += chord_flown
     for _ in range(max_iterations):
         idx = np.flatnonzero(~done)
         if idx.size == 0:
@@ -408,9 +631,7 @@ def solve_targeting(
         # minimum energy: parabola vertex in shape, Newton in energy
         me = p == Profile.MINIMUM_ENERGY
         if np.any(me):
-            curv = (r_p - 2.0 * r0 + r_m) / eps**2
-            step = np.where(curv < 0, -dr_ds / np.where(curv < 0, curv, -1.0), np.sign(dr_ds) * 10 * eps)
-            step = np.clip(step, -0.1, 0.1)
+            step = _vertex_step(dr_ds, (r_p - 2.0 * r0 + r_m) / eps**2, eps)
             new_s = np.where(me, s + step, new_s)
             shape_res = np.where(me, step, shape_res)
             new_e = np.where(me, e - res_r / np.where(dr_de > 0, dr_de, np.nan), new_e)
@@ -448,8 +669,12 @@ def solve_targeting(
         shape[idx] = np.where(converged, s, new_s)
         azimuth[idx] = np.where(converged, a, a - res_az)
         done[idx] |= converged | (capped[idx] >= 4)
-    # final flight with the chosen controls
-    fl = problem.fly(all_idx, energy, shape, azimuth)
+        flown.append((idx[converged], _rows(fl, np.flatnonzero(converged))))
+    # a final flight for the launches whose controls have not flown as they are
+    rest = np.setdiff1d(all_idx, np.concatenate([i for i, _ in flown] + [np.empty(0, dtype=np.int64)]))
+    if rest.size:
+        flown.append((rest, problem.fly(rest, energy[rest], shape[rest], azimuth[rest])))
+    fl = _gather(flown, k)
     geo_lat, geo_lon = _impact_geodetic(fl.y_end[:, :3], model)
     miss = np.linalg.norm(fl.y_end[:, :3] - problem.r_aim, axis=1)
     ok = fl.ok & (miss < max(100.0, 10 * tol_m)) & (invalid == "")
@@ -479,6 +704,12 @@ def solve_targeting(
         else:
             messages.append(f"no trajectory found (closest approach to the aim point {miss[i] / 1e3:.1f} km)")
     nan = np.full(k, np.nan)
+    # the energy step ten times the iteration's: about the moves a guidance error asks for
+    sens = (
+        _sensitivities(problem, np.flatnonzero(ok), energy, shape, azimuth, prof, value, 10.0 * eta, eps, bounds)
+        if sensitivities
+        else None
+    )
     return TargetingSolution(
         ok=ok,
         message=messages,
@@ -496,6 +727,7 @@ def solve_targeting(
         impact_r_ecef_m=fl.y_end[:, :3].copy(),
         impact_v_ecef_mps=fl.y_end[:, 3:].copy(),
         max_range_m=max_range,
+        sensitivities=sens,
     )
 
 

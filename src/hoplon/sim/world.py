@@ -57,8 +57,10 @@ class BallisticMissiles:
     ``aim_*`` is the intended aim point, ``true_aim_*`` the point the missile actually
     flies to after its guidance error (drawn from the type's CEP); the targeting
     solution flies to the latter. ``aimed_solution`` flies to the intended aim points: it
-    does not depend on the seed, and starts the solve of every seed's ``solution`` (a few
-    Newton steps instead of a search). ``source_path`` is the scenario field of each row.
+    does not depend on the seed, and its sensitivities predict every seed's ``solution``
+    (which the solver then verifies, usually with one flight of each missile, and two
+    variants of its shape for minimum energy, instead of searching). ``source_path`` is the scenario field
+    of each row.
     """
 
     object_id: np.ndarray
@@ -195,7 +197,8 @@ def _ballistic(scenario: Scenario, model: EarthModel, rng: np.random.Generator,
             raise ScenarioError(scenario.problem(paths[0] + ("type",), str(exc))) from None
         shared = dict(beta_kg_m2=rv_beta, profile=profile, profile_value=profile_value, boost=boost, earth=model)
         if aimed is None:
-            aimed = solve_targeting(launch_lat, launch_lon, launch_alt, aim_lat, aim_lon, aim_alt, **shared)
+            aimed = solve_targeting(launch_lat, launch_lon, launch_alt, aim_lat, aim_lon, aim_alt, sensitivities=True,
+                                    **shared)
         solution = solve_targeting(
             launch_lat, launch_lon, launch_alt,
             np.atleast_1d(true_geo.lat_deg), np.atleast_1d(true_geo.lon_deg), aim_alt, initial=aimed, **shared,
