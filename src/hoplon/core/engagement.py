@@ -98,8 +98,14 @@ def engagement_windows(battery_ecef_m, params: FlyoutParameters, path_time_s, pa
     p = np.ascontiguousarray(path_ecef_m, float)
     alt = np.ascontiguousarray(path_alt_m, float)
     earliest = np.full(t.shape[0], float(now_s)) if not_before_s is None else np.maximum(now_s, np.asarray(not_before_s, float))
-    prm = [np.ascontiguousarray(np.broadcast_to(np.asarray(x, float), (b.shape[0],))) for x in params]
+    prm = [_per_battery(x, b.shape[0]) for x in params]
     return EngagementWindows(*_windows(b, t, p, alt, earliest, *prm))
+
+
+def _per_battery(x, n_batteries: int) -> np.ndarray:
+    """A fly-out parameter as a contiguous (B,) float array (a scalar for every battery)."""
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    return x if x.shape == (n_batteries,) else np.ascontiguousarray(np.broadcast_to(x, (n_batteries,)))
 
 
 @njit(cache=True)
