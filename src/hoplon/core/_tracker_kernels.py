@@ -1613,3 +1613,240 @@ def process_scan(t: float, z: np.ndarray, sigma: np.ndarray, sensor_bit: np.int6
         out[5, q] = free[q]
         k += 1
     return SCAN_DONE, k, n_hit, n_new_conf, n_dead, m
+
+
+# --------------------------------------------------------------------------- tracker: a run of scans
+
+BATCH_DONE, BATCH_GROW, BATCH_GENERAL = 0, 1, 2
+"""What :func:`process_scans` stopped at: every scan fed; a scan that needs larger
+buffers (nothing of it done); a scan that needs the general path (its output rows
+written, its time taken and its stale tracks dropped: the rest is the caller's)."""
+
+ST_NEXT_ID, ST_N, ST_LOG, ST_EVENTS, ST_ROWS, ST_REJECTED = range(6)
+"""Positions of the tracker's counters in :func:`process_scans`' ``state_i``."""
+ST_LAST_TIME, ST_PENDING = range(2)
+"""Positions of its times in ``state_f``: the last scan's, and that of the output rows
+not yet written (NaN: none)."""
+
+EVENT_CONFIRMED = 0
+"""Event code of a confirmation in :func:`process_scans`' ``ev_code`` (else the deletion
+reason of :func:`bookkeeping`)."""
+
+
+@numba.njit(cache=True)
+def write_rows(t: float, n: int, drag: int, ids: np.ndarray, x: np.ndarray, P: np.ndarray, confirmed: np.ndarray,
+               last_update: np.ndarray, score: np.ndarray, at: int, rows_t: np.ndarray, rows_id: np.ndarray,
+               rows_x: np.ndarray, rows_P: np.ndarray, rows_u: np.ndarray, rows_q: np.ndarray, rows_b: np.ndarray,
+               rows_bP: np.ndarray) -> int:
+    """The output rows at time t (Tracker._flush_output) of the confirmed ones among the
+    first n tracks, written from row ``at`` on: id, ECEF position and velocity and their
+    covariance, whether updated at t, score, the drag state (component ``drag`` of the
+    state; NaN when negative) and its covariance row over (pos, vel, drag). Returns the
+    rows written."""
+    k = at
+    for i in range(n):
+        if not confirmed[i]:
+            continue
+        rows_t[k] = t
+        rows_id[k] = ids[i]
+        for a in range(6):
+            rows_x[k, a] = x[i, a]
+            for b in range(6):
+                rows_P[k, a, b] = P[i, a, b]
+        rows_u[k] = abs(last_update[i] - t) < 1e-9
+        rows_q[k] = score[i]
+        if drag >= 0:
+            rows_b[k] = x[i, drag]
+            for a in range(6):
+                rows_bP[k, a] = P[i, drag, a]
+            rows_bP[k, 6] = P[i, drag, drag]
+        else:
+            rows_b[k] = np.nan
+            rows_bP[k, :] = np.nan
+        k += 1
+    return k - at
+
+
+@numba.njit(cache=True)
+def confirmed_tracks(n: int, drag: int, ids: np.ndarray, tt: np.ndarray, x: np.ndarray, P: np.ndarray,
+                     confirmed: np.ndarray, last_update: np.ndarray, score: np.ndarray):
+    """The confirmed ones among the first n tracks (Tracker.confirmed): ids, the time of
+    their state, ECEF position and velocity (R, 6) and covariance (R, 6, 6), the drag
+    state (component ``drag``; NaN when negative) and its covariance row (R, 7), last
+    update times, scores."""
+    R = 0
+    for i in range(n):
+        if confirmed[i]:
+            R += 1
+    o_id = np.empty(R, np.int64)
+    o_t = np.empty(R)
+    o_last = np.empty(R)
+    o_x = np.empty((R, 6))
+    o_P = np.empty((R, 6, 6))
+    o_u = np.empty(R, np.bool_)
+    o_q = np.empty(R)
+    o_b = np.empty(R)
+    o_bP = np.empty((R, 7))
+    write_rows(0.0, n, drag, ids, x, P, confirmed, last_update, score, 0, o_t, o_id, o_x, o_P, o_u, o_q, o_b, o_bP)
+    k = 0
+    for i in range(n):
+        if confirmed[i]:
+            o_t[k] = tt[i]
+            o_last[k] = last_update[i]
+            k += 1
+    return o_id, o_t, o_x, o_P, o_b, o_bP, o_last, o_q
+
+
+@numba.njit(cache=True)
+def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.ndarray, scan_start: np.ndarray,
+                  z_all: np.ndarray, sigma_all: np.ndarray, label_all: np.ndarray, index_all: np.ndarray,
+                  drop_after_s: np.ndarray, bits: np.ndarray, sites: np.ndarray, rots: np.ndarray, covers: np.ndarray,
+                  gains: np.ndarray, cfg_f: np.ndarray, cfg_i: np.ndarray, earth: np.ndarray, w: np.ndarray,
+                  V: np.ndarray, Vinv: np.ndarray, kinds: np.ndarray, qa: np.ndarray, qb: np.ndarray,
+                  max_step: np.ndarray, mearth: np.ndarray, locs: np.ndarray, nloc: np.ndarray, others: np.ndarray,
+                  nother: np.ndarray, means: np.ndarray, variances: np.ndarray, prior_mean: np.ndarray,
+                  prior_var: np.ndarray, mu0: np.ndarray, drag: int, state_i: np.ndarray, state_f: np.ndarray,
+                  ids: np.ndarray, tt: np.ndarray, x: np.ndarray, P: np.ndarray, mu: np.ndarray, xm: np.ndarray,
+                  Pm: np.ndarray, confirmed: np.ndarray, history: np.ndarray, opportunities: np.ndarray,
+                  misses: np.ndarray, last_update: np.ndarray, updates: np.ndarray, sensors: np.ndarray,
+                  score: np.ndarray, out: np.ndarray, log_t: np.ndarray, log_id: np.ndarray, log_index: np.ndarray,
+                  log_label: np.ndarray, ev_t: np.ndarray, ev_id: np.ndarray, ev_code: np.ndarray,
+                  rows_t: np.ndarray, rows_id: np.ndarray, rows_x: np.ndarray, rows_P: np.ndarray,
+                  rows_u: np.ndarray, rows_q: np.ndarray, rows_b: np.ndarray, rows_bP: np.ndarray):
+    """Tracker.add_scan of the scans from ``first`` on up to time ``until``, then the
+    output rows of the last time (Tracker.advance), each scan by :func:`process_scan`.
+
+    Scan k (in time order) of sensor ``scan_sensor[k]`` at ``scan_t[k]`` holds the
+    measurements ``scan_start[k]:scan_start[k + 1]`` of z_all, sigma_all (M, 3), with
+    labels and input indices (M,) for the association log; a measurement whose label
+    l >= 0 has ``drop_after_s[l]`` < the scan's time is left out, and a scan left with
+    none is skipped. Per sensor: its bit, site, rotation, coverage and score gains
+    (hit, miss); the fixed settings as :func:`process_scan` takes them; ``drag`` the
+    drag state's component (-1: none).
+
+    The tracks are the first ``state_i[ST_N]`` rows of the buffers; the counters and
+    times in ``state_i``/``state_f`` (ST_*) are updated; the association log (time,
+    track id, input index, label), the events (time, track id, EVENT_CONFIRMED or the
+    deletion reason; coasting deletions before a scan included) and the output rows
+    (:func:`write_rows`) are appended at their counters. A scan that does not fit the
+    buffers (tracks, ``out``, log, events, rows) stops the run with BATCH_GROW, one that
+    process_scan cannot do with BATCH_GENERAL. Returns (status, the scan it stopped at
+    or the first scan after ``until``)."""
+    K = scan_t.shape[0]
+    C = ids.shape[0]
+    max_coast_s = cfg_f[CFG_MAX_COAST]
+    confirm_new = cfg_i[CFG_CONFIRM_NEW] != 0
+    n_labels = drop_after_s.shape[0]
+    k = first
+    while k < K and scan_t[k] <= until:
+        t = scan_t[k]
+        s = scan_sensor[k]
+        a, b = scan_start[k], scan_start[k + 1]
+        # the measurements left (those of objects still there)
+        keep = np.empty(b - a, np.int64)
+        m = 0
+        for q in range(a, b):
+            lab = label_all[q]
+            if lab >= 0 and lab < n_labels and drop_after_s[lab] < t:
+                continue
+            keep[m] = q
+            m += 1
+        if m == 0 and b > a:
+            k += 1
+            continue
+        if t < state_f[ST_LAST_TIME] - 1e-9:  # older than the last scan: rejected
+            state_i[ST_REJECTED] += 1
+            k += 1
+            continue
+        n = state_i[ST_N]
+        if (n + m > C or out.shape[1] < C or state_i[ST_LOG] + n + m > log_t.shape[0]
+                or state_i[ST_EVENTS] + 3 * n + m > ev_t.shape[0] or state_i[ST_ROWS] + n > rows_t.shape[0]):
+            return BATCH_GROW, k
+        pending = state_f[ST_PENDING]
+        if not math.isnan(pending) and t > pending + 1e-9:
+            state_i[ST_ROWS] += write_rows(pending, n, drag, ids, x, P, confirmed, last_update, score, state_i[ST_ROWS],
+                                           rows_t, rows_id, rows_x, rows_P, rows_u, rows_q, rows_b, rows_bP)
+            state_f[ST_PENDING] = np.nan
+        state_f[ST_LAST_TIME] = t
+        if m == b - a:
+            z = z_all[a:b]
+            sigma = sigma_all[a:b]
+        else:
+            z = np.empty((m, 3))
+            sigma = np.empty((m, 3))
+            for q in range(m):
+                z[q] = z_all[keep[q]]
+                sigma[q] = sigma_all[keep[q]]
+        # tracks that would coast too long are deleted first (Tracker._drop_stale)
+        stale = False
+        for i in range(n):
+            if (t - last_update[i]) > max_coast_s:
+                stale = True
+        if stale:
+            j = 0
+            for i in range(n):
+                if (t - last_update[i]) > max_coast_s:
+                    if confirmed[i]:
+                        e = state_i[ST_EVENTS]
+                        ev_t[e], ev_id[e], ev_code[e] = last_update[i] + max_coast_s, ids[i], 3
+                        state_i[ST_EVENTS] = e + 1
+                    continue
+                if j != i:
+                    ids[j], tt[j], confirmed[j] = ids[i], tt[i], confirmed[i]
+                    history[j], opportunities[j], misses[j] = history[i], opportunities[i], misses[i]
+                    last_update[j], updates[j], sensors[j], score[j] = last_update[i], updates[i], sensors[i], score[i]
+                    x[j] = x[i]
+                    P[j] = P[i]
+                    mu[j] = mu[i]
+                    for jm in range(xm.shape[0]):
+                        xm[jm, j] = xm[jm, i]
+                        Pm[jm, j] = Pm[jm, i]
+                j += 1
+            n = j
+            state_i[ST_N] = n
+        next_id = state_i[ST_NEXT_ID]
+        status, n_now, n_hit, n_conf, n_dead, n_new = process_scan(
+            t, z, sigma, bits[s], sites[s], rots[s], covers[s], gains[s, 0], gains[s, 1], cfg_f, cfg_i, earth, w, V,
+            Vinv, kinds, qa, qb, max_step, mearth, locs, nloc, others, nother, means, variances, prior_mean, prior_var,
+            mu0, next_id, n, ids, tt, x, P, mu, xm, Pm, confirmed, history, opportunities, misses, last_update,
+            updates, sensors, score, out)
+        if status != SCAN_DONE:
+            return BATCH_GENERAL, k
+        state_i[ST_N] = n_now
+        state_i[ST_NEXT_ID] = next_id + n_new
+        # the association log: the hits, then the new tracks
+        g = state_i[ST_LOG]
+        for h in range(n_hit):
+            q = keep[out[1, h]]
+            log_t[g], log_id[g], log_index[g], log_label[g] = t, out[0, h], index_all[q], label_all[q]
+            g += 1
+        for h in range(n_new):
+            q = keep[out[5, h]]
+            log_t[g], log_id[g], log_index[g], log_label[g] = t, next_id + h, index_all[q], label_all[q]
+            g += 1
+        state_i[ST_LOG] = g
+        # the events: confirmations, deletions, the new tracks' confirmations
+        e = state_i[ST_EVENTS]
+        for h in range(n_conf):
+            ev_t[e], ev_id[e], ev_code[e] = t, out[2, h], EVENT_CONFIRMED
+            e += 1
+        for h in range(n_dead):
+            ev_t[e], ev_id[e], ev_code[e] = t, out[3, h], out[4, h]
+            e += 1
+        if confirm_new:
+            for h in range(n_new):
+                ev_t[e], ev_id[e], ev_code[e] = t, next_id + h, EVENT_CONFIRMED
+                e += 1
+        state_i[ST_EVENTS] = e
+        state_f[ST_PENDING] = t
+        k += 1
+    # the output rows of the last time (Tracker.advance)
+    n = state_i[ST_N]
+    pending = state_f[ST_PENDING]
+    if not math.isnan(pending):
+        if state_i[ST_ROWS] + n > rows_t.shape[0]:
+            return BATCH_GROW, k
+        state_i[ST_ROWS] += write_rows(pending, n, drag, ids, x, P, confirmed, last_update, score, state_i[ST_ROWS],
+                                       rows_t, rows_id, rows_x, rows_P, rows_u, rows_q, rows_b, rows_bP)
+        state_f[ST_PENDING] = np.nan
+    return BATCH_DONE, k
