@@ -564,9 +564,9 @@ def imm_scatter(xs: np.ndarray, Ps: np.ndarray, loc: np.ndarray, xn: np.ndarray,
 
 
 @numba.njit(cache=True)
-def _kron3_apply(f1: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
-    """out = kron3(f1) x for the [pos, vel, (acc)] ordering (per-axis k x k block f1)."""
-    k = f1.shape[0]
+def _kron3_apply(f1: np.ndarray, k: int, x: np.ndarray, out: np.ndarray) -> None:
+    """out = kron3(f1) x for the [pos, vel, (acc)] ordering (per-axis k x k block: the
+    leading one of f1)."""
     for a in range(3):
         for r in range(k):
             s = 0.0
@@ -576,10 +576,12 @@ def _kron3_apply(f1: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
 
 
 @numba.njit(cache=True)
-def _kron3_into(f1: np.ndarray, F: np.ndarray) -> None:
-    """F (3k x 3k, zeroed here) = the 3-axis expansion of the per-axis block f1 (k x k)."""
-    k = f1.shape[0]
-    F[:, :] = 0.0
+def _kron3_into(f1: np.ndarray, k: int, F: np.ndarray) -> None:
+    """The leading 3k x 3k block of F (zeroed here) = the 3-axis expansion of the
+    per-axis block (the leading k x k one of f1)."""
+    for r in range(3 * k):
+        for c in range(3 * k):
+            F[r, c] = 0.0
     for a in range(3):
         for r in range(k):
             for c in range(k):
@@ -598,10 +600,10 @@ def cv_predict(x: np.ndarray, dt: np.ndarray, q: float):
     for i in range(N):
         t = dt[i]
         f1[0, 0], f1[0, 1], f1[1, 0], f1[1, 1] = 1.0, t, 0.0, 1.0
-        _kron3_into(f1, F[i])
-        _kron3_apply(f1, x[i], xp[i])
+        _kron3_into(f1, 2, F[i])
+        _kron3_apply(f1, 2, x[i], xp[i])
         _cv_block(t, q, q1)
-        _kron3_into(q1, Q[i])
+        _kron3_into(q1, 2, Q[i])
     return xp, F, Q
 
 
@@ -620,7 +622,7 @@ def cv_noise(dt: np.ndarray, q: float, Q: np.ndarray) -> None:
     blk = np.empty((6, 6))
     for i in range(dt.shape[0]):
         _cv_block(dt[i], q, q1)
-        _kron3_into(q1, blk)
+        _kron3_into(q1, 2, blk)
         for r in range(6):
             for c in range(6):
                 Q[i, r, c] = blk[r, c]
@@ -643,9 +645,9 @@ def ca_predict(x: np.ndarray, dt: np.ndarray, q: float):
         q1[0, 0], q1[0, 1], q1[0, 2] = q * (t**5 / 20), q * (t**4 / 8), q * (t**3 / 6)
         q1[1, 0], q1[1, 1], q1[1, 2] = q * (t**4 / 8), q * (t**3 / 3), q * (t**2 / 2)
         q1[2, 0], q1[2, 1], q1[2, 2] = q * (t**3 / 6), q * (t**2 / 2), q * t
-        _kron3_into(f1, F[i])
-        _kron3_into(q1, Q[i])
-        _kron3_apply(f1, x[i], xp[i])
+        _kron3_into(f1, 3, F[i])
+        _kron3_into(q1, 3, Q[i])
+        _kron3_apply(f1, 3, x[i], xp[i])
     return xp, F, Q
 
 
@@ -914,16 +916,17 @@ KIND_CV, KIND_CA, KIND_BALLISTIC = 0, 1, 2
 
 
 @numba.njit(cache=True)
-def _model_predict_one(kind: int, x: np.ndarray, t: float, qa: float, qb: float, max_step: float, p: np.ndarray,
+def _model_predict_one(kind: int, x: np.ndarray, k: int, t: float, qa: float, qb: float, max_step: float, p: np.ndarray,
                        xo: np.ndarray, F: np.ndarray, Q: np.ndarray, f1: np.ndarray, q1: np.ndarray, y: np.ndarray) -> None:
-    """f(x), F and Q of one state of a model ``kind`` (CV, CA: q = qa; ballistic: q = qa,
-    q_theta = qb) -- the formulas of cv_predict, ca_predict and filters.Ballistic.predict."""
+    """f(x) (k,), F and Q (k, k) of one state of a model ``kind`` with k components (CV,
+    CA: q = qa; ballistic: q = qa, q_theta = qb) -- the formulas of cv_predict, ca_predict
+    and filters.Ballistic.predict -- in the leading entries of xo, F and Q."""
     if kind == KIND_CV:
         f1[0, 0], f1[0, 1], f1[1, 0], f1[1, 1] = 1.0, t, 0.0, 1.0
-        _kron3_into(f1[:2, :2], F)
-        _kron3_apply(f1[:2, :2], x, xo)
+        _kron3_into(f1, 2, F)
+        _kron3_apply(f1, 2, x, xo)
         _cv_block(t, qa, q1)
-        _kron3_into(q1[:2, :2], Q)
+        _kron3_into(q1, 2, Q)
     elif kind == KIND_CA:
         f1[0, 0], f1[0, 1], f1[0, 2] = 1.0, t, t**2 / 2
         f1[1, 0], f1[1, 1], f1[1, 2] = 0.0, 1.0, t
@@ -931,12 +934,14 @@ def _model_predict_one(kind: int, x: np.ndarray, t: float, qa: float, qb: float,
         q1[0, 0], q1[0, 1], q1[0, 2] = qa * (t**5 / 20), qa * (t**4 / 8), qa * (t**3 / 6)
         q1[1, 0], q1[1, 1], q1[1, 2] = qa * (t**4 / 8), qa * (t**3 / 3), qa * (t**2 / 2)
         q1[2, 0], q1[2, 1], q1[2, 2] = qa * (t**3 / 6), qa * (t**2 / 2), qa * t
-        _kron3_into(f1, F)
-        _kron3_into(q1, Q)
-        _kron3_apply(f1, x, xo)
+        _kron3_into(f1, 3, F)
+        _kron3_into(q1, 3, Q)
+        _kron3_apply(f1, 3, x, xo)
     else:
         _ballistic_one(x, t, max_step, p, xo, F, y)
-        Q[:, :] = 0.0
+        for a in range(k):
+            for b in range(k):
+                Q[a, b] = 0.0
         _cv_block(t, qa, q1)
         for a in range(3):
             Q[a, a] = q1[0, 0]
@@ -944,6 +949,176 @@ def _model_predict_one(kind: int, x: np.ndarray, t: float, qa: float, qb: float,
             Q[3 + a, a] = q1[1, 0]
             Q[3 + a, 3 + a] = q1[1, 1]
         Q[6, 6] = qb * abs(t)
+
+
+@numba.njit(cache=True)
+def _predict_scratch(M: int, d: int, kmax: int):
+    """Scratch arrays of :func:`_predict_tracks` (M models in a space of dimension d,
+    models of at most kmax components)."""
+    return (np.empty(M), np.empty((M, M)), np.empty((M, d)), np.empty((M, d, d)), np.empty(d), np.empty((d, d)),
+            np.empty((d, d)), np.empty(kmax), np.empty(kmax), np.empty((kmax, kmax)), np.empty((kmax, kmax)),
+            np.empty((kmax, kmax)), np.empty((kmax, kmax)), np.empty((kmax, kmax), np.int64), np.empty(kmax, np.int64),
+            np.empty((3, 3)), np.empty((3, 3)), np.empty(_BALLISTIC_SCRATCH))
+
+
+@numba.njit(cache=True)
+def _predict_tracks(n: int, dt: np.ndarray, T: np.ndarray, imm: bool, mu: np.ndarray, xm: np.ndarray, Pm: np.ndarray,
+                    x: np.ndarray, P: np.ndarray, kinds: np.ndarray, qa: np.ndarray, qb: np.ndarray,
+                    max_step: np.ndarray, earth: np.ndarray, locs: np.ndarray, nloc: np.ndarray, others: np.ndarray,
+                    nother: np.ndarray, means: np.ndarray, variances: np.ndarray, ws) -> None:
+    """:func:`predict_fused` of the first n tracks by dt (n,), in place: an IMM's model
+    probabilities mu (N, M), model states xm (M, N, d) and covariances Pm (M, N, d, d)
+    with the switching matrices T (N, M, M) -- mixing with imm_mix's operations, each
+    model's prediction, the combination with imm_combine's -- and the combined x (N,
+    d), P (N, d, d); or a single model's x, P (``imm`` False). ``ws`` from
+    :func:`_predict_scratch`. (Scalar indexing of whole arrays: views made in the loops
+    would cost reference counting.)"""
+    c, wgt, x0, P0, dv, A, B, xl, xo, F, Q, G, H, nz, nnz, f1, q1, y = ws
+    M = xm.shape[0] if imm else 1
+    d = x.shape[1]
+    for i in range(n):
+        if imm:
+            # mixing (imm_mix)
+            for j in range(M):
+                s = 0.0
+                for k in range(M):
+                    s += mu[i, k] * T[i, k, j]
+                c[j] = s
+            for k in range(M):
+                for j in range(M):
+                    wgt[k, j] = mu[i, k] * T[i, k, j] / max(c[j], 1e-300)
+            for j in range(M):
+                for a in range(d):
+                    x0[j, a] = 0.0
+                for k in range(M):
+                    for a in range(d):
+                        x0[j, a] += wgt[k, j] * xm[k, i, a]
+                for a in range(d):
+                    for b in range(d):
+                        P0[j, a, b] = 0.0
+                        B[a, b] = 0.0
+                for k in range(M):
+                    wk = wgt[k, j]
+                    for a in range(d):
+                        dv[a] = xm[k, i, a] - x0[j, a]
+                    for a in range(d):
+                        for b in range(d):
+                            P0[j, a, b] += wk * Pm[k, i, a, b]
+                    for a in range(d):
+                        s = wk * dv[a]
+                        for b in range(d):
+                            B[a, b] += s * dv[b]
+                for a in range(d):
+                    for b in range(d):
+                        P0[j, a, b] += B[a, b]
+        else:
+            for a in range(d):
+                x0[0, a] = x[i, a]
+                for b in range(d):
+                    P0[0, a, b] = P[i, a, b]
+        for j in range(M):
+            # the model's prediction on its components (G: their covariance)
+            k = nloc[j]
+            for a in range(k):
+                xl[a] = x0[j, locs[j, a]]
+                for b in range(k):
+                    G[a, b] = P0[j, locs[j, a], locs[j, b]]
+            _model_predict_one(kinds[j], xl, k, dt[i], qa[j], qb[j], max_step[j], earth[j], xo, F, Q, f1, q1, y)
+            # sym(F P F^T + Q) over F's non-zero entries (the constant-acceleration F is
+            # 2/3 zeros): a zero term adds nothing to a sum that starts at +0.0, so for a
+            # finite P the sums are those over every term. H = F P by rows, then H =
+            # (F P F^T)^T by rows of G = (F P)^T; each sum in increasing order
+            for r in range(k):
+                cnt = 0
+                for a in range(k):
+                    if F[r, a] != 0.0:
+                        nz[r, cnt] = a
+                        cnt += 1
+                nnz[r] = cnt
+            for r in range(k):
+                for b in range(k):
+                    H[r, b] = 0.0
+                for q in range(nnz[r]):
+                    a = nz[r, q]
+                    f = F[r, a]
+                    for b in range(k):
+                        H[r, b] += f * G[a, b]
+            for a in range(k):
+                for b in range(k):
+                    G[a, b] = H[b, a]
+            for cc in range(k):
+                for r in range(k):
+                    H[cc, r] = 0.0
+                for q in range(nnz[cc]):
+                    a = nz[cc, q]
+                    f = F[cc, a]
+                    for r in range(k):
+                        H[cc, r] += G[a, r] * f
+            # H[cc, r] + Q[r, cc] is entry (r, cc) of F P F^T + Q: symmetrised into place
+            if imm:
+                for a in range(d):
+                    xm[j, i, a] = 0.0
+                    for b in range(d):
+                        Pm[j, i, a, b] = 0.0
+                for r in range(k):
+                    lr = locs[j, r]
+                    xm[j, i, lr] = xo[r]
+                    Pm[j, i, lr, lr] = H[r, r] + Q[r, r]
+                    for cc in range(r + 1, k):
+                        lc = locs[j, cc]
+                        s = 0.5 * ((H[cc, r] + Q[r, cc]) + (H[r, cc] + Q[cc, r]))
+                        Pm[j, i, lr, lc] = s
+                        Pm[j, i, lc, lr] = s
+                for a in range(nother[j]):
+                    xm[j, i, others[j, a]] = means[j, a]
+                    Pm[j, i, others[j, a], others[j, a]] = variances[j, a]
+            else:
+                for a in range(d):
+                    x[i, a] = 0.0
+                    for b in range(d):
+                        P[i, a, b] = 0.0
+                for r in range(k):
+                    lr = locs[j, r]
+                    x[i, lr] = xo[r]
+                    P[i, lr, lr] = H[r, r] + Q[r, r]
+                    for cc in range(r + 1, k):
+                        lc = locs[j, cc]
+                        s = 0.5 * ((H[cc, r] + Q[r, cc]) + (H[r, cc] + Q[cc, r]))
+                        P[i, lr, lc] = s
+                        P[i, lc, lr] = s
+                for a in range(nother[j]):
+                    x[i, others[j, a]] = means[j, a]
+                    P[i, others[j, a], others[j, a]] = variances[j, a]
+        if imm:
+            # the combination (imm_combine)
+            for a in range(d):
+                x[i, a] = 0.0
+            for j in range(M):
+                for a in range(d):
+                    x[i, a] += c[j] * xm[j, i, a]
+            for a in range(d):
+                for b in range(d):
+                    A[a, b] = 0.0
+                    B[a, b] = 0.0
+            for j in range(M):
+                cj = c[j]
+                for a in range(d):
+                    dv[a] = xm[j, i, a] - x[i, a]
+                for a in range(d):
+                    for b in range(d):
+                        A[a, b] += cj * Pm[j, i, a, b]
+                for a in range(d):
+                    s = cj * dv[a]
+                    for b in range(d):
+                        B[a, b] += s * dv[b]
+            for a in range(d):
+                for b in range(d):
+                    A[a, b] += B[a, b]
+            for a in range(d):
+                for b in range(d):
+                    P[i, a, b] = 0.5 * (A[a, b] + A[b, a])
+            for j in range(M):
+                mu[i, j] = c[j]
 
 
 @numba.njit(cache=True)
@@ -959,69 +1134,13 @@ def predict_fused(mu: np.ndarray, xm: np.ndarray, Pm: np.ndarray, dt: np.ndarray
 
     Returns c (N, M), xs (M, N, d), Ps (M, N, d, d), x (N, d), P (N, d, d)."""
     M, N, d = xm.shape
-    if M > 1:
-        c, x0, P0 = imm_mix(mu, T, xm, Pm)
-    else:
-        c, x0, P0 = mu.copy(), xm, Pm
-    xs = np.zeros((M, N, d))
-    Ps = np.zeros((M, N, d, d))
-    kmax = locs.shape[1]
-    xl = np.empty(kmax)
-    xo = np.empty(kmax)
-    F = np.empty((kmax, kmax))
-    Q = np.empty((kmax, kmax))
-    FP = np.empty((kmax, kmax))
-    nz = np.empty((kmax, kmax), np.int64)  # per row of F: its non-zero columns
-    nnz = np.empty(kmax, np.int64)
-    f1 = np.empty((3, 3))
-    q1 = np.empty((3, 3))
-    y = np.empty(_BALLISTIC_SCRATCH)
-    for j in range(M):
-        k = nloc[j]
-        loc = locs[j]
-        Fk, Qk, FPk = F[:k, :k], Q[:k, :k], FP[:k, :k]
-        for i in range(N):
-            for a in range(k):
-                xl[a] = x0[j, i, loc[a]]
-            _model_predict_one(kinds[j], xl[:k], dt[i], qa[j], qb[j], max_step[j], earth[j], xo[:k], Fk, Qk, f1,
-                               q1, y)
-            # sym(F P F^T + Q) on the model's components, over F's non-zero entries (the
-            # constant-acceleration F is 2/3 zeros): a zero term adds nothing to a sum
-            # that starts at +0.0, so for a finite P the sums are those over every term
-            for r in range(k):
-                cnt = 0
-                for a in range(k):
-                    if Fk[r, a] != 0.0:
-                        nz[r, cnt] = a
-                        cnt += 1
-                nnz[r] = cnt
-            for r in range(k):
-                for cc in range(k):
-                    s = 0.0
-                    for q in range(nnz[r]):
-                        a = nz[r, q]
-                        s += Fk[r, a] * P0[j, i, loc[a], loc[cc]]
-                    FPk[r, cc] = s
-            for r in range(k):
-                xs[j, i, loc[r]] = xo[r]
-                for cc in range(k):
-                    s = 0.0
-                    for q in range(nnz[cc]):
-                        a = nz[cc, q]
-                        s += FPk[r, a] * Fk[cc, a]
-                    Ps[j, i, loc[r], loc[cc]] = s + Qk[r, cc]
-            for r in range(k):
-                for cc in range(r + 1, k):
-                    s = 0.5 * (Ps[j, i, loc[r], loc[cc]] + Ps[j, i, loc[cc], loc[r]])
-                    Ps[j, i, loc[r], loc[cc]] = s
-                    Ps[j, i, loc[cc], loc[r]] = s
-            for a in range(nother[j]):
-                xs[j, i, others[j, a]] = means[j, a]
-                Ps[j, i, others[j, a], others[j, a]] = variances[j, a]
-    if M > 1:
-        x, P = imm_combine(c, xs, Ps)
-    else:
+    c, xs, Ps = mu.copy(), xm.copy(), Pm.copy()
+    if M == 1:  # the single model's state is the combined one
         x, P = xs[0], Ps[0]
+    else:
+        x, P = np.empty((N, d)), np.empty((N, d, d))
+    _predict_tracks(N, dt, T, M > 1, c, xs, Ps, x, P, kinds, qa, qb, max_step, earth, locs, nloc, others, nother, means,
+                    variances, _predict_scratch(M, d, locs.shape[1]))
     return c, xs, Ps, x, P
 
 
@@ -1420,6 +1539,115 @@ def assigned_pairs(track: np.ndarray, meas: np.ndarray, d2: np.ndarray, logdet: 
     return out_d2, out_ld
 
 
+# --------------------------------------------------------------------------- tracker: small assignment problems
+
+GNN_ENUMERATION_LIMIT = 4096
+"""Most joint assignments of one cluster of gated pairs that :func:`gnn_small` enumerates
+(a bigger cluster goes to the general solver)."""
+GNN_TIE_MARGIN = 1e-9
+"""Relative margin by which a cluster's cheapest joint assignment must beat the next one
+for :func:`gnn_small` to take it: a closer pair of totals goes to the general solver,
+whose choice between them rests on its own rounding."""
+
+
+@numba.njit(cache=True)
+def _root(parent: np.ndarray, a: int) -> int:
+    """The root of ``a`` in a union-find forest (path halving)."""
+    while parent[a] != a:
+        parent[a] = parent[parent[a]]
+        a = parent[a]
+    return a
+
+
+@numba.njit(cache=True)
+def gnn_small(n: int, n_meas: int, g_t: np.ndarray, g_m: np.ndarray, g_d2: np.ndarray, g_ld: np.ndarray,
+              miss: np.ndarray, assigned: np.ndarray) -> bool:
+    """Global nearest neighbour (association.gnn) by enumeration: the gated pairs (track
+    g_t, measurement g_m, cost d^2 + ln|S|) fall into clusters that share no track and
+    no measurement; in each, every joint assignment (each track one of its measurements,
+    none taken twice, or none at the cost ``miss[i]``) is tried and the cheapest taken.
+    Writes ``assigned`` (N,) (-1: none); returns False, having written nothing decisive,
+    when a cluster has more than GNN_ENUMERATION_LIMIT joint assignments or its two
+    cheapest are within GNN_TIE_MARGIN."""
+    K = g_t.shape[0]
+    parent = np.arange(n + n_meas)
+    for p in range(K):
+        a, b = _root(parent, g_t[p]), _root(parent, n + g_m[p])
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    root = np.empty(K, np.int64)
+    for p in range(K):
+        root[p] = _root(parent, g_t[p])
+    done = np.zeros(n + n_meas, np.bool_)
+    tracks = np.empty(n, np.int64)
+    first = np.empty(n, np.int64)  # per cluster track: its pairs, consecutive in ``pairs``
+    degree = np.empty(n, np.int64)
+    pairs = np.empty(K, np.int64)
+    choice = np.empty(n, np.int64)
+    best_choice = np.empty(n, np.int64)
+    taken = np.zeros(n_meas, np.bool_)
+    for p0 in range(K):
+        r = root[p0]
+        if done[r]:
+            continue
+        done[r] = True
+        # the cluster's tracks in ascending order, each with its pairs in gate order
+        nt = 0
+        for i in range(n):
+            if _root(parent, i) == r:
+                tracks[nt] = i
+                nt += 1
+        combos = 1
+        q = 0
+        for c in range(nt):
+            first[c] = q
+            for p in range(K):
+                if g_t[p] == tracks[c]:
+                    pairs[q] = p
+                    q += 1
+            degree[c] = q - first[c]
+            combos *= degree[c] + 1
+            if combos > GNN_ENUMERATION_LIMIT:
+                return False
+        # every joint assignment: choice[c] = 0 none, else the (choice[c] - 1)-th pair
+        best = second = np.inf
+        choice[:nt] = 0
+        for _ in range(combos):
+            total = 0.0
+            ok = True
+            for c in range(nt):
+                if choice[c] == 0:
+                    total += miss[tracks[c]]
+                else:
+                    p = pairs[first[c] + choice[c] - 1]
+                    if taken[g_m[p]]:
+                        ok = False
+                    taken[g_m[p]] = True
+                    total += g_d2[p] + g_ld[p]
+            for c in range(nt):
+                if choice[c] > 0:
+                    taken[g_m[pairs[first[c] + choice[c] - 1]]] = False
+            if ok:
+                if total < best:
+                    second = best
+                    best = total
+                    best_choice[:nt] = choice[:nt]
+                elif total < second:
+                    second = total
+            c = 0  # next joint assignment (odometer)
+            while c < nt:
+                choice[c] += 1
+                if choice[c] <= degree[c]:
+                    break
+                choice[c] = 0
+                c += 1
+        if not second - best > GNN_TIE_MARGIN * max(1.0, abs(best)):
+            return False
+        for c in range(nt):
+            assigned[tracks[c]] = -1 if best_choice[c] == 0 else g_m[pairs[first[c] + best_choice[c] - 1]]
+    return True
+
+
 # --------------------------------------------------------------------------- tracker: one whole scan
 
 SCAN_DONE, SCAN_STALE, SCAN_SLOW, SCAN_CONFLICT, SCAN_GROW = 0, 1, 2, 3, 4
@@ -1444,19 +1672,21 @@ def process_scan(t: float, z: np.ndarray, sigma: np.ndarray, sensor_bit: np.int6
                  ids: np.ndarray, tt: np.ndarray, x: np.ndarray, P: np.ndarray, mu: np.ndarray, xm: np.ndarray,
                  Pm: np.ndarray, confirmed: np.ndarray, history: np.ndarray, opportunities: np.ndarray,
                  misses: np.ndarray, last_update: np.ndarray, updates: np.ndarray, sensors: np.ndarray,
-                 score: np.ndarray, out: np.ndarray):
+                 score: np.ndarray, out: np.ndarray, solve_conflicts: bool):
     """One scan of the tracker with GNN association (Tracker._process) in one call,
     in place on the first ``n`` rows of track buffers of capacity C (the arrays of
     :func:`end_scan`): prediction (:func:`imm_transition`, :func:`predict_fused`), gating
     (:func:`radar_predict`, :func:`gate_pairs`, every pair), the assignment when the
     gated pairs are disjoint (each pair taken when cheaper than its track's miss: the
-    exact GNN solution then), the updates (:func:`update_rows`), the bookkeeping
+    exact GNN solution then), or else, when ``solve_conflicts``, by :func:`gnn_small`;
+    the updates (:func:`update_rows`), the bookkeeping
     (:func:`bookkeeping`), then the surviving tracks moved up and the new ones from the
     unclaimed measurements appended (:func:`initial_states`) -- the same operations as
     those kernels, so the same values.
 
     Returns (status, tracks now, hits, newly confirmed, deleted confirmed, new tracks);
-    unless the status is SCAN_DONE nothing has changed. ``out`` (6, C) gets in rows 0/1
+    unless the status is SCAN_DONE nothing has changed, but for SCAN_CONFLICT: the
+    tracks are predicted to t (the rest is the general path's). ``out`` (6, C) gets in rows 0/1
     the hit tracks' ids and their measurements, row 2 the newly confirmed ids, rows 3/4
     the deleted confirmed tracks' ids and reasons (confirmed after this scan's
     bookkeeping, as Tracker._process logs them), row 5 the unclaimed measurements, which
@@ -1481,53 +1711,38 @@ def process_scan(t: float, z: np.ndarray, sigma: np.ndarray, sensor_bit: np.int6
     used = np.zeros(n_meas, np.bool_)
     zp = np.empty((n, 3))
     if n:
-        # prediction
+        # the prediction, in place
         dt = np.empty(n)
         for i in range(n):
             dt[i] = t - tt[i]
-        if imm:
-            T = imm_transition(w, V, Vinv, dt)
-            c, xs, Ps, xp, Pp = predict_fused(mu[:n], xm[:, :n], Pm[:, :n], dt, T, kinds, qa, qb, max_step, mearth, locs,
-                                             nloc, others, nother, means, variances)
-        else:
-            x1 = np.empty((1, n, d))
-            P1 = np.empty((1, n, d, d))
-            x1[0] = x[:n]
-            P1[0] = P[:n]
-            c, xs, Ps, xp, Pp = predict_fused(np.ones((n, 1)), x1, P1, dt, np.ones((n, 1, 1)), kinds, qa, qb, max_step,
-                                             mearth, locs, nloc, others, nother, means, variances)
+            tt[i] = t
+        T = imm_transition(w, V, Vinv, dt) if imm else np.ones((n, 1, 1))
+        _predict_tracks(n, dt, T, imm, mu, xm, Pm, x, P, kinds, qa, qb, max_step, mearth, locs, nloc, others, nother, means,
+                        variances, _predict_scratch(M, d, locs.shape[1]))
         # gating (every pair) and the assignment when the gated pairs are disjoint
         g_t = np.empty(0, np.int64)
         g_m = np.empty(0, np.int64)
         g_d2 = np.empty(0)
         g_ld = np.empty(0)
         if n_meas:
-            zq, HPH = radar_predict(xp, Pp, site, rot, False)
+            zq, HPH = radar_predict(x[:n], P[:n], site, rot, False)
             zp[:, :] = zq
             g_t, g_m, g_d2, g_ld, logdet = gate_pairs(zq, HPH, z, sigma, True, g_t, g_m, gate)
             seen_t = np.zeros(n, np.bool_)
             seen_m = np.zeros(n_meas, np.bool_)
+            disjoint = True
             for p in range(g_t.shape[0]):
-                if seen_t[g_t[p]] or seen_m[g_m[p]]:
-                    return SCAN_CONFLICT, n, 0, 0, 0, 0
+                disjoint = disjoint and not (seen_t[g_t[p]] or seen_m[g_m[p]])
                 seen_t[g_t[p]] = True
                 seen_m[g_m[p]] = True
-            for p in range(g_t.shape[0]):
-                if g_d2[p] + g_ld[p] < gate + logdet[g_t[p]]:
-                    assigned[g_t[p]] = g_m[p]
+            if disjoint:
+                for p in range(g_t.shape[0]):
+                    if g_d2[p] + g_ld[p] < gate + logdet[g_t[p]]:
+                        assigned[g_t[p]] = g_m[p]
+            elif not (solve_conflicts and gnn_small(n, n_meas, g_t, g_m, g_d2, g_ld, gate + logdet, assigned)):
+                return SCAN_CONFLICT, n, 0, 0, 0, 0
         else:
-            zp[:, :] = radar_h(xp, site, rot, False)
-        # commit the prediction
-        for i in range(n):
-            tt[i] = t
-            x[i] = xp[i]
-            P[i] = Pp[i]
-        if imm:
-            for i in range(n):
-                mu[i] = c[i]
-                for j in range(M):
-                    xm[j, i] = xs[j, i]
-                    Pm[j, i] = Ps[j, i]
+            zp[:, :] = radar_h(x[:n], site, rot, False)
         # the updates (young tracks iterated)
         nh = 0
         for i in range(n):
@@ -1620,7 +1835,8 @@ def process_scan(t: float, z: np.ndarray, sigma: np.ndarray, sensor_bit: np.int6
 BATCH_DONE, BATCH_GROW, BATCH_GENERAL = 0, 1, 2
 """What :func:`process_scans` stopped at: every scan fed; a scan that needs larger
 buffers (nothing of it done); a scan that needs the general path (its output rows
-written, its time taken and its stale tracks dropped: the rest is the caller's)."""
+written, its time taken and its stale tracks dropped; for SCAN_CONFLICT its tracks
+predicted: the rest is the caller's)."""
 
 ST_NEXT_ID, ST_N, ST_LOG, ST_EVENTS, ST_ROWS, ST_REJECTED = range(6)
 """Positions of the tracker's counters in :func:`process_scans`' ``state_i``."""
@@ -1731,7 +1947,7 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
     (:func:`write_rows`) are appended at their counters. A scan that does not fit the
     buffers (tracks, ``out``, log, events, rows) stops the run with BATCH_GROW, one that
     process_scan cannot do with BATCH_GENERAL. Returns (status, the scan it stopped at
-    or the first scan after ``until``)."""
+    or the first scan after ``until``, process_scan's status there)."""
     K = scan_t.shape[0]
     C = ids.shape[0]
     max_coast_s = cfg_f[CFG_MAX_COAST]
@@ -1761,7 +1977,7 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
         n = state_i[ST_N]
         if (n + m > C or out.shape[1] < C or state_i[ST_LOG] + n + m > log_t.shape[0]
                 or state_i[ST_EVENTS] + 3 * n + m > ev_t.shape[0] or state_i[ST_ROWS] + n > rows_t.shape[0]):
-            return BATCH_GROW, k
+            return BATCH_GROW, k, SCAN_GROW
         pending = state_f[ST_PENDING]
         if not math.isnan(pending) and t > pending + 1e-9:
             state_i[ST_ROWS] += write_rows(pending, n, drag, ids, x, P, confirmed, last_update, score, state_i[ST_ROWS],
@@ -1809,9 +2025,9 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
             t, z, sigma, bits[s], sites[s], rots[s], covers[s], gains[s, 0], gains[s, 1], cfg_f, cfg_i, earth, w, V,
             Vinv, kinds, qa, qb, max_step, mearth, locs, nloc, others, nother, means, variances, prior_mean, prior_var,
             mu0, next_id, n, ids, tt, x, P, mu, xm, Pm, confirmed, history, opportunities, misses, last_update,
-            updates, sensors, score, out)
+            updates, sensors, score, out, True)
         if status != SCAN_DONE:
-            return BATCH_GENERAL, k
+            return BATCH_GENERAL, k, status
         state_i[ST_N] = n_now
         state_i[ST_NEXT_ID] = next_id + n_new
         # the association log: the hits, then the new tracks
@@ -1845,8 +2061,8 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
     pending = state_f[ST_PENDING]
     if not math.isnan(pending):
         if state_i[ST_ROWS] + n > rows_t.shape[0]:
-            return BATCH_GROW, k
+            return BATCH_GROW, k, SCAN_GROW
         state_i[ST_ROWS] += write_rows(pending, n, drag, ids, x, P, confirmed, last_update, score, state_i[ST_ROWS],
                                        rows_t, rows_id, rows_x, rows_P, rows_u, rows_q, rows_b, rows_bP)
         state_f[ST_PENDING] = np.nan
-    return BATCH_DONE, k
+    return BATCH_DONE, k, SCAN_DONE

@@ -608,7 +608,7 @@ class Tracker:
             bufs = tr.buffers(n + 16)
             if self._out.shape[1] < bufs[0].shape[0]:
                 self._out = np.empty((6, bufs[0].shape[0]), np.int64)
-            status, k = _k.process_scans(
+            status, k, scan_status = _k.process_scans(
                 k, until, scans.time_s, scans.sensor, scans.start, scans.z, sigma, label, scans.index, drop,
                 *self._sensor_arrays, *self._fixed_args, self._drag, st_i, st_f, *bufs, self._out,
                 *self._log.arrays, *self._events_buf, *self._rows.arrays)
@@ -635,7 +635,7 @@ class Tracker:
                 continue
             # the general path for this scan (its rows written, time taken, stale tracks dropped)
             scan = self._kept(scans, k, drop)
-            self._process_general(scan, scan.time_s, *self._measurements(scan))
+            self._process_general(scan, scan.time_s, *self._measurements(scan), predicted=scan_status == _k.SCAN_CONFLICT)
             k += 1
 
     @staticmethod
@@ -691,6 +691,7 @@ class Tracker:
             self._flush_output()
         self.last_time = t
         z, sigma = self._measurements(scan)
+        status = None
         if self._fast:
             status = self._process_fast(scan, t, z, sigma)
             if status == _k.SCAN_STALE:
@@ -698,7 +699,7 @@ class Tracker:
                 status = self._process_fast(scan, t, z, sigma)
             if status == _k.SCAN_DONE:
                 return
-        self._process_general(scan, t, z, sigma)
+        self._process_general(scan, t, z, sigma, predicted=status == _k.SCAN_CONFLICT)
 
     def _measurements(self, scan: Scan) -> tuple[np.ndarray, np.ndarray]:
         """The scan's measurements z (M, 3) and their sigmas (M, 3) (the sensor's nominal
@@ -710,14 +711,16 @@ class Tracker:
         sigma = np.repeat(self._nominal[scan.sensor], n_meas, axis=0) if scan.sigma is None else flt._f64(scan.sigma)
         return z, sigma
 
-    def _process_general(self, scan: Scan, t: float, z: np.ndarray, sigma: np.ndarray) -> None:
+    def _process_general(self, scan: Scan, t: float, z: np.ndarray, sigma: np.ndarray, *, predicted: bool = False) -> None:
         """The general path of a scan (k-d tree gating, assignment conflicts, JPDA, UKF,
-        other models), once its output rows are written and its time taken."""
+        other models), once its output rows are written and its time taken (and, when
+        ``predicted``, its tracks predicted to t)."""
         cfg = self.config
         meas = self.meas[scan.sensor]
         n_meas = z.shape[0]
-        self._drop_stale(t)
-        self._predict(t)
+        if not predicted:
+            self._drop_stale(t)
+            self._predict(t)
         tr = self.tracks
         n = len(tr)
         assigned = pair_d2 = pair_logdet = None
@@ -806,7 +809,7 @@ class Tracker:
 
     def _process_fast(self, scan: Scan, t: float, z: np.ndarray, sigma: np.ndarray) -> int:
         """:meth:`_process` by :func:`_tracker_kernels.process_scan`; returns its status
-        (nothing is done unless it is SCAN_DONE)."""
+        (nothing is done unless it is SCAN_DONE, but the prediction for SCAN_CONFLICT)."""
         tr = self._tracks
         n = tr.count()
         n_meas = z.shape[0]
@@ -815,7 +818,7 @@ class Tracker:
         if out.shape[1] < bufs[0].shape[0]:
             out = self._out = np.empty((6, bufs[0].shape[0]), np.int64)
         status, n_now, n_hit, n_conf, n_dead, m = _k.process_scan(
-            t, z, sigma, *self._scan_args[scan.sensor], *self._fixed_args, self.next_id, n, *bufs, out)
+            t, z, sigma, *self._scan_args[scan.sensor], *self._fixed_args, self.next_id, n, *bufs, out, False)
         if status != _k.SCAN_DONE:
             return status
         tr.set_count(n_now)
