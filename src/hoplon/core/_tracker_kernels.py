@@ -976,6 +976,12 @@ def _predict_tracks(n: int, dt: np.ndarray, T: np.ndarray, imm: bool, mu: np.nda
     c, wgt, x0, P0, dv, A, B, xl, xo, F, Q, G, H, nz, nnz, f1, q1, y = ws
     M = xm.shape[0] if imm else 1
     d = x.shape[1]
+    dd = d * d
+    # the covariances as rows of d * d (sums of whole covariances in one loop)
+    Pmf = Pm.reshape((Pm.shape[0], Pm.shape[1], dd))
+    P0f = P0.reshape((P0.shape[0], dd))
+    Af = A.reshape(dd)
+    Bf = B.reshape(dd)
     for i in range(n):
         if imm:
             # mixing (imm_mix)
@@ -993,24 +999,21 @@ def _predict_tracks(n: int, dt: np.ndarray, T: np.ndarray, imm: bool, mu: np.nda
                 for k in range(M):
                     for a in range(d):
                         x0[j, a] += wgt[k, j] * xm[k, i, a]
-                for a in range(d):
-                    for b in range(d):
-                        P0[j, a, b] = 0.0
-                        B[a, b] = 0.0
+                for q in range(dd):
+                    P0f[j, q] = 0.0
+                    Bf[q] = 0.0
                 for k in range(M):
                     wk = wgt[k, j]
                     for a in range(d):
                         dv[a] = xm[k, i, a] - x0[j, a]
-                    for a in range(d):
-                        for b in range(d):
-                            P0[j, a, b] += wk * Pm[k, i, a, b]
+                    for q in range(dd):
+                        P0f[j, q] += wk * Pmf[k, i, q]
                     for a in range(d):
                         s = wk * dv[a]
                         for b in range(d):
                             B[a, b] += s * dv[b]
-                for a in range(d):
-                    for b in range(d):
-                        P0[j, a, b] += B[a, b]
+                for q in range(dd):
+                    P0f[j, q] += Bf[q]
         else:
             for a in range(d):
                 x0[0, a] = x[i, a]
@@ -1096,24 +1099,21 @@ def _predict_tracks(n: int, dt: np.ndarray, T: np.ndarray, imm: bool, mu: np.nda
             for j in range(M):
                 for a in range(d):
                     x[i, a] += c[j] * xm[j, i, a]
-            for a in range(d):
-                for b in range(d):
-                    A[a, b] = 0.0
-                    B[a, b] = 0.0
+            for q in range(dd):
+                Af[q] = 0.0
+                Bf[q] = 0.0
             for j in range(M):
                 cj = c[j]
                 for a in range(d):
                     dv[a] = xm[j, i, a] - x[i, a]
-                for a in range(d):
-                    for b in range(d):
-                        A[a, b] += cj * Pm[j, i, a, b]
+                for q in range(dd):
+                    Af[q] += cj * Pmf[j, i, q]
                 for a in range(d):
                     s = cj * dv[a]
                     for b in range(d):
                         B[a, b] += s * dv[b]
-            for a in range(d):
-                for b in range(d):
-                    A[a, b] += B[a, b]
+            for q in range(dd):
+                Af[q] += Bf[q]
             for a in range(d):
                 for b in range(d):
                     P[i, a, b] = 0.5 * (A[a, b] + A[b, a])
