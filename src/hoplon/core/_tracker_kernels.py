@@ -12,6 +12,11 @@ Conventions: states ``x`` (N, n), covariances ``P`` (N, n, n); the radar measure
 model is that of :class:`hoplon.core.filters.RadarMeasurement` given by its site
 ``site`` (3,) (ECEF, m) and rotation ``rot`` (3, 3) (ECEF to ENU, rows east, north,
 up); ``rr`` says whether range rate is measured (m = 4) or not (m = 3).
+
+Cost: a numba function called with array arguments increfs and decrefs each of them
+(two atomic operations per array and call), and so does each view made in a loop. The
+hot loops therefore index whole arrays, and the small helpers they call most
+(the acceleration's Jacobian, the small LU solves) are inlined (``inline="always"``).
 """
 
 from __future__ import annotations
@@ -79,7 +84,7 @@ def _lu(A: np.ndarray, LU: np.ndarray, piv: np.ndarray) -> float:
     return logdet
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _lu_solve(LU: np.ndarray, piv: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     """Solve A out = b with the factorisation of :func:`_lu`."""
     m = LU.shape[0]
@@ -103,7 +108,7 @@ def _lu_solve(LU: np.ndarray, piv: np.ndarray, b: np.ndarray, out: np.ndarray) -
         out[i] = s / LU[i, i]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _inverse3(LU: np.ndarray, piv: np.ndarray, out: np.ndarray, e: np.ndarray, col: np.ndarray) -> None:
     """The inverse (3, 3) of a matrix from its :func:`_lu` factorisation."""
     for c in range(3):
@@ -726,7 +731,7 @@ def _acceleration_jacobian(x: float, y: float, z: float, vx: float, vy: float, v
     _acceleration_and_jacobian(x, y, z, vx, vy, vz, theta, p, A)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _acceleration_and_jacobian(x: float, y: float, z: float, vx: float, vy: float, vz: float, theta: float,
                                p: np.ndarray, A: np.ndarray) -> tuple[float, float, float]:
     """earth._acceleration (returned) and its derivatives A (3, 7) with respect to
