@@ -84,39 +84,46 @@ def _lu(A: np.ndarray, LU: np.ndarray, piv: np.ndarray) -> float:
     return logdet
 
 
+@numba.njit(cache=True)
+def _lu_solve_rows(LU: np.ndarray, piv: np.ndarray, B: np.ndarray, X: np.ndarray, rows: int) -> None:
+    """Solve A X[r] = B[r] for each of the first ``rows`` rows with the factorisation of
+    :func:`_lu` (one call for many right-hand sides)."""
+    m = LU.shape[0]
+    for r in range(rows):
+        for i in range(m):
+            X[r, i] = B[r, i]
+        for k in range(m):
+            p = piv[k]
+            if p != k:
+                tmp = X[r, k]
+                X[r, k] = X[r, p]
+                X[r, p] = tmp
+        for i in range(m):
+            s = X[r, i]
+            for j in range(i):
+                s -= LU[i, j] * X[r, j]
+            X[r, i] = s
+        for i in range(m - 1, -1, -1):
+            s = X[r, i]
+            for j in range(i + 1, m):
+                s -= LU[i, j] * X[r, j]
+            X[r, i] = s / LU[i, i]
+
+
 @numba.njit(cache=True, inline="always")
 def _lu_solve(LU: np.ndarray, piv: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     """Solve A out = b with the factorisation of :func:`_lu`."""
-    m = LU.shape[0]
-    for i in range(m):
-        out[i] = b[i]
-    for k in range(m):
-        p = piv[k]
-        if p != k:
-            tmp = out[k]
-            out[k] = out[p]
-            out[p] = tmp
-    for i in range(m):
-        s = out[i]
-        for j in range(i):
-            s -= LU[i, j] * out[j]
-        out[i] = s
-    for i in range(m - 1, -1, -1):
-        s = out[i]
-        for j in range(i + 1, m):
-            s -= LU[i, j] * out[j]
-        out[i] = s / LU[i, i]
+    _lu_solve_rows(LU, piv, b.reshape((1, b.shape[0])), out.reshape((1, out.shape[0])), 1)
 
 
 @numba.njit(cache=True, inline="always")
-def _inverse3(LU: np.ndarray, piv: np.ndarray, out: np.ndarray, e: np.ndarray, col: np.ndarray) -> None:
-    """The inverse (3, 3) of a matrix from its :func:`_lu` factorisation."""
+def _inverse3(LU: np.ndarray, piv: np.ndarray, out: np.ndarray, eye: np.ndarray, cols: np.ndarray) -> None:
+    """The inverse (3, 3) of a matrix from its :func:`_lu` factorisation; ``eye`` holds
+    the identity (3, 3), ``cols`` (3, 3) is scratch (the inverse's columns)."""
+    _lu_solve_rows(LU, piv, eye, cols, 3)
     for c in range(3):
-        e[0], e[1], e[2] = 0.0, 0.0, 0.0
-        e[c] = 1.0
-        _lu_solve(LU, piv, e, col)
         for r in range(3):
-            out[r, c] = col[r]
+            out[r, c] = cols[c, r]
 
 
 @numba.njit(cache=True)
@@ -287,8 +294,7 @@ def _ekf_update_one(x, P, z, R, site, rot, rr, iterations, xo, Po, nu0, S0, zp0,
                     s += P[r, k] * H[a, k]
                 PHt[r, a] = s
         _lu(S, LU, piv)
-        for r in range(n):
-            _lu_solve(LU, piv, PHt[r], K[r])
+        _lu_solve_rows(LU, piv, PHt, K, n)
         # x_{i+1} = x + K (z - h(x_i) - H (x - x_i))
         for a in range(m):
             s = 0.0
@@ -1190,22 +1196,22 @@ def gate_pairs(zp: np.ndarray, HPH: np.ndarray, z: np.ndarray, sigma: np.ndarray
     S = np.empty((3, 3))
     LU = np.empty((3, 3))
     piv = np.empty(3, np.int64)
-    e = np.empty(3)
-    col3 = np.empty(3)
+    eye = np.eye(3)
+    cols = np.empty((3, 3))
     for i in range(N):
         for a in range(3):
             for b in range(3):
                 S[a, b] = HPH[i, a, b]
             S[a, a] += med[a]
         logdet_track[i] = _lu(S, LU, piv)
-        _inverse3(LU, piv, inv_t[i], e, col3)
+        _inverse3(LU, piv, inv_t[i], eye, cols)
         if not uniform:
             for a in range(3):
                 for b in range(3):
                     S[a, b] = HPH[i, a, b]
                 S[a, a] += mx[a]
             _lu(S, LU, piv)
-            _inverse3(LU, piv, inv_l[i], e, col3)
+            _inverse3(LU, piv, inv_l[i], eye, cols)
     K = N * Mz if dense else ti.shape[0]
     out_t = np.empty(K, np.int64)
     out_m = np.empty(K, np.int64)
