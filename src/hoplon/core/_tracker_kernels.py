@@ -12,6 +12,11 @@ Conventions: states ``x`` (N, n), covariances ``P`` (N, n, n); the radar measure
 model is that of :class:`hoplon.core.filters.RadarMeasurement` given by its site
 ``site`` (3,) (ECEF, m) and rotation ``rot`` (3, 3) (ECEF to ENU, rows east, north,
 up); ``rr`` says whether range rate is measured (m = 4) or not (m = 3).
+
+Cost: a numba function called with array arguments increfs and decrefs each of them
+(two atomic operations per array and call), and so does each view made in a loop. The
+hot loops therefore index whole arrays, and the small helpers they call most
+(the acceleration's Jacobian, the small LU solves) are inlined (``inline="always"``).
 """
 
 from __future__ import annotations
@@ -80,38 +85,45 @@ def _lu(A: np.ndarray, LU: np.ndarray, piv: np.ndarray) -> float:
 
 
 @numba.njit(cache=True)
+def _lu_solve_rows(LU: np.ndarray, piv: np.ndarray, B: np.ndarray, X: np.ndarray, rows: int) -> None:
+    """Solve A X[r] = B[r] for each of the first ``rows`` rows with the factorisation of
+    :func:`_lu` (one call for many right-hand sides)."""
+    m = LU.shape[0]
+    for r in range(rows):
+        for i in range(m):
+            X[r, i] = B[r, i]
+        for k in range(m):
+            p = piv[k]
+            if p != k:
+                tmp = X[r, k]
+                X[r, k] = X[r, p]
+                X[r, p] = tmp
+        for i in range(m):
+            s = X[r, i]
+            for j in range(i):
+                s -= LU[i, j] * X[r, j]
+            X[r, i] = s
+        for i in range(m - 1, -1, -1):
+            s = X[r, i]
+            for j in range(i + 1, m):
+                s -= LU[i, j] * X[r, j]
+            X[r, i] = s / LU[i, i]
+
+
+@numba.njit(cache=True, inline="always")
 def _lu_solve(LU: np.ndarray, piv: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     """Solve A out = b with the factorisation of :func:`_lu`."""
-    m = LU.shape[0]
-    for i in range(m):
-        out[i] = b[i]
-    for k in range(m):
-        p = piv[k]
-        if p != k:
-            tmp = out[k]
-            out[k] = out[p]
-            out[p] = tmp
-    for i in range(m):
-        s = out[i]
-        for j in range(i):
-            s -= LU[i, j] * out[j]
-        out[i] = s
-    for i in range(m - 1, -1, -1):
-        s = out[i]
-        for j in range(i + 1, m):
-            s -= LU[i, j] * out[j]
-        out[i] = s / LU[i, i]
+    _lu_solve_rows(LU, piv, b.reshape((1, b.shape[0])), out.reshape((1, out.shape[0])), 1)
 
 
-@numba.njit(cache=True)
-def _inverse3(LU: np.ndarray, piv: np.ndarray, out: np.ndarray, e: np.ndarray, col: np.ndarray) -> None:
-    """The inverse (3, 3) of a matrix from its :func:`_lu` factorisation."""
+@numba.njit(cache=True, inline="always")
+def _inverse3(LU: np.ndarray, piv: np.ndarray, out: np.ndarray, eye: np.ndarray, cols: np.ndarray) -> None:
+    """The inverse (3, 3) of a matrix from its :func:`_lu` factorisation; ``eye`` holds
+    the identity (3, 3), ``cols`` (3, 3) is scratch (the inverse's columns)."""
+    _lu_solve_rows(LU, piv, eye, cols, 3)
     for c in range(3):
-        e[0], e[1], e[2] = 0.0, 0.0, 0.0
-        e[c] = 1.0
-        _lu_solve(LU, piv, e, col)
         for r in range(3):
-            out[r, c] = col[r]
+            out[r, c] = cols[c, r]
 
 
 @numba.njit(cache=True)
@@ -282,8 +294,7 @@ def _ekf_update_one(x, P, z, R, site, rot, rr, iterations, xo, Po, nu0, S0, zp0,
                     s += P[r, k] * H[a, k]
                 PHt[r, a] = s
         _lu(S, LU, piv)
-        for r in range(n):
-            _lu_solve(LU, piv, PHt[r], K[r])
+        _lu_solve_rows(LU, piv, PHt, K, n)
         # x_{i+1} = x + K (z - h(x_i) - H (x - x_i))
         for a in range(m):
             s = 0.0
@@ -564,9 +575,9 @@ def imm_scatter(xs: np.ndarray, Ps: np.ndarray, loc: np.ndarray, xn: np.ndarray,
 
 
 @numba.njit(cache=True)
-def _kron3_apply(f1: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
-    """out = kron3(f1) x for the [pos, vel, (acc)] ordering (per-axis k x k block f1)."""
-    k = f1.shape[0]
+def _kron3_apply(f1: np.ndarray, k: int, x: np.ndarray, out: np.ndarray) -> None:
+    """out = kron3(f1) x for the [pos, vel, (acc)] ordering (per-axis k x k block: the
+    leading one of f1)."""
     for a in range(3):
         for r in range(k):
             s = 0.0
@@ -576,10 +587,12 @@ def _kron3_apply(f1: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
 
 
 @numba.njit(cache=True)
-def _kron3_into(f1: np.ndarray, F: np.ndarray) -> None:
-    """F (3k x 3k, zeroed here) = the 3-axis expansion of the per-axis block f1 (k x k)."""
-    k = f1.shape[0]
-    F[:, :] = 0.0
+def _kron3_into(f1: np.ndarray, k: int, F: np.ndarray) -> None:
+    """The leading 3k x 3k block of F (zeroed here) = the 3-axis expansion of the
+    per-axis block (the leading k x k one of f1)."""
+    for r in range(3 * k):
+        for c in range(3 * k):
+            F[r, c] = 0.0
     for a in range(3):
         for r in range(k):
             for c in range(k):
@@ -598,10 +611,10 @@ def cv_predict(x: np.ndarray, dt: np.ndarray, q: float):
     for i in range(N):
         t = dt[i]
         f1[0, 0], f1[0, 1], f1[1, 0], f1[1, 1] = 1.0, t, 0.0, 1.0
-        _kron3_into(f1, F[i])
-        _kron3_apply(f1, x[i], xp[i])
+        _kron3_into(f1, 2, F[i])
+        _kron3_apply(f1, 2, x[i], xp[i])
         _cv_block(t, q, q1)
-        _kron3_into(q1, Q[i])
+        _kron3_into(q1, 2, Q[i])
     return xp, F, Q
 
 
@@ -620,7 +633,7 @@ def cv_noise(dt: np.ndarray, q: float, Q: np.ndarray) -> None:
     blk = np.empty((6, 6))
     for i in range(dt.shape[0]):
         _cv_block(dt[i], q, q1)
-        _kron3_into(q1, blk)
+        _kron3_into(q1, 2, blk)
         for r in range(6):
             for c in range(6):
                 Q[i, r, c] = blk[r, c]
@@ -643,9 +656,9 @@ def ca_predict(x: np.ndarray, dt: np.ndarray, q: float):
         q1[0, 0], q1[0, 1], q1[0, 2] = q * (t**5 / 20), q * (t**4 / 8), q * (t**3 / 6)
         q1[1, 0], q1[1, 1], q1[1, 2] = q * (t**4 / 8), q * (t**3 / 3), q * (t**2 / 2)
         q1[2, 0], q1[2, 1], q1[2, 2] = q * (t**3 / 6), q * (t**2 / 2), q * t
-        _kron3_into(f1, F[i])
-        _kron3_into(q1, Q[i])
-        _kron3_apply(f1, x[i], xp[i])
+        _kron3_into(f1, 3, F[i])
+        _kron3_into(q1, 3, Q[i])
+        _kron3_apply(f1, 3, x[i], xp[i])
     return xp, F, Q
 
 
@@ -724,7 +737,7 @@ def _acceleration_jacobian(x: float, y: float, z: float, vx: float, vy: float, v
     _acceleration_and_jacobian(x, y, z, vx, vy, vz, theta, p, A)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _acceleration_and_jacobian(x: float, y: float, z: float, vx: float, vy: float, vz: float, theta: float,
                                p: np.ndarray, A: np.ndarray) -> tuple[float, float, float]:
     """earth._acceleration (returned) and its derivatives A (3, 7) with respect to
@@ -914,16 +927,17 @@ KIND_CV, KIND_CA, KIND_BALLISTIC = 0, 1, 2
 
 
 @numba.njit(cache=True)
-def _model_predict_one(kind: int, x: np.ndarray, t: float, qa: float, qb: float, max_step: float, p: np.ndarray,
+def _model_predict_one(kind: int, x: np.ndarray, k: int, t: float, qa: float, qb: float, max_step: float, p: np.ndarray,
                        xo: np.ndarray, F: np.ndarray, Q: np.ndarray, f1: np.ndarray, q1: np.ndarray, y: np.ndarray) -> None:
-    """f(x), F and Q of one state of a model ``kind`` (CV, CA: q = qa; ballistic: q = qa,
-    q_theta = qb) -- the formulas of cv_predict, ca_predict and filters.Ballistic.predict."""
+    """f(x) (k,), F and Q (k, k) of one state of a model ``kind`` with k components (CV,
+    CA: q = qa; ballistic: q = qa, q_theta = qb) -- the formulas of cv_predict, ca_predict
+    and filters.Ballistic.predict -- in the leading entries of xo, F and Q."""
     if kind == KIND_CV:
         f1[0, 0], f1[0, 1], f1[1, 0], f1[1, 1] = 1.0, t, 0.0, 1.0
-        _kron3_into(f1[:2, :2], F)
-        _kron3_apply(f1[:2, :2], x, xo)
+        _kron3_into(f1, 2, F)
+        _kron3_apply(f1, 2, x, xo)
         _cv_block(t, qa, q1)
-        _kron3_into(q1[:2, :2], Q)
+        _kron3_into(q1, 2, Q)
     elif kind == KIND_CA:
         f1[0, 0], f1[0, 1], f1[0, 2] = 1.0, t, t**2 / 2
         f1[1, 0], f1[1, 1], f1[1, 2] = 0.0, 1.0, t
@@ -931,12 +945,14 @@ def _model_predict_one(kind: int, x: np.ndarray, t: float, qa: float, qb: float,
         q1[0, 0], q1[0, 1], q1[0, 2] = qa * (t**5 / 20), qa * (t**4 / 8), qa * (t**3 / 6)
         q1[1, 0], q1[1, 1], q1[1, 2] = qa * (t**4 / 8), qa * (t**3 / 3), qa * (t**2 / 2)
         q1[2, 0], q1[2, 1], q1[2, 2] = qa * (t**3 / 6), qa * (t**2 / 2), qa * t
-        _kron3_into(f1, F)
-        _kron3_into(q1, Q)
-        _kron3_apply(f1, x, xo)
+        _kron3_into(f1, 3, F)
+        _kron3_into(q1, 3, Q)
+        _kron3_apply(f1, 3, x, xo)
     else:
         _ballistic_one(x, t, max_step, p, xo, F, y)
-        Q[:, :] = 0.0
+        for a in range(k):
+            for b in range(k):
+                Q[a, b] = 0.0
         _cv_block(t, qa, q1)
         for a in range(3):
             Q[a, a] = q1[0, 0]
@@ -944,6 +960,176 @@ def _model_predict_one(kind: int, x: np.ndarray, t: float, qa: float, qb: float,
             Q[3 + a, a] = q1[1, 0]
             Q[3 + a, 3 + a] = q1[1, 1]
         Q[6, 6] = qb * abs(t)
+
+
+@numba.njit(cache=True)
+def _predict_scratch(M: int, d: int, kmax: int):
+    """Scratch arrays of :func:`_predict_tracks` (M models in a space of dimension d,
+    models of at most kmax components)."""
+    return (np.empty(M), np.empty((M, M)), np.empty((M, d)), np.empty((M, d, d)), np.empty(d), np.empty((d, d)),
+            np.empty((d, d)), np.empty(kmax), np.empty(kmax), np.empty((kmax, kmax)), np.empty((kmax, kmax)),
+            np.empty((kmax, kmax)), np.empty((kmax, kmax)), np.empty((kmax, kmax), np.int64), np.empty(kmax, np.int64),
+            np.empty((3, 3)), np.empty((3, 3)), np.empty(_BALLISTIC_SCRATCH))
+
+
+@numba.njit(cache=True)
+def _predict_tracks(n: int, dt: np.ndarray, T: np.ndarray, imm: bool, mu: np.ndarray, xm: np.ndarray, Pm: np.ndarray,
+                    x: np.ndarray, P: np.ndarray, kinds: np.ndarray, qa: np.ndarray, qb: np.ndarray,
+                    max_step: np.ndarray, earth: np.ndarray, locs: np.ndarray, nloc: np.ndarray, others: np.ndarray,
+                    nother: np.ndarray, means: np.ndarray, variances: np.ndarray, ws) -> None:
+    """:func:`predict_fused` of the first n tracks by dt (n,), in place: an IMM's model
+    probabilities mu (N, M), model states xm (M, N, d) and covariances Pm (M, N, d, d)
+    with the switching matrices T (N, M, M) -- mixing with imm_mix's operations, each
+    model's prediction, the combination with imm_combine's -- and the combined x (N,
+    d), P (N, d, d); or a single model's x, P (``imm`` False). ``ws`` from
+    :func:`_predict_scratch`. (Scalar indexing of whole arrays: views made in the loops
+    would cost reference counting.)"""
+    c, wgt, x0, P0, dv, A, B, xl, xo, F, Q, G, H, nz, nnz, f1, q1, y = ws
+    M = xm.shape[0] if imm else 1
+    d = x.shape[1]
+    dd = d * d
+    # the covariances as rows of d * d (sums of whole covariances in one loop)
+    Pmf = Pm.reshape((Pm.shape[0], Pm.shape[1], dd))
+    P0f = P0.reshape((P0.shape[0], dd))
+    Af = A.reshape(dd)
+    Bf = B.reshape(dd)
+    for i in range(n):
+        if imm:
+            # mixing (imm_mix)
+            for j in range(M):
+                s = 0.0
+                for k in range(M):
+                    s += mu[i, k] * T[i, k, j]
+                c[j] = s
+            for k in range(M):
+                for j in range(M):
+                    wgt[k, j] = mu[i, k] * T[i, k, j] / max(c[j], 1e-300)
+            for j in range(M):
+                for a in range(d):
+                    x0[j, a] = 0.0
+                for k in range(M):
+                    for a in range(d):
+                        x0[j, a] += wgt[k, j] * xm[k, i, a]
+                for q in range(dd):
+                    P0f[j, q] = 0.0
+                    Bf[q] = 0.0
+                for k in range(M):
+                    wk = wgt[k, j]
+                    for a in range(d):
+                        dv[a] = xm[k, i, a] - x0[j, a]
+                    for q in range(dd):
+                        P0f[j, q] += wk * Pmf[k, i, q]
+                    for a in range(d):
+                        s = wk * dv[a]
+                        for b in range(d):
+                            B[a, b] += s * dv[b]
+                for q in range(dd):
+                    P0f[j, q] += Bf[q]
+        else:
+            for a in range(d):
+                x0[0, a] = x[i, a]
+                for b in range(d):
+                    P0[0, a, b] = P[i, a, b]
+        for j in range(M):
+            # the model's prediction on its components (G: their covariance)
+            k = nloc[j]
+            for a in range(k):
+                xl[a] = x0[j, locs[j, a]]
+                for b in range(k):
+                    G[a, b] = P0[j, locs[j, a], locs[j, b]]
+            _model_predict_one(kinds[j], xl, k, dt[i], qa[j], qb[j], max_step[j], earth[j], xo, F, Q, f1, q1, y)
+            # sym(F P F^T + Q) over F's non-zero entries (the constant-acceleration F is
+            # 2/3 zeros): a zero term adds nothing to a sum that starts at +0.0, so for a
+            # finite P the sums are those over every term. H = F P by rows, then H =
+            # (F P F^T)^T by rows of G = (F P)^T; each sum in increasing order
+            for r in range(k):
+                cnt = 0
+                for a in range(k):
+                    if F[r, a] != 0.0:
+                        nz[r, cnt] = a
+                        cnt += 1
+                nnz[r] = cnt
+            for r in range(k):
+                for b in range(k):
+                    H[r, b] = 0.0
+                for q in range(nnz[r]):
+                    a = nz[r, q]
+                    f = F[r, a]
+                    for b in range(k):
+                        H[r, b] += f * G[a, b]
+            for a in range(k):
+                for b in range(k):
+                    G[a, b] = H[b, a]
+            for cc in range(k):
+                for r in range(k):
+                    H[cc, r] = 0.0
+                for q in range(nnz[cc]):
+                    a = nz[cc, q]
+                    f = F[cc, a]
+                    for r in range(k):
+                        H[cc, r] += G[a, r] * f
+            # H[cc, r] + Q[r, cc] is entry (r, cc) of F P F^T + Q: symmetrised into place
+            if imm:
+                for a in range(d):
+                    xm[j, i, a] = 0.0
+                    for b in range(d):
+                        Pm[j, i, a, b] = 0.0
+                for r in range(k):
+                    lr = locs[j, r]
+                    xm[j, i, lr] = xo[r]
+                    Pm[j, i, lr, lr] = H[r, r] + Q[r, r]
+                    for cc in range(r + 1, k):
+                        lc = locs[j, cc]
+                        s = 0.5 * ((H[cc, r] + Q[r, cc]) + (H[r, cc] + Q[cc, r]))
+                        Pm[j, i, lr, lc] = s
+                        Pm[j, i, lc, lr] = s
+                for a in range(nother[j]):
+                    xm[j, i, others[j, a]] = means[j, a]
+                    Pm[j, i, others[j, a], others[j, a]] = variances[j, a]
+            else:
+                for a in range(d):
+                    x[i, a] = 0.0
+                    for b in range(d):
+                        P[i, a, b] = 0.0
+                for r in range(k):
+                    lr = locs[j, r]
+                    x[i, lr] = xo[r]
+                    P[i, lr, lr] = H[r, r] + Q[r, r]
+                    for cc in range(r + 1, k):
+                        lc = locs[j, cc]
+                        s = 0.5 * ((H[cc, r] + Q[r, cc]) + (H[r, cc] + Q[cc, r]))
+                        P[i, lr, lc] = s
+                        P[i, lc, lr] = s
+                for a in range(nother[j]):
+                    x[i, others[j, a]] = means[j, a]
+                    P[i, others[j, a], others[j, a]] = variances[j, a]
+        if imm:
+            # the combination (imm_combine)
+            for a in range(d):
+                x[i, a] = 0.0
+            for j in range(M):
+                for a in range(d):
+                    x[i, a] += c[j] * xm[j, i, a]
+            for q in range(dd):
+                Af[q] = 0.0
+                Bf[q] = 0.0
+            for j in range(M):
+                cj = c[j]
+                for a in range(d):
+                    dv[a] = xm[j, i, a] - x[i, a]
+                for q in range(dd):
+                    Af[q] += cj * Pmf[j, i, q]
+                for a in range(d):
+                    s = cj * dv[a]
+                    for b in range(d):
+                        B[a, b] += s * dv[b]
+            for q in range(dd):
+                Af[q] += Bf[q]
+            for a in range(d):
+                for b in range(d):
+                    P[i, a, b] = 0.5 * (A[a, b] + A[b, a])
+            for j in range(M):
+                mu[i, j] = c[j]
 
 
 @numba.njit(cache=True)
@@ -959,69 +1145,13 @@ def predict_fused(mu: np.ndarray, xm: np.ndarray, Pm: np.ndarray, dt: np.ndarray
 
     Returns c (N, M), xs (M, N, d), Ps (M, N, d, d), x (N, d), P (N, d, d)."""
     M, N, d = xm.shape
-    if M > 1:
-        c, x0, P0 = imm_mix(mu, T, xm, Pm)
-    else:
-        c, x0, P0 = mu.copy(), xm, Pm
-    xs = np.zeros((M, N, d))
-    Ps = np.zeros((M, N, d, d))
-    kmax = locs.shape[1]
-    xl = np.empty(kmax)
-    xo = np.empty(kmax)
-    F = np.empty((kmax, kmax))
-    Q = np.empty((kmax, kmax))
-    FP = np.empty((kmax, kmax))
-    nz = np.empty((kmax, kmax), np.int64)  # per row of F: its non-zero columns
-    nnz = np.empty(kmax, np.int64)
-    f1 = np.empty((3, 3))
-    q1 = np.empty((3, 3))
-    y = np.empty(_BALLISTIC_SCRATCH)
-    for j in range(M):
-        k = nloc[j]
-        loc = locs[j]
-        Fk, Qk, FPk = F[:k, :k], Q[:k, :k], FP[:k, :k]
-        for i in range(N):
-            for a in range(k):
-                xl[a] = x0[j, i, loc[a]]
-            _model_predict_one(kinds[j], xl[:k], dt[i], qa[j], qb[j], max_step[j], earth[j], xo[:k], Fk, Qk, f1,
-                               q1, y)
-            # sym(F P F^T + Q) on the model's components, over F's non-zero entries (the
-            # constant-acceleration F is 2/3 zeros): a zero term adds nothing to a sum
-            # that starts at +0.0, so for a finite P the sums are those over every term
-            for r in range(k):
-                cnt = 0
-                for a in range(k):
-                    if Fk[r, a] != 0.0:
-                        nz[r, cnt] = a
-                        cnt += 1
-                nnz[r] = cnt
-            for r in range(k):
-                for cc in range(k):
-                    s = 0.0
-                    for q in range(nnz[r]):
-                        a = nz[r, q]
-                        s += Fk[r, a] * P0[j, i, loc[a], loc[cc]]
-                    FPk[r, cc] = s
-            for r in range(k):
-                xs[j, i, loc[r]] = xo[r]
-                for cc in range(k):
-                    s = 0.0
-                    for q in range(nnz[cc]):
-                        a = nz[cc, q]
-                        s += FPk[r, a] * Fk[cc, a]
-                    Ps[j, i, loc[r], loc[cc]] = s + Qk[r, cc]
-            for r in range(k):
-                for cc in range(r + 1, k):
-                    s = 0.5 * (Ps[j, i, loc[r], loc[cc]] + Ps[j, i, loc[cc], loc[r]])
-                    Ps[j, i, loc[r], loc[cc]] = s
-                    Ps[j, i, loc[cc], loc[r]] = s
-            for a in range(nother[j]):
-                xs[j, i, others[j, a]] = means[j, a]
-                Ps[j, i, others[j, a], others[j, a]] = variances[j, a]
-    if M > 1:
-        x, P = imm_combine(c, xs, Ps)
-    else:
+    c, xs, Ps = mu.copy(), xm.copy(), Pm.copy()
+    if M == 1:  # the single model's state is the combined one
         x, P = xs[0], Ps[0]
+    else:
+        x, P = np.empty((N, d)), np.empty((N, d, d))
+    _predict_tracks(N, dt, T, M > 1, c, xs, Ps, x, P, kinds, qa, qb, max_step, earth, locs, nloc, others, nother, means,
+                    variances, _predict_scratch(M, d, locs.shape[1]))
     return c, xs, Ps, x, P
 
 
@@ -1066,22 +1196,22 @@ def gate_pairs(zp: np.ndarray, HPH: np.ndarray, z: np.ndarray, sigma: np.ndarray
     S = np.empty((3, 3))
     LU = np.empty((3, 3))
     piv = np.empty(3, np.int64)
-    e = np.empty(3)
-    col3 = np.empty(3)
+    eye = np.eye(3)
+    cols = np.empty((3, 3))
     for i in range(N):
         for a in range(3):
             for b in range(3):
                 S[a, b] = HPH[i, a, b]
             S[a, a] += med[a]
         logdet_track[i] = _lu(S, LU, piv)
-        _inverse3(LU, piv, inv_t[i], e, col3)
+        _inverse3(LU, piv, inv_t[i], eye, cols)
         if not uniform:
             for a in range(3):
                 for b in range(3):
                     S[a, b] = HPH[i, a, b]
                 S[a, a] += mx[a]
             _lu(S, LU, piv)
-            _inverse3(LU, piv, inv_l[i], e, col3)
+            _inverse3(LU, piv, inv_l[i], eye, cols)
     K = N * Mz if dense else ti.shape[0]
     out_t = np.empty(K, np.int64)
     out_m = np.empty(K, np.int64)
@@ -1420,6 +1550,115 @@ def assigned_pairs(track: np.ndarray, meas: np.ndarray, d2: np.ndarray, logdet: 
     return out_d2, out_ld
 
 
+# --------------------------------------------------------------------------- tracker: small assignment problems
+
+GNN_ENUMERATION_LIMIT = 4096
+"""Most joint assignments of one cluster of gated pairs that :func:`gnn_small` enumerates
+(a bigger cluster goes to the general solver)."""
+GNN_TIE_MARGIN = 1e-9
+"""Relative margin by which a cluster's cheapest joint assignment must beat the next one
+for :func:`gnn_small` to take it: a closer pair of totals goes to the general solver,
+whose choice between them rests on its own rounding."""
+
+
+@numba.njit(cache=True)
+def _root(parent: np.ndarray, a: int) -> int:
+    """The root of ``a`` in a union-find forest (path halving)."""
+    while parent[a] != a:
+        parent[a] = parent[parent[a]]
+        a = parent[a]
+    return a
+
+
+@numba.njit(cache=True)
+def gnn_small(n: int, n_meas: int, g_t: np.ndarray, g_m: np.ndarray, g_d2: np.ndarray, g_ld: np.ndarray,
+              miss: np.ndarray, assigned: np.ndarray) -> bool:
+    """Global nearest neighbour (association.gnn) by enumeration: the gated pairs (track
+    g_t, measurement g_m, cost d^2 + ln|S|) fall into clusters that share no track and
+    no measurement; in each, every joint assignment (each track one of its measurements,
+    none taken twice, or none at the cost ``miss[i]``) is tried and the cheapest taken.
+    Writes ``assigned`` (N,) (-1: none); returns False, having written nothing decisive,
+    when a cluster has more than GNN_ENUMERATION_LIMIT joint assignments or its two
+    cheapest are within GNN_TIE_MARGIN."""
+    K = g_t.shape[0]
+    parent = np.arange(n + n_meas)
+    for p in range(K):
+        a, b = _root(parent, g_t[p]), _root(parent, n + g_m[p])
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    root = np.empty(K, np.int64)
+    for p in range(K):
+        root[p] = _root(parent, g_t[p])
+    done = np.zeros(n + n_meas, np.bool_)
+    tracks = np.empty(n, np.int64)
+    first = np.empty(n, np.int64)  # per cluster track: its pairs, consecutive in ``pairs``
+    degree = np.empty(n, np.int64)
+    pairs = np.empty(K, np.int64)
+    choice = np.empty(n, np.int64)
+    best_choice = np.empty(n, np.int64)
+    taken = np.zeros(n_meas, np.bool_)
+    for p0 in range(K):
+        r = root[p0]
+        if done[r]:
+            continue
+        done[r] = True
+        # the cluster's tracks in ascending order, each with its pairs in gate order
+        nt = 0
+        for i in range(n):
+            if _root(parent, i) == r:
+                tracks[nt] = i
+                nt += 1
+        combos = 1
+        q = 0
+        for c in range(nt):
+            first[c] = q
+            for p in range(K):
+                if g_t[p] == tracks[c]:
+                    pairs[q] = p
+                    q += 1
+            degree[c] = q - first[c]
+            combos *= degree[c] + 1
+            if combos > GNN_ENUMERATION_LIMIT:
+                return False
+        # every joint assignment: choice[c] = 0 none, else the (choice[c] - 1)-th pair
+        best = second = np.inf
+        choice[:nt] = 0
+        for _ in range(combos):
+            total = 0.0
+            ok = True
+            for c in range(nt):
+                if choice[c] == 0:
+                    total += miss[tracks[c]]
+                else:
+                    p = pairs[first[c] + choice[c] - 1]
+                    if taken[g_m[p]]:
+                        ok = False
+                    taken[g_m[p]] = True
+                    total += g_d2[p] + g_ld[p]
+            for c in range(nt):
+                if choice[c] > 0:
+                    taken[g_m[pairs[first[c] + choice[c] - 1]]] = False
+            if ok:
+                if total < best:
+                    second = best
+                    best = total
+                    best_choice[:nt] = choice[:nt]
+                elif total < second:
+                    second = total
+            c = 0  # next joint assignment (odometer)
+            while c < nt:
+                choice[c] += 1
+                if choice[c] <= degree[c]:
+                    break
+                choice[c] = 0
+                c += 1
+        if not second - best > GNN_TIE_MARGIN * max(1.0, abs(best)):
+            return False
+        for c in range(nt):
+            assigned[tracks[c]] = -1 if best_choice[c] == 0 else g_m[pairs[first[c] + best_choice[c] - 1]]
+    return True
+
+
 # --------------------------------------------------------------------------- tracker: one whole scan
 
 SCAN_DONE, SCAN_STALE, SCAN_SLOW, SCAN_CONFLICT, SCAN_GROW = 0, 1, 2, 3, 4
@@ -1444,19 +1683,21 @@ def process_scan(t: float, z: np.ndarray, sigma: np.ndarray, sensor_bit: np.int6
                  ids: np.ndarray, tt: np.ndarray, x: np.ndarray, P: np.ndarray, mu: np.ndarray, xm: np.ndarray,
                  Pm: np.ndarray, confirmed: np.ndarray, history: np.ndarray, opportunities: np.ndarray,
                  misses: np.ndarray, last_update: np.ndarray, updates: np.ndarray, sensors: np.ndarray,
-                 score: np.ndarray, out: np.ndarray):
+                 score: np.ndarray, out: np.ndarray, solve_conflicts: bool):
     """One scan of the tracker with GNN association (Tracker._process) in one call,
     in place on the first ``n`` rows of track buffers of capacity C (the arrays of
     :func:`end_scan`): prediction (:func:`imm_transition`, :func:`predict_fused`), gating
     (:func:`radar_predict`, :func:`gate_pairs`, every pair), the assignment when the
     gated pairs are disjoint (each pair taken when cheaper than its track's miss: the
-    exact GNN solution then), the updates (:func:`update_rows`), the bookkeeping
+    exact GNN solution then), or else, when ``solve_conflicts``, by :func:`gnn_small`;
+    the updates (:func:`update_rows`), the bookkeeping
     (:func:`bookkeeping`), then the surviving tracks moved up and the new ones from the
     unclaimed measurements appended (:func:`initial_states`) -- the same operations as
     those kernels, so the same values.
 
     Returns (status, tracks now, hits, newly confirmed, deleted confirmed, new tracks);
-    unless the status is SCAN_DONE nothing has changed. ``out`` (6, C) gets in rows 0/1
+    unless the status is SCAN_DONE nothing has changed, but for SCAN_CONFLICT: the
+    tracks are predicted to t (the rest is the general path's). ``out`` (6, C) gets in rows 0/1
     the hit tracks' ids and their measurements, row 2 the newly confirmed ids, rows 3/4
     the deleted confirmed tracks' ids and reasons (confirmed after this scan's
     bookkeeping, as Tracker._process logs them), row 5 the unclaimed measurements, which
@@ -1481,53 +1722,38 @@ def process_scan(t: float, z: np.ndarray, sigma: np.ndarray, sensor_bit: np.int6
     used = np.zeros(n_meas, np.bool_)
     zp = np.empty((n, 3))
     if n:
-        # prediction
+        # the prediction, in place
         dt = np.empty(n)
         for i in range(n):
             dt[i] = t - tt[i]
-        if imm:
-            T = imm_transition(w, V, Vinv, dt)
-            c, xs, Ps, xp, Pp = predict_fused(mu[:n], xm[:, :n], Pm[:, :n], dt, T, kinds, qa, qb, max_step, mearth, locs,
-                                             nloc, others, nother, means, variances)
-        else:
-            x1 = np.empty((1, n, d))
-            P1 = np.empty((1, n, d, d))
-            x1[0] = x[:n]
-            P1[0] = P[:n]
-            c, xs, Ps, xp, Pp = predict_fused(np.ones((n, 1)), x1, P1, dt, np.ones((n, 1, 1)), kinds, qa, qb, max_step,
-                                             mearth, locs, nloc, others, nother, means, variances)
+            tt[i] = t
+        T = imm_transition(w, V, Vinv, dt) if imm else np.ones((n, 1, 1))
+        _predict_tracks(n, dt, T, imm, mu, xm, Pm, x, P, kinds, qa, qb, max_step, mearth, locs, nloc, others, nother, means,
+                        variances, _predict_scratch(M, d, locs.shape[1]))
         # gating (every pair) and the assignment when the gated pairs are disjoint
         g_t = np.empty(0, np.int64)
         g_m = np.empty(0, np.int64)
         g_d2 = np.empty(0)
         g_ld = np.empty(0)
         if n_meas:
-            zq, HPH = radar_predict(xp, Pp, site, rot, False)
+            zq, HPH = radar_predict(x[:n], P[:n], site, rot, False)
             zp[:, :] = zq
             g_t, g_m, g_d2, g_ld, logdet = gate_pairs(zq, HPH, z, sigma, True, g_t, g_m, gate)
             seen_t = np.zeros(n, np.bool_)
             seen_m = np.zeros(n_meas, np.bool_)
+            disjoint = True
             for p in range(g_t.shape[0]):
-                if seen_t[g_t[p]] or seen_m[g_m[p]]:
-                    return SCAN_CONFLICT, n, 0, 0, 0, 0
+                disjoint = disjoint and not (seen_t[g_t[p]] or seen_m[g_m[p]])
                 seen_t[g_t[p]] = True
                 seen_m[g_m[p]] = True
-            for p in range(g_t.shape[0]):
-                if g_d2[p] + g_ld[p] < gate + logdet[g_t[p]]:
-                    assigned[g_t[p]] = g_m[p]
+            if disjoint:
+                for p in range(g_t.shape[0]):
+                    if g_d2[p] + g_ld[p] < gate + logdet[g_t[p]]:
+                        assigned[g_t[p]] = g_m[p]
+            elif not (solve_conflicts and gnn_small(n, n_meas, g_t, g_m, g_d2, g_ld, gate + logdet, assigned)):
+                return SCAN_CONFLICT, n, 0, 0, 0, 0
         else:
-            zp[:, :] = radar_h(xp, site, rot, False)
-        # commit the prediction
-        for i in range(n):
-            tt[i] = t
-            x[i] = xp[i]
-            P[i] = Pp[i]
-        if imm:
-            for i in range(n):
-                mu[i] = c[i]
-                for j in range(M):
-                    xm[j, i] = xs[j, i]
-                    Pm[j, i] = Ps[j, i]
+            zp[:, :] = radar_h(x[:n], site, rot, False)
         # the updates (young tracks iterated)
         nh = 0
         for i in range(n):
@@ -1613,3 +1839,241 @@ def process_scan(t: float, z: np.ndarray, sigma: np.ndarray, sensor_bit: np.int6
         out[5, q] = free[q]
         k += 1
     return SCAN_DONE, k, n_hit, n_new_conf, n_dead, m
+
+
+# --------------------------------------------------------------------------- tracker: a run of scans
+
+BATCH_DONE, BATCH_GROW, BATCH_GENERAL = 0, 1, 2
+"""What :func:`process_scans` stopped at: every scan fed; a scan that needs larger
+buffers (nothing of it done); a scan that needs the general path (its output rows
+written, its time taken and its stale tracks dropped; for SCAN_CONFLICT its tracks
+predicted: the rest is the caller's)."""
+
+ST_NEXT_ID, ST_N, ST_LOG, ST_EVENTS, ST_ROWS, ST_REJECTED = range(6)
+"""Positions of the tracker's counters in :func:`process_scans`' ``state_i``."""
+ST_LAST_TIME, ST_PENDING = range(2)
+"""Positions of its times in ``state_f``: the last scan's, and that of the output rows
+not yet written (NaN: none)."""
+
+EVENT_CONFIRMED = 0
+"""Event code of a confirmation in :func:`process_scans`' ``ev_code`` (else the deletion
+reason of :func:`bookkeeping`)."""
+
+
+@numba.njit(cache=True)
+def write_rows(t: float, n: int, drag: int, ids: np.ndarray, x: np.ndarray, P: np.ndarray, confirmed: np.ndarray,
+               last_update: np.ndarray, score: np.ndarray, at: int, rows_t: np.ndarray, rows_id: np.ndarray,
+               rows_x: np.ndarray, rows_P: np.ndarray, rows_u: np.ndarray, rows_q: np.ndarray, rows_b: np.ndarray,
+               rows_bP: np.ndarray) -> int:
+    """The output rows at time t (Tracker._flush_output) of the confirmed ones among the
+    first n tracks, written from row ``at`` on: id, ECEF position and velocity and their
+    covariance, whether updated at t, score, the drag state (component ``drag`` of the
+    state; NaN when negative) and its covariance row over (pos, vel, drag). Returns the
+    rows written."""
+    k = at
+    for i in range(n):
+        if not confirmed[i]:
+            continue
+        rows_t[k] = t
+        rows_id[k] = ids[i]
+        for a in range(6):
+            rows_x[k, a] = x[i, a]
+            for b in range(6):
+                rows_P[k, a, b] = P[i, a, b]
+        rows_u[k] = abs(last_update[i] - t) < 1e-9
+        rows_q[k] = score[i]
+        if drag >= 0:
+            rows_b[k] = x[i, drag]
+            for a in range(6):
+                rows_bP[k, a] = P[i, drag, a]
+            rows_bP[k, 6] = P[i, drag, drag]
+        else:
+            rows_b[k] = np.nan
+            rows_bP[k, :] = np.nan
+        k += 1
+    return k - at
+
+
+@numba.njit(cache=True)
+def confirmed_tracks(n: int, drag: int, ids: np.ndarray, tt: np.ndarray, x: np.ndarray, P: np.ndarray,
+                     confirmed: np.ndarray, last_update: np.ndarray, score: np.ndarray):
+    """The confirmed ones among the first n tracks (Tracker.confirmed): ids, the time of
+    their state, ECEF position and velocity (R, 6) and covariance (R, 6, 6), the drag
+    state (component ``drag``; NaN when negative) and its covariance row (R, 7), last
+    update times, scores."""
+    R = 0
+    for i in range(n):
+        if confirmed[i]:
+            R += 1
+    o_id = np.empty(R, np.int64)
+    o_t = np.empty(R)
+    o_last = np.empty(R)
+    o_x = np.empty((R, 6))
+    o_P = np.empty((R, 6, 6))
+    o_u = np.empty(R, np.bool_)
+    o_q = np.empty(R)
+    o_b = np.empty(R)
+    o_bP = np.empty((R, 7))
+    write_rows(0.0, n, drag, ids, x, P, confirmed, last_update, score, 0, o_t, o_id, o_x, o_P, o_u, o_q, o_b, o_bP)
+    k = 0
+    for i in range(n):
+        if confirmed[i]:
+            o_t[k] = tt[i]
+            o_last[k] = last_update[i]
+            k += 1
+    return o_id, o_t, o_x, o_P, o_b, o_bP, o_last, o_q
+
+
+@numba.njit(cache=True)
+def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.ndarray, scan_start: np.ndarray,
+                  z_all: np.ndarray, sigma_all: np.ndarray, label_all: np.ndarray, index_all: np.ndarray,
+                  drop_after_s: np.ndarray, bits: np.ndarray, sites: np.ndarray, rots: np.ndarray, covers: np.ndarray,
+                  gains: np.ndarray, cfg_f: np.ndarray, cfg_i: np.ndarray, earth: np.ndarray, w: np.ndarray,
+                  V: np.ndarray, Vinv: np.ndarray, kinds: np.ndarray, qa: np.ndarray, qb: np.ndarray,
+                  max_step: np.ndarray, mearth: np.ndarray, locs: np.ndarray, nloc: np.ndarray, others: np.ndarray,
+                  nother: np.ndarray, means: np.ndarray, variances: np.ndarray, prior_mean: np.ndarray,
+                  prior_var: np.ndarray, mu0: np.ndarray, drag: int, state_i: np.ndarray, state_f: np.ndarray,
+                  ids: np.ndarray, tt: np.ndarray, x: np.ndarray, P: np.ndarray, mu: np.ndarray, xm: np.ndarray,
+                  Pm: np.ndarray, confirmed: np.ndarray, history: np.ndarray, opportunities: np.ndarray,
+                  misses: np.ndarray, last_update: np.ndarray, updates: np.ndarray, sensors: np.ndarray,
+                  score: np.ndarray, out: np.ndarray, log_t: np.ndarray, log_id: np.ndarray, log_index: np.ndarray,
+                  log_label: np.ndarray, ev_t: np.ndarray, ev_id: np.ndarray, ev_code: np.ndarray,
+                  rows_t: np.ndarray, rows_id: np.ndarray, rows_x: np.ndarray, rows_P: np.ndarray,
+                  rows_u: np.ndarray, rows_q: np.ndarray, rows_b: np.ndarray, rows_bP: np.ndarray):
+    """Tracker.add_scan of the scans from ``first`` on up to time ``until``, then the
+    output rows of the last time (Tracker.advance), each scan by :func:`process_scan`.
+
+    Scan k (in time order) of sensor ``scan_sensor[k]`` at ``scan_t[k]`` holds the
+    measurements ``scan_start[k]:scan_start[k + 1]`` of z_all, sigma_all (M, 3), with
+    labels and input indices (M,) for the association log; a measurement whose label
+    l >= 0 has ``drop_after_s[l]`` < the scan's time is left out, and a scan left with
+    none is skipped. Per sensor: its bit, site, rotation, coverage and score gains
+    (hit, miss); the fixed settings as :func:`process_scan` takes them; ``drag`` the
+    drag state's component (-1: none).
+
+    The tracks are the first ``state_i[ST_N]`` rows of the buffers; the counters and
+    times in ``state_i``/``state_f`` (ST_*) are updated; the association log (time,
+    track id, input index, label), the events (time, track id, EVENT_CONFIRMED or the
+    deletion reason; coasting deletions before a scan included) and the output rows
+    (:func:`write_rows`) are appended at their counters. A scan that does not fit the
+    buffers (tracks, ``out``, log, events, rows) stops the run with BATCH_GROW, one that
+    process_scan cannot do with BATCH_GENERAL. Returns (status, the scan it stopped at
+    or the first scan after ``until``, process_scan's status there)."""
+    K = scan_t.shape[0]
+    C = ids.shape[0]
+    max_coast_s = cfg_f[CFG_MAX_COAST]
+    confirm_new = cfg_i[CFG_CONFIRM_NEW] != 0
+    n_labels = drop_after_s.shape[0]
+    k = first
+    while k < K and scan_t[k] <= until:
+        t = scan_t[k]
+        s = scan_sensor[k]
+        a, b = scan_start[k], scan_start[k + 1]
+        # the measurements left (those of objects still there)
+        keep = np.empty(b - a, np.int64)
+        m = 0
+        for q in range(a, b):
+            lab = label_all[q]
+            if lab >= 0 and lab < n_labels and drop_after_s[lab] < t:
+                continue
+            keep[m] = q
+            m += 1
+        if m == 0 and b > a:
+            k += 1
+            continue
+        if t < state_f[ST_LAST_TIME] - 1e-9:  # older than the last scan: rejected
+            state_i[ST_REJECTED] += 1
+            k += 1
+            continue
+        n = state_i[ST_N]
+        if (n + m > C or out.shape[1] < C or state_i[ST_LOG] + n + m > log_t.shape[0]
+                or state_i[ST_EVENTS] + 3 * n + m > ev_t.shape[0] or state_i[ST_ROWS] + n > rows_t.shape[0]):
+            return BATCH_GROW, k, SCAN_GROW
+        pending = state_f[ST_PENDING]
+        if not math.isnan(pending) and t > pending + 1e-9:
+            state_i[ST_ROWS] += write_rows(pending, n, drag, ids, x, P, confirmed, last_update, score, state_i[ST_ROWS],
+                                           rows_t, rows_id, rows_x, rows_P, rows_u, rows_q, rows_b, rows_bP)
+            state_f[ST_PENDING] = np.nan
+        state_f[ST_LAST_TIME] = t
+        if m == b - a:
+            z = z_all[a:b]
+            sigma = sigma_all[a:b]
+        else:
+            z = np.empty((m, 3))
+            sigma = np.empty((m, 3))
+            for q in range(m):
+                z[q] = z_all[keep[q]]
+                sigma[q] = sigma_all[keep[q]]
+        # tracks that would coast too long are deleted first (Tracker._drop_stale)
+        stale = False
+        for i in range(n):
+            if (t - last_update[i]) > max_coast_s:
+                stale = True
+        if stale:
+            j = 0
+            for i in range(n):
+                if (t - last_update[i]) > max_coast_s:
+                    if confirmed[i]:
+                        e = state_i[ST_EVENTS]
+                        ev_t[e], ev_id[e], ev_code[e] = last_update[i] + max_coast_s, ids[i], 3
+                        state_i[ST_EVENTS] = e + 1
+                    continue
+                if j != i:
+                    ids[j], tt[j], confirmed[j] = ids[i], tt[i], confirmed[i]
+                    history[j], opportunities[j], misses[j] = history[i], opportunities[i], misses[i]
+                    last_update[j], updates[j], sensors[j], score[j] = last_update[i], updates[i], sensors[i], score[i]
+                    x[j] = x[i]
+                    P[j] = P[i]
+                    mu[j] = mu[i]
+                    for jm in range(xm.shape[0]):
+                        xm[jm, j] = xm[jm, i]
+                        Pm[jm, j] = Pm[jm, i]
+                j += 1
+            n = j
+            state_i[ST_N] = n
+        next_id = state_i[ST_NEXT_ID]
+        status, n_now, n_hit, n_conf, n_dead, n_new = process_scan(
+            t, z, sigma, bits[s], sites[s], rots[s], covers[s], gains[s, 0], gains[s, 1], cfg_f, cfg_i, earth, w, V,
+            Vinv, kinds, qa, qb, max_step, mearth, locs, nloc, others, nother, means, variances, prior_mean, prior_var,
+            mu0, next_id, n, ids, tt, x, P, mu, xm, Pm, confirmed, history, opportunities, misses, last_update,
+            updates, sensors, score, out, True)
+        if status != SCAN_DONE:
+            return BATCH_GENERAL, k, status
+        state_i[ST_N] = n_now
+        state_i[ST_NEXT_ID] = next_id + n_new
+        # the association log: the hits, then the new tracks
+        g = state_i[ST_LOG]
+        for h in range(n_hit):
+            q = keep[out[1, h]]
+            log_t[g], log_id[g], log_index[g], log_label[g] = t, out[0, h], index_all[q], label_all[q]
+            g += 1
+        for h in range(n_new):
+            q = keep[out[5, h]]
+            log_t[g], log_id[g], log_index[g], log_label[g] = t, next_id + h, index_all[q], label_all[q]
+            g += 1
+        state_i[ST_LOG] = g
+        # the events: confirmations, deletions, the new tracks' confirmations
+        e = state_i[ST_EVENTS]
+        for h in range(n_conf):
+            ev_t[e], ev_id[e], ev_code[e] = t, out[2, h], EVENT_CONFIRMED
+            e += 1
+        for h in range(n_dead):
+            ev_t[e], ev_id[e], ev_code[e] = t, out[3, h], out[4, h]
+            e += 1
+        if confirm_new:
+            for h in range(n_new):
+                ev_t[e], ev_id[e], ev_code[e] = t, next_id + h, EVENT_CONFIRMED
+                e += 1
+        state_i[ST_EVENTS] = e
+        state_f[ST_PENDING] = t
+        k += 1
+    # the output rows of the last time (Tracker.advance)
+    n = state_i[ST_N]
+    pending = state_f[ST_PENDING]
+    if not math.isnan(pending):
+        if state_i[ST_ROWS] + n > rows_t.shape[0]:
+            return BATCH_GROW, k, SCAN_GROW
+        state_i[ST_ROWS] += write_rows(pending, n, drag, ids, x, P, confirmed, last_update, score, state_i[ST_ROWS],
+                                       rows_t, rows_id, rows_x, rows_P, rows_u, rows_q, rows_b, rows_bP)
+        state_f[ST_PENDING] = np.nan
+    return BATCH_DONE, k, SCAN_DONE

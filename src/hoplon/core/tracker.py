@@ -37,7 +37,8 @@ from hoplon.core import association as assoc
 from hoplon.core import filters as flt
 from hoplon.core.earth import earth_model
 
-__all__ = ["TrackerConfig", "SensorInfo", "Scan", "Tracker", "TrackOutput", "ConfirmedTracks", "MOTION_MODELS", "track_all", "group_scans"]
+__all__ = ["TrackerConfig", "SensorInfo", "Scan", "ScanBatch", "Tracker", "TrackOutput", "ConfirmedTracks", "MOTION_MODELS",
+           "track_all", "group_scans", "batch_scans"]
 
 MOTION_MODELS = ("cv", "ca", "singer", "ct", "ballistic", "imm", "imm-ballistic")
 
@@ -157,46 +158,70 @@ class Scan:
     index: np.ndarray | None = None  # row numbers of the measurements in the input
 
 
-def group_scans(
+class ScanBatch(NamedTuple):
+    """Scans as flat arrays (:func:`batch_scans`): scan k, of sensor ``sensor[k]`` at
+    ``time_s[k]``, holds the measurements ``start[k]:start[k + 1]`` of ``z`` (M, 3),
+    ``sigma`` (M, 3) (None: the sensors' nominal sigmas), ``label`` (None: -1) and
+    ``index`` (M,) (as in :class:`Scan`)."""
+
+    time_s: np.ndarray
+    sensor: np.ndarray
+    start: np.ndarray
+    z: np.ndarray
+    sigma: np.ndarray | None
+    label: np.ndarray | None
+    index: np.ndarray
+
+    def scan(self, k: int, keep: np.ndarray | None = None) -> Scan:
+        """Scan k (views of the batch's arrays), or its measurements where ``keep``."""
+        a, b = int(self.start[k]), int(self.start[k + 1])
+        sel = slice(a, b) if keep is None else a + np.flatnonzero(keep)
+        return Scan(time_s=float(self.time_s[k]), sensor=int(self.sensor[k]), z=self.z[sel],
+                    sigma=None if self.sigma is None else self.sigma[sel],
+                    label=None if self.label is None else self.label[sel], index=self.index[sel])
+
+
+def batch_scans(
     time_s: np.ndarray, sensor: np.ndarray, z: np.ndarray, *, sigma: np.ndarray | None = None,
     label: np.ndarray | None = None, row: np.ndarray | None = None,
-) -> list[Scan]:
+) -> ScanBatch:
     """Group measurements (M,) into scans (same sensor, same time), in the order of each
-    scan's first measurement (arrival order); ``z`` (M, 3), optional ``sigma`` (M, 3) and
-    ``label`` (M,) are split with them, and each scan's ``index`` holds its measurements'
-    ``row`` numbers (default: their positions)."""
+    scan's first measurement (arrival order), each scan's measurements in input order;
+    ``z`` (M, 3), optional ``sigma`` (M, 3) and ``label`` (M,) go with them, and each
+    measurement's ``index`` is its ``row`` number (default: its position)."""
     time_s = np.asarray(time_s, dtype=float)
     n = time_s.shape[0]
-    if n == 0:
-        return []
-    # private copies: the scans are views of them where their measurements are consecutive
-    row = np.arange(n) if row is None else np.array(row, np.int64)
+    row = np.arange(n) if row is None else np.asarray(row, np.int64)
     sensor = np.asarray(sensor)
-    z = np.array(z, dtype=float)
-    sigma = None if sigma is None else np.array(sigma, dtype=float)
-    label = None if label is None else np.array(label, np.int64)
     # groups: runs of equal (sensor, time) in a stable sort (each group's positions in
     # input order), taken in order of their first position
     key_s = sensor.astype(float)
     by_group = np.lexsort((time_s, key_s))
     s_sorted, t_sorted = key_s[by_group], time_s[by_group]
-    start = np.flatnonzero(np.concatenate(([True], (s_sorted[1:] != s_sorted[:-1]) | (t_sorted[1:] != t_sorted[:-1]))))
-    end = np.append(start[1:], n)
-    first = by_group[start]
-    scans = []
-    for g in np.argsort(first, kind="stable").tolist():
-        a, b = int(start[g]), int(end[g])
-        p0 = int(by_group[a])
-        if int(by_group[b - 1]) - p0 == b - a - 1:  # consecutive positions: views
-            k = slice(p0, p0 + b - a)
-        else:
-            k = by_group[a:b]
-        scans.append(Scan(
-            time_s=float(time_s[p0]), sensor=int(sensor[p0]), z=z[k],
-            sigma=None if sigma is None else sigma[k],
-            label=None if label is None else label[k], index=row[k],
-        ))
-    return scans
+    new_group = np.concatenate(([n > 0], (s_sorted[1:] != s_sorted[:-1]) | (t_sorted[1:] != t_sorted[:-1])))
+    start = np.flatnonzero(new_group)
+    size = np.diff(np.append(start, n))
+    groups = np.argsort(by_group[start], kind="stable")
+    begin = np.concatenate(([0], np.cumsum(size[groups])))
+    # position p of the new order, in group g: by_group[start[g] + p - begin[g]]
+    order = by_group[np.arange(n) + np.repeat(start[groups] - begin[:-1], size[groups])]
+    first = order[begin[:-1]]
+
+    def take(a, dtype):
+        return None if a is None else np.ascontiguousarray(np.asarray(a, dtype=dtype)[order])
+
+    return ScanBatch(time_s=time_s[first], sensor=sensor[first].astype(np.int64), start=begin.astype(np.int64),
+                     z=take(np.asarray(z, dtype=float).reshape(-1, 3), float), sigma=take(sigma, float),
+                     label=take(label, np.int64), index=row[order])
+
+
+def group_scans(
+    time_s: np.ndarray, sensor: np.ndarray, z: np.ndarray, *, sigma: np.ndarray | None = None,
+    label: np.ndarray | None = None, row: np.ndarray | None = None,
+) -> list[Scan]:
+    """The scans of :func:`batch_scans` as :class:`Scan` objects (views of its arrays)."""
+    batch = batch_scans(time_s, sensor, z, sigma=sigma, label=label, row=row)
+    return [batch.scan(k) for k in range(batch.time_s.shape[0])]
 
 
 class TrackOutput(NamedTuple):
@@ -339,9 +364,14 @@ class _Tracks:
         lazy = self.__dict__.get("_lazy", -1)
         return lazy if lazy >= 0 else len(self)
 
-    def any_confirmed(self) -> bool:
-        n = self.__dict__.get("_lazy", -1)
-        return bool(self._bufs[7][:n].any() if n >= 0 else self.confirmed.any())
+    def current(self) -> tuple[int, tuple[np.ndarray, ...]]:
+        """The number of tracks n and the arrays (:meth:`buffers` order) whose first n
+        rows hold them, without making views."""
+        d = self.__dict__
+        n = d.get("_lazy", -1)
+        if n >= 0:
+            return n, d["_bufs"]
+        return len(self), tuple(d[k] for k in self._ALL)
 
     def views(self) -> _Tracks:
         """Make the arrays views of the buffers' tracks if a kernel left them there."""
@@ -373,6 +403,37 @@ class _Tracks:
         self.Pm = np.concatenate((self.Pm, Pm), axis=1)
 
 
+class _Columns:
+    """Growing columns: arrays of one capacity whose first ``n`` rows are used."""
+
+    def __init__(self, *columns: tuple[type, tuple[int, ...]]) -> None:
+        self.n = 0
+        self.arrays = tuple(np.empty((16, *shape), dtype) for dtype, shape in columns)
+
+    def reserve(self, extra: int) -> tuple[np.ndarray, ...]:
+        """The arrays, grown (doubling) to hold ``extra`` more rows."""
+        cap = self.arrays[0].shape[0]
+        if self.n + extra > cap:
+            cap = max(self.n + extra, 2 * cap)
+            grown = []
+            for a in self.arrays:
+                b = np.empty((cap, *a.shape[1:]), a.dtype)
+                b[:self.n] = a[:self.n]
+                grown.append(b)
+            self.arrays = tuple(grown)
+        return self.arrays
+
+    def append(self, m: int, *values) -> None:
+        """Add ``m`` rows: one value per column (the rows' values, or one for all)."""
+        for a, v in zip(self.reserve(m), values):
+            a[self.n:self.n + m] = v
+        self.n += m
+
+    def used(self) -> tuple[np.ndarray, ...]:
+        """Copies of the used rows."""
+        return tuple(a[:self.n].copy() for a in self.arrays)
+
+
 class Tracker:
     """Multi-target tracker over a fixed set of sensors (see the module docstring)."""
 
@@ -396,7 +457,7 @@ class Tracker:
         self.d = len(self.indices)
         # where the drag state 1/beta sits in the tracks' state (the models' common
         # components: (0..5, DRAG) for the ballistic model, (0..8, DRAG) for imm-ballistic)
-        self._drag_index = list(self.indices).index(flt.DRAG) if flt.DRAG in self.indices else None
+        self._drag = list(self.indices).index(flt.DRAG) if flt.DRAG in self.indices else -1
         self._tracks = _Tracks(self.d, len(self.models))
         self.gate = assoc.gate_threshold(cfg.gate_probability, 3)
         self.next_id = 1
@@ -405,16 +466,12 @@ class Tracker:
         self._buffer: list[tuple[float, int, int, Scan]] = []
         self._serial = 0
         self._latest_arrival = -math.inf
-        # outputs
-        self._rows_t: list[np.ndarray] = []
-        self._rows_id: list[np.ndarray] = []
-        self._rows_x: list[np.ndarray] = []
-        self._rows_b: list[np.ndarray] = []
-        self._rows_bP: list[np.ndarray] = []
-        self._rows_P: list[np.ndarray] = []
-        self._rows_u: list[np.ndarray] = []
-        self._rows_q: list[np.ndarray] = []
-        self._log: list[tuple[np.ndarray, ...]] = []
+        # outputs: rows (time, track id, state, covariance, updated, score, drag state and
+        # its covariance row), the association log (time, track id, input index, label)
+        f64, i64 = np.float64, np.int64
+        self._rows = _Columns((f64, ()), (i64, ()), (f64, (6,)), (f64, (6, 6)), (bool, ()), (f64, ()), (f64, ()),
+                              (f64, (7,)))
+        self._log = _Columns((f64, ()), (i64, ()), (i64, ()), (i64, ()))
         self.events: list[tuple[float, int, str]] = []
         self._pending_output_time: float | None = None
         mean, var = self.models[0].unused_prior()
@@ -461,6 +518,16 @@ class Tracker:
                                for k, m in enumerate(self.meas)]
             self._fixed_args = (self._cfg_f, self._cfg_i, self._earth, *eig, *self._spec, self._prior_mean, self._prior_var,
                                 self._mu0)
+            # process_scans' per-sensor arrays (bits, sites, rotations, coverages, gains),
+            # its counters and times, and its events (time, track id, code)
+            S = len(self.sensors)
+            self._sensor_arrays = (
+                np.array(self._bit, np.int64).reshape(S), np.array([m.site_ecef_m for m in self.meas]).reshape(S, 3),
+                np.array([m.rotation for m in self.meas]).reshape(S, 3, 3), np.array(self._cover).reshape(S, 5),
+                np.array(self._gains).reshape(S, 2))
+            self._state_i = np.zeros(6, np.int64)
+            self._state_f = np.zeros(2)
+            self._events_buf = (np.empty(64), np.empty(64, np.int64), np.empty(64, np.int64))
 
     @property
     def tracks(self) -> _Tracks:
@@ -501,31 +568,92 @@ class Tracker:
     def confirmed(self) -> ConfirmedTracks:
         """The confirmed tracks now: ids, the time their state is at, state and covariance
         of ECEF position and velocity, the drag state, the last update time, the score."""
-        if not self._tracks.any_confirmed():
-            e = np.empty(0)
-            return ConfirmedTracks(id=np.empty(0, np.int64), time_s=e, state=np.empty((0, 6)), cov=np.empty((0, 6, 6)),
-                                   inv_beta=np.empty(0), inv_beta_cov=np.empty((0, 7)), last_update_s=np.empty(0),
-                                   score=np.empty(0))
-        tr = self.tracks
-        c = np.flatnonzero(tr.confirmed)
-        drag = self._drag_index
-        # (indexing with c copies)
-        return ConfirmedTracks(
-            id=tr.id[c], time_s=tr.t[c], state=tr.x[c, 0:6], cov=tr.P[c, 0:6, 0:6],
-            inv_beta=tr.x[c, drag] if drag is not None else np.full(c.size, np.nan),
-            inv_beta_cov=(tr.P[c, drag][:, [0, 1, 2, 3, 4, 5, drag]] if drag is not None
-                          else np.full((c.size, 7), np.nan)),
-            last_update_s=tr.last_update[c], score=tr.score[c],
-        )
+        n, a = self._tracks.current()
+        return ConfirmedTracks(*_k.confirmed_tracks(n, self._drag, a[0], a[1], a[2], a[3], a[7], a[11], a[14]))
 
     def updates_since(self, k: int) -> tuple[np.ndarray, np.ndarray, int]:
         """Track ids and measurement labels of the updates logged from entry ``k`` on, and
         the next entry number (read the association log incrementally)."""
-        new = self._log[k:]
-        if not new:
-            return np.empty(0, np.int64), np.empty(0, np.int64), k
-        return (np.concatenate([e[1] for e in new]).astype(np.int64), np.concatenate([e[3] for e in new]).astype(np.int64),
-                len(self._log))
+        log = self._log
+        return log.arrays[1][k:log.n].copy(), log.arrays[3][k:log.n].copy(), log.n
+
+    def feed(self, scans: ScanBatch, first: int, until: float, drop_after_s: np.ndarray | None = None) -> int:
+        """:meth:`add_scan` of the scans of ``scans`` (in time order) from ``first`` on up
+        to time ``until`` (s), then :meth:`advance`; a measurement whose label l >= 0 has
+        ``drop_after_s[l]`` (s) before the scan's time is left out (e.g. the detection of
+        an object destroyed by then), and a scan left without any is skipped. Returns the
+        first scan not fed. Without a latency window and with the compiled scan path,
+        every scan is done in one compiled call but those it hands back
+        (:func:`_tracker_kernels.process_scans`)."""
+        drop = np.empty(0) if drop_after_s is None else np.asarray(drop_after_s, dtype=np.float64)
+        K = scans.time_s.shape[0]
+        if not (self._fast and not self._buffer and self.config.latency_window_s == 0.0):
+            k = first
+            while k < K and scans.time_s[k] <= until:
+                scan = self._kept(scans, k, drop)
+                if scan is not None:
+                    self.add_scan(scan)
+                k += 1
+            self.advance(until)
+            return k
+        sigma = scans.sigma if scans.sigma is not None else np.concatenate(self._nominal)[np.repeat(scans.sensor, np.diff(scans.start))]
+        label = scans.label if scans.label is not None else np.full(scans.z.shape[0], -1, np.int64)
+        st_i, st_f = self._state_i, self._state_f
+        k = first
+        while True:
+            tr = self._tracks
+            n = tr.count()
+            st_i[:] = (self.next_id, n, self._log.n, 0, self._rows.n, self.rejected)
+            st_f[:] = (self.last_time, np.nan if self._pending_output_time is None else self._pending_output_time)
+            bufs = tr.buffers(n + 16)
+            if self._out.shape[1] < bufs[0].shape[0]:
+                self._out = np.empty((6, bufs[0].shape[0]), np.int64)
+            status, k, scan_status = _k.process_scans(
+                k, until, scans.time_s, scans.sensor, scans.start, scans.z, sigma, label, scans.index, drop,
+                *self._sensor_arrays, *self._fixed_args, self._drag, st_i, st_f, *bufs, self._out,
+                *self._log.arrays, *self._events_buf, *self._rows.arrays)
+            tr.set_count(int(st_i[_k.ST_N]))
+            self.next_id = int(st_i[_k.ST_NEXT_ID])
+            self._log.n, self._rows.n, self.rejected = int(st_i[_k.ST_LOG]), int(st_i[_k.ST_ROWS]), int(st_i[_k.ST_REJECTED])
+            self.last_time = float(st_f[_k.ST_LAST_TIME])
+            pending = float(st_f[_k.ST_PENDING])
+            self._pending_output_time = None if math.isnan(pending) else pending
+            ev_t, ev_id, ev_code = self._events_buf
+            for e in range(int(st_i[_k.ST_EVENTS])):
+                code = int(ev_code[e])
+                self.events.append((float(ev_t[e]), int(ev_id[e]), "confirmed" if code == _k.EVENT_CONFIRMED else
+                                    f"deleted:{_REASONS[code]}"))
+            if status == _k.BATCH_DONE:
+                return k
+            if status == _k.BATCH_GROW:  # room for the scan's new tracks, and all it may log
+                need = n + int(scans.start[k + 1] - scans.start[k]) if k < K else n
+                tr.buffers(2 * need)
+                self._log.reserve(2 * need)
+                self._rows.reserve(2 * need)
+                if self._events_buf[0].shape[0] < 6 * need:
+                    self._events_buf = (np.empty(6 * need), np.empty(6 * need, np.int64), np.empty(6 * need, np.int64))
+                continue
+            # the general path for this scan (its rows written, time taken, stale tracks dropped)
+            scan = self._kept(scans, k, drop)
+            self._process_general(scan, scan.time_s, *self._measurements(scan), predicted=scan_status == _k.SCAN_CONFLICT)
+            k += 1
+
+    @staticmethod
+    def _keep_mask(scans: ScanBatch, k: int, drop: np.ndarray) -> np.ndarray:
+        """Which measurements of scan k are kept (see :meth:`feed`)."""
+        a, b = int(scans.start[k]), int(scans.start[k + 1])
+        if scans.label is None or drop.size == 0:
+            return np.ones(b - a, bool)
+        lab = scans.label[a:b]
+        known = (lab >= 0) & (lab < drop.size)
+        return ~(known & (drop[np.where(known, lab, 0)] < scans.time_s[k]))
+
+    def _kept(self, scans: ScanBatch, k: int, drop: np.ndarray) -> Scan | None:
+        """Scan k with its kept measurements (None when it had some and none is kept)."""
+        keep = self._keep_mask(scans, k, drop)
+        if keep.all():
+            return scans.scan(k)
+        return scans.scan(k, keep) if keep.any() else None
 
     def _release(self, until: float) -> None:
         while self._buffer and self._buffer[0][0] <= until:
@@ -562,13 +690,8 @@ class Tracker:
         if self._pending_output_time is not None and t > self._pending_output_time + 1e-9:
             self._flush_output()
         self.last_time = t
-        cfg = self.config
-        meas = self.meas[scan.sensor]
-        z = scan.z
-        if not (type(z) is np.ndarray and z.dtype == np.float64 and z.ndim == 2 and z.flags.c_contiguous):
-            z = flt._f64(np.asarray(z, dtype=float).reshape(-1, 3))
-        n_meas = z.shape[0]
-        sigma = np.repeat(self._nominal[scan.sensor], n_meas, axis=0) if scan.sigma is None else flt._f64(scan.sigma)
+        z, sigma = self._measurements(scan)
+        status = None
         if self._fast:
             status = self._process_fast(scan, t, z, sigma)
             if status == _k.SCAN_STALE:
@@ -576,9 +699,28 @@ class Tracker:
                 status = self._process_fast(scan, t, z, sigma)
             if status == _k.SCAN_DONE:
                 return
-        # the general path (k-d tree gating, assignment conflicts, JPDA, UKF, other models)
-        self._drop_stale(t)
-        self._predict(t)
+        self._process_general(scan, t, z, sigma, predicted=status == _k.SCAN_CONFLICT)
+
+    def _measurements(self, scan: Scan) -> tuple[np.ndarray, np.ndarray]:
+        """The scan's measurements z (M, 3) and their sigmas (M, 3) (the sensor's nominal
+        ones where the scan has none), C-contiguous float64."""
+        z = scan.z
+        if not (type(z) is np.ndarray and z.dtype == np.float64 and z.ndim == 2 and z.flags.c_contiguous):
+            z = flt._f64(np.asarray(z, dtype=float).reshape(-1, 3))
+        n_meas = z.shape[0]
+        sigma = np.repeat(self._nominal[scan.sensor], n_meas, axis=0) if scan.sigma is None else flt._f64(scan.sigma)
+        return z, sigma
+
+    def _process_general(self, scan: Scan, t: float, z: np.ndarray, sigma: np.ndarray, *, predicted: bool = False) -> None:
+        """The general path of a scan (k-d tree gating, assignment conflicts, JPDA, UKF,
+        other models), once its output rows are written and its time taken (and, when
+        ``predicted``, its tracks predicted to t)."""
+        cfg = self.config
+        meas = self.meas[scan.sensor]
+        n_meas = z.shape[0]
+        if not predicted:
+            self._drop_stale(t)
+            self._predict(t)
         tr = self.tracks
         n = len(tr)
         assigned = pair_d2 = pair_logdet = None
@@ -645,7 +787,7 @@ class Tracker:
             if any_hit and hit.any():
                 labels = np.full(n_meas, -1, np.int64) if scan.label is None else np.asarray(scan.label, np.int64)
                 index = np.arange(n_meas) if scan.index is None else np.asarray(scan.index, np.int64)
-                self._log.append((np.full(int(hit.sum()), t), old_id[hit], index[assigned[hit]], labels[assigned[hit]]))
+                self._log.append(int(hit.sum()), t, old_id[hit], index[assigned[hit]], labels[assigned[hit]])
             if newly.any():
                 for tid in old_id[newly]:
                     self.events.append((t, int(tid), "confirmed"))
@@ -662,15 +804,12 @@ class Tracker:
             if cfg.confirm_m <= 1:
                 for tid in ids:
                     self.events.append((t, int(tid), "confirmed"))
-            if m == n_meas:
-                self._log.append((np.full(m, t), ids, index, labels))
-            else:
-                self._log.append((np.full(m, t), ids, index[free], labels[free]))
+            self._log.append(m, t, ids, index[free], labels[free])
         self._pending_output_time = t
 
     def _process_fast(self, scan: Scan, t: float, z: np.ndarray, sigma: np.ndarray) -> int:
         """:meth:`_process` by :func:`_tracker_kernels.process_scan`; returns its status
-        (nothing is done unless it is SCAN_DONE)."""
+        (nothing is done unless it is SCAN_DONE, but the prediction for SCAN_CONFLICT)."""
         tr = self._tracks
         n = tr.count()
         n_meas = z.shape[0]
@@ -679,7 +818,7 @@ class Tracker:
         if out.shape[1] < bufs[0].shape[0]:
             out = self._out = np.empty((6, bufs[0].shape[0]), np.int64)
         status, n_now, n_hit, n_conf, n_dead, m = _k.process_scan(
-            t, z, sigma, *self._scan_args[scan.sensor], *self._fixed_args, self.next_id, n, *bufs, out)
+            t, z, sigma, *self._scan_args[scan.sensor], *self._fixed_args, self.next_id, n, *bufs, out, False)
         if status != _k.SCAN_DONE:
             return status
         tr.set_count(n_now)
@@ -688,7 +827,7 @@ class Tracker:
             index = np.arange(n_meas) if scan.index is None else np.asarray(scan.index, np.int64)
             if n_hit:
                 meas_k = out[1, :n_hit]
-                self._log.append((np.full(n_hit, t), out[0, :n_hit].copy(), index[meas_k], labels[meas_k]))
+                self._log.append(n_hit, t, out[0, :n_hit], index[meas_k], labels[meas_k])
         if n_conf:
             for tid in out[2, :n_conf].tolist():
                 self.events.append((t, tid, "confirmed"))
@@ -701,11 +840,8 @@ class Tracker:
             if self.config.confirm_m <= 1:
                 for tid in ids.tolist():
                     self.events.append((t, tid, "confirmed"))
-            if m == n_meas:
-                self._log.append((np.full(m, t), ids, index, labels))
-            else:
-                free = out[5, :m]
-                self._log.append((np.full(m, t), ids, index[free], labels[free]))
+            free = out[5, :m]
+            self._log.append(m, t, ids, index[free], labels[free])
         self._pending_output_time = t
         return status
 
@@ -789,73 +925,25 @@ class Tracker:
         tr.x[k], tr.P[k] = x, flt.symmetrize(P)
         return best
 
-    def _initiate(self, t, sensor, meas, z, sigma, index, labels) -> None:
-        cfg = self.config
-        m = len(z)
-        # position from the measurement; velocity prior: horizontal and vertical sigmas
-        # in the local frame of each point; the rest at the prior
-        x, P = _k.initial_states(flt._f64(z), flt._f64(sigma), meas.site_ecef_m, meas.rotation, self._prior_mean,
-                                 self._prior_var, cfg.init_speed_sigma_mps**2, cfg.init_vertical_speed_sigma_mps**2)
-        ids = np.arange(self.next_id, self.next_id + m, dtype=np.int64)
-        self.next_id += m
-        if self.imm:
-            st = self.imm.initial(x, P)
-            mu, xm, Pm = st.mu, st.x, st.P
-        else:
-            mu, xm, Pm = np.ones((m, 1)), x[None], P[None]
-        times = np.full(m, t)
-        ones = np.ones(m, np.int64)
-        confirmed = np.full(m, cfg.confirm_m <= 1)
-        self.tracks.extend({
-            "id": ids, "t": times, "x": x, "P": P, "mu": mu, "confirmed": confirmed, "history": ones,
-            "opportunities": ones.copy(), "misses": np.zeros(m, np.int64), "last_update": times.copy(), "updates": ones.copy(),
-            "sensors": np.full(m, np.int64(1) << np.int64(sensor)), "score": np.zeros(m),
-        }, xm, Pm)
-        if cfg.confirm_m <= 1:
-            for tid in ids:
-                self.events.append((t, int(tid), "confirmed"))
-        self._log.append((times.copy(), ids.copy(), index, labels))
-
     # ------------------------------------------------------------------ output
 
     def _flush_output(self) -> None:
+        """Write the output rows of the confirmed tracks at the last scan's time."""
         if self._pending_output_time is None:
             return
-        if not self._tracks.any_confirmed():
-            self._pending_output_time = None
-            return
-        snap = self.confirmed()
-        if snap.id.size:
-            self._rows_t.append(np.full(snap.id.size, self._pending_output_time))
-            self._rows_id.append(snap.id)
-            self._rows_x.append(snap.state)
-            self._rows_P.append(snap.cov)
-            self._rows_u.append(np.abs(snap.last_update_s - self._pending_output_time) < 1e-9)
-            self._rows_q.append(snap.score)
-            self._rows_b.append(snap.inv_beta)
-            self._rows_bP.append(snap.inv_beta_cov)
+        n, arrays = self._tracks.current()
+        rows = self._rows
+        rows.n += _k.write_rows(self._pending_output_time, n, self._drag, arrays[0], arrays[2], arrays[3], arrays[7],
+                                arrays[11], arrays[14], rows.n, *rows.reserve(n))
         self._pending_output_time = None
 
     def output(self) -> TrackOutput:
-        def cat(parts, shape):
-            return np.concatenate(parts) if parts else np.empty(shape)
-
-        logs = list(zip(*self._log)) if self._log else [[], [], [], []]
+        t, tid, x, P, updated, score, inv_beta, inv_beta_cov = self._rows.used()
+        log_t, log_id, log_index, log_label = self._log.used()
         return TrackOutput(
-            time_s=cat(self._rows_t, (0,)),
-            track_id=cat(self._rows_id, (0,)).astype(np.int64),
-            state=cat(self._rows_x, (0, 6)),
-            cov=cat(self._rows_P, (0, 6, 6)),
-            updated=cat(self._rows_u, (0,)).astype(bool),
-            score=cat(self._rows_q, (0,)),
-            log_time_s=cat(list(logs[0]), (0,)),
-            log_track_id=cat(list(logs[1]), (0,)).astype(np.int64),
-            log_index=cat(list(logs[2]), (0,)).astype(np.int64),
-            log_label=cat(list(logs[3]), (0,)).astype(np.int64),
-            events=list(self.events),
-            rejected_scans=self.rejected,
-            inv_beta=cat(self._rows_b, (0,)),
-            inv_beta_cov=cat(self._rows_bP, (0, 7)),
+            time_s=t, track_id=tid, state=x, cov=P, updated=updated, score=score, log_time_s=log_t, log_track_id=log_id,
+            log_index=log_index, log_label=log_label, events=list(self.events), rejected_scans=self.rejected,
+            inv_beta=inv_beta, inv_beta_cov=inv_beta_cov,
         )
 
 

@@ -18,12 +18,11 @@ import pyarrow as pa
 from hoplon.core.frames import ecef_to_geodetic
 from hoplon.core.tracker import (
     ConfirmedTracks,
-    Scan,
+    ScanBatch,
     SensorInfo,
     Tracker,
     TrackerConfig,
-    group_scans,
-    track_all,
+    batch_scans,
 )
 from hoplon.sim.events import Event
 
@@ -74,17 +73,20 @@ TRACKS_SCHEMA = pa.schema(
 )
 
 
-def _scans(detections: pa.Table, radar_ids: list[str], object_index: dict[str, int]) -> list[Scan]:
+def _scans(detections: pa.Table, radar_ids: list[str], object_index: dict[str, int]) -> ScanBatch:
     """The detections as scans, in (time, radar) order; labels are object indices."""
-    d = detections.to_pydict()
-    t = np.asarray(d["time_s"], dtype=float)
+    def column(name):
+        return np.asarray(detections.column(name).to_numpy(), dtype=float)
+
+    t = column("time_s")
     radar = {rid: k for k, rid in enumerate(radar_ids)}
-    sid = np.asarray([radar[s] for s in d["sensor_id"]], dtype=np.int64)
+    sid = np.asarray([radar[s] for s in detections.column("sensor_id").to_pylist()], dtype=np.int64)
     order = np.lexsort((sid, t))
-    labels = np.asarray([object_index.get(o, -1) if o is not None else -1 for o in d["object_id"]], dtype=np.int64)
-    z = np.stack([d["range_m"], d["azimuth_rad"], d["elevation_rad"]], axis=1).astype(float)
-    sig = np.stack([d["sigma_range_m"], d["sigma_azimuth_rad"], d["sigma_elevation_rad"]], axis=1).astype(float)
-    return group_scans(t[order], sid[order], z[order], sigma=sig[order], label=labels[order], row=order)
+    labels = np.asarray([object_index.get(o, -1) if o is not None else -1 for o in detections.column("object_id").to_pylist()],
+                        dtype=np.int64)
+    z = np.stack([column("range_m"), column("azimuth_rad"), column("elevation_rad")], axis=1)
+    sig = np.stack([column("sigma_range_m"), column("sigma_azimuth_rad"), column("sigma_elevation_rad")], axis=1)
+    return batch_scans(t[order], sid[order], z[order], sigma=sig[order], label=labels[order], row=order)
 
 
 def _sensor_infos(world) -> list[SensorInfo]:
@@ -107,62 +109,56 @@ def _sensor_infos(world) -> list[SensorInfo]:
 class EngineTracker:
     """The run's tracker, stepped by the engine: :meth:`advance` feeds the scans up to a
     time, leaving out detections of objects already destroyed; :meth:`confirmed` and
-    :meth:`labels` give the battle manager its picture; :meth:`table` the tracks table."""
+    :meth:`label` give the battle manager its picture; :meth:`table` the tracks table."""
 
     def __init__(self, world, detections: pa.Table, object_ids: list[str], config: TrackerConfig | None = None) -> None:
         self.world = world
         self.object_ids = object_ids
         self.sensors = _sensor_infos(world) if world.sensors.n_radars else []
         index = {oid: k for k, oid in enumerate(object_ids)}
-        self.scans = _scans(detections, [s.id for s in self.sensors], index) if self.sensors and detections.num_rows else []
+        self.scans = _scans(detections, [s.id for s in self.sensors], index)
         self.tracker = Tracker(self.sensors, config or DEFAULT_ENGINE_TRACKER) if self.sensors else None
         self.next_scan = 0
         self._log_k = 0
+        # per track: its updates counted per true object, and the object counted most
+        # (count, object; ties to the larger object index); false alarms count for none
         self._counts: dict[int, Counter] = {}
+        self._top: dict[int, tuple[int, int]] = {}
 
     @property
     def next_scan_time_s(self) -> float:
         """Time of the next scan not yet fed (inf when none is left)."""
-        return self.scans[self.next_scan].time_s if self.next_scan < len(self.scans) else math.inf
+        if self.next_scan >= self.scans.time_s.shape[0]:
+            return math.inf
+        return float(self.scans.time_s[self.next_scan])
 
     def advance(self, until: float, death_s: np.ndarray) -> None:
         """Feed every scan up to ``until`` (s); detections of object k after ``death_s[k]``
         are dropped (the object no longer exists)."""
         if self.tracker is None:
             return
-        first_death = float(np.min(death_s)) if len(death_s) else math.inf
-        while self.next_scan < len(self.scans) and self.scans[self.next_scan].time_s <= until:
-            scan = self.scans[self.next_scan]
-            self.next_scan += 1
-            if scan.time_s <= first_death:  # no object destroyed yet: the whole scan
-                self.tracker.add_scan(scan)
-                continue
-            lab = scan.label
-            dead = (lab >= 0) & (death_s[np.maximum(lab, 0)] < scan.time_s)
-            if dead.all():
-                continue  # nothing left of the scan (scans exist only through their detections)
-            if dead.any():
-                keep = ~dead
-                scan = Scan(scan.time_s, scan.sensor, scan.z[keep], None if scan.sigma is None else scan.sigma[keep],
-                            lab[keep], None if scan.index is None else scan.index[keep])
-            self.tracker.add_scan(scan)
-        self.tracker.advance(until)
+        self.next_scan = self.tracker.feed(self.scans, self.next_scan, until, death_s)
         ids, labels, self._log_k = self.tracker.updates_since(self._log_k)
-        counts = self._counts
-        for tid, lab in zip(ids.tolist(), labels.tolist()):
+        real = labels >= 0
+        if not real.any():
+            return
+        counts, top = self._counts, self._top
+        for tid, lab in zip(ids[real].tolist(), labels[real].tolist()):
             c = counts.get(tid)
             if c is None:
                 c = counts[tid] = Counter()
             c[lab] += 1
+            mine = (c[lab], lab)
+            if mine > top.get(tid, (0, -1)):
+                top[tid] = mine
 
     def confirmed(self) -> ConfirmedTracks | None:
         return self.tracker.confirmed() if self.tracker is not None else None
 
     def label(self, track_id: int) -> str:
         """The true object most of the track's updates so far came from ('' for none)."""
-        counts = self._counts.get(track_id)
-        lab = _majority_label(counts) if counts is not None else -1
-        return self.object_ids[lab] if lab >= 0 else ""
+        top = self._top.get(track_id)
+        return self.object_ids[top[1]] if top is not None else ""
 
     def table(self, events: list[Event]) -> pa.Table:
         """Finish tracking; the tracks table (and the track events)."""
@@ -178,8 +174,9 @@ def run_tracker(world, detections: pa.Table, object_ids: list[str], events: list
         return TRACKS_SCHEMA.empty_table()
     sensors = _sensor_infos(world)
     index = {oid: k for k, oid in enumerate(object_ids)}
-    out = track_all(sensors, _scans(detections, [s.id for s in sensors], index), config or DEFAULT_ENGINE_TRACKER)
-    return _tracks_table(world, out, object_ids, events)
+    tracker = Tracker(sensors, config or DEFAULT_ENGINE_TRACKER)
+    tracker.feed(_scans(detections, [s.id for s in sensors], index), 0, math.inf)
+    return _tracks_table(world, tracker.finish(), object_ids, events)
 
 
 def _majority_label(counts: Counter) -> int:
