@@ -179,28 +179,29 @@ def run_tracker(world, detections: pa.Table, object_ids: list[str], events: list
     return _tracks_table(world, tracker.finish(), object_ids, events)
 
 
-def _majority_label(counts: Counter) -> int:
-    """The object label (>= 0) counted most often, ties to the larger label; -1 for none."""
-    real = [(n, lab) for lab, n in counts.items() if lab >= 0]
-    return max(real)[1] if real else -1
+def _majority_labels(track_id: np.ndarray, label: np.ndarray) -> dict[int, int]:
+    """Per track, the object label (>= 0) of most of its updates, ties to the larger
+    label (tracks without any: absent)."""
+    real = label >= 0
+    if not real.any():
+        return {}
+    pairs, counts = np.unique(np.stack([track_id[real], label[real]], axis=1), axis=0, return_counts=True)
+    pairs = pairs[np.lexsort((pairs[:, 1], counts, pairs[:, 0]))]  # per track, the most counted (then largest) last
+    last = np.append(pairs[1:, 0] != pairs[:-1, 0], True)
+    return dict(zip(pairs[last, 0].tolist(), pairs[last, 1].tolist()))
 
 
 def _tracks_table(world, out, object_ids: list[str], events: list[Event]) -> pa.Table:
     # label each track with the object most of its updates came from
-    label: dict[int, int] = {}
-    counts: dict[int, Counter] = {}
-    for tid, lab in zip(out.log_track_id.tolist(), out.log_label.tolist()):
-        counts.setdefault(tid, Counter())[lab] += 1
-    for tid, c in counts.items():
-        label[tid] = _majority_label(c)
+    label = _majority_labels(out.log_track_id, out.log_label)
+    geo_rows = ecef_to_geodetic(out.state[:, 0:3], earth=world.earth)
 
     def where(tid: int, t: float) -> tuple[float, float, float]:
         rows = np.flatnonzero(out.track_id == tid)
         if rows.size == 0:
             return float("nan"), float("nan"), float("nan")
         k = rows[np.argmin(np.abs(out.time_s[rows] - t))]
-        geo = ecef_to_geodetic(out.state[k, 0:3], earth=world.earth)
-        return float(geo.lat_deg), float(geo.lon_deg), float(geo.alt_m)
+        return float(geo_rows.lat_deg[k]), float(geo_rows.lon_deg[k]), float(geo_rows.alt_m[k])
 
     for t, tid, kind in out.events:
         lab = label.get(tid, -1)
@@ -217,17 +218,17 @@ def _tracks_table(world, out, object_ids: list[str], events: list[Event]) -> pa.
         return TRACKS_SCHEMA.empty_table()
     order = np.lexsort((out.track_id, out.time_s))
     x = out.state[order]
-    geo = ecef_to_geodetic(x[:, 0:3], earth=world.earth)
     cov = out.cov[order]
-    obj = [object_ids[label[t]] if label.get(t, -1) >= 0 else None for t in out.track_id[order].tolist()]
+    names = [None if lab < 0 else object_ids[lab] for lab in range(-1, len(object_ids))]  # label + 1 -> name
+    obj = [names[label.get(t, -1) + 1] for t in out.track_id[order].tolist()]
     return pa.table(
         {
             "time_s": out.time_s[order],
             "track_id": out.track_id[order],
             "object_id": obj,
-            "lat_deg": np.atleast_1d(geo.lat_deg),
-            "lon_deg": np.atleast_1d(geo.lon_deg),
-            "alt_m": np.atleast_1d(geo.alt_m),
+            "lat_deg": geo_rows.lat_deg[order],
+            "lon_deg": geo_rows.lon_deg[order],
+            "alt_m": geo_rows.alt_m[order],
             "x_m": x[:, 0],
             "y_m": x[:, 1],
             "z_m": x[:, 2],
