@@ -962,6 +962,41 @@ def _model_predict_one(kind: int, x: np.ndarray, k: int, t: float, qa: float, qb
         Q[6, 6] = qb * abs(t)
 
 
+@numba.njit(cache=True, inline="always")
+def _fpft(F: np.ndarray, G: np.ndarray, H: np.ndarray, nz: np.ndarray, nnz: np.ndarray, k: int) -> None:
+    """H = (F G F^T)^T of the leading k x k blocks, summed over F's non-zero entries (the
+    constant-acceleration F is 2/3 zeros): a zero term adds nothing to a sum that starts
+    at +0.0, so for a finite G the sums are those over every term, each in increasing
+    order. F G by rows, then (F G F^T)^T by rows of G = (F G)^T (G is overwritten);
+    ``nz``/``nnz`` scratch (each row's non-zero columns)."""
+    for r in range(k):
+        cnt = 0
+        for a in range(k):
+            if F[r, a] != 0.0:
+                nz[r, cnt] = a
+                cnt += 1
+        nnz[r] = cnt
+    for r in range(k):
+        for b in range(k):
+            H[r, b] = 0.0
+        for q in range(nnz[r]):
+            a = nz[r, q]
+            f = F[r, a]
+            for b in range(k):
+                H[r, b] += f * G[a, b]
+    for a in range(k):
+        for b in range(k):
+            G[a, b] = H[b, a]
+    for cc in range(k):
+        for r in range(k):
+            H[cc, r] = 0.0
+        for q in range(nnz[cc]):
+            a = nz[cc, q]
+            f = F[cc, a]
+            for r in range(k):
+                H[cc, r] += G[a, r] * f
+
+
 @numba.njit(cache=True)
 def _predict_scratch(M: int, d: int, kmax: int):
     """Scratch arrays of :func:`_predict_tracks` (M models in a space of dimension d,
@@ -1038,36 +1073,14 @@ def _predict_tracks(n: int, dt: np.ndarray, T: np.ndarray, imm: bool, mu: np.nda
                 for b in range(k):
                     G[a, b] = P0[j, locs[j, a], locs[j, b]]
             _model_predict_one(kinds[j], xl, k, dt[i], qa[j], qb[j], max_step[j], earth[j], xo, F, Q, f1, q1, y)
-            # sym(F P F^T + Q) over F's non-zero entries (the constant-acceleration F is
-            # 2/3 zeros): a zero term adds nothing to a sum that starts at +0.0, so for a
-            # finite P the sums are those over every term. H = F P by rows, then H =
-            # (F P F^T)^T by rows of G = (F P)^T; each sum in increasing order
-            for r in range(k):
-                cnt = 0
-                for a in range(k):
-                    if F[r, a] != 0.0:
-                        nz[r, cnt] = a
-                        cnt += 1
-                nnz[r] = cnt
-            for r in range(k):
-                for b in range(k):
-                    H[r, b] = 0.0
-                for q in range(nnz[r]):
-                    a = nz[r, q]
-                    f = F[r, a]
-                    for b in range(k):
-                        H[r, b] += f * G[a, b]
-            for a in range(k):
-                for b in range(k):
-                    G[a, b] = H[b, a]
-            for cc in range(k):
-                for r in range(k):
-                    H[cc, r] = 0.0
-                for q in range(nnz[cc]):
-                    a = nz[cc, q]
-                    f = F[cc, a]
-                    for r in range(k):
-                        H[cc, r] += G[a, r] * f
+            # H[cc, r] = (F P F^T)[r, cc] (G: the model's P); loops of constant length for
+            # the ballistic and constant-acceleration models (unrolled and vectorised)
+            if k == 7:
+                _fpft(F, G, H, nz, nnz, 7)
+            elif k == 9:
+                _fpft(F, G, H, nz, nnz, 9)
+            else:
+                _fpft(F, G, H, nz, nnz, k)
             # H[cc, r] + Q[r, cc] is entry (r, cc) of F P F^T + Q: symmetrised into place
             if imm:
                 for a in range(d):

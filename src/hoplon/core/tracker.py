@@ -624,6 +624,7 @@ class Tracker:
                 self.events.append((float(ev_t[e]), int(ev_id[e]), "confirmed" if code == _k.EVENT_CONFIRMED else
                                     f"deleted:{_REASONS[code]}"))
             if status == _k.BATCH_DONE:
+                self._latest_arrival = max(self._latest_arrival, self.last_time)
                 return k
             if status == _k.BATCH_GROW:  # room for the scan's new tracks, and all it may log
                 need = n + int(scans.start[k + 1] - scans.start[k]) if k < K else n

@@ -116,7 +116,7 @@ class EngineTracker:
         self.object_ids = object_ids
         self.sensors = _sensor_infos(world) if world.sensors.n_radars else []
         index = {oid: k for k, oid in enumerate(object_ids)}
-        self.scans = _scans(detections, [s.id for s in self.sensors], index)
+        self.scans = _scans(detections if self.sensors else detections.slice(0, 0), [s.id for s in self.sensors], index)
         self.tracker = Tracker(self.sensors, config or DEFAULT_ENGINE_TRACKER) if self.sensors else None
         self.next_scan = 0
         self._log_k = 0
