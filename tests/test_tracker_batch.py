@@ -139,7 +139,8 @@ def test_feed_tracks_a_ballistic_target_like_add_scan():
     truth, t_impact = _ballistic_truth(2.0)
     scans = indexed(make_scans(truth, np.arange(0.0, min(t_impact - 2.0, 200.0), 2.0), rng, clutter_per_scan=3.0,
                                sigma_per_meas=True))
-    cfg = TrackerConfig(**{**CONFIGS["imm-ballistic"], "init_speed_sigma_mps": 3000.0, "init_vertical_speed_sigma_mps": 2500.0})
+    cfg = TrackerConfig(**{**CONFIGS["imm-ballistic"], "init_speed_sigma_mps": 3000.0,
+                           "init_vertical_speed_sigma_mps": 2500.0})
     untils = np.arange(3.0, 203.0, 3.0)
     one, fed = Tracker([sensor()], cfg), Tracker([sensor()], cfg)
     assert_same_snapshots(step_one_by_one(one, scans, untils), step_fed(fed, as_batch(scans), untils))

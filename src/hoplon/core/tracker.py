@@ -20,7 +20,10 @@ different latencies) are held back for ``latency_window_s`` and released in time
 order; a scan older than the last one processed is rejected and counted.
 
 Everything per scan is array work over all tracks (:mod:`hoplon.core.filters`,
-:mod:`hoplon.core.association`); the Python loop is over scans.
+:mod:`hoplon.core.association`); the Python loop is over scans, or, for a run of scans
+given as flat arrays (:class:`ScanBatch`, :meth:`Tracker.feed`: a simulation stepping
+the tracker), in compiled code (:mod:`hoplon.core._tracker_kernels`), which hands back
+only the scans its common path cannot do.
 """
 
 from __future__ import annotations
@@ -596,7 +599,9 @@ class Tracker:
                 k += 1
             self.advance(until)
             return k
-        sigma = scans.sigma if scans.sigma is not None else np.concatenate(self._nominal)[np.repeat(scans.sensor, np.diff(scans.start))]
+        sigma = scans.sigma
+        if sigma is None:  # each measurement its sensor's nominal sigmas
+            sigma = np.concatenate(self._nominal)[np.repeat(scans.sensor, np.diff(scans.start))]
         label = scans.label if scans.label is not None else np.full(scans.z.shape[0], -1, np.int64)
         st_i, st_f = self._state_i, self._state_f
         k = first
@@ -614,7 +619,8 @@ class Tracker:
                 *self._log.arrays, *self._events_buf, *self._rows.arrays)
             tr.set_count(int(st_i[_k.ST_N]))
             self.next_id = int(st_i[_k.ST_NEXT_ID])
-            self._log.n, self._rows.n, self.rejected = int(st_i[_k.ST_LOG]), int(st_i[_k.ST_ROWS]), int(st_i[_k.ST_REJECTED])
+            self._log.n, self._rows.n = int(st_i[_k.ST_LOG]), int(st_i[_k.ST_ROWS])
+            self.rejected = int(st_i[_k.ST_REJECTED])
             self.last_time = float(st_f[_k.ST_LAST_TIME])
             pending = float(st_f[_k.ST_PENDING])
             self._pending_output_time = None if math.isnan(pending) else pending
@@ -636,7 +642,8 @@ class Tracker:
                 continue
             # the general path for this scan (its rows written, time taken, stale tracks dropped)
             scan = self._kept(scans, k, drop)
-            self._process_general(scan, scan.time_s, *self._measurements(scan), predicted=scan_status == _k.SCAN_CONFLICT)
+            self._process_general(scan, scan.time_s, *self._measurements(scan),
+                                  predicted=scan_status == _k.SCAN_CONFLICT)
             k += 1
 
     @staticmethod
@@ -712,7 +719,8 @@ class Tracker:
         sigma = np.repeat(self._nominal[scan.sensor], n_meas, axis=0) if scan.sigma is None else flt._f64(scan.sigma)
         return z, sigma
 
-    def _process_general(self, scan: Scan, t: float, z: np.ndarray, sigma: np.ndarray, *, predicted: bool = False) -> None:
+    def _process_general(self, scan: Scan, t: float, z: np.ndarray, sigma: np.ndarray, *,
+                         predicted: bool = False) -> None:
         """The general path of a scan (k-d tree gating, assignment conflicts, JPDA, UKF,
         other models), once its output rows are written and its time taken (and, when
         ``predicted``, its tracks predicted to t)."""

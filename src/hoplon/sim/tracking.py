@@ -82,8 +82,8 @@ def _scans(detections: pa.Table, radar_ids: list[str], object_index: dict[str, i
     radar = {rid: k for k, rid in enumerate(radar_ids)}
     sid = np.asarray([radar[s] for s in detections.column("sensor_id").to_pylist()], dtype=np.int64)
     order = np.lexsort((sid, t))
-    labels = np.asarray([object_index.get(o, -1) if o is not None else -1 for o in detections.column("object_id").to_pylist()],
-                        dtype=np.int64)
+    objects = detections.column("object_id").to_pylist()
+    labels = np.asarray([object_index.get(o, -1) if o is not None else -1 for o in objects], dtype=np.int64)
     z = np.stack([column("range_m"), column("azimuth_rad"), column("elevation_rad")], axis=1)
     sig = np.stack([column("sigma_range_m"), column("sigma_azimuth_rad"), column("sigma_elevation_rad")], axis=1)
     return batch_scans(t[order], sid[order], z[order], sigma=sig[order], label=labels[order], row=order)
