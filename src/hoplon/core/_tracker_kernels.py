@@ -13,10 +13,12 @@ model is that of :class:`hoplon.core.filters.RadarMeasurement` given by its site
 ``site`` (3,) (ECEF, m) and rotation ``rot`` (3, 3) (ECEF to ENU, rows east, north,
 up); ``rr`` says whether range rate is measured (m = 4) or not (m = 3).
 
-Cost: a numba function called with array arguments increfs and decrefs each of them
-(two atomic operations per array and call), and so does each view made in a loop. The
-hot loops therefore index whole arrays, and the small helpers they call most
-(the acceleration's Jacobian, the small LU solves) are inlined (``inline="always"``).
+Cost: a numba function increfs and decrefs each array argument it is called with (two
+atomic operations per array and call), and a view made in a loop costs the same. The
+hot loops therefore index whole arrays rather than rows, solve several right-hand sides
+per call, and inline the helpers called in the innermost loops (the acceleration's
+Jacobian, the small LU solves: ``inline="always"``, measured faster on the engine's
+tracking); F P F^T is inlined with the common models' sizes as constants (unrolled).
 """
 
 from __future__ import annotations
