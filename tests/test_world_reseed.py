@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hoplon.core import targeting
 from hoplon.scenario.builtins import resolve_scenario
 from hoplon.sim.world import compile_scenario, reseed
 
@@ -36,15 +35,8 @@ def test_a_reseeded_world_has_the_missiles_of_compiling_with_the_seed(world, see
     assert _same(a.aimed_solution, b.aimed_solution)
 
 
-def test_reseeded_missiles_land_on_their_true_aim_points_in_a_few_flights(world, monkeypatch):
-    count = [0]
-    fly = targeting._Problem.fly
-
-    def counted(self, idx, *args):
-        count[0] += len(idx)
-        return fly(self, idx, *args)
-
-    monkeypatch.setattr(targeting._Problem, "fly", counted)
+def test_reseeded_missiles_land_on_their_true_aim_points_in_a_few_flights(world, targeting_flights):
+    count = targeting_flights
     n = len(world.ballistic)
     assert np.isfinite(world.ballistic.aimed_solution.sensitivities.jacobian).all()
     for seed in range(1, 6):
