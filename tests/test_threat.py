@@ -39,6 +39,24 @@ def _east_north_of(impacts, pred):
     return np.column_stack([d.distance_m * np.sin(az), d.distance_m * np.cos(az)])
 
 
+def _assert_matches_samples(pred, imp, *, mean: float, cov: tuple[float, float], time_mean: float,
+                            time_sigma: float) -> None:
+    """The first prediction of ``pred`` against the sampled impacts ``imp``: its mean
+    within ``mean`` of the samples' spread, the trace of its covariance within ``cov``
+    (low, high factors) of theirs, 93-98 % of them inside its 95 % ellipse, its impact
+    time within ``time_mean`` of their time spread and its time sigma within a relative
+    ``time_sigma`` of that spread."""
+    en = _east_north_of(imp, pred)
+    mc_cov = np.cov(en.T)
+    assert np.linalg.norm(en.mean(axis=0)) < mean * math.sqrt(np.trace(mc_cov))
+    assert cov[0] * np.trace(mc_cov) <= np.trace(pred.cov_en_m2[0]) <= cov[1] * np.trace(mc_cov)
+    m2 = np.einsum("ni,ij,nj->n", en, np.linalg.inv(pred.cov_en_m2[0]), en)
+    assert 0.93 <= np.mean(m2 <= chi2.ppf(0.95, 2)) <= 0.98  # about 95 % inside the 95 % ellipse
+    t_sigma = float(np.std(imp.time_s))
+    assert abs(pred.time_s[0] - np.mean(imp.time_s)) < time_mean * t_sigma
+    assert pred.time_sigma_s[0] == pytest.approx(t_sigma, rel=time_sigma)
+
+
 def midcourse_state(lat=35.0, lon=45.0, az_deg=280.0, speed=2500.0, gamma_deg=40.0, fly_s=150.0, beta=np.inf):
     """A ground launch (no boost) flown ``fly_s`` seconds: its state, and the launch point."""
     r0 = geodetic_to_ecef(lat, lon, 0.0)
@@ -59,21 +77,10 @@ def test_impact_prediction_matches_a_monte_carlo_of_the_same_flights():
     rng = np.random.default_rng(1)
     samples = rng.multivariate_normal(x, P, size=4000)
     imp = propagate_to_impact(samples[:, :3], samples[:, 3:], np.inf)
-    en = _east_north_of(imp, pred)
-    mc_mean = en.mean(axis=0)
-    mc_cov = np.cov(en.T)
-    sigma = math.sqrt(np.trace(mc_cov))
-    # the linearised mean within 15 % of the spread (the flight's second-order terms
-    # shift the sampled mean a little)
-    assert np.linalg.norm(mc_mean) < 0.15 * sigma
-    # the linearised covariance within -5 %/+20 % of the sampled one on so long a flight
-    assert 0.95 * np.trace(mc_cov) <= np.trace(pred.cov_en_m2[0]) <= 1.2 * np.trace(mc_cov)
-    # about 95 % of the sampled impacts inside the predicted 95 % ellipse
-    m2 = np.einsum("ni,ij,nj->n", en, np.linalg.inv(pred.cov_en_m2[0]), en)
-    assert 0.93 <= np.mean(m2 <= chi2.ppf(0.95, 2)) <= 0.98
-    t_sigma = float(np.std(imp.time_s))
-    assert abs(pred.time_s[0] - np.mean(imp.time_s)) < 0.5 * t_sigma
-    assert pred.time_sigma_s[0] == pytest.approx(t_sigma, rel=0.25)
+    # the linearised mean within 15 % of the spread (the flight's second-order terms shift
+    # the sampled mean a little), its covariance within -5 %/+20 % of the sampled one on
+    # so long a flight
+    _assert_matches_samples(pred, imp, mean=0.15, cov=(0.95, 1.2), time_mean=0.5, time_sigma=0.25)
 
 
 def test_a_certain_state_predicts_the_propagator_impact():
@@ -291,16 +298,7 @@ def test_impact_prediction_with_a_drag_prior_matches_a_monte_carlo_of_that_prior
         samples = rng.multivariate_normal(x, P, size=m)
         ib = rng.uniform(1 / (1.25 * 8000.0), 1.25 / 5000.0, size=m)
         imp = propagate_to_impact(samples[:, :3], samples[:, 3:], np.inf, inv_beta_m2_kg=ib, rtol=1e-9)
-        en = _east_north_of(imp, pred)
-        mc_cov = np.cov(en.T)
-        sigma = math.sqrt(np.trace(mc_cov))
-        assert np.linalg.norm(en.mean(axis=0)) < 0.1 * sigma
-        assert 0.93 * np.trace(mc_cov) <= np.trace(pred.cov_en_m2[0]) <= 1.1 * np.trace(mc_cov)
-        m2 = np.einsum("ni,ij,nj->n", en, np.linalg.inv(pred.cov_en_m2[0]), en)
-        assert 0.93 <= np.mean(m2 <= chi2.ppf(0.95, 2)) <= 0.98
-        t_sigma = float(np.std(imp.time_s))
-        assert abs(pred.time_s[0] - np.mean(imp.time_s)) < 0.1 * t_sigma
-        assert pred.time_sigma_s[0] == pytest.approx(t_sigma, rel=0.1)
+        _assert_matches_samples(pred, imp, mean=0.1, cov=(0.93, 1.1), time_mean=0.1, time_sigma=0.1)
         # the drag alone: a certain kinematic state, the prior's spread of impacts along track
         pred0 = predict_impact(x[None], np.zeros((1, 6, 6)), inv_beta=np.array([2e-4]), inv_beta_cov=row[None],
                                inv_beta_prior=prior)
