@@ -401,7 +401,7 @@ def _scatter(obs: Observation, rows: np.ndarray, n: int) -> Observation:
     if rows.size == n:
         return obs
     out = []
-    for name, x in zip(obs._fields, obs):
+    for x in obs:
         full = np.zeros(n, bool) if x.dtype == bool else np.full(n, np.nan)
         full[rows] = x
         out.append(full)
