@@ -416,7 +416,8 @@ def run(world: World, *, truth_step_s: float = 1.0, launch_points: bool = True, 
     death = truth.killed_s
     log = _prune_events(log, objects, death)
     detections = None if lean else _prune_detections(detections, objects, death)
-    tracks = tracker.table(log) if not lean or events else None  # (and the track events)
+    keep_events = events or not lean
+    tracks = tracker.table(log) if keep_events else None  # (and the track events)
     evaluations, engagements = battle.tables() if not lean else (None, None)
     falls = flights.falls()
     debris_table, clouds = run_debris(
@@ -434,7 +435,7 @@ def run(world: World, *, truth_step_s: float = 1.0, launch_points: bool = True, 
     return RunResult(
         world=world,
         truth=truth_table,
-        events=events_table(log) if not lean or events else None,
+        events=events_table(log) if keep_events else None,
         outcomes=_outcomes(parts, truth, flights),
         truth_step_s=truth_step_s,
         detections=detections,
