@@ -342,9 +342,11 @@ def _evaluate(world, cols, state, rows, assets, *, launch_points: bool = True, d
                     launch_time_s=float(cols["time_s"][rows[k]] - origin.time_s[m]),
                     launch_ellipse_semi_major_m=float(origin.semi_major_m[m]),
                     launch_ellipse_semi_minor_m=float(origin.semi_minor_m[m]))
-    # the drag the engagement paths fly: the one the impact prediction's mean flies
+    # the drag the engagement paths of ballistic rows without a prediction fly (the one a
+    # prediction's mean would fly); predicted rows take their prediction's flight
     inv_beta = np.zeros(n)
     flies = cls == CLASS_BALLISTIC
+    flies[ball] = False
     if flies.any():
         r = rows[flies]
         inv_beta[flies] = drag_estimate(cols["inv_beta_m2_kg"][r], cols["inv_beta_cov"][r], drag_prior)
