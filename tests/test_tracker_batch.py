@@ -218,6 +218,30 @@ def test_feed_without_the_compiled_path_is_add_scan(config):
     assert_same_output(fed.finish(), one.finish())
 
 
+@pytest.mark.parametrize("config", [CONFIGS["cv"], CONFIGS["imm-ballistic"], {"association": "jpda"}],
+                         ids=["cv", "imm-ballistic", "jpda"])
+def test_feed_can_stop_after_the_scan_that_confirms_a_track(config):
+    """feed(stop_at_confirmed=True) stops right after the first scan that leaves a
+    confirmed track (found here by add_scan one scan at a time); feeding the rest
+    afterwards gives add_scan's outputs bit for bit (the engine skips idle cycles so)."""
+    scans = indexed(two_sensor_scans(27, clutter_a=2.0, clutter_b=1.0))
+    cfg = TrackerConfig(**config)
+    one, fed = Tracker(SENSORS, cfg), Tracker(SENSORS, cfg)
+    first = None
+    for i, s in enumerate(scans):
+        one.add_scan(s)
+        if first is None and len(one.confirmed().id):
+            first = i
+    one.advance(np.inf)
+    assert first is not None and 0 < first < len(scans) - 1
+    batch = as_batch(scans)
+    k = fed.feed(batch, 0, np.inf, stop_at_confirmed=True)
+    assert k == first + 1
+    assert fed.last_time == scans[first].time_s and len(fed.confirmed().id) > 0
+    assert fed.feed(batch, k, np.inf) == len(scans)
+    assert_same_output(fed.finish(), one.finish())
+
+
 def test_feed_rejects_a_scan_older_than_the_last():
     """Scans fed after a later one was processed are rejected and counted, as by add_scan."""
     rng = np.random.default_rng(26)

@@ -1940,6 +1940,14 @@ def confirmed_tracks(n: int, drag: int, ids: np.ndarray, tt: np.ndarray, x: np.n
 
 
 @numba.njit(cache=True)
+def _any_confirmed(n: int, confirmed: np.ndarray) -> bool:
+    for i in range(n):
+        if confirmed[i]:
+            return True
+    return False
+
+
+@numba.njit(cache=True)
 def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.ndarray, scan_start: np.ndarray,
                   z_all: np.ndarray, sigma_all: np.ndarray, label_all: np.ndarray, index_all: np.ndarray,
                   drop_after_s: np.ndarray, bits: np.ndarray, sites: np.ndarray, rots: np.ndarray, covers: np.ndarray,
@@ -1954,9 +1962,12 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
                   score: np.ndarray, out: np.ndarray, log_t: np.ndarray, log_id: np.ndarray, log_index: np.ndarray,
                   log_label: np.ndarray, ev_t: np.ndarray, ev_id: np.ndarray, ev_code: np.ndarray,
                   rows_t: np.ndarray, rows_id: np.ndarray, rows_x: np.ndarray, rows_P: np.ndarray,
-                  rows_u: np.ndarray, rows_q: np.ndarray, rows_b: np.ndarray, rows_bP: np.ndarray):
+                  rows_u: np.ndarray, rows_q: np.ndarray, rows_b: np.ndarray, rows_bP: np.ndarray,
+                  stop_confirmed: bool):
     """Tracker.add_scan of the scans from ``first`` on up to time ``until``, then the
-    output rows of the last time (Tracker.advance), each scan by :func:`process_scan`.
+    output rows of the last time (Tracker.advance), each scan by :func:`process_scan`;
+    with ``stop_confirmed``, the run ends after the first scan that leaves a confirmed
+    track.
 
     Scan k (in time order) of sensor ``scan_sensor[k]`` at ``scan_t[k]`` holds the
     measurements ``scan_start[k]:scan_start[k + 1]`` of z_all, sigma_all (M, 3), with
@@ -2082,6 +2093,8 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
         state_i[ST_EVENTS] = e
         state_f[ST_PENDING] = t
         k += 1
+        if stop_confirmed and _any_confirmed(n_now, confirmed):
+            break
     # the output rows of the last time (Tracker.advance)
     n = state_i[ST_N]
     pending = state_f[ST_PENDING]

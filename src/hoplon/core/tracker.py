@@ -574,20 +574,27 @@ class Tracker:
         n, a = self._tracks.current()
         return ConfirmedTracks(*_k.confirmed_tracks(n, self._drag, a[0], a[1], a[2], a[3], a[7], a[11], a[14]))
 
+    def _any_confirmed(self) -> bool:
+        n, a = self._tracks.current()
+        return bool(a[7][:n].any())
+
     def updates_since(self, k: int) -> tuple[np.ndarray, np.ndarray, int]:
         """Track ids and measurement labels of the updates logged from entry ``k`` on, and
         the next entry number (read the association log incrementally)."""
         log = self._log
         return log.arrays[1][k:log.n].copy(), log.arrays[3][k:log.n].copy(), log.n
 
-    def feed(self, scans: ScanBatch, first: int, until: float, drop_after_s: np.ndarray | None = None) -> int:
+    def feed(self, scans: ScanBatch, first: int, until: float, drop_after_s: np.ndarray | None = None, *,
+             stop_at_confirmed: bool = False) -> int:
         """:meth:`add_scan` of the scans of ``scans`` (in time order) from ``first`` on up
         to time ``until`` (s), then :meth:`advance`; a measurement whose label l >= 0 has
         ``drop_after_s[l]`` (s) before the scan's time is left out (e.g. the detection of
-        an object destroyed by then), and a scan left without any is skipped. Returns the
-        first scan not fed. Without a latency window and with the compiled scan path,
-        every scan is done in one compiled call but those it hands back
-        (:func:`_tracker_kernels.process_scans`)."""
+        an object destroyed by then), and a scan left without any is skipped. With
+        ``stop_at_confirmed``, feeding ends after the first scan that leaves a confirmed
+        track (with any later scans of the same time): a simulation that waits for
+        something to act on. Returns the first scan not fed. Without a latency window
+        and with the compiled scan path, every scan is done in one compiled call but
+        those it hands back (:func:`_tracker_kernels.process_scans`)."""
         drop = np.empty(0) if drop_after_s is None else np.asarray(drop_after_s, dtype=np.float64)
         K = scans.time_s.shape[0]
         if not (self._fast and not self._buffer and self.config.latency_window_s == 0.0):
@@ -597,6 +604,8 @@ class Tracker:
                 if scan is not None:
                     self.add_scan(scan)
                 k += 1
+                if stop_at_confirmed and scan is not None and self._any_confirmed():
+                    until = scans.time_s[k - 1]
             self.advance(until)
             return k
         sigma = scans.sigma
@@ -616,7 +625,7 @@ class Tracker:
             status, k, scan_status = _k.process_scans(
                 k, until, scans.time_s, scans.sensor, scans.start, scans.z, sigma, label, scans.index, drop,
                 *self._sensor_arrays, *self._fixed_args, self._drag, st_i, st_f, *bufs, self._out,
-                *self._log.arrays, *self._events_buf, *self._rows.arrays)
+                *self._log.arrays, *self._events_buf, *self._rows.arrays, stop_at_confirmed)
             tr.set_count(int(st_i[_k.ST_N]))
             self.next_id = int(st_i[_k.ST_NEXT_ID])
             self._log.n, self._rows.n = int(st_i[_k.ST_LOG]), int(st_i[_k.ST_ROWS])
@@ -645,6 +654,8 @@ class Tracker:
             self._process_general(scan, scan.time_s, *self._measurements(scan),
                                   predicted=scan_status == _k.SCAN_CONFLICT)
             k += 1
+            if stop_at_confirmed and self._any_confirmed():
+                until = scan.time_s  # the scans of the same time, then the rows
 
     @staticmethod
     def _keep_mask(scans: ScanBatch, k: int, drop: np.ndarray) -> np.ndarray:

@@ -380,7 +380,9 @@ def run(world: World, *, truth_step_s: float = 1.0, launch_points: bool = True, 
 
     The flights of every threat are computed first as if nothing were shot down, and the
     sensors' detections of them (both are deterministic physics and draws of their own
-    streams). Then one loop steps through time every ``PLAN_PERIOD_S``:
+    streams). Then one loop steps through time every ``PLAN_PERIOD_S`` (while nothing is
+    under way -- no confirmed track, interceptor or plan -- on to the first cycle after the
+    scan that confirms a track):
 
     1. intercepts due by now are resolved (a kill ends the object's flight);
     2. the tracker receives the scans up to now, without the detections of objects
@@ -473,15 +475,20 @@ def _loop(world, truth: TruthStore, tracker: EngineTracker, battle: BattleManage
                                     np.array([r["intercept_alt_m"] for r in committed]), earth=world.earth)
             flights.launch(committed, np.atleast_2d(aims), events)
         flights.guide(now, snap)
-        # next cycle: every period while anything is under way, else the next scan's
+        # next cycle: every period while anything is under way; else nothing happens until
+        # a track is confirmed (a cycle without confirmed tracks, interceptors or plans
+        # changes nothing), so the tracker runs on to the first scan that confirms one
+        # and the next cycle is the first one after that scan (none if no scan does)
         busy = flights.pending or battle.plan.pending or (snap is not None and len(snap.id) > 0)
-        nxt = tracker.next_scan_time_s
         if busy:
             now += period
-        elif math.isfinite(nxt):
-            now = max(now + period, math.ceil(nxt / period) * period)
         else:
-            now = math.inf
+            tracker.advance(math.inf, death, stop_at_confirmed=True)
+            snap = tracker.confirmed()
+            if snap is not None and len(snap.id):
+                now = max(now + period, math.ceil(tracker.last_scan_time_s / period) * period)
+            else:
+                now = math.inf
     return kills
 
 

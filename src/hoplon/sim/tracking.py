@@ -132,12 +132,14 @@ class EngineTracker:
             return math.inf
         return float(self.scans.time_s[self.next_scan])
 
-    def advance(self, until: float, death_s: np.ndarray) -> None:
+    def advance(self, until: float, death_s: np.ndarray, *, stop_at_confirmed: bool = False) -> None:
         """Feed every scan up to ``until`` (s); detections of object k after ``death_s[k]``
-        are dropped (the object no longer exists)."""
+        are dropped (the object no longer exists). With ``stop_at_confirmed``, feeding
+        stops after the first scan that leaves a confirmed track (:meth:`Tracker.feed`)."""
         if self.tracker is None:
             return
-        self.next_scan = self.tracker.feed(self.scans, self.next_scan, until, death_s)
+        self.next_scan = self.tracker.feed(self.scans, self.next_scan, until, death_s,
+                                           stop_at_confirmed=stop_at_confirmed)
         ids, labels, self._log_k = self.tracker.updates_since(self._log_k)
         real = labels >= 0
         if not real.any():
@@ -151,6 +153,11 @@ class EngineTracker:
             mine = (c[lab], lab)
             if mine > top.get(tid, (0, -1)):
                 top[tid] = mine
+
+    @property
+    def last_scan_time_s(self) -> float:
+        """Time of the last scan fed (-inf before the first)."""
+        return self.tracker.last_time if self.tracker is not None else -math.inf
 
     def confirmed(self) -> ConfirmedTracks | None:
         return self.tracker.confirmed() if self.tracker is not None else None
