@@ -46,13 +46,16 @@ from hoplon.errors import ScenarioError
 from hoplon.scenario.schema import InfraredType, RadarType, Scenario
 from hoplon.sim.events import Event
 from hoplon.sim.objects import ObjectTable
-from hoplon.sim.tables import table_from_parts
 from hoplon.sim.truth import TruthStore
 
 __all__ = ["SensorNetwork", "build_network", "radar_array", "simulate", "DETECTIONS_SCHEMA", "LAUNCH_REPORTS_SCHEMA", "WINDOW_MARGIN_S"]
 
 WINDOW_MARGIN_S = 60.0
 """Sensors run from this long before a launch to this long after an impact."""
+
+MODES = ("search", "cued", "track", "false_alarm")
+"""A detection's mode (the detections table's ``mode``), by code."""
+MODE_SEARCH, MODE_CUED, MODE_TRACK, MODE_FALSE_ALARM = range(4)
 
 DETECTIONS_SCHEMA = pa.schema(
     [
@@ -367,7 +370,7 @@ def _radar_detections(world, store: TruthStore, objects: ObjectTable, network: S
         tracking[order] = tracking_sorted
         det = np.where(tracking, obs.visible & (u < pd_track), search_det)
         snr_eff = np.where(tracking, track_snr, search_snr)
-        mode = np.where(tracking, "track", np.where(cued, "cued", "search"))
+        mode = np.where(tracking, MODE_TRACK, np.where(cued, MODE_CUED, MODE_SEARCH)).astype(np.int8)
         d = np.flatnonzero(det)
         stat["opportunities"] = int(np.sum(obs.visible))
         stat["detections"] = int(d.size)
@@ -377,10 +380,10 @@ def _radar_detections(world, store: TruthStore, objects: ObjectTable, network: S
         meas_el = obs.elevation_rad[d] + noise[d, 2] * s_el
         meas_rr = np.where(radars.range_rate[ri], obs.range_rate_mps[d] + noise[d, 3] * s_rr, np.nan)
         parts.append({
-            "time_s": t[d], "sensor_id": [sid] * d.size, "object_id": [objects.object_id[o] for o in o_idx[d]],
+            "time_s": t[d], "sensor": ri, "object": o_idx[d],
             "range_m": meas_r, "azimuth_rad": meas_az, "elevation_rad": meas_el, "range_rate_mps": meas_rr,
             "snr_db": snr_eff[d], "sigma_range_m": s_r, "sigma_azimuth_rad": s_az, "sigma_elevation_rad": s_el,
-            "mode": mode[d].tolist(),
+            "mode": mode[d],
         })
         # first detection of each object by this radar
         firsts = {}
@@ -389,11 +392,11 @@ def _radar_detections(world, store: TruthStore, objects: ObjectTable, network: S
         for o, k in firsts.items():
             geo = ecef_to_geodetic(r[k], earth=world.earth)
             events.append(Event(float(t[k]), "first_detection", objects.object_id[o], float(geo.lat_deg), float(geo.lon_deg),
-                                float(geo.alt_m), f"by {sid} ({mode[k]}, {obs.range_m[k] / 1e3:.0f} km, SNR {snr_eff[k]:.1f} dB)"))
-        fa = _false_alarms(radars, ri, sid, scans, network.mechanical[ri], rng)
+                                float(geo.alt_m), f"by {sid} ({MODES[mode[k]]}, {obs.range_m[k] / 1e3:.0f} km, SNR {snr_eff[k]:.1f} dB)"))
+        fa = _false_alarms(radars, ri, scans, network.mechanical[ri], rng)
         stat["false_alarms"] = len(fa["mode"])
         parts.append(fa)
-    return _detections_table(parts), stats
+    return _detections_table(parts, [str(r) for r in network.radar_id], objects.object_id), stats
 
 
 def _scatter(obs: Observation, rows: np.ndarray, n: int) -> Observation:
@@ -408,7 +411,7 @@ def _scatter(obs: Observation, rows: np.ndarray, n: int) -> Observation:
     return Observation(*out)
 
 
-def _false_alarms(radars: RadarArray, ri: int, sid: str, scans: np.ndarray, mechanical: bool, rng) -> dict:
+def _false_alarms(radars: RadarArray, ri: int, scans: np.ndarray, mechanical: bool, rng) -> dict:
     mean = float(radars.take(np.array([ri])).false_alarms_per_scan()[0])
     counts = rng.poisson(mean, scans.shape[0])
     n = int(counts.sum())
@@ -429,22 +432,37 @@ def _false_alarms(radars: RadarArray, ri: int, sid: str, scans: np.ndarray, mech
     idx = np.full(n, ri)
     s_r, s_az, s_el, _ = measurement_sigmas(radars, idx, snr) if n else (np.empty(0),) * 4
     return {
-        "time_s": t, "sensor_id": [sid] * n, "object_id": [None] * n, "range_m": rng_m, "azimuth_rad": az,
+        "time_s": t, "sensor": ri, "object": np.full(n, -1), "range_m": rng_m, "azimuth_rad": az,
         "elevation_rad": el, "range_rate_mps": np.full(n, np.nan), "snr_db": snr, "sigma_range_m": s_r,
-        "sigma_azimuth_rad": s_az, "sigma_elevation_rad": s_el, "mode": ["false_alarm"] * n,
+        "sigma_azimuth_rad": s_az, "sigma_elevation_rad": s_el, "mode": np.full(n, MODE_FALSE_ALARM, np.int8),
     }
 
 
-def _detections_table(parts: list[dict]) -> pa.Table:
-    """Detections by time, then sensor, then object (false alarms last), then range."""
-    parts = [p for p in parts if p and len(p["time_s"])]
+def _detections_table(parts: list[dict], radar_ids: list[str], object_ids: list[str]) -> pa.Table:
+    """Detections by time, then sensor id, then object id (false alarms first), then
+    range. Each part holds one radar's: its index ``sensor``, the object indices
+    ``object`` (-1: a false alarm), the :data:`MODES` codes ``mode`` and the numeric
+    columns of the schema (NaN: null)."""
+    parts = [p for p in parts if len(p["time_s"])]
     if not parts:
         return DETECTIONS_SCHEMA.empty_table()
-    t = np.concatenate([np.asarray(p["time_s"], dtype=float) for p in parts])
-    sensor = np.asarray(sum((list(p["sensor_id"]) for p in parts), []), dtype=object)
-    obj = np.asarray([x if x is not None else "" for p in parts for x in p["object_id"]], dtype=object)
-    rng_m = np.concatenate([np.asarray(p["range_m"], dtype=float) for p in parts])
-    return table_from_parts(parts, DETECTIONS_SCHEMA, order=np.lexsort((rng_m, obj, sensor, t)))
+    column = lambda name: np.concatenate([np.asarray(p[name]) for p in parts])  # noqa: E731
+    sensor = np.concatenate([np.full(len(p["time_s"]), p["sensor"]) for p in parts])
+    obj = column("object") + 1  # 0: a false alarm
+    # the names' string order as ranks ('' of a false alarm first)
+    sensor_rank = np.unique(np.asarray(radar_ids, dtype=object), return_inverse=True)[1]
+    object_rank = np.unique(np.asarray(["", *object_ids], dtype=object), return_inverse=True)[1]
+    order = np.lexsort((column("range_m"), object_rank[obj], sensor_rank[sensor], column("time_s")))
+    arrays = {
+        "sensor_id": pa.array(radar_ids, pa.string()).take(sensor[order]),
+        "object_id": pa.array([None, *object_ids], pa.string()).take(obj[order]),
+        "mode": pa.array(MODES, pa.string()).take(column("mode")[order]),
+    }
+    for field in DETECTIONS_SCHEMA:
+        if field.name not in arrays:
+            x = column(field.name).astype(float)[order]
+            arrays[field.name] = pa.array(x, type=field.type, mask=np.isnan(x))
+    return pa.table(arrays, schema=DETECTIONS_SCHEMA)
 
 
 def simulate(world, store: TruthStore, objects: ObjectTable, rng: np.random.Generator, events: list[Event]):

@@ -14,6 +14,7 @@ from collections import Counter
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hoplon.core.frames import ecef_to_geodetic
 from hoplon.core.tracker import (
@@ -73,17 +74,23 @@ TRACKS_SCHEMA = pa.schema(
 )
 
 
-def _scans(detections: pa.Table, radar_ids: list[str], object_index: dict[str, int]) -> ScanBatch:
-    """The detections as scans, in (time, radar) order; labels are object indices."""
+def _scans(detections: pa.Table, radar_ids: list[str], object_ids: list[str]) -> ScanBatch:
+    """The detections as scans, in (time, radar) order; labels are object indices (-1:
+    a false alarm or an object not in ``object_ids``)."""
     def column(name):
         return np.asarray(detections.column(name).to_numpy(), dtype=float)
 
+    def positions(name, names):
+        """Each row's position of its ``name`` value in ``names`` (-1: none or null)."""
+        found = pc.index_in(detections.column(name), value_set=pa.array(names, pa.string()))
+        return np.asarray(pc.fill_null(found, -1).to_numpy(), dtype=np.int64)
+
     t = column("time_s")
-    radar = {rid: k for k, rid in enumerate(radar_ids)}
-    sid = np.asarray([radar[s] for s in detections.column("sensor_id").to_pylist()], dtype=np.int64)
+    sid = positions("sensor_id", radar_ids)
+    if (sid < 0).any():
+        raise ValueError("detections of a sensor that is not one of the tracker's radars")
     order = np.lexsort((sid, t))
-    objects = detections.column("object_id").to_pylist()
-    labels = np.asarray([object_index.get(o, -1) if o is not None else -1 for o in objects], dtype=np.int64)
+    labels = positions("object_id", object_ids)
     z = np.stack([column("range_m"), column("azimuth_rad"), column("elevation_rad")], axis=1)
     sig = np.stack([column("sigma_range_m"), column("sigma_azimuth_rad"), column("sigma_elevation_rad")], axis=1)
     return batch_scans(t[order], sid[order], z[order], sigma=sig[order], label=labels[order], row=order)
@@ -115,8 +122,8 @@ class EngineTracker:
         self.world = world
         self.object_ids = object_ids
         self.sensors = _sensor_infos(world) if world.sensors.n_radars else []
-        index = {oid: k for k, oid in enumerate(object_ids)}
-        self.scans = _scans(detections if self.sensors else detections.slice(0, 0), [s.id for s in self.sensors], index)
+        self.scans = _scans(detections if self.sensors else detections.slice(0, 0), [s.id for s in self.sensors],
+                            object_ids)
         self.tracker = Tracker(self.sensors, config or DEFAULT_ENGINE_TRACKER) if self.sensors else None
         self.next_scan = 0
         self._log_k = 0
@@ -180,9 +187,8 @@ def run_tracker(world, detections: pa.Table, object_ids: list[str], events: list
     if world.sensors.n_radars == 0 or detections.num_rows == 0:
         return TRACKS_SCHEMA.empty_table()
     sensors = _sensor_infos(world)
-    index = {oid: k for k, oid in enumerate(object_ids)}
     tracker = Tracker(sensors, config or DEFAULT_ENGINE_TRACKER)
-    tracker.feed(_scans(detections, [s.id for s in sensors], index), 0, math.inf)
+    tracker.feed(_scans(detections, [s.id for s in sensors], object_ids), 0, math.inf)
     return _tracks_table(world, tracker.finish(), object_ids, events)
 
 
