@@ -967,7 +967,7 @@ def impact_sensitivity(
     velocity. The derivatives agree with central differences of tight-tolerance flights
     to 0.2 % (tests/test_ballistic_sensitivity.py). The steps are chosen for the state
     alone: a body flown without drag crosses the air in steps that do not resolve its
-    derivative with respect to 1/beta (off by up to tens of per cent).
+    derivative with respect to 1/beta (that column is then off by factors).
     ``sample_step_s`` > 0: the flights are also sampled every so many seconds from their
     start (``samples``; room for every sample up to ``max_time_s``, which must be finite),
     bit for bit those of :func:`sample_flight`."""
