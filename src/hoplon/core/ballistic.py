@@ -13,11 +13,13 @@ runs with point-mass gravity, no rotation and no drag.
 The integrator is an adaptive Dormand-Prince 5(4) Runge-Kutta method (Hairer, Norsett &
 Wanner, *Solving ODEs I*, II.5), compiled with numba and run in parallel over bodies:
 every body takes its own steps, so one array call flies thousands of trajectories.
-Events are located exactly: the impact (geodetic height 0) and the apogee (vertical
-velocity 0) are found by Illinois regula falsi on the step size of a single Runge-Kutta
-step from the start of the step that brackets them, so their accuracy is that of the
-integrator. Samples between steps use quintic Hermite interpolation on position,
-velocity and acceleration at both ends of a step.
+Its step size follows the PI controller of Gustafsson, Lundh & Soderlind (1988) in the
+form and with the constants of Hairer's DOPRI5 code (HNW I, II.4; HNW II, IV.2), and
+does not grow right after a rejected step. Samples between steps and the events use the
+step's dense output, quintic Hermite interpolation on position, velocity and
+acceleration at both ends (an error of order h^6 in position, below the step's own): the
+impact (geodetic height 0) and the apogee (vertical velocity 0) are found on it by
+Illinois regula falsi, as scipy's ``solve_ivp`` finds its events on its dense output.
 
 :func:`impact_sensitivity` flies the state-transition matrix d(r, v) / d(r0, v0, 1/beta)
 along (the variational equations in the same steps: "internal differentiation", Bock
@@ -74,6 +76,14 @@ DEFAULT_RTOL = 1e-9
 _ATOL_POS_M = 1e-3
 _ATOL_VEL_MPS = 1e-6
 _MAX_STEPS = 200_000
+_SAFETY = 0.9
+_FACTOR_MIN, _FACTOR_MAX = 0.2, 10.0
+"""A new step is between these multiples of the last (Hairer's DOPRI5)."""
+_PI_BETA = 0.04
+_PI_ALPHA = 0.2 - 0.75 * _PI_BETA
+"""Exponents of the PI controller, ``h_new = 0.9 h err^-alpha err_before^beta`` (DOPRI5's)."""
+_ERROR_FLOOR = 1e-4
+"""The smallest scaled error the controller remembers (DOPRI5's floor of ``FACOLD``)."""
 
 STATUS_IMPACT = 0
 """The body reached geodetic height 0."""
@@ -171,6 +181,22 @@ def _error_norm(y: np.ndarray, y_new: np.ndarray, k: np.ndarray, h: float, tol: 
 
 
 @numba.njit(cache=True)
+def _rejected_step_factor(err: float) -> float:
+    """The factor on a step rejected with scaled error ``err`` > 1 (DOPRI5's)."""
+    return max(_FACTOR_MIN, _SAFETY * err**-_PI_ALPHA)
+
+
+@numba.njit(cache=True)
+def _accepted_step_factor(err: float, err_before: float, after_rejection: bool) -> float:
+    """The factor on the next step after a step accepted with scaled error ``err`` <= 1:
+    the PI controller (module notes) with ``err_before``, the floored error of the accepted
+    step before; within [0.2, 10], and at most 1 right after a rejection."""
+    fac = _SAFETY * max(err, 1e-12) ** -_PI_ALPHA * err_before**_PI_BETA
+    fac = min(_FACTOR_MAX, max(_FACTOR_MIN, fac))
+    return min(fac, 1.0) if after_rejection else fac
+
+
+@numba.njit(cache=True)
 def _height_and_rate(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
     """Geodetic height (m) and its time derivative (m/s) of state y."""
     h, ux, uy, uz = _height_and_up(y[0], y[1], y[2], p[P_A], p[P_E2], p[P_SPHERE] != 0.0)
@@ -184,59 +210,15 @@ def _event_value(y: np.ndarray, which: int, ground: float, p: np.ndarray) -> flo
 
 
 @numba.njit(cache=True)
-def _locate_event(
-    y: np.ndarray,
-    f0: np.ndarray,
-    h: float,
-    g0: float,
-    g1: float,
-    which: int,
-    ground: float,
-    k: np.ndarray,
-    tmp: np.ndarray,
-    y_out: np.ndarray,
-    inv_beta: float,
-    p: np.ndarray,
-) -> float:
-    """Find tau in (0, h] with event ``which`` (0: height - ground, 1: height rate) = 0.
-
-    ``g0 > 0 >= g1`` are its values at the ends. Illinois regula falsi on single RK
-    steps of size tau from y; returns tau and leaves the state at tau in ``y_out``.
-    """
-    lo, hi = 0.0, h
-    glo, ghi = g0, g1
-    side = 0
-    tau = h
-    tol = 1e-5 if which == 0 else 1e-7
-    for _ in range(60):
-        tau = (lo * ghi - hi * glo) / (ghi - glo)
-        if not (lo < tau < hi):
-            tau = 0.5 * (lo + hi)
-        k[0, :] = f0
-        _rk_step(y, tau, k, tmp, y_out, inv_beta, p)
-        g = _event_value(y_out, which, ground, p)
-        if abs(g) < tol or hi - lo < 1e-9:
-            break
-        if g > 0.0:
-            lo, glo = tau, g
-            if side == -1:
-                ghi *= 0.5
-            side = -1
-        else:
-            hi, ghi = tau, g
-            if side == 1:
-                glo *= 0.5
-            side = 1
-    return tau
-
-
-@numba.njit(cache=True)
 def _hermite(
-    y0: np.ndarray, f0: np.ndarray, y1: np.ndarray, f1: np.ndarray, h: float, s: float, out: np.ndarray
+    y0: np.ndarray, f0: np.ndarray, y1: np.ndarray, f1: np.ndarray, h: float, s: float, out: np.ndarray,
+    first: int = 0, count: int = 3,
 ) -> None:
     """Quintic Hermite interpolation of position (and its derivative for velocity).
 
     Uses position, velocity and acceleration at both ends of a step of size h; s in [0, 1].
+    The positions are the ``count`` entries from ``first`` of the states ``y0``, ``y1``, their
+    velocities the ``count`` entries after them, whose derivatives ``f0``, ``f1`` hold.
     """
     s2 = s * s
     s3 = s2 * s
@@ -255,15 +237,61 @@ def _hermite(
     d11 = -12.0 * s2 + 28.0 * s3 - 15.0 * s4
     d21 = 1.5 * s2 - 4.0 * s3 + 2.5 * s4
     hh = h * h
-    for i in range(3):
+    for i in range(first, first + count):
         out[i] = (
-            h00 * y0[i] + h10 * h * y0[3 + i] + h20 * hh * f0[3 + i]
-            + h01 * y1[i] + h11 * h * y1[3 + i] + h21 * hh * f1[3 + i]
+            h00 * y0[i] + h10 * h * y0[count + i] + h20 * hh * f0[count + i]
+            + h01 * y1[i] + h11 * h * y1[count + i] + h21 * hh * f1[count + i]
         )
-        out[3 + i] = (
-            d00 * y0[i] / h + d10 * y0[3 + i] + d20 * h * f0[3 + i]
-            + d01 * y1[i] / h + d11 * y1[3 + i] + d21 * h * f1[3 + i]
+        out[count + i] = (
+            d00 * y0[i] / h + d10 * y0[count + i] + d20 * h * f0[count + i]
+            + d01 * y1[i] / h + d11 * y1[count + i] + d21 * h * f1[count + i]
         )
+
+
+@numba.njit(cache=True)
+def _locate_event(
+    y0: np.ndarray,
+    f0: np.ndarray,
+    y1: np.ndarray,
+    f1: np.ndarray,
+    h: float,
+    g0: float,
+    g1: float,
+    which: int,
+    ground: float,
+    y_out: np.ndarray,
+    p: np.ndarray,
+) -> float:
+    """Find tau in (0, h] with event ``which`` (0: height - ground, 1: height rate) = 0 on
+    the dense output of the step of size h from state y0 to y1 (derivatives f0, f1).
+
+    ``g0 > 0 >= g1`` are its values at the ends. Illinois regula falsi to 10 um (height)
+    or 0.1 um/s (rate); returns tau and leaves the interpolated state there in ``y_out``.
+    """
+    lo, hi = 0.0, h
+    glo, ghi = g0, g1
+    side = 0
+    tau = h
+    tol = 1e-5 if which == 0 else 1e-7
+    for _ in range(60):
+        tau = (lo * ghi - hi * glo) / (ghi - glo)
+        if not (lo < tau < hi):
+            tau = 0.5 * (lo + hi)
+        _hermite(y0, f0, y1, f1, h, tau / h, y_out)
+        g = _event_value(y_out, which, ground, p)
+        if abs(g) < tol or hi - lo < 1e-9:
+            break
+        if g > 0.0:
+            lo, glo = tau, g
+            if side == -1:
+                ghi *= 0.5
+            side = -1
+        else:
+            hi, ghi = tau, g
+            if side == 1:
+                glo *= 0.5
+            side = 1
+    return tau
 
 
 TERMINAL_SPEED_TOLERANCE = 0.03
@@ -343,6 +371,7 @@ def _fly_one(
     accel = math.sqrt(k[0, 3] ** 2 + k[0, 4] ** 2 + k[0, 5] ** 2)
     h = min(10.0, 0.01 * (speed + 100.0) / max(accel, 1e-3))
     status = STATUS_TIMEOUT
+    err_before, rejected = _ERROR_FLOOR, False  # the controller's memory
     for _ in range(_MAX_STEPS):
         if t >= t_max:
             break
@@ -352,59 +381,49 @@ def _fly_one(
         _rk_step(y, h, k, tmp, y_new, inv_beta, p)
         err = _error_norm(y, y_new, k, h, tol)
         if err > 1.0:
-            h *= max(0.2, 0.9 * err ** -0.2)
+            h *= _rejected_step_factor(err)
+            rejected = True
             k[0, :] = f0
             if h < 1e-9:
                 status = STATUS_FAILED
                 break
             continue
-        # accepted: events inside [t, t + h]?
-        t_step = h
+        # accepted: events inside [t, t + h], on the step's dense output
+        t_stop = h
         event = -1
         n_h, n_rate = _height_and_rate(y_new, p)
         if climbing and n_rate <= 0.0:
-            tau = _locate_event(y, f0, h, g_rate, n_rate, 1, 0.0, k, tmp, y_ev, inv_beta, p)
+            tau = _locate_event(y, f0, y_new, k[6], h, g_rate, n_rate, 1, 0.0, y_ev, p)
             apogee[0] = t + tau
             apogee[1:7] = y_ev
             apogee[7] = _height_and_rate(y_ev, p)[0]
             climbing = False
             if stop_at_apogee:
                 event = 1
-                t_step = tau
-            else:
-                # restore the accepted step's stages (the event search reused k)
-                k[0, :] = f0
-                _rk_step(y, h, k, tmp, y_new, inv_beta, p)
+                t_stop = tau
         if event < 0 and stop_at_ground and n_h <= ground and g_h > ground:
-            tau = _locate_event(y, f0, h, g_h - ground, n_h - ground, 0, ground, k, tmp, y_ev, inv_beta, p)
+            t_stop = _locate_event(y, f0, y_new, k[6], h, g_h - ground, n_h - ground, 0, ground, y_ev, p)
             event = 0
-            t_step = tau
-        if event >= 0:
-            y_new[:] = y_ev
-            _deriv(y_new, k[6], inv_beta, p)
-        # samples in (t, t + t_step]
+        # samples in (t, t + t_stop]
         if sample_dt > 0.0:
             while written < n_samples:
                 ts = sample_t0 + j * sample_dt
-                if ts > t + t_step + 1e-9:
+                if ts > t + t_stop + 1e-9:
                     break
-                s = (ts - t) / t_step
-                if s < 0.0:
-                    s = 0.0
-                if s > 1.0:
-                    s = 1.0
-                _hermite(y, f0, y_new, k[6], t_step, s, interp)
+                _hermite(y, f0, y_new, k[6], h, min(max((ts - t) / h, 0.0), t_stop / h), interp)
                 samples[written, 0] = ts
                 samples[written, 1:7] = interp
                 written += 1
                 j += 1
-        t += t_step
+        if event >= 0:
+            t += t_stop
+            y[:] = y_ev
+            status = STATUS_IMPACT if event == 0 else STATUS_APOGEE
+            break
+        t += h
         y[:] = y_new
         k[0, :] = k[6]
         g_h, g_rate = n_h, n_rate
-        if event >= 0:
-            status = STATUS_IMPACT if event == 0 else STATUS_APOGEE
-            break
         if not climbing and g_h > apogee[7]:
             # a body that started downward and then climbs again (rare): keep the max
             apogee[0] = t
@@ -415,7 +434,9 @@ def _fly_one(
         if terminal_tau > 0.0 and stop_at_ground and not climbing and _is_terminal(y, g_h, inv_beta, terminal_tau, p):
             status = STATUS_TERMINAL
             break
-        h = t_step * min(5.0, max(0.2, 0.9 * max(err, 1e-12) ** -0.2))
+        factor = _accepted_step_factor(err, err_before, rejected)
+        err_before, rejected = max(err, _ERROR_FLOOR), False
+        h *= factor
     else:
         status = STATUS_FAILED
     y_end[:] = y
@@ -543,10 +564,10 @@ def _fly_sensitivity_one(y0: np.ndarray, inv_beta: float, t_max: float, p: np.nd
                          apogee: np.ndarray) -> tuple[int, float, int]:
     """:func:`_fly_one` of a body to geodetic height 0 with its sensitivity (``y0``: the
     state and the identity sensitivity): the same steps (error control on the state
-    only), so the state, its samples (every ``sample_dt`` s from the start, as room
-    allows; 0: none) and the apogee have the bits of that flight; at the impact, one step
-    of the located length carries the sensitivity there. Returns (status, end time,
-    number of samples written)."""
+    only) and the same dense output, so the state, its samples (every ``sample_dt`` s
+    from the start, as room allows; 0: none), the apogee and the impact have the bits of
+    that flight; the dense output of the sensitivity carries it to the impact. Returns
+    (status, end time, number of samples written)."""
     y = y0.copy()
     y_new = np.empty(_SENSITIVITY_SIZE)
     tmp = np.empty(_SENSITIVITY_SIZE)
@@ -554,9 +575,6 @@ def _fly_sensitivity_one(y0: np.ndarray, inv_beta: float, t_max: float, p: np.nd
     k = np.empty((7, _SENSITIVITY_SIZE))
     A = np.empty((3, 7))
     interp = np.empty(6)
-    # the event searches step the state alone
-    k_state = np.empty((7, 6))
-    tmp_state = np.empty(6)
     y_event = np.empty(6)
     _deriv_sensitivity(y, k[0], inv_beta, p, A)
     t = 0.0
@@ -573,6 +591,7 @@ def _fly_sensitivity_one(y0: np.ndarray, inv_beta: float, t_max: float, p: np.nd
     accel = math.sqrt(k[0, 3] ** 2 + k[0, 4] ** 2 + k[0, 5] ** 2)
     h = min(10.0, 0.01 * (speed + 100.0) / max(accel, 1e-3))
     status = STATUS_TIMEOUT
+    err_before, rejected = _ERROR_FLOOR, False
     for _ in range(_MAX_STEPS):
         if t >= t_max:
             break
@@ -582,38 +601,41 @@ def _fly_sensitivity_one(y0: np.ndarray, inv_beta: float, t_max: float, p: np.nd
         _rk_step_sensitivity(y, h, k, tmp, y_new, inv_beta, p, A)
         err = _error_norm(y, y_new, k, h, tol)
         if err > 1.0:
-            h *= max(0.2, 0.9 * err ** -0.2)
+            h *= _rejected_step_factor(err)
+            rejected = True
             k[0, :] = f0
             if h < 1e-9:
                 status = STATUS_FAILED
                 break
             continue
-        t_step = h
+        t_stop = h
         n_h, n_rate = _height_and_rate(y_new, p)
         if climbing and n_rate <= 0.0:
-            tau = _locate_event(y[:6], f0[:6], h, g_rate, n_rate, 1, 0.0, k_state, tmp_state, y_event, inv_beta, p)
+            tau = _locate_event(y[:6], f0[:6], y_new[:6], k[6, :6], h, g_rate, n_rate, 1, 0.0, y_event, p)
             apogee[0] = t + tau
             apogee[1:7] = y_event
             apogee[7] = _height_and_rate(y_event, p)[0]
             climbing = False
         impact = n_h <= 0.0 and g_h > 0.0
         if impact:
-            t_step = _locate_event(y[:6], f0[:6], h, g_h, n_h, 0, 0.0, k_state, tmp_state, y_event, inv_beta, p)
-            k[0, :] = f0
-            _rk_step_sensitivity(y, t_step, k, tmp, y_new, inv_beta, p, A)
-        while sample_dt > 0.0 and j < samples.shape[0]:  # samples in (t, t + t_step]
+            t_stop = _locate_event(y[:6], f0[:6], y_new[:6], k[6, :6], h, g_h, n_h, 0, 0.0, y_event, p)
+        while sample_dt > 0.0 and j < samples.shape[0]:  # samples in (t, t + t_stop]
             ts = j * sample_dt
-            if ts > t + t_step + 1e-9:
+            if ts > t + t_stop + 1e-9:
                 break
-            _hermite(y, f0, y_new, k[6], t_step, min(max((ts - t) / t_step, 0.0), 1.0), interp)
+            _hermite(y, f0, y_new, k[6], h, min(max((ts - t) / h, 0.0), t_stop / h), interp)
             samples[j, 0] = ts
             samples[j, 1:7] = interp
             j += 1
-        t += t_step
-        y[:] = y_new
         if impact:
+            _hermite(y, f0, y_new, k[6], h, t_stop / h, tmp, 6, 21)  # the sensitivity (rows of 7)
+            y[:6] = y_event
+            y[6:] = tmp[6:]
+            t += t_stop
             status = STATUS_IMPACT
             break
+        t += h
+        y[:] = y_new
         k[0, :] = k[6]
         g_h, g_rate = n_h, n_rate
         if not climbing and g_h > apogee[7]:  # a body that started downward climbs again (rare)
@@ -622,7 +644,9 @@ def _fly_sensitivity_one(y0: np.ndarray, inv_beta: float, t_max: float, p: np.nd
             apogee[7] = g_h
         if not climbing and g_rate > 0.0:
             climbing = True
-        h = t_step * min(5.0, max(0.2, 0.9 * max(err, 1e-12) ** -0.2))
+        factor = _accepted_step_factor(err, err_before, rejected)
+        err_before, rejected = max(err, _ERROR_FLOOR), False
+        h *= factor
     else:
         status = STATUS_FAILED
     y_end[:] = y
@@ -943,7 +967,7 @@ def impact_sensitivity(
     velocity. The derivatives agree with central differences of tight-tolerance flights
     to 0.2 % (tests/test_ballistic_sensitivity.py). The steps are chosen for the state
     alone: a body flown without drag crosses the air in steps that do not resolve its
-    derivative with respect to 1/beta (off by up to tens of per cent).
+    derivative with respect to 1/beta (that column is then off by factors).
     ``sample_step_s`` > 0: the flights are also sampled every so many seconds from their
     start (``samples``; room for every sample up to ``max_time_s``, which must be finite),
     bit for bit those of :func:`sample_flight`."""
