@@ -52,7 +52,7 @@ from scipy.stats import chi2, norm, qmc
 
 from hoplon.core.ballistic import STATUS_IMPACT, FlightSamples, impact_sensitivity
 from hoplon.core.earth import WGS84, EarthModel, _geodetic_to_ecef, earth_model
-from hoplon.core.frames import ecef_to_enu, ecef_to_geodetic, geodetic_to_ecef
+from hoplon.core.frames import ecef_to_enu, ecef_to_height, geodetic_to_ecef
 
 __all__ = [
     "CLASS_AIR_BREATHING",
@@ -136,7 +136,7 @@ def _augmented(state, cov, inv_beta, inv_beta_cov, inv_beta_prior=None):
     Pa[:, :6, :6] = P
     has = np.zeros(n, bool)
     if inv_beta is not None:
-        b = np.broadcast_to(np.asarray(inv_beta, dtype=float), (n,))
+        b = _per_track(inv_beta, n)
         has = np.isfinite(b)
         xa[has, 6] = b[has]
         if inv_beta_cov is not None:
@@ -145,9 +145,15 @@ def _augmented(state, cov, inv_beta, inv_beta_cov, inv_beta_prior=None):
             Pa[ok, 6, :] = row[ok]
             Pa[ok, :, 6] = row[ok]
     if inv_beta_prior is not None:
-        mean, sigma = (np.ascontiguousarray(np.broadcast_to(np.asarray(v, dtype=float), (n,))) for v in inv_beta_prior)
+        mean, sigma = (_per_track(v, n) for v in inv_beta_prior)
         _condition_on_prior(xa, Pa, has, mean, sigma)
     return xa, Pa
+
+
+def _per_track(v, n: int) -> np.ndarray:
+    """A scalar or (n,) array as a contiguous (n,) float array."""
+    a = np.asarray(v, dtype=float)
+    return np.full(n, a) if a.ndim == 0 else np.ascontiguousarray(np.broadcast_to(a, (n,)))
 
 
 DRAG_PRIOR_GATE = float(chi2.ppf(0.9999, 1))
@@ -311,14 +317,18 @@ _UNIT_NORMALS_MAX = float(np.sqrt((_UNIT_NORMALS**2).sum(axis=1)).max())
 
 
 @numba.njit(cache=True)
-def _disc_probabilities(lat_deg, lon_deg, L, r_assets, radius_m, normals, farthest, a, e2, out) -> None:
+def _disc_probabilities(lat_deg, lon_deg, L, asset_lat_deg, asset_lon_deg, radius_m, normals, farthest, a, e2, out) -> None:
     """``out[m, j]``: the fraction of the points ``L[m] @ normal`` (``normals`` (K, 2)) in
     the east/north plane at (``lat_deg[m]``, ``lon_deg[m]``) on the ellipsoid (``a``, m;
-    ``e2``) within ``radius_m[j]`` of asset j (ECEF ``r_assets`` (A, 3), placed by
-    frames.ecef_to_enu's arithmetic); 0 without counting where the asset is farther than
-    its radius plus the farthest point (``|L|_F`` times ``farthest``, the largest
-    ``|normal|``; and a rounding margin)."""
+    ``e2``) within ``radius_m[j]`` of asset j (on the ellipsoid at (``asset_lat_deg[j]``,
+    ``asset_lon_deg[j]``), placed by frames.ecef_to_enu's arithmetic); 0 without counting
+    where the asset is farther than its radius plus the farthest point (``|L|_F`` times
+    ``farthest``, the largest ``|normal|``; and a rounding margin)."""
     n_points = normals.shape[0]
+    r_assets = np.empty((radius_m.size, 3))
+    for j in range(radius_m.size):  # frames.geodetic_to_ecef's arithmetic
+        r_assets[j, 0], r_assets[j, 1], r_assets[j, 2] = _geodetic_to_ecef(
+            math.radians(asset_lat_deg[j]), math.radians(asset_lon_deg[j]), 0.0, a, e2)
     for m in range(L.shape[0]):
         la, lo = math.radians(lat_deg[m]), math.radians(lon_deg[m])
         x0, y0, z0 = _geodetic_to_ecef(la, lo, 0.0, a, e2)
@@ -344,21 +354,23 @@ def _disc_probabilities(lat_deg, lon_deg, L, r_assets, radius_m, normals, farthe
 def asset_hit_probability(pred: GroundPrediction, asset_lat_deg, asset_lon_deg, asset_radius_m) -> np.ndarray:
     """(N, A) probability that each predicted impact (Gaussian in the east/north plane) falls
     within each asset's radius (quasi-Monte Carlo over a fixed Sobol sample; 0 where the
-    prediction is invalid)."""
-    lat = np.atleast_1d(np.asarray(asset_lat_deg, float))
-    lon = np.atleast_1d(np.asarray(asset_lon_deg, float))
-    rad = np.ascontiguousarray(np.atleast_1d(np.asarray(asset_radius_m, float)))
+    prediction is invalid). The assets' latitudes, longitudes (deg) and radii (m) broadcast."""
+    lat, lon, rad = (np.atleast_1d(np.asarray(x, float)) for x in (asset_lat_deg, asset_lon_deg, asset_radius_m))
+    if not lat.shape == lon.shape == rad.shape:
+        lat, lon, rad = np.broadcast_arrays(lat, lon, rad)
+    lat, lon, rad = (np.ascontiguousarray(x.ravel()) for x in (lat, lon, rad))
+    if np.any(np.abs(lat) > 90.0):
+        raise ValueError("asset_lat_deg must lie in [-90, 90] degrees")
     n, a = pred.lat_deg.size, lat.size
     out = np.zeros((n, a))
     ok = np.flatnonzero(pred.valid)
     if ok.size == 0 or a == 0:
         return out
-    r_assets = np.atleast_2d(geodetic_to_ecef(lat, lon, np.zeros_like(lat)))
     cov = pred.cov_en_m2[ok]
     scale = np.maximum(np.trace(cov, axis1=1, axis2=2), 1e-6)
     L = np.linalg.cholesky(cov + 1e-9 * scale[:, None, None] * np.eye(2))
     frac = np.zeros((ok.size, a))
-    _disc_probabilities(pred.lat_deg[ok], pred.lon_deg[ok], L, r_assets, rad, _UNIT_NORMALS, _UNIT_NORMALS_MAX, WGS84.a_m,
+    _disc_probabilities(pred.lat_deg[ok], pred.lon_deg[ok], L, lat, lon, rad, _UNIT_NORMALS, _UNIT_NORMALS_MAX, WGS84.a_m,
                         WGS84.e2, frac)
     out[ok] = frac
     return out
@@ -375,6 +387,6 @@ def classify_kinematics(state) -> np.ndarray:
     missiles) fly below 10 km at under 300 m/s."""
     x = np.atleast_2d(np.asarray(state, float))
     speed = np.linalg.norm(x[:, 3:6], axis=1)
-    alt = np.atleast_1d(ecef_to_geodetic(x[:, :3]).alt_m)
+    alt = np.atleast_1d(ecef_to_height(x[:, :3]))
     ballistic = (speed > BALLISTIC_MIN_SPEED_MPS) | (alt > BALLISTIC_MIN_ALTITUDE_M)
     return np.where(ballistic, CLASS_BALLISTIC, CLASS_AIR_BREATHING)
