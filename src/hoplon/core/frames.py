@@ -265,7 +265,7 @@ def ecef_to_height(r_ecef_m: np.ndarray, *, earth: str | EarthModel = "wgs84") -
     model = earth_model(earth)
     r = _points(r_ecef_m, "r_ecef_m")
     shape = r.shape[:-1]
-    alt = np.empty(int(np.prod(shape)))
+    alt = np.empty(math.prod(shape))
     _ecef_to_height_array(_kernel_input(r.reshape(-1, 3)), model.a_m, model.e2, model.is_sphere, alt)
     return _out(alt.reshape(shape))
 

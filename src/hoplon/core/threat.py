@@ -153,6 +153,8 @@ def _augmented(state, cov, inv_beta, inv_beta_cov, inv_beta_prior=None):
 def _per_track(v, n: int) -> np.ndarray:
     """A scalar or (n,) array as a contiguous (n,) float array."""
     a = np.asarray(v, dtype=float)
+    if a.shape == (n,):
+        return np.ascontiguousarray(a)
     return np.full(n, a) if a.ndim == 0 else np.ascontiguousarray(np.broadcast_to(a, (n,)))
 
 
@@ -317,23 +319,51 @@ _UNIT_NORMALS_MAX = float(np.sqrt((_UNIT_NORMALS**2).sum(axis=1)).max())
 
 
 @numba.njit(cache=True)
-def _disc_probabilities(lat_deg, lon_deg, L, asset_lat_deg, asset_lon_deg, radius_m, normals, farthest, a, e2, out) -> None:
-    """``out[m, j]``: the fraction of the points ``L[m] @ normal`` (``normals`` (K, 2)) in
-    the east/north plane at (``lat_deg[m]``, ``lon_deg[m]``) on the ellipsoid (``a``, m;
-    ``e2``) within ``radius_m[j]`` of asset j (on the ellipsoid at (``asset_lat_deg[j]``,
+def _jittered_cholesky(c00: float, c10: float, c11: float) -> tuple[float, float, float, bool]:
+    """Lower Cholesky factor (l00, l10, l11) of the 2 x 2 covariance [[c00, .], [c10, c11]]
+    plus 1e-9 of its trace (at least 1e-6) on the diagonal, and whether it is positive
+    definite (no pivot <= 0): LAPACK's arithmetic as numpy.linalg.cholesky calls it (potrf:
+    the column scaled by the pivot's reciprocal; the same bits, tests/test_threat.py)."""
+    trace = c00 + c11
+    jitter = 1e-9 * (1e-6 if trace < 1e-6 else trace)  # (np.maximum: NaN stays NaN)
+    a00, a10, a11 = c00 + jitter, c10 + jitter * 0.0, c11 + jitter
+    if a00 <= 0.0:
+        return math.nan, math.nan, math.nan, False
+    l00 = math.sqrt(a00)
+    l10 = a10 * (1.0 / l00)
+    d = a11 - l10 * l10
+    if d <= 0.0:
+        return math.nan, math.nan, math.nan, False
+    return l00, l10, math.sqrt(d), True
+
+
+@numba.njit(cache=True)
+def _disc_probabilities(lat_deg, lon_deg, cov, asset_lat_deg, asset_lon_deg, radius_m, normals, farthest, a, e2,
+                        out) -> bool:
+    """``out[m, j]``: the fraction of the points ``L[m] @ normal`` (``normals`` (K, 2); L the
+    :func:`_jittered_cholesky` factor of ``cov[m]``) in the east/north plane at
+    (``lat_deg[m]``, ``lon_deg[m]``) on the ellipsoid (``a``, m; ``e2``) within
+    ``radius_m[j]`` of asset j (on the ellipsoid at (``asset_lat_deg[j]``,
     ``asset_lon_deg[j]``), placed by frames.ecef_to_enu's arithmetic); 0 without counting
     where the asset is farther than its radius plus the farthest point (``|L|_F`` times
-    ``farthest``, the largest ``|normal|``; and a rounding margin)."""
+    ``farthest``, the largest ``|normal|``; and a rounding margin). False if a covariance
+    is not positive definite (its row is left 0)."""
     n_points = normals.shape[0]
     r_assets = np.empty((radius_m.size, 3))
     for j in range(radius_m.size):  # frames.geodetic_to_ecef's arithmetic
         r_assets[j, 0], r_assets[j, 1], r_assets[j, 2] = _geodetic_to_ecef(
             math.radians(asset_lat_deg[j]), math.radians(asset_lon_deg[j]), 0.0, a, e2)
-    for m in range(L.shape[0]):
+    definite = True
+    for m in range(cov.shape[0]):
+        l00, l10, l11, ok = _jittered_cholesky(cov[m, 0, 0], cov[m, 1, 0], cov[m, 1, 1])
+        if not ok:
+            definite = False
+            continue
+        l01 = 0.0
         la, lo = math.radians(lat_deg[m]), math.radians(lon_deg[m])
         x0, y0, z0 = _geodetic_to_ecef(la, lo, 0.0, a, e2)
         sp, cp, sl, cl = math.sin(la), math.cos(la), math.sin(lo), math.cos(lo)
-        reach = math.sqrt(L[m, 0, 0] ** 2 + L[m, 0, 1] ** 2 + L[m, 1, 0] ** 2 + L[m, 1, 1] ** 2) * farthest
+        reach = math.sqrt(l00**2 + l01**2 + l10**2 + l11**2) * farthest
         for j in range(radius_m.size):
             dx, dy, dz = r_assets[j, 0] - x0, r_assets[j, 1] - y0, r_assets[j, 2] - z0
             t = cl * dx + sl * dy
@@ -344,17 +374,20 @@ def _disc_probabilities(lat_deg, lon_deg, L, asset_lat_deg, asset_lon_deg, radiu
             inside = 0
             for k in range(n_points):
                 u0, u1 = normals[k, 0], normals[k, 1]
-                east = L[m, 0, 0] * u0 + L[m, 0, 1] * u1
-                north = L[m, 1, 0] * u0 + L[m, 1, 1] * u1
+                east = l00 * u0 + l01 * u1
+                north = l10 * u0 + l11 * u1
                 if (east - east0) ** 2 + (north - north0) ** 2 <= r2:
                     inside += 1
             out[m, j] = inside / n_points
+    return definite
 
 
 def asset_hit_probability(pred: GroundPrediction, asset_lat_deg, asset_lon_deg, asset_radius_m) -> np.ndarray:
     """(N, A) probability that each predicted impact (Gaussian in the east/north plane) falls
     within each asset's radius (quasi-Monte Carlo over a fixed Sobol sample; 0 where the
-    prediction is invalid). The assets' latitudes, longitudes (deg) and radii (m) broadcast."""
+    prediction is invalid). The assets' latitudes, longitudes (deg) and radii (m) broadcast.
+    Raises numpy.linalg.LinAlgError where a valid prediction's covariance is not positive
+    definite."""
     lat, lon, rad = (np.atleast_1d(np.asarray(x, float)) for x in (asset_lat_deg, asset_lon_deg, asset_radius_m))
     if not lat.shape == lon.shape == rad.shape:
         lat, lon, rad = np.broadcast_arrays(lat, lon, rad)
@@ -366,12 +399,10 @@ def asset_hit_probability(pred: GroundPrediction, asset_lat_deg, asset_lon_deg, 
     ok = np.flatnonzero(pred.valid)
     if ok.size == 0 or a == 0:
         return out
-    cov = pred.cov_en_m2[ok]
-    scale = np.maximum(np.trace(cov, axis1=1, axis2=2), 1e-6)
-    L = np.linalg.cholesky(cov + 1e-9 * scale[:, None, None] * np.eye(2))
     frac = np.zeros((ok.size, a))
-    _disc_probabilities(pred.lat_deg[ok], pred.lon_deg[ok], L, lat, lon, rad, _UNIT_NORMALS, _UNIT_NORMALS_MAX, WGS84.a_m,
-                        WGS84.e2, frac)
+    if not _disc_probabilities(pred.lat_deg[ok], pred.lon_deg[ok], pred.cov_en_m2[ok], lat, lon, rad, _UNIT_NORMALS,
+                               _UNIT_NORMALS_MAX, WGS84.a_m, WGS84.e2, frac):
+        raise np.linalg.LinAlgError("Matrix is not positive definite")
     out[ok] = frac
     return out
 

@@ -278,21 +278,23 @@ class BattleManager:
         out = []
         for key in sorted(plan.pending):
             row = plan.pending[key]
-            waiting = any(shot["_unassessed"] > 0 for shot in plan.shots.get(key[0], []))
-            if row["launch_time_s"] <= before and not waiting:  # look before shooting again
-                row["committed"] = True
-                row["engagement_id"] = self._next_engagement
-                self._next_engagement += 1
-                row["_open"] = row["rounds"]  # interceptors not yet assessed surviving
-                row["_unassessed"] = row["rounds"]
-                i = batteries.ids.index(row["battery_id"])
-                if row["rounds"] > batteries.rounds[i]:
-                    raise AssertionError("inventory would go negative")
-                batteries.rounds[i] -= row["rounds"]
-                plan.rows.append(row)
-                plan.shots.setdefault(key[0], []).append(row)
-                del plan.pending[key]
-                out.append(row)
+            if row["launch_time_s"] > before:
+                continue
+            if any(shot["_unassessed"] > 0 for shot in plan.shots.get(key[0], [])):
+                continue  # look before shooting again
+            row["committed"] = True
+            row["engagement_id"] = self._next_engagement
+            self._next_engagement += 1
+            row["_open"] = row["rounds"]  # interceptors not yet assessed surviving
+            row["_unassessed"] = row["rounds"]
+            i = batteries.ids.index(row["battery_id"])
+            if row["rounds"] > batteries.rounds[i]:
+                raise AssertionError("inventory would go negative")
+            batteries.rounds[i] -= row["rounds"]
+            plan.rows.append(row)
+            plan.shots.setdefault(key[0], []).append(row)
+            del plan.pending[key]
+            out.append(row)
         return out
 
     def assessed(self, engagement: dict, killed: bool) -> None:
@@ -336,7 +338,8 @@ def _evaluate(world, pic: _Picture, assets, asset_ecef: np.ndarray, *, launch_po
     ballistic = cls == CLASS_BALLISTIC
     n_assets = len(assets)
     probs = np.zeros((n, n_assets))
-    table = {name: np.full(n, np.nan) for name in _PREDICTED_FIELDS}
+    predicted = np.full((len(_PREDICTED_FIELDS), n), np.nan)  # one row per field
+    table = dict(zip(_PREDICTED_FIELDS, predicted))
     flights = {}
     # impact prediction once the velocity is known to better than MAX_PREDICT_SPEED_SIGMA_MPS
     speed_sigma = np.sqrt(np.trace(pic.cov[:, 3:6, 3:6], axis1=1, axis2=2))
@@ -377,7 +380,7 @@ def _evaluate(world, pic: _Picture, assets, asset_ecef: np.ndarray, *, launch_po
         inv_beta[flies] = drag_estimate(pic.inv_beta[flies], pic.inv_beta_cov[flies], drag_prior)
     columns = {"time_s": pic.time_s.tolist(), "track_id": pic.track_id.tolist(), "object_id": pic.object_id,
                "classification": ["ballistic" if b else "air-breathing" for b in ballistic.tolist()],
-               **{name: v.tolist() for name, v in table.items()},
+               **dict(zip(_PREDICTED_FIELDS, predicted.tolist())),
                "threatened_asset": threatened, "asset_probability": p_threatened, "threat_value": values.tolist()}
     rows = [dict(zip(columns, r)) for r in zip(*columns.values())]
     speed = np.linalg.norm(x[:, 3:6], axis=1)
@@ -421,8 +424,9 @@ def _paths(world, pic: _Picture, ev: _Evaluation):
     n = pic.time_s.size
     x = pic.state
     flights = dict(ev.flights)
-    rest = np.array([j for j in np.flatnonzero(ev.cls == CLASS_BALLISTIC).tolist() if j not in flights], dtype=np.int64)
-    if rest.size:
+    rest = [j for j, c in enumerate(ev.cls.tolist()) if c == CLASS_BALLISTIC and j not in flights]
+    if rest:
+        rest = np.array(rest)
         ib = ev.inv_beta[rest]
         with np.errstate(divide="ignore"):
             beta = np.where(ib > 0, 1.0 / np.where(ib > 0, ib, 1.0), np.inf)
