@@ -127,27 +127,42 @@ class GroundPrediction(NamedTuple):
 def _augmented(state, cov, inv_beta, inv_beta_cov, inv_beta_prior=None):
     """(N, 7) states and (N, 7, 7) covariances; no drag state -> 1/beta = 0, variance 0
     (or the prior, when one is given: :func:`_condition_on_prior`)."""
-    x = np.atleast_2d(np.asarray(state, dtype=float))
-    P = np.asarray(cov, dtype=float).reshape(-1, 6, 6)
+    x = np.ascontiguousarray(np.atleast_2d(np.asarray(state, dtype=float))[:, :6])
     n = x.shape[0]
-    xa = np.zeros((n, 7))
-    xa[:, :6] = x[:, :6]
-    Pa = np.zeros((n, 7, 7))
-    Pa[:, :6, :6] = P
-    has = np.zeros(n, bool)
-    if inv_beta is not None:
-        b = _per_track(inv_beta, n)
-        has = np.isfinite(b)
-        xa[has, 6] = b[has]
-        if inv_beta_cov is not None:
-            row = np.asarray(inv_beta_cov, dtype=float).reshape(n, 7)
-            ok = has & np.all(np.isfinite(row), axis=1)
-            Pa[ok, 6, :] = row[ok]
-            Pa[ok, :, 6] = row[ok]
-    if inv_beta_prior is not None:
-        mean, sigma = (_per_track(v, n) for v in inv_beta_prior)
-        _condition_on_prior(xa, Pa, has, mean, sigma)
+    P = np.asarray(cov, dtype=float).reshape(-1, 6, 6)
+    P = np.ascontiguousarray(P if P.shape[0] == n else np.broadcast_to(P, (n, 6, 6)))  # one for all, or one each
+    # what is absent enters as NaN: a drag state, covariance row or prior that is not finite is not used
+    b = _per_track(math.nan if inv_beta is None else inv_beta, n)
+    row = (np.full((n, 7), math.nan) if inv_beta is None or inv_beta_cov is None
+           else np.ascontiguousarray(np.asarray(inv_beta_cov, dtype=float).reshape(n, 7)))
+    mean, sigma = (_per_track(v, n) for v in ((math.nan, math.nan) if inv_beta_prior is None else inv_beta_prior))
+    xa, Pa = np.empty((n, 7)), np.empty((n, 7, 7))
+    _augment(x, P, b, row, mean, sigma, xa, Pa)
     return xa, Pa
+
+
+@numba.njit(cache=True)
+def _augment(x, P, inv_beta, inv_beta_cov, prior_mean, prior_sigma, xa, Pa) -> None:
+    """:func:`_augmented` into ``xa``, ``Pa``: the drag state and its covariance row where
+    finite (the row only with the state), then the prior (:func:`_condition_on_prior`)."""
+    n = x.shape[0]
+    has = np.zeros(n, np.bool_)
+    for i in range(n):
+        xa[i, :6] = x[i]
+        xa[i, 6] = 0.0
+        Pa[i, :6, :6] = P[i]
+        Pa[i, 6, :] = 0.0
+        Pa[i, :6, 6] = 0.0
+        has[i] = math.isfinite(inv_beta[i])
+        if has[i]:
+            xa[i, 6] = inv_beta[i]
+            finite = True
+            for a in range(7):
+                finite = finite and math.isfinite(inv_beta_cov[i, a])
+            if finite:
+                Pa[i, 6, :] = inv_beta_cov[i]
+                Pa[i, :, 6] = inv_beta_cov[i]
+    _condition_on_prior(xa, Pa, has, prior_mean, prior_sigma)
 
 
 def _per_track(v, n: int) -> np.ndarray:

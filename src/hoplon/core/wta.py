@@ -247,7 +247,7 @@ def _slot_assignment(values: np.ndarray, pk: np.ndarray) -> np.ndarray:
     linear assignment (scipy, Jonker-Volgenant) fills them."""
     n_w, n_t = pk.shape
     k_slots = max(1, -(-n_w // n_t))
-    pbar = pk.mean(axis=0)
+    pbar = pk.sum(axis=0) / n_w  # (the mean)
     gain = np.concatenate([(values * (1.0 - pbar) ** k)[None, :] * pk for k in range(k_slots)], axis=1)
     rows, cols = linear_sum_assignment(gain, maximize=True)
     a = np.empty(n_w, np.int64)

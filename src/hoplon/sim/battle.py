@@ -251,12 +251,13 @@ class BattleManager:
         fresh = snap.last_update_s >= now - FRESH_S
         if self.killed_tracks:
             fresh &= np.array([t not in self.killed_tracks for t in snap.id.tolist()], dtype=bool)
-        rows = np.flatnonzero(fresh)
-        if rows.size == 0:
-            return None
-        ids = snap.id[rows]
-        return _Picture(ids, snap.time_s[rows], snap.state[rows], snap.cov[rows], snap.inv_beta[rows],
-                        snap.inv_beta_cov[rows], [label(t) for t in ids.tolist()])
+        columns = (snap.id, snap.time_s, snap.state, snap.cov, snap.inv_beta, snap.inv_beta_cov)
+        if not fresh.all():
+            rows = np.flatnonzero(fresh)
+            if rows.size == 0:
+                return None
+            columns = tuple(c[rows] for c in columns)
+        return _Picture(*columns, [label(t) for t in columns[0].tolist()])
 
     def _announce_classification(self, tid: int, pic: _Picture, r: int, row: dict) -> None:
         geo = ecef_to_geodetic(pic.state[r, :3], earth=self.world.earth)
@@ -488,7 +489,7 @@ def _plan_cycle(world, plan: _Plan, batteries: _Batteries, pic: _Picture, ev: _E
     for row in plan.pending.values():
         held[batteries.ids.index(row["battery_id"])] += row["rounds"]
     # rounds on offer: per battery, its remaining rounds up to salvo x reachable threats
-    offer = np.minimum(batteries.rounds - held, batteries.salvo * np.count_nonzero(pk > 0, axis=1))
+    offer = np.minimum(batteries.rounds - held, batteries.salvo * (pk > 0).sum(axis=1))
     w = np.repeat(np.arange(len(batteries.ids)), np.maximum(offer, 0))
     if w.size == 0:
         return
