@@ -16,7 +16,7 @@ import pytest
 from scipy.stats import chi2, ncx2
 
 from hoplon.core.ballistic import propagate, propagate_to_impact, sample_flight
-from hoplon.core.frames import enu_rotation, geodesic_inverse, geodetic_to_ecef
+from hoplon.core.frames import ecef_to_geodetic, enu_rotation, geodesic_inverse, geodetic_to_ecef
 from hoplon.core.threat import (
     CLASS_AIR_BREATHING,
     CLASS_BALLISTIC,
@@ -184,6 +184,23 @@ def test_classification_from_kinematics():
     drone = np.concatenate([r, R.T @ np.array([-50.0, 5.0, 0.0])])
     cruise = np.concatenate([geodetic_to_ecef(36.0, 38.0, 50.0), R.T @ np.array([-240.0, 0.0, 0.0])])
     assert classify_kinematics(np.stack([mrbm, drone, cruise])).tolist() == [CLASS_BALLISTIC, CLASS_AIR_BREATHING, CLASS_AIR_BREATHING]
+
+
+def test_classification_thresholds_are_exact():
+    """At the thresholds (speeds within an ulp of 900 m/s, heights within a metre of 30 km)
+    the class is decided by numpy's norm of the velocity and frames' geodetic height."""
+    rng = np.random.default_rng(9)
+    n = 20_000
+    lat, lon = rng.uniform(-80.0, 80.0, n), rng.uniform(-180.0, 180.0, n)
+    r = geodetic_to_ecef(lat, lon, 30e3 + rng.uniform(-1.0, 1.0, n))
+    v = rng.normal(size=(n, 3))
+    v *= (900.0 / np.linalg.norm(v, axis=1))[:, None]  # 900 m/s, give or take an ulp
+    state = np.concatenate([r, v], axis=1)
+    speed = np.linalg.norm(state[:, 3:6], axis=1)
+    height = ecef_to_geodetic(state[:, :3]).alt_m
+    assert (speed > 900.0).any() and (speed <= 900.0).any() and (height > 30e3).any() and (height <= 30e3).any()
+    expected = np.where((speed > 900.0) | (height > 30e3), CLASS_BALLISTIC, CLASS_AIR_BREATHING)
+    np.testing.assert_array_equal(classify_kinematics(state), expected)
 
 
 @pytest.mark.slow

@@ -51,8 +51,8 @@ import numpy as np
 from scipy.stats import chi2, norm, qmc
 
 from hoplon.core.ballistic import STATUS_IMPACT, FlightSamples, impact_sensitivity
-from hoplon.core.earth import WGS84, EarthModel, _geodetic_to_ecef, earth_model
-from hoplon.core.frames import ecef_to_enu, ecef_to_height, geodetic_to_ecef
+from hoplon.core.earth import WGS84, EarthModel, _geodetic_to_ecef, _vermeille, earth_model
+from hoplon.core.frames import ecef_to_enu, geodetic_to_ecef
 
 __all__ = [
     "CLASS_AIR_BREATHING",
@@ -429,10 +429,20 @@ def threat_values(hit_probability: np.ndarray, asset_values) -> np.ndarray:
 
 def classify_kinematics(state) -> np.ndarray:
     """Ballistic (1) or air-breathing (2) from one ECEF state (N, 6) per track: ballistic
-    when faster than 900 m/s or higher than 30 km; air-breathing threats (drones, cruise
-    missiles) fly below 10 km at under 300 m/s."""
-    x = np.atleast_2d(np.asarray(state, float))
-    speed = np.linalg.norm(x[:, 3:6], axis=1)
-    alt = np.atleast_1d(ecef_to_height(x[:, :3]))
-    ballistic = (speed > BALLISTIC_MIN_SPEED_MPS) | (alt > BALLISTIC_MIN_ALTITUDE_M)
-    return np.where(ballistic, CLASS_BALLISTIC, CLASS_AIR_BREATHING)
+    when faster than 900 m/s or higher than 30 km (WGS84); air-breathing threats (drones,
+    cruise missiles) fly below 10 km at under 300 m/s."""
+    x = np.ascontiguousarray(np.atleast_2d(np.asarray(state, float)))
+    cls = np.empty(x.shape[0], np.int64)
+    _classify(x, WGS84.a_m, WGS84.e2, cls)
+    return cls
+
+
+@numba.njit(cache=True)
+def _classify(x, a, e2, cls) -> None:
+    """:func:`classify_kinematics` into ``cls``: the speed as np.linalg.norm sums it (left
+    to right), the height as frames.ecef_to_height computes it (a NaN fails both tests)."""
+    for i in range(x.shape[0]):
+        speed = math.sqrt(x[i, 3] * x[i, 3] + x[i, 4] * x[i, 4] + x[i, 5] * x[i, 5])
+        alt = _vermeille(x[i, 0], x[i, 1], x[i, 2], a, e2)[2]
+        ballistic = speed > BALLISTIC_MIN_SPEED_MPS or alt > BALLISTIC_MIN_ALTITUDE_M
+        cls[i] = CLASS_BALLISTIC if ballistic else CLASS_AIR_BREATHING
