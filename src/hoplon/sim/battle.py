@@ -339,8 +339,8 @@ def _evaluate(world, pic: _Picture, assets, asset_ecef: np.ndarray, *, launch_po
     ballistic = cls == CLASS_BALLISTIC
     n_assets = len(assets)
     probs = np.zeros((n, n_assets))
-    predicted = np.full((len(_PREDICTED_FIELDS), n), np.nan)  # one row per field
-    table = dict(zip(_PREDICTED_FIELDS, predicted))
+    impact = np.full((len(_IMPACT_FIELDS), n), np.nan)  # one row per field
+    launch = np.full((len(_LAUNCH_FIELDS), n), np.nan)
     flights = {}
     # impact prediction once the velocity is known to better than MAX_PREDICT_SPEED_SIGMA_MPS
     speed_sigma = np.sqrt(np.trace(pic.cov[:, 3:6, 3:6], axis1=1, axis2=2))
@@ -349,16 +349,14 @@ def _evaluate(world, pic: _Picture, assets, asset_ecef: np.ndarray, *, launch_po
         pred = predict_impact(x[ball], pic.cov[ball], inv_beta=pic.inv_beta[ball], inv_beta_cov=pic.inv_beta_cov[ball],
                               inv_beta_prior=drag_prior, earth=world.earth, max_time_s=PREDICT_MAX_TIME_S,
                               path_step_s=PATH_STEP_S)
-        _fill(table, ball, pred, impact_time_s=pic.time_s[ball] + pred.time_s, impact_time_sigma_s=pred.time_sigma_s,
-              impact_lat_deg=pred.lat_deg, impact_lon_deg=pred.lon_deg, ellipse_semi_major_m=pred.semi_major_m,
-              ellipse_semi_minor_m=pred.semi_minor_m, ellipse_major_azimuth_deg=pred.major_azimuth_deg)
+        _fill(impact, ball, pred, [pic.time_s[ball] + pred.time_s, pred.time_sigma_s, pred.lat_deg, pred.lon_deg,
+                                   pred.semi_major_m, pred.semi_minor_m, pred.major_azimuth_deg])
         if launch_points:
             # without the drag state: unobserved in midcourse, and flown backwards through the
             # dense air its spread grows without bound (negative drag)
             origin = estimate_launch_point(x[ball], pic.cov[ball], earth=world.earth, max_time_s=PREDICT_MAX_TIME_S)
-            _fill(table, ball, origin, launch_lat_deg=origin.lat_deg, launch_lon_deg=origin.lon_deg,
-                  launch_time_s=pic.time_s[ball] - origin.time_s, launch_ellipse_semi_major_m=origin.semi_major_m,
-                  launch_ellipse_semi_minor_m=origin.semi_minor_m)
+            _fill(launch, ball, origin, [origin.lat_deg, origin.lon_deg, pic.time_s[ball] - origin.time_s,
+                                         origin.semi_major_m, origin.semi_minor_m])
         if n_assets:
             probs[ball] = asset_hit_probability(pred, assets.lat_deg, assets.lon_deg, assets.radius_m)
         # the engagement paths of the predicted rows: the flights of their predictions' mean states
@@ -381,24 +379,25 @@ def _evaluate(world, pic: _Picture, assets, asset_ecef: np.ndarray, *, launch_po
         inv_beta[flies] = drag_estimate(pic.inv_beta[flies], pic.inv_beta_cov[flies], drag_prior)
     columns = {"time_s": pic.time_s.tolist(), "track_id": pic.track_id.tolist(), "object_id": pic.object_id,
                "classification": ["ballistic" if b else "air-breathing" for b in ballistic.tolist()],
-               **dict(zip(_PREDICTED_FIELDS, predicted.tolist())),
+               **dict(zip(_IMPACT_FIELDS, impact.tolist())), **dict(zip(_LAUNCH_FIELDS, launch.tolist())),
                "threatened_asset": threatened, "asset_probability": p_threatened, "threat_value": values.tolist()}
     rows = [dict(zip(columns, r)) for r in zip(*columns.values())]
     speed = np.linalg.norm(x[:, 3:6], axis=1)
     return _Evaluation(rows, cls, probs, values, speed, inv_beta, flights)
 
 
-_PREDICTED_FIELDS = ("impact_time_s", "impact_time_sigma_s", "impact_lat_deg", "impact_lon_deg", "ellipse_semi_major_m",
-                     "ellipse_semi_minor_m", "ellipse_major_azimuth_deg", "launch_lat_deg", "launch_lon_deg",
-                     "launch_time_s", "launch_ellipse_semi_major_m", "launch_ellipse_semi_minor_m")
-"""The threat evaluation's columns from the ground predictions (NaN without one)."""
+_IMPACT_FIELDS = ("impact_time_s", "impact_time_sigma_s", "impact_lat_deg", "impact_lon_deg", "ellipse_semi_major_m",
+                  "ellipse_semi_minor_m", "ellipse_major_azimuth_deg")
+_LAUNCH_FIELDS = ("launch_lat_deg", "launch_lon_deg", "launch_time_s", "launch_ellipse_semi_major_m",
+                  "launch_ellipse_semi_minor_m")
+"""The threat evaluation's columns from the impact and launch-point predictions (NaN without one)."""
 
 
-def _fill(table: dict[str, np.ndarray], rows: np.ndarray, pred, **fields: np.ndarray) -> None:
-    """``table[name][rows]`` = each field where ``pred`` (a GroundPrediction) is valid."""
+def _fill(block: np.ndarray, rows: np.ndarray, pred, fields: list[np.ndarray]) -> None:
+    """``block[f, rows]`` = ``fields[f]`` (one per row of ``block``) where ``pred`` (a
+    GroundPrediction of ``rows``) is valid."""
     ok = pred.valid
-    for name, v in fields.items():
-        table[name][rows[ok]] = v[ok]
+    block[:, rows[ok]] = np.array(fields)[:, ok]
 
 
 def _air_threat(x, asset_ecef, asset_radius_m) -> np.ndarray:
