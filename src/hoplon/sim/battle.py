@@ -492,7 +492,8 @@ def _plan_cycle(world, plan: _Plan, batteries: _Batteries, pic: _Picture, ev: _E
     w = np.repeat(np.arange(len(batteries.ids)), np.maximum(offer, 0))
     if w.size == 0:
         return
-    pk_w = np.column_stack([pk[w], np.zeros(w.size)])  # last column: hold
+    pk_w = np.zeros((w.size, len(tids) + 1))  # last column: hold
+    pk_w[:, :-1] = pk[w]
     # exact; the column cap keeps it deterministic (its fallback is the heuristic
     # incumbent), the time limit is only a safety valve
     sol = solve_exact(np.append(values, 0.0), pk_w, max_columns=WTA_MAX_COLUMNS, time_limit_s=WTA_SAFETY_TIME_LIMIT_S)
