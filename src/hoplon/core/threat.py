@@ -368,6 +368,7 @@ def _disc_probabilities(lat_deg, lon_deg, cov, asset_lat_deg, asset_lon_deg, rad
     for j in range(radius_m.size):  # frames.geodetic_to_ecef's arithmetic
         r_assets[j, 0], r_assets[j, 1], r_assets[j, 2] = _geodetic_to_ecef(
             math.radians(asset_lat_deg[j]), math.radians(asset_lon_deg[j]), 0.0, a, e2)
+    east, north = np.empty(n_points), np.empty(n_points)  # the points of the current prediction
     definite = True
     for m in range(cov.shape[0]):
         l00, l10, l11, ok = _jittered_cholesky(cov[m, 0, 0], cov[m, 1, 0], cov[m, 1, 1])
@@ -379,19 +380,23 @@ def _disc_probabilities(lat_deg, lon_deg, cov, asset_lat_deg, asset_lon_deg, rad
         x0, y0, z0 = _geodetic_to_ecef(la, lo, 0.0, a, e2)
         sp, cp, sl, cl = math.sin(la), math.cos(la), math.sin(lo), math.cos(lo)
         reach = math.sqrt(l00**2 + l01**2 + l10**2 + l11**2) * farthest
+        placed = False
         for j in range(radius_m.size):
             dx, dy, dz = r_assets[j, 0] - x0, r_assets[j, 1] - y0, r_assets[j, 2] - z0
             t = cl * dx + sl * dy
             east0, north0 = -sl * dx + cl * dy, -sp * t + cp * dz  # the asset
             if math.sqrt(east0**2 + north0**2) > (reach + radius_m[j]) * (1.0 + 1e-9) + 1e-6:
                 continue
+            if not placed:  # once per prediction, for every asset within reach
+                for k in range(n_points):
+                    u0, u1 = normals[k, 0], normals[k, 1]
+                    east[k] = l00 * u0 + l01 * u1
+                    north[k] = l10 * u0 + l11 * u1
+                placed = True
             r2 = radius_m[j] ** 2
             inside = 0
             for k in range(n_points):
-                u0, u1 = normals[k, 0], normals[k, 1]
-                east = l00 * u0 + l01 * u1
-                north = l10 * u0 + l11 * u1
-                if (east - east0) ** 2 + (north - north0) ** 2 <= r2:
+                if (east[k] - east0) ** 2 + (north[k] - north0) ** 2 <= r2:
                     inside += 1
             out[m, j] = inside / n_points
     return definite
