@@ -53,6 +53,7 @@ __all__ = ["INTERCEPTORS_SCHEMA", "INTERCEPTOR_BETA_KG_M2", "Interceptors", "hom
 
 INTERCEPTOR_BETA_KG_M2 = 3000.0
 """Ballistic coefficient of a spent interceptor falling after a miss (notional)."""
+_FLOAT_MAX = float(np.finfo(np.float64).max)
 
 INTERCEPTORS_SCHEMA = pa.schema(
     [
@@ -181,9 +182,9 @@ class Interceptors:
         aim = x[:, :3] + dt[:, None] * x[:, 3:6]  # air-breathing: straight line
         ball = classify_kinematics(x) == CLASS_BALLISTIC
         if ball.any():
-            ib = np.nan_to_num(snap.inv_beta[j[ball]], nan=0.0)
-            with np.errstate(divide="ignore"):
-                beta = np.where(ib > 0, 1.0 / np.where(ib > 0, ib, 1.0), np.inf)
+            # 1/beta: none (NaN) or <= 0 flies without drag, an infinite one as the largest float
+            ib = np.minimum(snap.inv_beta[j[ball]], _FLOAT_MAX)
+            beta = np.where(ib > 0, 1.0 / np.where(ib > 0, ib, 1.0), np.inf)
             pr = propagate(x[ball, :3], x[ball, 3:6], beta, np.maximum(dt[ball], 0.0), earth=self.world.earth)
             aim[ball] = pr.r_ecef_m
         flown = self._flyout(live, np.maximum(now, self.launch_s[live]), flyout_distance_m).tolist()  # distance by now
