@@ -221,7 +221,8 @@ class BattleManager:
         self.batteries = _Batteries.of(world)
         self.drag_prior = _drag_prior(world)
         assets = world.assets
-        self.asset_ecef = np.atleast_2d(geodetic_to_ecef(assets.lat_deg, assets.lon_deg, assets.alt_m, earth=world.earth))
+        self.asset_ecef = np.atleast_2d(geodetic_to_ecef(assets.lat_deg, assets.lon_deg, assets.alt_m,
+                                                         earth=world.earth))  # (A, 3), m
         self.plan = _Plan()
         self.evaluations: list[dict] = []
         self.classified: set[int] = set()
@@ -235,7 +236,8 @@ class BattleManager:
         pic = self._picture(now, snap, label) if snap is not None and len(snap.id) else None
         if pic is not None:
             world = self.world
-            ev = _evaluate(world, pic, world.assets, self.asset_ecef, launch_points=self.launch_points, drag_prior=self.drag_prior)
+            ev = _evaluate(world, pic, world.assets, self.asset_ecef, launch_points=self.launch_points,
+                           drag_prior=self.drag_prior)
             self.evaluations += ev.rows
             for r, tid in enumerate(pic.track_id.tolist()):
                 if tid not in self.classified:
