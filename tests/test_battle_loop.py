@@ -197,18 +197,20 @@ def test_plans_of_tracks_not_revised_keep_their_rounds(monkeypatch):
     monkeypatch.setattr(battle, "_plan_cycle", lambda *a: (calls.append(a), real(*a))[1])
     run(world)
     # a cycle that planned two or more tracks of ballistic missiles
-    pick = next(a for a in calls if a[5].size >= 2 and int(np.sum(a[6]["values"] > 0)) >= 2)
-    w, _, batteries, cols, state, rows, ev, now, _ = pick
+    pick = next(a for a in calls if a[3].time_s.size >= 2 and int(np.sum(a[4].values > 0)) >= 2)
+    w, _, batteries, pic, ev, now, _ = pick
     fresh_batteries = battle._Batteries.of(w)
     plan = battle._Plan()
 
     def part(k):
-        sub = {key: (v[[k]] if isinstance(v, np.ndarray) and v.shape[:1] == rows.shape else v) for key, v in ev.items()}
-        sub["paths"] = {0: ev["paths"][k]} if k in ev["paths"] else {}  # the row's predicted flight, if any
-        return rows[[k]], sub
+        """The picture and evaluation of row k alone (with its predicted flight, if any)."""
+        one = type(pic)(*(x[[k]] for x in pic[:6]), [pic.object_id[k]])
+        sub = ev._replace(rows=[ev.rows[k]], flights={0: ev.flights[k]} if k in ev.flights else {},
+                          **{f: getattr(ev, f)[[k]] for f in ("cls", "probs", "values", "speed_mps", "inv_beta")})
+        return one, sub
 
     r0, e0 = part(0)
-    real(w, plan, fresh_batteries, cols, state, r0, e0, now, [])
+    real(w, plan, fresh_batteries, r0, e0, now, [])
     held = Counter()
     for row in plan.pending.values():
         held[row["battery_id"]] += row["rounds"]
@@ -217,7 +219,7 @@ def test_plans_of_tracks_not_revised_keep_their_rounds(monkeypatch):
     for i, bid in enumerate(fresh_batteries.ids):
         fresh_batteries.rounds[i] = held[bid]
     r1, e1 = part(1)
-    real(w, plan, fresh_batteries, cols, state, r1, e1, now, [])
+    real(w, plan, fresh_batteries, r1, e1, now, [])
     total = Counter()
     for row in plan.pending.values():
         total[row["battery_id"]] += row["rounds"]

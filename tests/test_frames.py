@@ -185,6 +185,27 @@ def test_ecef_to_geodetic_matches_pyproj_inverse(wgs84_transformer):
     assert np.max(_horizontal_error_m(ours.lat_deg, ours.lon_deg, ref_lat, ref_lon)) < MILLIMETRE
 
 
+@pytest.mark.parametrize("earth", ["wgs84", "sphere"])
+def test_ecef_to_height_is_the_geodetic_height(wgs84_transformer, earth):
+    """The height alone: PROJ's forward transform's input height (WGS84; |r| - R on the
+    sphere), and exactly ecef_to_geodetic's; NaN points (padding) have NaN heights."""
+    rng = np.random.default_rng(4)
+    lat, lon, alt = _random_geodetic(rng, 4_998)
+    if earth == "wgs84":
+        r = np.stack(wgs84_transformer.transform(lon, lat, alt), axis=-1)
+        np.testing.assert_allclose(frames.ecef_to_height(r), alt, rtol=0, atol=MILLIMETRE)
+    else:
+        r = frames.geodetic_to_ecef(lat, lon, alt, earth=earth)
+        expected = np.linalg.norm(r, axis=-1) - SPHERE_R_M
+        np.testing.assert_allclose(frames.ecef_to_height(r, earth=earth), expected, rtol=0, atol=MILLIMETRE)
+    grid = np.concatenate([r, np.full((3, 3), np.nan)]).reshape(-1, 3, 3)  # (..., 3) shapes kept
+    height = frames.ecef_to_height(grid, earth=earth)
+    assert height.shape == grid.shape[:-1]
+    np.testing.assert_array_equal(height.ravel()[:-3], frames.ecef_to_geodetic(r, earth=earth).alt_m)
+    assert np.isnan(height.ravel()[-3:]).all()
+    assert type(frames.ecef_to_height(r[0], earth=earth)) is float
+
+
 def test_sphere_geodetic_is_geocentric():
     rng = np.random.default_rng(3)
     lat, lon, alt = _random_geodetic(rng, 1000)

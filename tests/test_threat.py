@@ -16,11 +16,12 @@ import pytest
 from scipy.stats import chi2, ncx2
 
 from hoplon.core.ballistic import propagate, propagate_to_impact, sample_flight
-from hoplon.core.frames import enu_rotation, geodesic_inverse, geodetic_to_ecef
+from hoplon.core.frames import ecef_to_geodetic, enu_rotation, geodesic_inverse, geodetic_to_ecef
 from hoplon.core.threat import (
     CLASS_AIR_BREATHING,
     CLASS_BALLISTIC,
     GroundPrediction,
+    _jittered_cholesky,
     asset_hit_probability,
     classify_kinematics,
     drag_estimate,
@@ -149,6 +150,28 @@ def test_asset_probability_is_rice_for_an_offset_circular_gaussian():
     assert threat_values(p, [80.0])[0] == pytest.approx(80.0 * p[0, 0])
 
 
+def test_disc_probabilities_factor_the_covariance_as_lapack_does():
+    """The kernel's 2 x 2 Cholesky factor of the jittered covariance is numpy's (LAPACK
+    potrf) bit for bit, over scales from mm^2 to 1e12 m^2 and correlations up to 1 - 1e-12;
+    a covariance that is not positive definite fails as numpy's does."""
+    rng = np.random.default_rng(5)
+    n = 20_000
+    b = rng.normal(size=(n, 2, 2)) * 10.0 ** rng.uniform(-3.0, 6.0, (n, 1, 1))
+    cov = b @ b.transpose(0, 2, 1)
+    rho = rng.choice([-1.0, 1.0], n // 2) * (1.0 - 10.0 ** rng.uniform(-12.0, 0.0, n // 2))
+    cov[::2, 0, 1] = cov[::2, 1, 0] = rho * np.sqrt(cov[::2, 0, 0] * cov[::2, 1, 1])
+    jitter = 1e-9 * np.maximum(np.trace(cov, axis1=1, axis2=2), 1e-6)
+    lapack = np.linalg.cholesky(cov + jitter[:, None, None] * np.eye(2))
+    ours = np.array([_jittered_cholesky(c[0, 0], c[1, 0], c[1, 1]) for c in cov])
+    assert ours[:, 3].all()
+    np.testing.assert_array_equal(ours[:, :3], lapack[:, [0, 1, 1], [0, 0, 1]])
+    indefinite = _prediction(1000.0, 1000.0)._replace(cov_en_m2=np.array([[[1e6, 2e6], [2e6, 1e6]]]))
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.cholesky(indefinite.cov_en_m2)
+    with pytest.raises(np.linalg.LinAlgError):
+        asset_hit_probability(indefinite, [37.0], [35.4], [5000.0])
+
+
 def test_invalid_predictions_threaten_nothing():
     pred = _prediction(100.0, 100.0)._replace(valid=np.array([False]))
     assert asset_hit_probability(pred, [37.0], [35.4], [5000.0])[0, 0] == 0.0
@@ -161,6 +184,23 @@ def test_classification_from_kinematics():
     drone = np.concatenate([r, R.T @ np.array([-50.0, 5.0, 0.0])])
     cruise = np.concatenate([geodetic_to_ecef(36.0, 38.0, 50.0), R.T @ np.array([-240.0, 0.0, 0.0])])
     assert classify_kinematics(np.stack([mrbm, drone, cruise])).tolist() == [CLASS_BALLISTIC, CLASS_AIR_BREATHING, CLASS_AIR_BREATHING]
+
+
+def test_classification_thresholds_are_exact():
+    """At the thresholds (speeds within an ulp of 900 m/s, heights within a metre of 30 km)
+    the class is decided by numpy's norm of the velocity and frames' geodetic height."""
+    rng = np.random.default_rng(9)
+    n = 20_000
+    lat, lon = rng.uniform(-80.0, 80.0, n), rng.uniform(-180.0, 180.0, n)
+    r = geodetic_to_ecef(lat, lon, 30e3 + rng.uniform(-1.0, 1.0, n))
+    v = rng.normal(size=(n, 3))
+    v *= (900.0 / np.linalg.norm(v, axis=1))[:, None]  # 900 m/s, give or take an ulp
+    state = np.concatenate([r, v], axis=1)
+    speed = np.linalg.norm(state[:, 3:6], axis=1)
+    height = ecef_to_geodetic(state[:, :3]).alt_m
+    assert (speed > 900.0).any() and (speed <= 900.0).any() and (height > 30e3).any() and (height <= 30e3).any()
+    expected = np.where((speed > 900.0) | (height > 30e3), CLASS_BALLISTIC, CLASS_AIR_BREATHING)
+    np.testing.assert_array_equal(classify_kinematics(state), expected)
 
 
 @pytest.mark.slow

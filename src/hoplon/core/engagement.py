@@ -98,20 +98,19 @@ def engagement_windows(battery_ecef_m, params: FlyoutParameters, path_time_s, pa
     p = np.ascontiguousarray(path_ecef_m, float)
     alt = np.ascontiguousarray(path_alt_m, float)
     earliest = np.full(t.shape[0], float(now_s)) if not_before_s is None else np.maximum(now_s, np.asarray(not_before_s, float))
-    prm = [_per_battery(x, b.shape[0]) for x in params]
-    return EngagementWindows(*_windows(b, t, p, alt, earliest, *prm))
-
-
-def _per_battery(x, n_batteries: int) -> np.ndarray:
-    """A fly-out parameter as a contiguous (B,) float array (a scalar for every battery)."""
-    x = np.ascontiguousarray(x, dtype=np.float64)
-    return x if x.shape == (n_batteries,) else np.ascontiguousarray(np.broadcast_to(x, (n_batteries,)))
+    prm = np.empty((len(params), b.shape[0]))
+    for k, x in enumerate(params):  # (B,) arrays, or one scalar for every battery
+        prm[k] = x
+    return EngagementWindows(*_windows(b, t, p, alt, earliest, prm))
 
 
 @njit(cache=True)
-def _windows(b, t, p, alt, earliest, vb, tb, tau, max_flight, min_range, max_range, min_alt, max_alt, delay):
+def _windows(b, t, p, alt, earliest, prm):
     """:func:`engagement_windows` in one pass over batteries x threats x samples (the
-    fly-out time as :func:`flyout_time_s` computes it)."""
+    fly-out time as :func:`flyout_time_s` computes it); ``prm`` (9, B): the
+    :class:`FlyoutParameters` in their order."""
+    vb, tb, tau, max_flight, min_range, max_range, min_alt, max_alt, delay = (
+        prm[0], prm[1], prm[2], prm[3], prm[4], prm[5], prm[6], prm[7], prm[8])
     n_b, n_j, n_k = b.shape[0], t.shape[0], t.shape[1]
     ok = np.zeros((n_b, n_j, n_k), np.bool_)
     launch = np.full((n_b, n_j, n_k), np.nan)

@@ -36,7 +36,13 @@ from hoplon.core._arrays import as_floats as _floats
 from hoplon.core._arrays import broadcast_floats as _broadcast
 from hoplon.core._arrays import broadcast_shape as _broadcast_shape
 from hoplon.core._arrays import scalar_out as _out
-from hoplon.core.earth import EarthModel, _ecef_to_geodetic, _geodetic_to_ecef, earth_model
+from hoplon.core.earth import (
+    EarthModel,
+    _ecef_to_geodetic,
+    _geodetic_to_ecef,
+    _vermeille,
+    earth_model,
+)
 
 __all__ = [
     "Geodetic",
@@ -45,6 +51,7 @@ __all__ = [
     "GeodesicDirect",
     "geodetic_to_ecef",
     "ecef_to_geodetic",
+    "ecef_to_height",
     "enu_rotation",
     "ecef_to_enu",
     "enu_to_ecef",
@@ -236,6 +243,31 @@ def ecef_to_geodetic(r_ecef_m: np.ndarray, *, earth: str | EarthModel = "wgs84")
     lat, lon, alt = np.empty(n), np.empty(n), np.empty(n)
     _ecef_to_geodetic_array(flat, model.a_m, model.e2, model.is_sphere, lat, lon, alt)
     return Geodetic(_out(lat.reshape(shape)), _out(lon.reshape(shape)), _out(alt.reshape(shape)))
+
+
+@numba.njit(cache=True)
+def _ecef_to_height_array(r: np.ndarray, a: float, e2: float, sphere: bool, alt_m: np.ndarray) -> None:
+    for i in range(r.shape[0]):
+        x, y, z = r[i, 0], r[i, 1], r[i, 2]
+        if math.isnan(x) or math.isnan(y) or math.isnan(z):
+            alt_m[i] = math.nan
+        elif sphere:  # _ecef_to_geodetic's arithmetic
+            rho = math.sqrt(x * x + y * y)
+            alt_m[i] = math.sqrt(rho * rho + z * z) - a
+        else:
+            alt_m[i] = _vermeille(x, y, z, a, e2)[2]
+
+
+def ecef_to_height(r_ecef_m: np.ndarray, *, earth: str | EarthModel = "wgs84") -> Floats:
+    """Height above the ellipsoid (m) of ECEF points (..., 3): :func:`ecef_to_geodetic`'s
+    ``alt_m``, the same numbers, without the latitude and longitude (a point with a NaN
+    coordinate has a NaN height)."""
+    model = earth_model(earth)
+    r = _points(r_ecef_m, "r_ecef_m")
+    shape = r.shape[:-1]
+    alt = np.empty(math.prod(shape))
+    _ecef_to_height_array(_kernel_input(r.reshape(-1, 3)), model.a_m, model.e2, model.is_sphere, alt)
+    return _out(alt.reshape(shape))
 
 
 # --------------------------------------------------------------------------- ENU

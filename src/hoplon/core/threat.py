@@ -51,8 +51,8 @@ import numpy as np
 from scipy.stats import chi2, norm, qmc
 
 from hoplon.core.ballistic import STATUS_IMPACT, FlightSamples, impact_sensitivity
-from hoplon.core.earth import WGS84, EarthModel, _geodetic_to_ecef, earth_model
-from hoplon.core.frames import ecef_to_enu, ecef_to_geodetic, geodetic_to_ecef
+from hoplon.core.earth import WGS84, EarthModel, _geodetic_to_ecef, _vermeille, earth_model
+from hoplon.core.frames import ecef_to_enu, geodetic_to_ecef
 
 __all__ = [
     "CLASS_AIR_BREATHING",
@@ -127,27 +127,50 @@ class GroundPrediction(NamedTuple):
 def _augmented(state, cov, inv_beta, inv_beta_cov, inv_beta_prior=None):
     """(N, 7) states and (N, 7, 7) covariances; no drag state -> 1/beta = 0, variance 0
     (or the prior, when one is given: :func:`_condition_on_prior`)."""
-    x = np.atleast_2d(np.asarray(state, dtype=float))
-    P = np.asarray(cov, dtype=float).reshape(-1, 6, 6)
+    x = np.ascontiguousarray(np.atleast_2d(np.asarray(state, dtype=float))[:, :6])
     n = x.shape[0]
-    xa = np.zeros((n, 7))
-    xa[:, :6] = x[:, :6]
-    Pa = np.zeros((n, 7, 7))
-    Pa[:, :6, :6] = P
-    has = np.zeros(n, bool)
-    if inv_beta is not None:
-        b = np.broadcast_to(np.asarray(inv_beta, dtype=float), (n,))
-        has = np.isfinite(b)
-        xa[has, 6] = b[has]
-        if inv_beta_cov is not None:
-            row = np.asarray(inv_beta_cov, dtype=float).reshape(n, 7)
-            ok = has & np.all(np.isfinite(row), axis=1)
-            Pa[ok, 6, :] = row[ok]
-            Pa[ok, :, 6] = row[ok]
-    if inv_beta_prior is not None:
-        mean, sigma = (np.ascontiguousarray(np.broadcast_to(np.asarray(v, dtype=float), (n,))) for v in inv_beta_prior)
-        _condition_on_prior(xa, Pa, has, mean, sigma)
+    P = np.asarray(cov, dtype=float).reshape(-1, 6, 6)
+    P = np.ascontiguousarray(P if P.shape[0] == n else np.broadcast_to(P, (n, 6, 6)))  # one for all, or one each
+    # what is absent enters as NaN: a drag state, covariance row or prior that is not finite is not used
+    b = _per_track(math.nan if inv_beta is None else inv_beta, n)
+    row = (np.full((n, 7), math.nan) if inv_beta is None or inv_beta_cov is None
+           else np.ascontiguousarray(np.asarray(inv_beta_cov, dtype=float).reshape(n, 7)))
+    mean, sigma = (_per_track(v, n) for v in ((math.nan, math.nan) if inv_beta_prior is None else inv_beta_prior))
+    xa, Pa = np.empty((n, 7)), np.empty((n, 7, 7))
+    _augment(x, P, b, row, mean, sigma, xa, Pa)
     return xa, Pa
+
+
+@numba.njit(cache=True)
+def _augment(x, P, inv_beta, inv_beta_cov, prior_mean, prior_sigma, xa, Pa) -> None:
+    """:func:`_augmented` into ``xa``, ``Pa``: the drag state and its covariance row where
+    finite (the row only with the state), then the prior (:func:`_condition_on_prior`)."""
+    n = x.shape[0]
+    has = np.zeros(n, np.bool_)
+    for i in range(n):
+        xa[i, :6] = x[i]
+        xa[i, 6] = 0.0
+        Pa[i, :6, :6] = P[i]
+        Pa[i, 6, :] = 0.0
+        Pa[i, :6, 6] = 0.0
+        has[i] = math.isfinite(inv_beta[i])
+        if has[i]:
+            xa[i, 6] = inv_beta[i]
+            finite = True
+            for a in range(7):
+                finite = finite and math.isfinite(inv_beta_cov[i, a])
+            if finite:
+                Pa[i, 6, :] = inv_beta_cov[i]
+                Pa[i, :, 6] = inv_beta_cov[i]
+    _condition_on_prior(xa, Pa, has, prior_mean, prior_sigma)
+
+
+def _per_track(v, n: int) -> np.ndarray:
+    """A scalar or (n,) array as a contiguous (n,) float array."""
+    a = np.asarray(v, dtype=float)
+    if a.shape == (n,):
+        return np.ascontiguousarray(a)
+    return np.full(n, a) if a.ndim == 0 else np.ascontiguousarray(np.broadcast_to(a, (n,)))
 
 
 DRAG_PRIOR_GATE = float(chi2.ppf(0.9999, 1))
@@ -311,55 +334,95 @@ _UNIT_NORMALS_MAX = float(np.sqrt((_UNIT_NORMALS**2).sum(axis=1)).max())
 
 
 @numba.njit(cache=True)
-def _disc_probabilities(lat_deg, lon_deg, L, r_assets, radius_m, normals, farthest, a, e2, out) -> None:
-    """``out[m, j]``: the fraction of the points ``L[m] @ normal`` (``normals`` (K, 2)) in
-    the east/north plane at (``lat_deg[m]``, ``lon_deg[m]``) on the ellipsoid (``a``, m;
-    ``e2``) within ``radius_m[j]`` of asset j (ECEF ``r_assets`` (A, 3), placed by
-    frames.ecef_to_enu's arithmetic); 0 without counting where the asset is farther than
-    its radius plus the farthest point (``|L|_F`` times ``farthest``, the largest
-    ``|normal|``; and a rounding margin)."""
+def _jittered_cholesky(c00: float, c10: float, c11: float) -> tuple[float, float, float, bool]:
+    """Lower Cholesky factor (l00, l10, l11) of the 2 x 2 covariance [[c00, .], [c10, c11]]
+    plus 1e-9 of its trace (at least 1e-6) on the diagonal, and whether it is positive
+    definite (no pivot <= 0): LAPACK's arithmetic as numpy.linalg.cholesky calls it (potrf:
+    the column scaled by the pivot's reciprocal; the same bits, tests/test_threat.py)."""
+    trace = c00 + c11
+    jitter = 1e-9 * (1e-6 if trace < 1e-6 else trace)  # (np.maximum: NaN stays NaN)
+    a00, a10, a11 = c00 + jitter, c10 + jitter * 0.0, c11 + jitter
+    if a00 <= 0.0:
+        return math.nan, math.nan, math.nan, False
+    l00 = math.sqrt(a00)
+    l10 = a10 * (1.0 / l00)
+    d = a11 - l10 * l10
+    if d <= 0.0:
+        return math.nan, math.nan, math.nan, False
+    return l00, l10, math.sqrt(d), True
+
+
+@numba.njit(cache=True)
+def _disc_probabilities(lat_deg, lon_deg, cov, asset_lat_deg, asset_lon_deg, radius_m, normals, farthest, a, e2,
+                        out) -> bool:
+    """``out[m, j]``: the fraction of the points ``L[m] @ normal`` (``normals`` (K, 2); L the
+    :func:`_jittered_cholesky` factor of ``cov[m]``) in the east/north plane at
+    (``lat_deg[m]``, ``lon_deg[m]``) on the ellipsoid (``a``, m; ``e2``) within
+    ``radius_m[j]`` of asset j (on the ellipsoid at (``asset_lat_deg[j]``,
+    ``asset_lon_deg[j]``), placed by frames.ecef_to_enu's arithmetic); 0 without counting
+    where the asset is farther than its radius plus the farthest point (``|L|_F`` times
+    ``farthest``, the largest ``|normal|``; and a rounding margin). False if a covariance
+    is not positive definite (its row is left 0)."""
     n_points = normals.shape[0]
-    for m in range(L.shape[0]):
+    r_assets = np.empty((radius_m.size, 3))
+    for j in range(radius_m.size):  # frames.geodetic_to_ecef's arithmetic
+        r_assets[j, 0], r_assets[j, 1], r_assets[j, 2] = _geodetic_to_ecef(
+            math.radians(asset_lat_deg[j]), math.radians(asset_lon_deg[j]), 0.0, a, e2)
+    east, north = np.empty(n_points), np.empty(n_points)  # the points of the current prediction
+    definite = True
+    for m in range(cov.shape[0]):
+        l00, l10, l11, ok = _jittered_cholesky(cov[m, 0, 0], cov[m, 1, 0], cov[m, 1, 1])
+        if not ok:
+            definite = False
+            continue
+        l01 = 0.0
         la, lo = math.radians(lat_deg[m]), math.radians(lon_deg[m])
         x0, y0, z0 = _geodetic_to_ecef(la, lo, 0.0, a, e2)
         sp, cp, sl, cl = math.sin(la), math.cos(la), math.sin(lo), math.cos(lo)
-        reach = math.sqrt(L[m, 0, 0] ** 2 + L[m, 0, 1] ** 2 + L[m, 1, 0] ** 2 + L[m, 1, 1] ** 2) * farthest
+        reach = math.sqrt(l00**2 + l01**2 + l10**2 + l11**2) * farthest
+        placed = False
         for j in range(radius_m.size):
             dx, dy, dz = r_assets[j, 0] - x0, r_assets[j, 1] - y0, r_assets[j, 2] - z0
             t = cl * dx + sl * dy
             east0, north0 = -sl * dx + cl * dy, -sp * t + cp * dz  # the asset
             if math.sqrt(east0**2 + north0**2) > (reach + radius_m[j]) * (1.0 + 1e-9) + 1e-6:
                 continue
+            if not placed:  # once per prediction, for every asset within reach
+                for k in range(n_points):
+                    u0, u1 = normals[k, 0], normals[k, 1]
+                    east[k] = l00 * u0 + l01 * u1
+                    north[k] = l10 * u0 + l11 * u1
+                placed = True
             r2 = radius_m[j] ** 2
             inside = 0
             for k in range(n_points):
-                u0, u1 = normals[k, 0], normals[k, 1]
-                east = L[m, 0, 0] * u0 + L[m, 0, 1] * u1
-                north = L[m, 1, 0] * u0 + L[m, 1, 1] * u1
-                if (east - east0) ** 2 + (north - north0) ** 2 <= r2:
+                if (east[k] - east0) ** 2 + (north[k] - north0) ** 2 <= r2:
                     inside += 1
             out[m, j] = inside / n_points
+    return definite
 
 
 def asset_hit_probability(pred: GroundPrediction, asset_lat_deg, asset_lon_deg, asset_radius_m) -> np.ndarray:
     """(N, A) probability that each predicted impact (Gaussian in the east/north plane) falls
     within each asset's radius (quasi-Monte Carlo over a fixed Sobol sample; 0 where the
-    prediction is invalid)."""
-    lat = np.atleast_1d(np.asarray(asset_lat_deg, float))
-    lon = np.atleast_1d(np.asarray(asset_lon_deg, float))
-    rad = np.ascontiguousarray(np.atleast_1d(np.asarray(asset_radius_m, float)))
+    prediction is invalid). The assets' latitudes, longitudes (deg) and radii (m) broadcast.
+    Raises numpy.linalg.LinAlgError where a valid prediction's covariance is not positive
+    definite."""
+    lat, lon, rad = (np.atleast_1d(np.asarray(x, float)) for x in (asset_lat_deg, asset_lon_deg, asset_radius_m))
+    if not lat.shape == lon.shape == rad.shape:
+        lat, lon, rad = np.broadcast_arrays(lat, lon, rad)
+    lat, lon, rad = (np.ascontiguousarray(x.ravel()) for x in (lat, lon, rad))
+    if np.any(np.abs(lat) > 90.0):
+        raise ValueError("asset_lat_deg must lie in [-90, 90] degrees")
     n, a = pred.lat_deg.size, lat.size
     out = np.zeros((n, a))
     ok = np.flatnonzero(pred.valid)
     if ok.size == 0 or a == 0:
         return out
-    r_assets = np.atleast_2d(geodetic_to_ecef(lat, lon, np.zeros_like(lat)))
-    cov = pred.cov_en_m2[ok]
-    scale = np.maximum(np.trace(cov, axis1=1, axis2=2), 1e-6)
-    L = np.linalg.cholesky(cov + 1e-9 * scale[:, None, None] * np.eye(2))
     frac = np.zeros((ok.size, a))
-    _disc_probabilities(pred.lat_deg[ok], pred.lon_deg[ok], L, r_assets, rad, _UNIT_NORMALS, _UNIT_NORMALS_MAX, WGS84.a_m,
-                        WGS84.e2, frac)
+    if not _disc_probabilities(pred.lat_deg[ok], pred.lon_deg[ok], pred.cov_en_m2[ok], lat, lon, rad, _UNIT_NORMALS,
+                               _UNIT_NORMALS_MAX, WGS84.a_m, WGS84.e2, frac):
+        raise np.linalg.LinAlgError("Matrix is not positive definite")
     out[ok] = frac
     return out
 
@@ -371,10 +434,20 @@ def threat_values(hit_probability: np.ndarray, asset_values) -> np.ndarray:
 
 def classify_kinematics(state) -> np.ndarray:
     """Ballistic (1) or air-breathing (2) from one ECEF state (N, 6) per track: ballistic
-    when faster than 900 m/s or higher than 30 km; air-breathing threats (drones, cruise
-    missiles) fly below 10 km at under 300 m/s."""
-    x = np.atleast_2d(np.asarray(state, float))
-    speed = np.linalg.norm(x[:, 3:6], axis=1)
-    alt = np.atleast_1d(ecef_to_geodetic(x[:, :3]).alt_m)
-    ballistic = (speed > BALLISTIC_MIN_SPEED_MPS) | (alt > BALLISTIC_MIN_ALTITUDE_M)
-    return np.where(ballistic, CLASS_BALLISTIC, CLASS_AIR_BREATHING)
+    when faster than 900 m/s or higher than 30 km (WGS84); air-breathing threats (drones,
+    cruise missiles) fly below 10 km at under 300 m/s."""
+    x = np.ascontiguousarray(np.atleast_2d(np.asarray(state, float)))
+    cls = np.empty(x.shape[0], np.int64)
+    _classify(x, WGS84.a_m, WGS84.e2, cls)
+    return cls
+
+
+@numba.njit(cache=True)
+def _classify(x, a, e2, cls) -> None:
+    """:func:`classify_kinematics` into ``cls``: the speed as np.linalg.norm sums it (left
+    to right), the height as frames.ecef_to_height computes it (a NaN fails both tests)."""
+    for i in range(x.shape[0]):
+        speed = math.sqrt(x[i, 3] * x[i, 3] + x[i, 4] * x[i, 4] + x[i, 5] * x[i, 5])
+        alt = _vermeille(x[i, 0], x[i, 1], x[i, 2], a, e2)[2]
+        ballistic = speed > BALLISTIC_MIN_SPEED_MPS or alt > BALLISTIC_MIN_ALTITUDE_M
+        cls[i] = CLASS_BALLISTIC if ballistic else CLASS_AIR_BREATHING

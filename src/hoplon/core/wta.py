@@ -108,7 +108,7 @@ def check_instance(values, pk) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"values: not a list of numbers ({exc})") from None
     if v.ndim != 1 or v.size == 0:
         raise ValueError("values: must be a non-empty list of numbers, one per target")
-    if not np.all(np.isfinite(v)) or np.any(v < 0.0):
+    if not (v.min() >= 0.0 and v.max() < math.inf):  # (NaN fails both)
         bad = int(np.flatnonzero(~np.isfinite(v) | (v < 0.0))[0])
         raise ValueError(f"values[{bad}]: must be a finite number >= 0, got {v[bad]!r}")
     if not isinstance(pk, np.ndarray):
@@ -127,8 +127,8 @@ def check_instance(values, pk) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError("pk: must be a non-empty list of rows, one per weapon")
     if p.shape[1] != v.size:
         raise ValueError(f"pk: rows have {p.shape[1]} entries but there are {v.size} targets")
-    bad = ~np.isfinite(p) | (p < 0.0) | (p > 1.0)
-    if np.any(bad):
+    if not (p.min() >= 0.0 and p.max() <= 1.0):  # (NaN fails both)
+        bad = ~np.isfinite(p) | (p < 0.0) | (p > 1.0)
         i, j = (int(k) for k in np.argwhere(bad)[0])
         raise ValueError(f"pk[{i}][{j}]: kill probability must be in [0, 1], got {p[i, j]!r}")
     return v, p
@@ -143,6 +143,12 @@ def surviving_value(values, pk, assignment) -> float:
     used = a >= 0
     np.multiply.at(v, a[used], 1.0 - p[np.flatnonzero(used), a[used]])
     return float(v.sum())
+
+
+def _objective(values: np.ndarray, pk: np.ndarray, assignment: np.ndarray) -> float:
+    """:func:`surviving_value` of a checked instance and a complete assignment (every
+    weapon assigned): the same products in the same order, compiled."""
+    return float(_surv_of(values, pk, assignment).sum())
 
 
 # --------------------------------------------------------------------------- heuristic
@@ -241,7 +247,7 @@ def _slot_assignment(values: np.ndarray, pk: np.ndarray) -> np.ndarray:
     linear assignment (scipy, Jonker-Volgenant) fills them."""
     n_w, n_t = pk.shape
     k_slots = max(1, -(-n_w // n_t))
-    pbar = pk.mean(axis=0)
+    pbar = pk.sum(axis=0) / n_w  # (the mean)
     gain = np.concatenate([(values * (1.0 - pbar) ** k)[None, :] * pk for k in range(k_slots)], axis=1)
     rows, cols = linear_sum_assignment(gain, maximize=True)
     a = np.empty(n_w, np.int64)
@@ -254,14 +260,20 @@ def solve_heuristic(values, pk, *, max_rounds: int = 1000) -> WTASolution:
     problem and the maximum-marginal-return greedy. No lower bound."""
     t0 = time.perf_counter()
     v, p = check_instance(values, pk)
+    best, best_obj = _heuristic(v, p, max_rounds)
+    return WTASolution(best, best_obj, None, "feasible", time.perf_counter() - t0)
+
+
+def _heuristic(v: np.ndarray, p: np.ndarray, max_rounds: int = 1000) -> tuple[np.ndarray, float]:
+    """:func:`solve_heuristic`'s assignment and objective on a checked instance."""
     best, best_obj = None, math.inf
     for start in (_slot_assignment(v, p), _greedy_mmr(v, p)):
         a = _local_search(v, p, start, max_rounds)
-        obj = surviving_value(v, p, a)
+        obj = _objective(v, p, a)
         if obj < best_obj:
             best, best_obj = a, obj
     assert best is not None
-    return WTASolution(best, best_obj, None, "feasible", time.perf_counter() - t0)
+    return best, best_obj
 
 
 # --------------------------------------------------------------------------- columns and pricing
@@ -568,16 +580,17 @@ def _assignment_from_columns(cols: _Columns, chosen, type_of: np.ndarray) -> np.
 
 def _weapon_types(pk: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Identical weapons grouped: (type of each weapon (W,), kill probabilities per type
-    (K, T), units per type (K,)), types in order of first appearance."""
-    rows = np.ascontiguousarray(pk, dtype=np.float64) + 0.0  # -0.0 and 0.0 alike
-    type_by_row: dict[bytes, int] = {}
+    (K, T), units per type (K,)), types in order of first appearance (rows compared as
+    tuples of floats: -0.0 and 0.0 alike; a checked instance has no NaN)."""
+    type_by_row: dict[tuple[float, ...], int] = {}
     first: list[int] = []  # the first weapon of each type
-    type_of = np.empty(rows.shape[0], np.int64)
-    for i in range(rows.shape[0]):
-        k = type_by_row.setdefault(rows[i].tobytes(), len(first))
+    kinds = []
+    for i, row in enumerate(map(tuple, pk.tolist())):
+        k = type_by_row.setdefault(row, len(first))
         if k == len(first):
             first.append(i)
-        type_of[i] = k
+        kinds.append(k)
+    type_of = np.array(kinds, dtype=np.int64)
     counts = np.bincount(type_of, minlength=len(first)).astype(np.int64)
     return type_of, pk[first], counts
 
@@ -601,13 +614,13 @@ def solve_exact(values, pk, *, time_limit_s: float = 60.0, gap: float = 1e-6, ma
     # solve with values scaled to a maximum of 1: the LP and MILP tolerances are absolute
     scale = float(v_in.max()) if v_in.max() > 0.0 else 1.0
     v = v_in / scale
-    incumbent = solve_heuristic(v, p).assignment
-    state = _ExactState(v, p, incumbent, surviving_value(v, p, incumbent), gap)
+    incumbent, ub = _heuristic(v, p)
+    state = _ExactState(v, p, incumbent, ub, gap)
 
     def done(status: str) -> WTASolution:
         state.details["seconds"] = time.perf_counter() - t0
         state.details["value_scale"] = scale
-        objective = surviving_value(v_in, p, state.incumbent)
+        objective = _objective(v_in, p, state.incumbent)
         bound = min(min(state.lb, state.ub) * scale, objective)
         return WTASolution(state.incumbent, objective, bound, status, time.perf_counter() - t0, state.details)
 
@@ -681,7 +694,7 @@ class _ExactState:
         return float(self.values[j] * np.prod(self.keep[list(ws), j])) if ws else float(self.values[j])
 
     def offer(self, assignment: np.ndarray) -> None:
-        obj = surviving_value(self.values, self.pk, assignment)
+        obj = _objective(self.values, self.pk, assignment)
         if obj < self.ub:
             self.incumbent, self.ub = assignment, obj
 

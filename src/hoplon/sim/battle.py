@@ -35,13 +35,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
 
-from hoplon.core.ballistic import sample_flight
+from hoplon.core.ballistic import FlightSamples, sample_flight
 from hoplon.core.engagement import FlyoutParameters, engagement_windows
-from hoplon.core.frames import ecef_to_geodetic, geodetic_to_ecef
+from hoplon.core.frames import ecef_to_geodetic, ecef_to_height, geodetic_to_ecef
 from hoplon.core.threat import (
     CLASS_BALLISTIC,
     PREDICTION_RTOL,
@@ -130,12 +131,12 @@ class _Batteries:
     types: list[str]
     ecef: np.ndarray
     params: FlyoutParameters
-    pk: list[dict]
+    pk: np.ndarray  # (3, B) single-shot kill probability against a ballistic threat, a cruise missile, a drone
     rounds: np.ndarray
     salvo: np.ndarray
     look: np.ndarray  # shoot-look-shoot
     assess_s: np.ndarray
-    defends: list[set[str]]
+    defended: list[np.ndarray]  # indices of the assets each battery defends (empty: any)
 
     @classmethod
     def of(cls, world) -> _Batteries:
@@ -149,19 +150,50 @@ class _Batteries:
 
         ecef = np.atleast_2d(geodetic_to_ecef(np.array([b.lat_deg for b in bats]), np.array([b.lon_deg for b in bats]),
                                               np.array([b.alt_m for b in bats]), earth=world.earth)) if bats else np.empty((0, 3))
+        names = list(world.assets.name)
         return cls(
             ids=[b.id for b in bats], types=[b.type for b in bats], ecef=ecef,
             params=FlyoutParameters(*(arr(n) for n in ("burnout_speed_mps", "burnout_time_s", "coast_decay_time_s",
                                                        "max_flight_time_s", "min_range_m", "max_range_m", "min_altitude_m",
                                                        "max_altitude_m", "launch_delay_s"))),
-            pk=[dict(t.pk) for t in types],
+            pk=np.array([[float(dict(t.pk).get(c, 0.0)) for t in types] for c in _PK_CLASSES]).reshape(3, len(types)),
             rounds=np.array([(b.launchers or t.launchers) * (b.rounds_per_launcher or t.rounds_per_launcher)
                              for b, t in zip(bats, types)], dtype=np.int64),
             salvo=np.array([b.doctrine.salvo for b in bats], dtype=np.int64),
             look=np.array([b.doctrine.mode == "shoot-look-shoot" for b in bats]),
             assess_s=np.array([b.doctrine.kill_assessment_delay_s for b in bats], dtype=float),
-            defends=[set(b.defends) for b in bats],
+            defended=[np.array([names.index(a) for a in set(b.defends)], dtype=np.int64) for b in bats],
         )
+
+
+_PK_CLASSES = ("ballistic", "cruise_missile", "drone")
+"""The threat classes of :attr:`_Batteries.pk`'s rows."""
+CRUISE_MIN_SPEED_MPS = 150.0
+"""An air-breathing track faster than this is taken for a cruise missile, else a drone."""
+
+
+class _Picture(NamedTuple):
+    """The fresh confirmed tracks of one cycle, one row each (J rows)."""
+
+    track_id: np.ndarray  # (J,) int
+    time_s: np.ndarray  # (J,) time of each track's state, s
+    state: np.ndarray  # (J, 6) ECEF position (m) and Earth-relative velocity (m/s)
+    cov: np.ndarray  # (J, 6, 6)
+    inv_beta: np.ndarray  # (J,) drag state 1/beta, m^2/kg (NaN: none)
+    inv_beta_cov: np.ndarray  # (J, 7) its covariance row over (position, velocity, 1/beta)
+    object_id: list[str]  # the true object of each track (analysis only; "" for none)
+
+
+class _Evaluation(NamedTuple):
+    """Threat evaluation of a picture's J rows (:func:`_evaluate`)."""
+
+    rows: list[dict]  # the threat evaluations table's rows
+    cls: np.ndarray  # (J,) CLASS_BALLISTIC or CLASS_AIR_BREATHING
+    probs: np.ndarray  # (J, A) probability of hitting each asset
+    values: np.ndarray  # (J,) threat value: sum over assets of value x probability
+    speed_mps: np.ndarray  # (J,)
+    inv_beta: np.ndarray  # (J,) drag flown by ballistic rows without a prediction, m^2/kg
+    flights: dict[int, tuple[FlightSamples, int]]  # row -> (samples, flight): predicted rows' paths
 
 
 @dataclass
@@ -188,6 +220,9 @@ class BattleManager:
         self.launch_points = launch_points  # estimate where each ballistic track came from
         self.batteries = _Batteries.of(world)
         self.drag_prior = _drag_prior(world)
+        assets = world.assets
+        self.asset_ecef = np.atleast_2d(geodetic_to_ecef(assets.lat_deg, assets.lon_deg, assets.alt_m,
+                                                         earth=world.earth))  # (A, 3), m
         self.plan = _Plan()
         self.evaluations: list[dict] = []
         self.classified: set[int] = set()
@@ -198,32 +233,36 @@ class BattleManager:
         """One planning cycle at ``now`` (s) over ``snap`` (:class:`ConfirmedTracks`);
         ``label(track_id)`` names the track's true object (analysis only). Returns the
         engagements committed (launching before ``now + PLAN_PERIOD_S``)."""
-        world = self.world
-        if snap is not None and len(snap.id):
-            fresh = (snap.last_update_s >= now - FRESH_S) & ~np.isin(snap.id, list(self.killed_tracks))
-            rows = np.flatnonzero(fresh)
-        else:
-            rows = np.empty(0, np.int64)
-        if rows.size:
-            cols = {"time_s": snap.time_s, "track_id": snap.id, "cov": snap.cov, "inv_beta_m2_kg": snap.inv_beta,
-                    "inv_beta_cov": snap.inv_beta_cov,
-                    "object_id": np.array([label(int(t)) for t in snap.id], dtype=object)}
-            state = snap.state
-            ev = _evaluate(world, cols, state, rows, world.assets, launch_points=self.launch_points,
+        pic = self._picture(now, snap, label) if snap is not None and len(snap.id) else None
+        if pic is not None:
+            world = self.world
+            ev = _evaluate(world, pic, world.assets, self.asset_ecef, launch_points=self.launch_points,
                            drag_prior=self.drag_prior)
-            for k, r in enumerate(rows):
-                tid = int(cols["track_id"][r])
-                self.evaluations.append({**ev["row"][k], "time_s": float(cols["time_s"][r]), "track_id": tid,
-                                         "object_id": cols["object_id"][r]})
+            self.evaluations += ev.rows
+            for r, tid in enumerate(pic.track_id.tolist()):
                 if tid not in self.classified:
                     self.classified.add(tid)
-                    self._announce_classification(tid, cols, state, r, ev["row"][k])
+                    self._announce_classification(tid, pic, r, ev.rows[r])
             if len(self.batteries.ids):
-                _plan_cycle(world, self.plan, self.batteries, cols, state, rows, ev, now, self.events)
+                _plan_cycle(world, self.plan, self.batteries, pic, ev, now, self.events)
         return self._commit(now + PLAN_PERIOD_S)
 
-    def _announce_classification(self, tid, cols, state, r, row) -> None:
-        geo = ecef_to_geodetic(state[r, :3], earth=self.world.earth)
+    def _picture(self, now: float, snap, label) -> _Picture | None:
+        """The tracks of ``snap`` updated within ``FRESH_S`` of ``now`` and not assessed
+        killed (None if there are none)."""
+        fresh = snap.last_update_s >= now - FRESH_S
+        if self.killed_tracks:
+            fresh &= np.array([t not in self.killed_tracks for t in snap.id.tolist()], dtype=bool)
+        columns = (snap.id, snap.time_s, snap.state, snap.cov, snap.inv_beta, snap.inv_beta_cov)
+        if not fresh.all():
+            rows = np.flatnonzero(fresh)
+            if rows.size == 0:
+                return None
+            columns = tuple(c[rows] for c in columns)
+        return _Picture(*columns, [label(t) for t in columns[0].tolist()])
+
+    def _announce_classification(self, tid: int, pic: _Picture, r: int, row: dict) -> None:
+        geo = ecef_to_geodetic(pic.state[r, :3], earth=self.world.earth)
         detail = f"track {tid}: {row['classification']}"
         if row["classification"] == "ballistic" and math.isfinite(row["impact_lat_deg"]):
             detail += (f"; predicted impact {row['impact_lat_deg']:.3f} N {row['impact_lon_deg']:.3f} E "
@@ -233,7 +272,7 @@ class BattleManager:
         if math.isfinite(row["launch_lat_deg"]):
             detail += (f"; launched from about {row['launch_lat_deg']:.2f} N {row['launch_lon_deg']:.2f} E "
                        f"(+/- {row['launch_ellipse_semi_major_m'] / 1e3:.0f} km)")
-        self.events.append(Event(float(cols["time_s"][r]), "classified", cols["object_id"][r] or f"track-{tid}",
+        self.events.append(Event(row["time_s"], "classified", row["object_id"] or f"track-{tid}",
                                  float(geo.lat_deg), float(geo.lon_deg), float(geo.alt_m), detail))
 
     def _commit(self, before: float) -> list[dict]:
@@ -242,21 +281,23 @@ class BattleManager:
         out = []
         for key in sorted(plan.pending):
             row = plan.pending[key]
-            waiting = any(shot["_unassessed"] > 0 for shot in plan.shots.get(key[0], []))
-            if row["launch_time_s"] <= before and not waiting:  # look before shooting again
-                row["committed"] = True
-                row["engagement_id"] = self._next_engagement
-                self._next_engagement += 1
-                row["_open"] = row["rounds"]  # interceptors not yet assessed surviving
-                row["_unassessed"] = row["rounds"]
-                i = batteries.ids.index(row["battery_id"])
-                if row["rounds"] > batteries.rounds[i]:
-                    raise AssertionError("inventory would go negative")
-                batteries.rounds[i] -= row["rounds"]
-                plan.rows.append(row)
-                plan.shots.setdefault(key[0], []).append(row)
-                del plan.pending[key]
-                out.append(row)
+            if row["launch_time_s"] > before:
+                continue
+            if any(shot["_unassessed"] > 0 for shot in plan.shots.get(key[0], [])):
+                continue  # look before shooting again
+            row["committed"] = True
+            row["engagement_id"] = self._next_engagement
+            self._next_engagement += 1
+            row["_open"] = row["rounds"]  # interceptors not yet assessed surviving
+            row["_unassessed"] = row["rounds"]
+            i = batteries.ids.index(row["battery_id"])
+            if row["rounds"] > batteries.rounds[i]:
+                raise AssertionError("inventory would go negative")
+            batteries.rounds[i] -= row["rounds"]
+            plan.rows.append(row)
+            plan.shots.setdefault(key[0], []).append(row)
+            del plan.pending[key]
+            out.append(row)
         return out
 
     def assessed(self, engagement: dict, killed: bool) -> None:
@@ -288,83 +329,88 @@ def _drag_prior(world) -> tuple[float, float] | None:
     return prior if math.isfinite(prior[0]) else None
 
 
-def _evaluate(world, cols, state, rows, assets, *, launch_points: bool = True, drag_prior=None) -> dict:
+def _evaluate(world, pic: _Picture, assets, asset_ecef: np.ndarray, *, launch_points: bool = True,
+              drag_prior=None) -> _Evaluation:
     """Classification, impact prediction, asset probabilities, value and path per row (and,
     with ``launch_points``, the estimated launch point: reported, never used to decide).
-    ``drag_prior`` (mean, sigma) of 1/beta: the threat class's (:func:`_drag_prior`)."""
-    n = rows.size
-    x = state[rows]
+    ``asset_ecef`` (A, 3): the assets' ECEF positions (m); ``drag_prior`` (mean, sigma) of
+    1/beta: the threat class's (:func:`_drag_prior`)."""
+    n = pic.time_s.size
+    x = pic.state
     cls = classify_kinematics(x)
-    out_rows = []
-    probs = np.zeros((n, len(assets)))
-    pred = None
+    ballistic = cls == CLASS_BALLISTIC
+    n_assets = len(assets)
+    probs = np.zeros((n, n_assets))
+    impact = np.full((len(_IMPACT_FIELDS), n), np.nan)  # one row per field
+    launch = np.full((len(_LAUNCH_FIELDS), n), np.nan)
+    flights = {}
     # impact prediction once the velocity is known to better than MAX_PREDICT_SPEED_SIGMA_MPS
-    speed_sigma = np.sqrt(np.trace(cols["cov"][rows][:, 3:6, 3:6], axis1=1, axis2=2))
-    ball = np.flatnonzero((cls == CLASS_BALLISTIC) & (speed_sigma <= MAX_PREDICT_SPEED_SIGMA_MPS))
+    speed_sigma = np.sqrt(np.trace(pic.cov[:, 3:6, 3:6], axis1=1, axis2=2))
+    ball = np.flatnonzero(ballistic & (speed_sigma <= MAX_PREDICT_SPEED_SIGMA_MPS))
     if ball.size:
-        r = rows[ball]
-        pred = predict_impact(x[ball], cols["cov"][r], inv_beta=cols["inv_beta_m2_kg"][r],
-                              inv_beta_cov=cols["inv_beta_cov"][r], inv_beta_prior=drag_prior, earth=world.earth,
-                              max_time_s=PREDICT_MAX_TIME_S, path_step_s=PATH_STEP_S)
-        # without the drag state: unobserved in midcourse, and flown backwards through the
-        # dense air its spread grows without bound (negative drag)
-        origin = (estimate_launch_point(x[ball], cols["cov"][r], earth=world.earth, max_time_s=PREDICT_MAX_TIME_S)
-                  if launch_points else None)
-        if len(assets):
+        pred = predict_impact(x[ball], pic.cov[ball], inv_beta=pic.inv_beta[ball], inv_beta_cov=pic.inv_beta_cov[ball],
+                              inv_beta_prior=drag_prior, earth=world.earth, max_time_s=PREDICT_MAX_TIME_S,
+                              path_step_s=PATH_STEP_S)
+        _fill(impact, ball, pred, [pic.time_s[ball] + pred.time_s, pred.time_sigma_s, pred.lat_deg, pred.lon_deg,
+                                   pred.semi_major_m, pred.semi_minor_m, pred.major_azimuth_deg])
+        if launch_points:
+            # without the drag state: unobserved in midcourse, and flown backwards through the
+            # dense air its spread grows without bound (negative drag)
+            origin = estimate_launch_point(x[ball], pic.cov[ball], earth=world.earth, max_time_s=PREDICT_MAX_TIME_S)
+            _fill(launch, ball, origin, [origin.lat_deg, origin.lon_deg, pic.time_s[ball] - origin.time_s,
+                                         origin.semi_major_m, origin.semi_minor_m])
+        if n_assets:
             probs[ball] = asset_hit_probability(pred, assets.lat_deg, assets.lon_deg, assets.radius_m)
-    air = np.flatnonzero(cls != CLASS_BALLISTIC)
-    if air.size and len(assets):
-        probs[air] = _air_threat(world, x[air], assets)
-    values = probs @ assets.value if len(assets) else np.zeros(n)
-    for k in range(n):
-        row = {"classification": "ballistic" if cls[k] == CLASS_BALLISTIC else "air-breathing",
-               "impact_time_s": math.nan, "impact_time_sigma_s": math.nan, "impact_lat_deg": math.nan,
-               "impact_lon_deg": math.nan, "ellipse_semi_major_m": math.nan, "ellipse_semi_minor_m": math.nan,
-               "ellipse_major_azimuth_deg": math.nan, "launch_lat_deg": math.nan, "launch_lon_deg": math.nan,
-               "launch_time_s": math.nan, "launch_ellipse_semi_major_m": math.nan, "launch_ellipse_semi_minor_m": math.nan,
-               "threatened_asset": "", "asset_probability": 0.0,
-               "threat_value": float(values[k])}
-        if len(assets) and probs[k].max() > 0:
-            j = int(np.argmax(probs[k] * assets.value))
-            row["threatened_asset"], row["asset_probability"] = str(assets.name[j]), float(probs[k, j])
-        out_rows.append(row)
-    if pred is not None:
-        for m, k in enumerate(ball):
-            if pred.valid[m]:
-                out_rows[k].update(
-                    impact_time_s=float(cols["time_s"][rows[k]] + pred.time_s[m]), impact_time_sigma_s=float(pred.time_sigma_s[m]),
-                    impact_lat_deg=float(pred.lat_deg[m]), impact_lon_deg=float(pred.lon_deg[m]),
-                    ellipse_semi_major_m=float(pred.semi_major_m[m]), ellipse_semi_minor_m=float(pred.semi_minor_m[m]),
-                    ellipse_major_azimuth_deg=float(pred.major_azimuth_deg[m]))
-            if origin is not None and origin.valid[m]:
-                out_rows[k].update(
-                    launch_lat_deg=float(origin.lat_deg[m]), launch_lon_deg=float(origin.lon_deg[m]),
-                    launch_time_s=float(cols["time_s"][rows[k]] - origin.time_s[m]),
-                    launch_ellipse_semi_major_m=float(origin.semi_major_m[m]),
-                    launch_ellipse_semi_minor_m=float(origin.semi_minor_m[m]))
+        # the engagement paths of the predicted rows: the flights of their predictions' mean states
+        flights = {k: (pred.path, m) for m, k in enumerate(ball.tolist())}
+    air = np.flatnonzero(~ballistic)
+    if air.size and n_assets:
+        probs[air] = _air_threat(x[air], asset_ecef, assets.radius_m)
+    values = probs @ assets.value if n_assets else np.zeros(n)
+    threatened, p_threatened = [""] * n, [0.0] * n
+    if n_assets:
+        top = np.argmax(probs * assets.value, axis=1)
+        for k in np.flatnonzero(probs.max(axis=1) > 0).tolist():
+            threatened[k], p_threatened[k] = str(assets.name[top[k]]), float(probs[k, top[k]])
     # the drag the engagement paths of ballistic rows without a prediction fly (the one a
     # prediction's mean would fly); predicted rows take their prediction's flight
     inv_beta = np.zeros(n)
-    flies = cls == CLASS_BALLISTIC
+    flies = ballistic.copy()
     flies[ball] = False
     if flies.any():
-        r = rows[flies]
-        inv_beta[flies] = drag_estimate(cols["inv_beta_m2_kg"][r], cols["inv_beta_cov"][r], drag_prior)
-    # the engagement paths of the predicted rows: the flights of their predictions' mean states
-    paths = {int(k): (pred.path, m) for m, k in enumerate(ball)} if pred is not None else {}
-    return {"row": out_rows, "class": cls, "probs": probs, "values": values, "inv_beta": inv_beta, "paths": paths}
+        inv_beta[flies] = drag_estimate(pic.inv_beta[flies], pic.inv_beta_cov[flies], drag_prior)
+    columns = {"time_s": pic.time_s.tolist(), "track_id": pic.track_id.tolist(), "object_id": pic.object_id,
+               "classification": ["ballistic" if b else "air-breathing" for b in ballistic.tolist()],
+               **dict(zip(_IMPACT_FIELDS, impact.tolist())), **dict(zip(_LAUNCH_FIELDS, launch.tolist())),
+               "threatened_asset": threatened, "asset_probability": p_threatened, "threat_value": values.tolist()}
+    rows = [dict(zip(columns, r)) for r in zip(*columns.values())]
+    speed = np.linalg.norm(x[:, 3:6], axis=1)
+    return _Evaluation(rows, cls, probs, values, speed, inv_beta, flights)
 
 
-def _air_threat(world, x, assets) -> np.ndarray:
+_IMPACT_FIELDS = ("impact_time_s", "impact_time_sigma_s", "impact_lat_deg", "impact_lon_deg", "ellipse_semi_major_m",
+                  "ellipse_semi_minor_m", "ellipse_major_azimuth_deg")
+_LAUNCH_FIELDS = ("launch_lat_deg", "launch_lon_deg", "launch_time_s", "launch_ellipse_semi_major_m",
+                  "launch_ellipse_semi_minor_m")
+"""The threat evaluation's columns from the impact and launch-point predictions (NaN without one)."""
+
+
+def _fill(block: np.ndarray, rows: np.ndarray, pred, fields: list[np.ndarray]) -> None:
+    """``block[f, rows]`` = ``fields[f]`` (one per row of ``block``) where ``pred`` (a
+    GroundPrediction of ``rows``) is valid."""
+    ok = pred.valid
+    block[:, rows[ok]] = np.array(fields)[:, ok]
+
+
+def _air_threat(x, asset_ecef, asset_radius_m) -> np.ndarray:
     """1 for the asset an air-breathing track passes within its radius + margin of (straight
     extrapolation of its velocity over AIR_HORIZON_S), else 0."""
-    a = np.atleast_2d(geodetic_to_ecef(assets.lat_deg, assets.lon_deg, assets.alt_m, earth=world.earth))
     p, v = x[:, None, :3], x[:, None, 3:6]
-    d = a[None] - p
+    d = asset_ecef[None] - p
     vv = np.maximum((v * v).sum(axis=2), 1e-9)
     t = np.clip((d * v).sum(axis=2) / vv, 0.0, AIR_HORIZON_S)
     miss = np.linalg.norm(d - v * t[..., None], axis=2)
-    hit = miss <= assets.radius_m[None, :] + AIR_THREAT_MARGIN_M
+    hit = miss <= asset_radius_m[None, :] + AIR_THREAT_MARGIN_M
     out = np.zeros(hit.shape)
     k = np.argmin(np.where(hit, miss, np.inf), axis=1)
     has = hit.any(axis=1)
@@ -372,62 +418,57 @@ def _air_threat(world, x, assets) -> np.ndarray:
     return out
 
 
-def _paths(world, cols, state, rows, cls, inv_beta, predicted):
+def _paths(world, pic: _Picture, ev: _Evaluation):
     """Predicted paths (J, K) times, (J, K, 3) ECEF and (J, K) altitudes from each row
-    (ballistic rows: ``predicted`` {row: (samples, index)} where the impact prediction flew
-    them, else their drag estimate ``inv_beta`` (J,), m^2/kg)."""
-    n = rows.size
-    t0 = cols["time_s"][rows]
-    x = state[rows]
-    flights = dict(predicted)
-    rest = np.array([j for j in np.flatnonzero(cls == CLASS_BALLISTIC) if j not in flights], dtype=np.int64)
-    if rest.size:
-        ib = inv_beta[rest]
+    (ballistic rows: ``ev.flights`` where the impact prediction flew them, else flown with
+    their drag estimate ``ev.inv_beta``; air-breathing rows: a straight line at constant
+    velocity sampled every 5 PATH_STEP_S up to AIR_HORIZON_S)."""
+    n = pic.time_s.size
+    x = pic.state
+    flights = dict(ev.flights)
+    rest = [j for j, c in enumerate(ev.cls.tolist()) if c == CLASS_BALLISTIC and j not in flights]
+    if rest:
+        rest = np.array(rest)
+        ib = ev.inv_beta[rest]
         with np.errstate(divide="ignore"):
             beta = np.where(ib > 0, 1.0 / np.where(ib > 0, ib, 1.0), np.inf)
         fs = sample_flight(x[rest, :3], x[rest, 3:6], beta, step_s=PATH_STEP_S, earth=world.earth, max_time_s=3600.0,
                            rtol=PREDICTION_RTOL)  # the impact prediction's tolerance: a metre, not a track's metres
-        flights.update({int(j): (fs, m) for m, j in enumerate(rest)})
-    counts = {j: int(fs.offsets[m + 1] - fs.offsets[m]) for j, (fs, m) in flights.items()}
+        flights.update({j: (fs, m) for m, j in enumerate(rest.tolist())})
+    spans = {j: (int(fs.offsets[m]), int(fs.offsets[m + 1])) for j, (fs, m) in flights.items()}
     k_air = int(AIR_HORIZON_S / (5 * PATH_STEP_S)) + 1
-    k = max([k_air, *counts.values()])
-    times = np.full((n, k), np.nan)
-    pos = np.full((n, k, 3), np.nan)
-    for j, (fs, m) in flights.items():  # ballistic: the free flight to the ground
-        sl = slice(fs.offsets[m], fs.offsets[m + 1])
-        times[j, : counts[j]] = t0[j] + fs.time_s[sl]
-        pos[j, : counts[j]] = fs.r_ecef_m[sl]
-    for j in np.flatnonzero(cls != CLASS_BALLISTIC):  # air-breathing: straight line at constant velocity
+    k = max([k_air, *(stop - start for start, stop in spans.values())])
+    path_t = np.full((n, k), np.nan)
+    path_r = np.full((n, k, 3), np.nan)
+    for j, (fs, _) in flights.items():  # ballistic: the free flight to the ground
+        start, stop = spans[j]
+        path_t[j, : stop - start] = pic.time_s[j] + fs.time_s[start:stop]
+        path_r[j, : stop - start] = fs.r_ecef_m[start:stop]
+    air = np.flatnonzero(ev.cls != CLASS_BALLISTIC)
+    if air.size:  # air-breathing: straight line at constant velocity
         dt = np.arange(k_air) * 5 * PATH_STEP_S
-        times[j, :k_air] = t0[j] + dt
-        pos[j, :k_air] = x[j, :3] + dt[:, None] * x[j, 3:6]
-    alt = np.full((n, k), np.nan)
-    ok = np.isfinite(times)
-    if ok.any():
-        alt[ok] = np.atleast_1d(ecef_to_geodetic(pos[ok], earth=world.earth).alt_m)
-    return times, pos, alt
+        path_t[air, :k_air] = pic.time_s[air, None] + dt
+        path_r[air, :k_air] = x[air, None, :3] + dt[:, None] * x[air, None, 3:6]
+    alt = ecef_to_height(path_r, earth=world.earth)  # NaN where a path has no sample
+    return path_t, path_r, alt
 
 
 def _pk_table(batteries: _Batteries, cls: np.ndarray, speed: np.ndarray) -> np.ndarray:
-    """(B, J) single-shot kill probability of each battery's interceptor per threat class."""
-    out = np.zeros((len(batteries.ids), cls.size))
-    for i, pk in enumerate(batteries.pk):
-        for j in range(cls.size):
-            if cls[j] == CLASS_BALLISTIC:
-                out[i, j] = pk.get("ballistic", 0.0)
-            else:
-                out[i, j] = pk.get("cruise_missile" if speed[j] > 150.0 else "drone", 0.0)
-    return out
+    """(B, J) single-shot kill probability of each battery's interceptor per threat class
+    (an air-breathing threat faster than CRUISE_MIN_SPEED_MPS is a cruise missile)."""
+    ballistic, cruise, drone = batteries.pk[:, :, None]
+    return np.where(cls == CLASS_BALLISTIC, ballistic, np.where(speed > CRUISE_MIN_SPEED_MPS, cruise, drone))
 
 
-def _plan_cycle(world, plan: _Plan, batteries: _Batteries, cols, state, rows, ev, now: float, events: list[Event]) -> None:
+def _plan_cycle(world, plan: _Plan, batteries: _Batteries, pic: _Picture, ev: _Evaluation, now: float,
+                events: list[Event]) -> None:
     """One dynamic WTA over the threats in view: committed shots lower a threat's value
     (by their kill probabilities) and push later intercepts past their kill assessment."""
-    tids = cols["track_id"][rows]
-    cls, probs, values = ev["class"], ev["probs"], ev["values"].copy()
-    times, pos, alt = _paths(world, cols, state, rows, cls, ev["inv_beta"], ev["paths"])
-    not_before = np.full(tids.size, -np.inf)
-    for j, tid in enumerate(tids.tolist()):
+    tids = pic.track_id.tolist()
+    values = ev.values.copy()
+    times, pos, alt = _paths(world, pic, ev)
+    not_before = np.full(len(tids), -np.inf)
+    for j, tid in enumerate(tids):
         for shot in plan.shots.get(tid, []):
             if shot["_open"] <= 0:
                 continue  # assessed: every round missed
@@ -436,57 +477,59 @@ def _plan_cycle(world, plan: _Plan, batteries: _Batteries, cols, state, rows, ev
             not_before[j] = max(not_before[j], shot["intercept_time_s"] + batteries.assess_s[i])
     # look, then shoot again: a further launch waits for the earlier shots' kill assessment
     win = engagement_windows(batteries.ecef, batteries.params, times, pos, alt, now, not_before)
-    pk = _pk_table(batteries, cls, np.linalg.norm(state[rows, 3:6], axis=1))
-    names = list(world.assets.name)
-    for i, defends in enumerate(batteries.defends):  # defended-area rule
-        if defends:
-            idx = [names.index(a) for a in defends]
-            pk[i, (probs[:, idx] @ world.assets.value[idx]) < MIN_ENGAGE_VALUE] = 0.0
+    pk = _pk_table(batteries, ev.cls, ev.speed_mps)
+    for i, idx in enumerate(batteries.defended):  # defended-area rule
+        if idx.size:
+            pk[i, (ev.probs[:, idx] @ world.assets.value[idx]) < MIN_ENGAGE_VALUE] = 0.0
     pk = np.where((win.first >= 0) & (values >= MIN_ENGAGE_VALUE)[None, :], pk, 0.0)
-    for key in [k for k in plan.pending if k[0] in set(tids.tolist())]:
+    revised = set(tids)
+    for key in [k for k in plan.pending if k[0] in revised]:
         del plan.pending[key]  # revise what is not committed
     # rounds still held by the plans of tracks not revised this cycle (not fresh): not on offer
     held = np.zeros(len(batteries.ids), np.int64)
     for row in plan.pending.values():
         held[batteries.ids.index(row["battery_id"])] += row["rounds"]
     # rounds on offer: per battery, its remaining rounds up to salvo x reachable threats
-    weapons: list[int] = []
-    for i in range(len(batteries.ids)):
-        n = int(min(batteries.rounds[i] - held[i], batteries.salvo[i] * np.count_nonzero(pk[i] > 0)))
-        weapons += [i] * max(n, 0)
-    if not weapons:
+    offer = np.minimum(batteries.rounds - held, batteries.salvo * (pk > 0).sum(axis=1))
+    w = np.repeat(np.arange(len(batteries.ids)), np.maximum(offer, 0))
+    if w.size == 0:
         return
-    w = np.array(weapons)
-    pk_w = np.column_stack([pk[w], np.zeros(w.size)])  # last column: hold
+    pk_w = np.zeros((w.size, len(tids) + 1))  # last column: hold
+    pk_w[:, :-1] = pk[w]
     # exact; the column cap keeps it deterministic (its fallback is the heuristic
     # incumbent), the time limit is only a safety valve
     sol = solve_exact(np.append(values, 0.0), pk_w, max_columns=WTA_MAX_COLUMNS, time_limit_s=WTA_SAFETY_TIME_LIMIT_S)
-    for j in range(tids.size):
-        shooters = w[sol.assignment == j]
-        for i in np.unique(shooters):
-            n_rounds = int(np.count_nonzero(shooters == i))
-            k = int(win.first[i, j])  # the earliest intercept leaves the most time to look
-            t_int = float(times[j, k])
-            later = win.feasible[i, j] & (win.launch_time_s[i, j] >= t_int + batteries.assess_s[i])
-            mode = "shoot-shoot"
-            if batteries.look[i] and later.any():
-                n_rounds, mode = 1, "shoot-look-shoot"
-            geo = ecef_to_geodetic(pos[j, k], earth=world.earth)
-            tid = int(tids[j])
-            row = {
-                "planned_at_s": now, "track_id": tid, "object_id": cols["object_id"][rows[j]],
-                "battery_id": batteries.ids[i], "interceptor_type": batteries.types[i], "rounds": n_rounds,
-                "doctrine": mode, "launch_time_s": float(win.launch_time_s[i, j, k]), "intercept_time_s": t_int,
-                "intercept_lat_deg": float(geo.lat_deg), "intercept_lon_deg": float(geo.lon_deg),
-                "intercept_alt_m": float(geo.alt_m), "window_open_s": float(win.open_s[i, j]),
-                "window_close_s": float(win.close_s[i, j]), "pk": float(pk[i, j]), "committed": False,
-                "engagement_id": None,
-            }
-            plan.pending[(tid, batteries.ids[i])] = row
-            if (tid, batteries.ids[i]) not in plan.announced:
-                plan.announced.add((tid, batteries.ids[i]))
-                events.append(Event(now, "engagement_planned", row["object_id"] or f"track-{tid}",
-                                    row["intercept_lat_deg"], row["intercept_lon_deg"], row["intercept_alt_m"],
-                                    f"track {tid} by {batteries.ids[i]}: {n_rounds} x {batteries.types[i]} "
-                                    f"({mode}), launch at +{row['launch_time_s'] - now:.0f} s, intercept at "
-                                    f"{row['intercept_alt_m'] / 1e3:.0f} km"))
+    rounds = np.zeros((len(tids) + 1, len(batteries.ids)), np.int64)  # per threat (and hold) and battery
+    np.add.at(rounds, (sol.assignment, w), 1)
+    shots = np.argwhere(rounds[:-1] > 0)  # (threat, battery), by threat then battery
+    if shots.size == 0:
+        return
+    j_, i_ = shots[:, 0], shots[:, 1]
+    first = win.first[i_, j_]  # the earliest intercept leaves the most time to look
+    geo = ecef_to_geodetic(pos[j_, first], earth=world.earth)
+    for m, (j, i) in enumerate(shots.tolist()):
+        n_rounds = int(rounds[j, i])
+        k = int(first[m])
+        t_int = float(times[j, k])
+        later = win.feasible[i, j] & (win.launch_time_s[i, j] >= t_int + batteries.assess_s[i])
+        mode = "shoot-shoot"
+        if batteries.look[i] and later.any():
+            n_rounds, mode = 1, "shoot-look-shoot"
+        tid = tids[j]
+        row = {
+            "planned_at_s": now, "track_id": tid, "object_id": pic.object_id[j],
+            "battery_id": batteries.ids[i], "interceptor_type": batteries.types[i], "rounds": n_rounds,
+            "doctrine": mode, "launch_time_s": float(win.launch_time_s[i, j, k]), "intercept_time_s": t_int,
+            "intercept_lat_deg": float(geo.lat_deg[m]), "intercept_lon_deg": float(geo.lon_deg[m]),
+            "intercept_alt_m": float(geo.alt_m[m]), "window_open_s": float(win.open_s[i, j]),
+            "window_close_s": float(win.close_s[i, j]), "pk": float(pk[i, j]), "committed": False,
+            "engagement_id": None,
+        }
+        plan.pending[(tid, batteries.ids[i])] = row
+        if (tid, batteries.ids[i]) not in plan.announced:
+            plan.announced.add((tid, batteries.ids[i]))
+            events.append(Event(now, "engagement_planned", row["object_id"] or f"track-{tid}",
+                                row["intercept_lat_deg"], row["intercept_lon_deg"], row["intercept_alt_m"],
+                                f"track {tid} by {batteries.ids[i]}: {n_rounds} x {batteries.types[i]} "
+                                f"({mode}), launch at +{row['launch_time_s'] - now:.0f} s, intercept at "
+                                f"{row['intercept_alt_m'] / 1e3:.0f} km"))

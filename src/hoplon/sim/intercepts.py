@@ -53,6 +53,7 @@ __all__ = ["INTERCEPTORS_SCHEMA", "INTERCEPTOR_BETA_KG_M2", "Interceptors", "hom
 
 INTERCEPTOR_BETA_KG_M2 = 3000.0
 """Ballistic coefficient of a spent interceptor falling after a miss (notional)."""
+_FLOAT_MAX = float(np.finfo(np.float64).max)
 
 INTERCEPTORS_SCHEMA = pa.schema(
     [
@@ -171,42 +172,37 @@ class Interceptors:
         live = np.flatnonzero((self.state == 0) & (self.intercept_s > now))
         if live.size == 0:
             return
-        tid = np.array([self.engagement[k]["track_id"] for k in live])
-        where = {int(t): j for j, t in enumerate(snap.id)}
-        has = np.array([int(t) in where for t in tid], bool)
-        live, tid = live[has], tid[has]
-        if live.size == 0:
+        where = {t: j for j, t in enumerate(snap.id.tolist())}  # track id -> its row in snap
+        pairs = [(k, where[t]) for k in live.tolist() if (t := self.engagement[k]["track_id"]) in where]
+        if not pairs:
             return
-        j = np.array([where[int(t)] for t in tid])
+        live, j = (np.array(c) for c in zip(*pairs))
         x = snap.state[j]
         dt = self.intercept_s[live] - snap.time_s[j]
         aim = x[:, :3] + dt[:, None] * x[:, 3:6]  # air-breathing: straight line
         ball = classify_kinematics(x) == CLASS_BALLISTIC
         if ball.any():
-            ib = np.nan_to_num(snap.inv_beta[j[ball]], nan=0.0)
-            with np.errstate(divide="ignore"):
-                beta = np.where(ib > 0, 1.0 / np.where(ib > 0, ib, 1.0), np.inf)
+            # 1/beta: none (NaN) or <= 0 flies without drag, an infinite one as the largest float
+            ib = np.minimum(snap.inv_beta[j[ball]], _FLOAT_MAX)
+            beta = np.where(ib > 0, 1.0 / np.where(ib > 0, ib, 1.0), np.inf)
             pr = propagate(x[ball, :3], x[ball, 3:6], beta, np.maximum(dt[ball], 0.0), earth=self.world.earth)
             aim[ball] = pr.r_ecef_m
-        flown = self._flyout(live, np.maximum(now, self.launch_s[live]), flyout_distance_m)  # distance by now
-        for m, k in enumerate(live):
+        flown = self._flyout(live, np.maximum(now, self.launch_s[live]), flyout_distance_m).tolist()  # distance by now
+        flying = (now > self.launch_s[live]).tolist()
+        for m, k in enumerate(live.tolist()):
             path = self.paths[k]
-            s = float(flown[m])
-            if now > self.launch_s[k]:  # in flight: a new leg from where it is now
+            if flying[m]:  # in flight: a new leg from where it is now
+                s = flown[m]
                 leg = max(0, bisect.bisect_right(path.t0, now) - 1)
                 p = path.p0[leg] + (s - path.s0[leg]) * path.u[leg]
-            else:
-                p = path.p0[0]
-            t0 = max(now, self.launch_s[k])
-            if now > self.launch_s[k]:
-                path.t0.append(t0)
+                path.t0.append(now)
                 path.p0.append(p)
                 path.s0.append(s)
                 path.u.append(_unit(aim[m] - p))
-            else:
-                path.u[0] = _unit(aim[m] - p)
-            self.aim[k] = aim[m]
-            self.updates[k] += 1
+            else:  # not launched yet: the first leg's direction
+                path.u[0] = _unit(aim[m] - path.p0[0])
+        self.aim[live] = aim
+        self.updates[live] += 1
 
     # ------------------------------------------------------------------ end game
 
