@@ -136,7 +136,7 @@ class _Batteries:
     salvo: np.ndarray
     look: np.ndarray  # shoot-look-shoot
     assess_s: np.ndarray
-    defended: list[np.ndarray]  # indices of the assets each battery defends (empty: any)
+    defended: list[np.ndarray]  # indices of the assets each battery defends, ascending (empty: any)
 
     @classmethod
     def of(cls, world) -> _Batteries:
@@ -162,7 +162,7 @@ class _Batteries:
             salvo=np.array([b.doctrine.salvo for b in bats], dtype=np.int64),
             look=np.array([b.doctrine.mode == "shoot-look-shoot" for b in bats]),
             assess_s=np.array([b.doctrine.kill_assessment_delay_s for b in bats], dtype=float),
-            defended=[np.array([names.index(a) for a in set(b.defends)], dtype=np.int64) for b in bats],
+            defended=[np.array(sorted({names.index(a) for a in b.defends}), dtype=np.int64) for b in bats],
         )
 
 
