@@ -22,7 +22,7 @@ from hoplon.core.airbreather import route_states_at
 from hoplon.core.ballistic import FlightSamples, sample_flight
 from hoplon.core.boost import fly_boost
 from hoplon.core.frames import ecef_to_geodetic, geodesic_inverse, geodetic_to_ecef
-from hoplon.sim.battle import PLAN_PERIOD_S, BattleManager
+from hoplon.sim.battle import FRESH_S, PLAN_PERIOD_S, BattleManager
 from hoplon.sim.debris import run_debris
 from hoplon.sim.events import Event, events_table
 from hoplon.sim.intercepts import INTERCEPTOR_BETA_KG_M2, Interceptors
@@ -478,17 +478,23 @@ def _loop(world, truth: TruthStore, tracker: EngineTracker, battle: BattleManage
         # next cycle: every period while anything is under way; else nothing happens until
         # a track is confirmed (a cycle without confirmed tracks, interceptors or plans
         # changes nothing), so the tracker runs on to the first scan that confirms one
-        # and the next cycle is the first one after that scan (none if no scan does)
-        busy = flights.pending or battle.plan.pending or (snap is not None and len(snap.id) > 0)
-        if busy:
+        # and the next cycle is the first one after that scan (none if no scan does).
+        # Confirmed tracks keep the loop going while scans remain, or while one is fresh
+        # enough to plan on: after the last scan no track changes any more
+        scans_left = math.isfinite(tracker.next_scan_time_s)
+        tracks = snap is not None and len(snap.id) > 0
+        fresh = tracks and bool(np.any(snap.last_update_s >= now - FRESH_S))
+        if flights.pending or battle.plan.pending or fresh or (tracks and scans_left):
             now += period
-        else:
+        elif scans_left:
             tracker.advance(math.inf, death, stop_at_confirmed=True)
             snap = tracker.confirmed()
             if snap is not None and len(snap.id):
                 now = max(now + period, math.ceil(tracker.last_scan_time_s / period) * period)
             else:
                 now = math.inf
+        else:
+            now = math.inf
     return kills
 
 
