@@ -1688,6 +1688,24 @@ CFG_DENSE, CFG_CONFIRM_M, CFG_CONFIRM_N, CFG_DELETE, CFG_IEKF, CFG_IMM, CFG_CONF
 """Positions of its integer settings in ``cfg_i``."""
 
 
+@numba.njit(cache=True, inline="always")
+def _move_track(src: int, dst: int, ids: np.ndarray, tt: np.ndarray, confirmed: np.ndarray, history: np.ndarray,
+                opportunities: np.ndarray, misses: np.ndarray, last_update: np.ndarray, updates: np.ndarray,
+                sensors: np.ndarray, score: np.ndarray, x: np.ndarray, P: np.ndarray, mu: np.ndarray, xm: np.ndarray,
+                Pm: np.ndarray) -> None:
+    """Copy track ``src`` of the capacity buffers to row ``dst`` (every field, every
+    model's state): the compaction after deletions."""
+    ids[dst], tt[dst], confirmed[dst] = ids[src], tt[src], confirmed[src]
+    history[dst], opportunities[dst], misses[dst] = history[src], opportunities[src], misses[src]
+    last_update[dst], updates[dst], sensors[dst], score[dst] = last_update[src], updates[src], sensors[src], score[src]
+    x[dst] = x[src]
+    P[dst] = P[src]
+    mu[dst] = mu[src]
+    for j in range(xm.shape[0]):
+        xm[j, dst] = xm[j, src]
+        Pm[j, dst] = Pm[j, src]
+
+
 @numba.njit(cache=True)
 def process_scan(t: float, z: np.ndarray, sigma: np.ndarray, sensor_bit: np.int64, site: np.ndarray, rot: np.ndarray,
                  cover: np.ndarray, hit_gain: float, miss_gain: float, cfg_f: np.ndarray, cfg_i: np.ndarray,
@@ -1813,15 +1831,8 @@ def process_scan(t: float, z: np.ndarray, sigma: np.ndarray, sensor_bit: np.int6
         if reason[i] != 0:
             continue
         if k != i:
-            ids[k], tt[k], confirmed[k] = ids[i], tt[i], confirmed[i]
-            history[k], opportunities[k], misses[k] = history[i], opportunities[i], misses[i]
-            last_update[k], updates[k], sensors[k], score[k] = last_update[i], updates[i], sensors[i], score[i]
-            x[k] = x[i]
-            P[k] = P[i]
-            mu[k] = mu[i]
-            for j in range(M):
-                xm[j, k] = xm[j, i]
-                Pm[j, k] = Pm[j, i]
+            _move_track(i, k, ids, tt, confirmed, history, opportunities, misses, last_update, updates, sensors, score,
+                        x, P, mu, xm, Pm)
         k += 1
     m = 0
     for q in range(n_meas):
@@ -2045,15 +2056,8 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
                         state_i[ST_EVENTS] = e + 1
                     continue
                 if j != i:
-                    ids[j], tt[j], confirmed[j] = ids[i], tt[i], confirmed[i]
-                    history[j], opportunities[j], misses[j] = history[i], opportunities[i], misses[i]
-                    last_update[j], updates[j], sensors[j], score[j] = last_update[i], updates[i], sensors[i], score[i]
-                    x[j] = x[i]
-                    P[j] = P[i]
-                    mu[j] = mu[i]
-                    for jm in range(xm.shape[0]):
-                        xm[jm, j] = xm[jm, i]
-                        Pm[jm, j] = Pm[jm, i]
+                    _move_track(i, j, ids, tt, confirmed, history, opportunities, misses, last_update, updates, sensors,
+                                score, x, P, mu, xm, Pm)
                 j += 1
             n = j
             state_i[ST_N] = n
