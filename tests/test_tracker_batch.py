@@ -10,6 +10,7 @@ there.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 import numpy as np
@@ -218,28 +219,51 @@ def test_feed_without_the_compiled_path_is_add_scan(config):
     assert_same_output(fed.finish(), one.finish())
 
 
-@pytest.mark.parametrize("config", [CONFIGS["cv"], CONFIGS["imm-ballistic"], {"association": "jpda"}],
-                         ids=["cv", "imm-ballistic", "jpda"])
-def test_feed_can_stop_after_the_scan_that_confirms_a_track(config):
-    """feed(stop_at_confirmed=True) stops right after the first scan that leaves a
-    confirmed track (found here by add_scan one scan at a time); feeding the rest
-    afterwards gives add_scan's outputs bit for bit (the engine skips idle cycles so)."""
-    scans = indexed(two_sensor_scans(27, clutter_a=2.0, clutter_b=1.0))
-    cfg = TrackerConfig(**config)
+def _stop_and_rest(scans: list[Scan], cfg: TrackerConfig) -> tuple[int, int]:
+    """feed(stop_at_confirmed=True) of the scans, then the rest, against add_scan of one
+    scan at a time (and advance after the last of each time): their outputs bit for bit;
+    returns (the first scan not fed by the stop, the first scan after which add_scan had
+    a confirmed track)."""
     one, fed = Tracker(SENSORS, cfg), Tracker(SENSORS, cfg)
     first = None
     for i, s in enumerate(scans):
         one.add_scan(s)
+        if i + 1 == len(scans) or scans[i + 1].time_s != s.time_s:
+            one.advance(s.time_s)
         if first is None and len(one.confirmed().id):
             first = i
     one.advance(np.inf)
-    assert first is not None and 0 < first < len(scans) - 1
+    assert first is not None and 0 < first < len(scans) - 2
     batch = as_batch(scans)
     k = fed.feed(batch, 0, np.inf, stop_at_confirmed=True)
-    assert k == first + 1
     assert fed.last_time == scans[first].time_s and len(fed.confirmed().id) > 0
     assert fed.feed(batch, k, np.inf) == len(scans)
     assert_same_output(fed.finish(), one.finish())
+    return k, first
+
+
+@pytest.mark.parametrize("config", [CONFIGS["cv"], CONFIGS["imm-ballistic"], {"association": "jpda"},
+                                    {"latency_window_s": 1.0}], ids=["cv", "imm-ballistic", "jpda", "latency-window"])
+def test_feed_can_stop_after_the_scan_that_confirms_a_track(config):
+    """feed(stop_at_confirmed=True) stops right after the first scan that leaves a
+    confirmed track (found here by add_scan and advance one scan at a time); feeding the
+    rest afterwards gives their outputs bit for bit (the engine skips idle cycles so)."""
+    scans = indexed(two_sensor_scans(27, clutter_a=2.0, clutter_b=1.0))
+    k, first = _stop_and_rest(scans, TrackerConfig(**config))
+    assert k == first + 1
+
+
+@pytest.mark.parametrize("config", [CONFIGS["cv"], {"association": "jpda"}], ids=["cv", "jpda"])
+def test_a_stop_takes_the_other_scans_of_the_confirming_scans_time(config):
+    """Radar b scanning at radar a's times from 2 s on: the track confirmed by a's scan at
+    2 s; the stop also feeds b's scan of that time (after it, a second feed of the same
+    time would write that time's output rows twice)."""
+    scans = [s for s in two_sensor_scans(27, clutter_a=2.0, clutter_b=1.0) if not (s.sensor == 1 and s.time_s < 1.0)]
+    scans = indexed(sorted((Scan(2.0 * math.floor(s.time_s / 2.0), s.sensor, s.z, s.sigma, s.label) for s in scans),
+                           key=lambda s: (s.time_s, s.sensor)))
+    k, first = _stop_and_rest(scans, TrackerConfig(**config))
+    assert scans[first].sensor == 0 and scans[first + 1].time_s == scans[first].time_s
+    assert k == first + 2
 
 
 def test_feed_rejects_a_scan_older_than_the_last():

@@ -1978,7 +1978,7 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
     """Tracker.add_scan of the scans from ``first`` on up to time ``until``, then the
     output rows of the last time (Tracker.advance), each scan by :func:`process_scan`;
     with ``stop_confirmed``, the run ends after the first scan that leaves a confirmed
-    track.
+    track and the other scans of its time.
 
     Scan k (in time order) of sensor ``scan_sensor[k]`` at ``scan_t[k]`` holds the
     measurements ``scan_start[k]:scan_start[k + 1]`` of z_all, sigma_all (M, 3), with
@@ -2098,7 +2098,7 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
         state_f[ST_PENDING] = t
         k += 1
         if stop_confirmed and _any_confirmed(n_now, confirmed):
-            break
+            until = t  # the scans of the same time, then the rows
     # the output rows of the last time (Tracker.advance)
     n = state_i[ST_N]
     pending = state_f[ST_PENDING]

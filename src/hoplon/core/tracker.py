@@ -603,9 +603,11 @@ class Tracker:
                 scan = self._kept(scans, k, drop)
                 if scan is not None:
                     self.add_scan(scan)
+                    if stop_at_confirmed:
+                        self._release(scan.time_s)  # as advance would, so that a confirmation shows at once
+                        if self._any_confirmed():
+                            until = scan.time_s  # the scans of the same time, then the rows
                 k += 1
-                if stop_at_confirmed and scan is not None and self._any_confirmed():
-                    until = scans.time_s[k - 1]
             self.advance(until)
             return k
         sigma = scans.sigma
