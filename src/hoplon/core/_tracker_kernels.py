@@ -978,6 +978,17 @@ def _fpft(F: np.ndarray, G: np.ndarray, H: np.ndarray, nz: np.ndarray, nnz: np.n
                 nz[r, cnt] = a
                 cnt += 1
         nnz[r] = cnt
+    _sparse_rows_product(F, G, H, nz, nnz, k)
+    for a in range(k):
+        for b in range(k):
+            G[a, b] = H[b, a]
+    _sparse_rows_product(F, G, H, nz, nnz, k)
+
+
+@numba.njit(cache=True, inline="always")
+def _sparse_rows_product(F: np.ndarray, G: np.ndarray, H: np.ndarray, nz: np.ndarray, nnz: np.ndarray, k: int) -> None:
+    """H = F G of the leading k x k blocks by rows of F, over each row's non-zero
+    columns ``nz[r, :nnz[r]]`` in increasing order (:func:`_fpft`)."""
     for r in range(k):
         for b in range(k):
             H[r, b] = 0.0
@@ -986,17 +997,6 @@ def _fpft(F: np.ndarray, G: np.ndarray, H: np.ndarray, nz: np.ndarray, nnz: np.n
             f = F[r, a]
             for b in range(k):
                 H[r, b] += f * G[a, b]
-    for a in range(k):
-        for b in range(k):
-            G[a, b] = H[b, a]
-    for cc in range(k):
-        for r in range(k):
-            H[cc, r] = 0.0
-        for q in range(nnz[cc]):
-            a = nz[cc, q]
-            f = F[cc, a]
-            for r in range(k):
-                H[cc, r] += G[a, r] * f
 
 
 @numba.njit(cache=True)
