@@ -1409,6 +1409,124 @@ def initial_states(z: np.ndarray, sigma: np.ndarray, site: np.ndarray, rot: np.n
 
 
 @numba.njit(cache=True)
+def two_point_initiate(t: float, pos: np.ndarray, cov: np.ndarray, bit: np.int64, index: np.ndarray, label: np.ndarray,
+                       max_speed: float, max_age: float, n_ini: int, ini_t: np.ndarray, ini_pos: np.ndarray,
+                       ini_cov: np.ndarray, ini_bit: np.ndarray, ini_index: np.ndarray, ini_label: np.ndarray,
+                       prior_mean: np.ndarray, prior_var: np.ndarray):
+    """Two-point track initiation (Blackman & Popoli 1999, ch. 9; Bar-Shalom, Willett &
+    Tian 2011, two-point differencing with a velocity gate), in place on the initiator
+    store: the first ``n_ini`` rows of ``ini_*`` (time s, ECEF position m (3,) and its
+    covariance (3, 3), sensor bit, input index, label), of capacity >= n_ini + M.
+
+    The scan's unclaimed measurements at time t (ECEF positions ``pos`` (M, 3),
+    covariances ``cov`` (M, 3, 3), the sensor's bit, input indices and labels (M,))
+    are tested against the initiators no older than ``max_age`` (s; older ones are
+    dropped). Initiator a (at t_a, covariance R_a) and measurement b (R_b) are a
+    feasible pair when dt = t - t_a > 0 and
+
+        |p_b - p_a| <= max_speed dt + 3 sqrt(tr R_a + tr R_b)
+
+    (the displacement of a target at most ``max_speed`` (m/s) fast plus three times the
+    RMS norm of the two position errors: a conservative gate). Pairs are taken greedily
+    by smallest apparent speed |p_b - p_a| / dt (ties: the lower initiator, then the
+    lower measurement), each initiator and measurement at most once. A pair starts a
+    track at t: position p_b with covariance R_b, velocity (p_b - p_a) / dt with
+    covariance (R_a + R_b) / dt^2 and position-velocity covariance R_b / dt, the other
+    components at the prior (``prior_mean``, ``prior_var``, as :func:`initial_states`).
+    The paired initiators leave the store; the unpaired measurements join it (after the
+    others, in order).
+
+    Returns (initiators now, the paired measurements (K,) in increasing order, their
+    initiators' time, sensor bit, input index and label (K,), the states (K, d) and
+    covariances (K, d, d))."""
+    M = pos.shape[0]
+    d = prior_mean.shape[0]
+    # drop the initiators too old to pair
+    n = 0
+    for i in range(n_ini):
+        if t - ini_t[i] > max_age:
+            continue
+        if n != i:
+            ini_t[n], ini_bit[n], ini_index[n], ini_label[n] = ini_t[i], ini_bit[i], ini_index[i], ini_label[i]
+            ini_pos[n] = ini_pos[i]
+            ini_cov[n] = ini_cov[i]
+        n += 1
+    # the feasible pairs (initiator major, measurement minor) and their apparent speeds
+    pair_i = np.empty(n * M, np.int64)
+    pair_q = np.empty(n * M, np.int64)
+    speed = np.empty(n * M)
+    npairs = 0
+    for i in range(n):
+        dt = t - ini_t[i]
+        if not dt > 0.0:
+            continue
+        tr_a = ini_cov[i, 0, 0] + ini_cov[i, 1, 1] + ini_cov[i, 2, 2]
+        for q in range(M):
+            dist = math.sqrt((pos[q, 0] - ini_pos[i, 0]) ** 2 + (pos[q, 1] - ini_pos[i, 1]) ** 2
+                             + (pos[q, 2] - ini_pos[i, 2]) ** 2)
+            tr_b = cov[q, 0, 0] + cov[q, 1, 1] + cov[q, 2, 2]
+            if dist <= max_speed * dt + 3.0 * math.sqrt(tr_a + tr_b):
+                pair_i[npairs], pair_q[npairs], speed[npairs] = i, q, dist / dt
+                npairs += 1
+    order = np.argsort(speed[:npairs], kind="mergesort")
+    partner = np.full(M, -1, np.int64)
+    paired = np.zeros(n, np.bool_)
+    for p in order:
+        i, q = pair_i[p], pair_q[p]
+        if partner[q] < 0 and not paired[i]:
+            partner[q] = i
+            paired[i] = True
+    K = 0
+    for q in range(M):
+        if partner[q] >= 0:
+            K += 1
+    o_q = np.empty(K, np.int64)
+    o_t = np.empty(K)
+    o_bit = np.empty(K, np.int64)
+    o_index = np.empty(K, np.int64)
+    o_label = np.empty(K, np.int64)
+    x = np.empty((K, d))
+    P = np.zeros((K, d, d))
+    k = 0
+    for q in range(M):
+        i = partner[q]
+        if i < 0:
+            continue
+        dt = t - ini_t[i]
+        o_q[k], o_t[k], o_bit[k], o_index[k], o_label[k] = q, ini_t[i], ini_bit[i], ini_index[i], ini_label[i]
+        for a in range(d):
+            x[k, a] = prior_mean[a]
+            P[k, a, a] = prior_var[a]
+        for a in range(3):
+            x[k, a] = pos[q, a]
+            x[k, 3 + a] = (pos[q, a] - ini_pos[i, a]) / dt
+            for b in range(3):
+                P[k, a, b] = cov[q, a, b]
+                P[k, a, 3 + b] = cov[q, a, b] / dt
+                P[k, 3 + a, b] = cov[q, a, b] / dt
+                P[k, 3 + a, 3 + b] = (ini_cov[i, a, b] + cov[q, a, b]) / (dt * dt)
+        k += 1
+    # the store: the unpaired initiators, then the unpaired measurements
+    j = 0
+    for i in range(n):
+        if paired[i]:
+            continue
+        if j != i:
+            ini_t[j], ini_bit[j], ini_index[j], ini_label[j] = ini_t[i], ini_bit[i], ini_index[i], ini_label[i]
+            ini_pos[j] = ini_pos[i]
+            ini_cov[j] = ini_cov[i]
+        j += 1
+    for q in range(M):
+        if partner[q] >= 0:
+            continue
+        ini_t[j], ini_bit[j], ini_index[j], ini_label[j] = t, bit, index[q], label[q]
+        ini_pos[j] = pos[q]
+        ini_cov[j] = cov[q]
+        j += 1
+    return j, o_q, o_t, o_bit, o_index, o_label, x, P
+
+
+@numba.njit(cache=True)
 def radar_jacobian(x: np.ndarray, n: int, site: np.ndarray, rot: np.ndarray, rr: bool) -> np.ndarray:
     """Jacobians H (N, m, n) of states x (N, >=6)."""
     N = x.shape[0]
@@ -1682,9 +1800,10 @@ coasted too long (delete it first), because gating needs the k-d tree, because a
 measurement or a track is in more than one gated pair (the assignment problem needs
 the general solver), or because the buffers are too small."""
 
-CFG_GATE, CFG_MAX_COAST, CFG_MAX_SIGMA, CFG_MIN_ALT, CFG_SPEED_VAR, CFG_VSPEED_VAR = range(6)
+(CFG_GATE, CFG_MAX_COAST, CFG_MAX_SIGMA, CFG_MIN_ALT, CFG_SPEED_VAR, CFG_VSPEED_VAR, CFG_INIT_MAX_SPEED,
+ CFG_INIT_MAX_AGE) = range(8)
 """Positions of the tracker's float settings in :func:`process_scan`'s ``cfg_f``."""
-CFG_DENSE, CFG_CONFIRM_M, CFG_CONFIRM_N, CFG_DELETE, CFG_IEKF, CFG_IMM, CFG_CONFIRM_NEW = range(7)
+CFG_DENSE, CFG_CONFIRM_M, CFG_CONFIRM_N, CFG_DELETE, CFG_IEKF, CFG_IMM, CFG_CONFIRM_NEW, CFG_TWO_POINT = range(8)
 """Positions of its integer settings in ``cfg_i``."""
 
 
@@ -1707,7 +1826,7 @@ def _move_track(src: int, dst: int, ids: np.ndarray, tt: np.ndarray, confirmed: 
 
 
 @numba.njit(cache=True)
-def process_scan(t: float, z: np.ndarray, sigma: np.ndarray, sensor_bit: np.int64, site: np.ndarray, rot: np.ndarray,
+def process_scan(t: float, z: np.ndarray, sigma: np.ndarray, label: np.ndarray, index: np.ndarray, sensor_bit: np.int64, site: np.ndarray, rot: np.ndarray,
                  cover: np.ndarray, hit_gain: float, miss_gain: float, cfg_f: np.ndarray, cfg_i: np.ndarray,
                  earth: np.ndarray, w: np.ndarray, V: np.ndarray, Vinv: np.ndarray, kinds: np.ndarray, qa: np.ndarray,
                  qb: np.ndarray, max_step: np.ndarray, mearth: np.ndarray, locs: np.ndarray, nloc: np.ndarray,
@@ -1716,7 +1835,9 @@ def process_scan(t: float, z: np.ndarray, sigma: np.ndarray, sensor_bit: np.int6
                  ids: np.ndarray, tt: np.ndarray, x: np.ndarray, P: np.ndarray, mu: np.ndarray, xm: np.ndarray,
                  Pm: np.ndarray, confirmed: np.ndarray, history: np.ndarray, opportunities: np.ndarray,
                  misses: np.ndarray, last_update: np.ndarray, updates: np.ndarray, sensors: np.ndarray,
-                 score: np.ndarray, out: np.ndarray, solve_conflicts: bool):
+                 score: np.ndarray, n_ini: int, ini_t: np.ndarray, ini_pos: np.ndarray, ini_cov: np.ndarray,
+                 ini_bit: np.ndarray, ini_index: np.ndarray, ini_label: np.ndarray, out: np.ndarray,
+                 out_t: np.ndarray, solve_conflicts: bool):
     """One scan of the tracker with GNN association (Tracker._process) in one call,
     in place on the first ``n`` rows of track buffers of capacity C (the arrays of
     :func:`end_scan`): prediction (:func:`imm_transition`, :func:`predict_fused`), gating
@@ -1725,26 +1846,33 @@ def process_scan(t: float, z: np.ndarray, sigma: np.ndarray, sensor_bit: np.int6
     exact GNN solution then), or else, when ``solve_conflicts``, by :func:`gnn_small`;
     the updates (:func:`update_rows`), the bookkeeping
     (:func:`bookkeeping`), then the surviving tracks moved up and the new ones from the
-    unclaimed measurements appended (:func:`initial_states`) -- the same operations as
-    those kernels, so the same values.
+    unclaimed measurements appended (:func:`initial_states`), or, with two-point
+    initiation (``cfg_i[CFG_TWO_POINT]``), paired with the initiators (the first
+    ``n_ini`` rows of ``ini_*``, of capacity >= n_ini + M; :func:`two_point_initiate`,
+    the scan's measurements' input indices ``index`` and ``label`` (M,) stored with
+    them) -- the same operations as those kernels, so the same values.
 
-    Returns (status, tracks now, hits, newly confirmed, deleted confirmed, new tracks);
-    unless the status is SCAN_DONE nothing has changed, but for SCAN_CONFLICT: the
-    tracks are predicted to t (the rest is the general path's). ``out`` (6, C) gets in rows 0/1
-    the hit tracks' ids and their measurements, row 2 the newly confirmed ids, rows 3/4
-    the deleted confirmed tracks' ids and reasons (confirmed after this scan's
-    bookkeeping, as Tracker._process logs them), row 5 the unclaimed measurements, which
-    started the new tracks (ids from ``next_id``)."""
+    Returns (status, tracks now, hits, newly confirmed, deleted confirmed, new tracks,
+    initiators now); unless the status is SCAN_DONE nothing has changed, but for
+    SCAN_CONFLICT: the tracks are predicted to t (the rest is the general path's).
+    ``out`` (8, C) gets in rows 0/1 the hit tracks' ids and their measurements, row 2
+    the newly confirmed ids, rows 3/4 the deleted confirmed tracks' ids and reasons
+    (confirmed after this scan's bookkeeping, as Tracker._process logs them), row 5 the
+    unclaimed measurements that started the new tracks (ids from ``next_id``); with
+    two-point initiation rows 6/7 and ``out_t`` (C,) the input index, label and time of
+    each new track's initiator."""
     C = ids.shape[0]
     n_meas = z.shape[0]
-    if n + n_meas > C or out.shape[1] < C:
-        return SCAN_GROW, n, 0, 0, 0, 0
+    two_point = cfg_i[CFG_TWO_POINT] != 0
+    if (n + n_meas > C or out.shape[1] < C or out_t.shape[0] < C
+            or (two_point and n_ini + n_meas > ini_t.shape[0])):
+        return SCAN_GROW, n, 0, 0, 0, 0, n_ini
     max_coast_s = cfg_f[CFG_MAX_COAST]
     for i in range(n):
         if (t - last_update[i]) > max_coast_s:
-            return SCAN_STALE, n, 0, 0, 0, 0
+            return SCAN_STALE, n, 0, 0, 0, 0, n_ini
     if n * n_meas > cfg_i[CFG_DENSE]:
-        return SCAN_SLOW, n, 0, 0, 0, 0
+        return SCAN_SLOW, n, 0, 0, 0, 0, n_ini
     imm = cfg_i[CFG_IMM] != 0
     M = mu.shape[1]
     d = x.shape[1]
@@ -1784,7 +1912,7 @@ def process_scan(t: float, z: np.ndarray, sigma: np.ndarray, sensor_bit: np.int6
                     if g_d2[p] + g_ld[p] < gate + logdet[g_t[p]]:
                         assigned[g_t[p]] = g_m[p]
             elif not (solve_conflicts and gnn_small(n, n_meas, g_t, g_m, g_d2, g_ld, gate + logdet, assigned)):
-                return SCAN_CONFLICT, n, 0, 0, 0, 0
+                return SCAN_CONFLICT, n, 0, 0, 0, 0, n_ini
         else:
             zp[:, :] = radar_h(x[:n], site, rot, False)
         # the updates (young tracks iterated)
@@ -1850,8 +1978,36 @@ def process_scan(t: float, z: np.ndarray, sigma: np.ndarray, sensor_bit: np.int6
         for a in range(3):
             zf[q, a] = z[free[q], a]
             sf[q, a] = sigma[free[q], a]
-    xn, Pn = initial_states(zf, sf, site, rot, prior_mean, prior_var, cfg_f[CFG_SPEED_VAR], cfg_f[CFG_VSPEED_VAR])
     confirm_new = cfg_i[CFG_CONFIRM_NEW] != 0
+    if two_point:
+        lf = np.empty(m, np.int64)
+        xf = np.empty(m, np.int64)
+        for q in range(m):
+            lf[q] = label[free[q]]
+            xf[q] = index[free[q]]
+        pos, cov = meas_to_ecef(zf, sf, site, rot)
+        n_ini, o_q, o_t, o_bit, o_index, o_label, xn, Pn = two_point_initiate(
+            t, pos, cov, sensor_bit, xf, lf, cfg_f[CFG_INIT_MAX_SPEED], cfg_f[CFG_INIT_MAX_AGE], n_ini, ini_t, ini_pos,
+            ini_cov, ini_bit, ini_index, ini_label, prior_mean, prior_var)
+        born = (np.int64(3) & ((np.int64(1) << np.int64(cfg_i[CFG_CONFIRM_N])) - np.int64(1)))
+        m = o_q.shape[0]
+        for q in range(m):
+            ids[k], tt[k], confirmed[k] = next_id + q, t, confirm_new
+            history[k], opportunities[k], misses[k] = born, 2, 0
+            last_update[k], updates[k], sensors[k], score[k] = t, 2, sensor_bit | o_bit[q], 0.0
+            x[k] = xn[q]
+            P[k] = Pn[q]
+            mu[k] = mu0
+            for j in range(M):
+                xm[j, k] = xn[q]
+                Pm[j, k] = Pn[q]
+            out[5, q] = free[o_q[q]]
+            out[6, q] = o_index[q]
+            out[7, q] = o_label[q]
+            out_t[q] = o_t[q]
+            k += 1
+        return SCAN_DONE, k, n_hit, n_new_conf, n_dead, m, n_ini
+    xn, Pn = initial_states(zf, sf, site, rot, prior_mean, prior_var, cfg_f[CFG_SPEED_VAR], cfg_f[CFG_VSPEED_VAR])
     for q in range(m):
         ids[k], tt[k], confirmed[k] = next_id + q, t, confirm_new
         history[k], opportunities[k], misses[k] = 1, 1, 0
@@ -1864,7 +2020,7 @@ def process_scan(t: float, z: np.ndarray, sigma: np.ndarray, sensor_bit: np.int6
             Pm[j, k] = Pn[q]
         out[5, q] = free[q]
         k += 1
-    return SCAN_DONE, k, n_hit, n_new_conf, n_dead, m
+    return SCAN_DONE, k, n_hit, n_new_conf, n_dead, m, n_ini
 
 
 # --------------------------------------------------------------------------- tracker: a run of scans
@@ -1875,7 +2031,7 @@ buffers (nothing of it done); a scan that needs the general path (its output row
 written, its time taken and its stale tracks dropped; for SCAN_CONFLICT its tracks
 predicted: the rest is the caller's)."""
 
-ST_NEXT_ID, ST_N, ST_LOG, ST_EVENTS, ST_ROWS, ST_REJECTED = range(6)
+ST_NEXT_ID, ST_N, ST_LOG, ST_EVENTS, ST_ROWS, ST_REJECTED, ST_INI = range(7)
 """Positions of the tracker's counters in :func:`process_scans`' ``state_i``."""
 ST_LAST_TIME, ST_PENDING = range(2)
 """Positions of its times in ``state_f``: the last scan's, and that of the output rows
@@ -1970,7 +2126,9 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
                   ids: np.ndarray, tt: np.ndarray, x: np.ndarray, P: np.ndarray, mu: np.ndarray, xm: np.ndarray,
                   Pm: np.ndarray, confirmed: np.ndarray, history: np.ndarray, opportunities: np.ndarray,
                   misses: np.ndarray, last_update: np.ndarray, updates: np.ndarray, sensors: np.ndarray,
-                  score: np.ndarray, out: np.ndarray, log_t: np.ndarray, log_id: np.ndarray, log_index: np.ndarray,
+                  score: np.ndarray, ini_t: np.ndarray, ini_pos: np.ndarray, ini_cov: np.ndarray,
+                  ini_bit: np.ndarray, ini_index: np.ndarray, ini_label: np.ndarray, out: np.ndarray,
+                  out_t: np.ndarray, log_t: np.ndarray, log_id: np.ndarray, log_index: np.ndarray,
                   log_label: np.ndarray, ev_t: np.ndarray, ev_id: np.ndarray, ev_code: np.ndarray,
                   rows_t: np.ndarray, rows_id: np.ndarray, rows_x: np.ndarray, rows_P: np.ndarray,
                   rows_u: np.ndarray, rows_q: np.ndarray, rows_b: np.ndarray, rows_bP: np.ndarray,
@@ -1988,11 +2146,13 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
     (hit, miss); the fixed settings as :func:`process_scan` takes them; ``drag`` the
     drag state's component (-1: none).
 
-    The tracks are the first ``state_i[ST_N]`` rows of the buffers; the counters and
+    The tracks are the first ``state_i[ST_N]`` rows of the buffers, the initiators of
+    two-point initiation the first ``state_i[ST_INI]`` rows of ``ini_*``; the counters and
     times in ``state_i``/``state_f`` (ST_*) are updated; the association log (time,
     track id, input index, label), the events (time, track id, EVENT_CONFIRMED or the
     deletion reason; coasting deletions before a scan included) and the output rows
-    (:func:`write_rows`) are appended at their counters. A scan that does not fit the
+    (:func:`write_rows`) are appended at their counters (a two-point track's initiator
+    logged before its second measurement). A scan that does not fit the
     buffers (tracks, ``out``, log, events, rows) stops the run with BATCH_GROW, one that
     process_scan cannot do with BATCH_GENERAL. Returns (status, the scan it stopped at
     or the first scan after ``until``, process_scan's status there)."""
@@ -2000,6 +2160,7 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
     C = ids.shape[0]
     max_coast_s = cfg_f[CFG_MAX_COAST]
     confirm_new = cfg_i[CFG_CONFIRM_NEW] != 0
+    two_point = cfg_i[CFG_TWO_POINT] != 0
     n_labels = drop_after_s.shape[0]
     k = first
     while k < K and scan_t[k] <= until:
@@ -2023,8 +2184,9 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
             k += 1
             continue
         n = state_i[ST_N]
-        if (n + m > C or out.shape[1] < C or state_i[ST_LOG] + n + m > log_t.shape[0]
-                or state_i[ST_EVENTS] + 3 * n + m > ev_t.shape[0] or state_i[ST_ROWS] + n > rows_t.shape[0]):
+        if (n + m > C or out.shape[1] < C or out_t.shape[0] < C or state_i[ST_LOG] + n + 2 * m > log_t.shape[0]
+                or state_i[ST_EVENTS] + 3 * n + m > ev_t.shape[0] or state_i[ST_ROWS] + n > rows_t.shape[0]
+                or (two_point and state_i[ST_INI] + m > ini_t.shape[0])):
             return BATCH_GROW, k, SCAN_GROW
         pending = state_f[ST_PENDING]
         if not math.isnan(pending) and t > pending + 1e-9:
@@ -2035,12 +2197,18 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
         if m == b - a:
             z = z_all[a:b]
             sigma = sigma_all[a:b]
+            label = label_all[a:b]
+            index = index_all[a:b]
         else:
             z = np.empty((m, 3))
             sigma = np.empty((m, 3))
+            label = np.empty(m, np.int64)
+            index = np.empty(m, np.int64)
             for q in range(m):
                 z[q] = z_all[keep[q]]
                 sigma[q] = sigma_all[keep[q]]
+                label[q] = label_all[keep[q]]
+                index[q] = index_all[keep[q]]
         # tracks that would coast too long are deleted first (Tracker._drop_stale)
         stale = False
         for i in range(n):
@@ -2062,14 +2230,16 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
             n = j
             state_i[ST_N] = n
         next_id = state_i[ST_NEXT_ID]
-        status, n_now, n_hit, n_conf, n_dead, n_new = process_scan(
-            t, z, sigma, bits[s], sites[s], rots[s], covers[s], gains[s, 0], gains[s, 1], cfg_f, cfg_i, earth, w, V,
+        status, n_now, n_hit, n_conf, n_dead, n_new, n_ini = process_scan(
+            t, z, sigma, label, index, bits[s], sites[s], rots[s], covers[s], gains[s, 0], gains[s, 1], cfg_f, cfg_i, earth, w, V,
             Vinv, kinds, qa, qb, max_step, mearth, locs, nloc, others, nother, means, variances, prior_mean, prior_var,
             mu0, next_id, n, ids, tt, x, P, mu, xm, Pm, confirmed, history, opportunities, misses, last_update,
-            updates, sensors, score, out, True)
+            updates, sensors, score, state_i[ST_INI], ini_t, ini_pos, ini_cov, ini_bit, ini_index, ini_label, out,
+            out_t, True)
         if status != SCAN_DONE:
             return BATCH_GENERAL, k, status
         state_i[ST_N] = n_now
+        state_i[ST_INI] = n_ini
         state_i[ST_NEXT_ID] = next_id + n_new
         # the association log: the hits, then the new tracks
         g = state_i[ST_LOG]
@@ -2078,6 +2248,9 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
             log_t[g], log_id[g], log_index[g], log_label[g] = t, out[0, h], index_all[q], label_all[q]
             g += 1
         for h in range(n_new):
+            if two_point:
+                log_t[g], log_id[g], log_index[g], log_label[g] = out_t[h], next_id + h, out[6, h], out[7, h]
+                g += 1
             q = keep[out[5, h]]
             log_t[g], log_id[g], log_index[g], log_label[g] = t, next_id + h, index_all[q], label_all[q]
             g += 1

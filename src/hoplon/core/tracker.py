@@ -3,8 +3,10 @@
 Centralised measurement fusion: scans (all measurements of one sensor at one time) are
 processed in time order. For each scan every track is predicted to the scan time, gated
 against the scan's measurements, associated (global nearest neighbour or JPDA) and
-updated; the measurements no track claims start tentative tracks. A tentative track is
-confirmed when it has been updated in M of its last N opportunities; a track is deleted
+updated; the measurements no track claims start tentative tracks (single-point
+initiation), or, with ``initiation="two-point"``, wait as initiators until a later
+measurement lies within reach of one (a velocity gate), the pair then starting a track
+with a differenced velocity. A tentative track is confirmed when it has been updated in M of its last N opportunities; a track is deleted
 after too many consecutive misses, when it coasts too long, or when its position
 uncertainty grows too large. A track's opportunities are the scans of the sensors that
 have updated it (Hoplon does not assume it knows every sensor's coverage).
@@ -80,6 +82,12 @@ class TrackerConfig:
     clutter_density: float = 1e-9  # JPDA, per unit of measurement space (m rad^2)
     latency_window_s: float = 0.0
     dense_gating_limit: int = 40_000  # tracks x measurements above which a k-d tree prefilters
+    # track initiation: "single-point" (every unclaimed measurement starts a tentative
+    # track) or "two-point" (it waits as an initiator for a second measurement within
+    # the velocity gate: _tracker_kernels.two_point_initiate)
+    initiation: str = "single-point"
+    initiation_max_speed_mps: float = 1500.0  # two-point velocity gate
+    initiation_max_age_s: float = 15.0  # how long an initiator waits for its second measurement
 
     def __post_init__(self) -> None:
         if self.motion not in MOTION_MODELS:
@@ -92,6 +100,8 @@ class TrackerConfig:
             raise ValueError("need 1 <= confirm_m <= confirm_n <= 62")
         if not 0.0 < self.gate_probability < 1.0:
             raise ValueError("gate_probability must lie in (0, 1)")
+        if self.initiation not in ("single-point", "two-point"):
+            raise ValueError(f"initiation must be single-point or two-point, got {self.initiation!r}")
         if self.association == "jpda" and (self.motion.startswith("imm") or self.filter == "ukf"):
             raise ValueError("JPDA works with a single-model EKF (motion cv, ca, singer, ct or ballistic; filter ekf)")
 
@@ -498,17 +508,25 @@ class Tracker:
             self._spec = flt._single_spec(self.models[0]) if cfg.filter == "ekf" else None
             self._eig = None
         self._mu0 = np.full(len(self.models), 1.0 / len(self.models))
+        # two-point initiation: the initiators (time, ECEF position and covariance, sensor
+        # bit, input index, label); a new track is born with two hits (else one)
+        self._two_point = cfg.initiation == "two-point"
+        self._ini = _Columns((f64, ()), (f64, (3,)), (f64, (3, 3)), (i64, ()), (i64, ()), (i64, ()))
+        self._confirm_new = cfg.confirm_m <= (2 if self._two_point else 1)
         # the whole scan in one compiled call (GNN, EKF models the fused prediction knows,
         # the IMM's switching by its generator): settings as arrays, a scratch for its outputs
         self._fast = (cfg.association == "gnn" and cfg.filter == "ekf" and self._spec is not None
                       and (self.imm is None or self._eig is not None))
         self._cfg_f = np.array([self.gate, cfg.max_coast_s, cfg.max_position_sigma_m, cfg.min_altitude_m,
-                                cfg.init_speed_sigma_mps**2, cfg.init_vertical_speed_sigma_mps**2])
+                                cfg.init_speed_sigma_mps**2, cfg.init_vertical_speed_sigma_mps**2,
+                                cfg.initiation_max_speed_mps, cfg.initiation_max_age_s])
         self._cfg_i = np.array([cfg.dense_gating_limit, cfg.confirm_m, cfg.confirm_n, cfg.delete_misses,
-                                cfg.iekf_iterations, self.imm is not None, cfg.confirm_m <= 1], dtype=np.int64)
+                                cfg.iekf_iterations, self.imm is not None, self._confirm_new, self._two_point],
+                               dtype=np.int64)
         eig = self._eig if self._eig is not None else (
             np.empty(0, np.complex128), np.empty((0, 0), np.complex128), np.empty((0, 0), np.complex128))
-        self._out = np.empty((6, 0), np.int64)
+        self._out = np.empty((8, 0), np.int64)
+        self._out_t = np.empty(0)
         # per sensor: its bit, and the score's gains of a hit (before the innovation's
         # terms) and of a miss
         self._bit = [np.int64(1) << np.int64(k) for k in range(len(self.sensors))]
@@ -528,7 +546,7 @@ class Tracker:
                 np.array(self._bit, np.int64).reshape(S), np.array([m.site_ecef_m for m in self.meas]).reshape(S, 3),
                 np.array([m.rotation for m in self.meas]).reshape(S, 3, 3), np.array(self._cover).reshape(S, 5),
                 np.array(self._gains).reshape(S, 2))
-            self._state_i = np.zeros(6, np.int64)
+            self._state_i = np.zeros(7, np.int64)
             self._state_f = np.zeros(2)
             self._events_buf = (np.empty(64), np.empty(64, np.int64), np.empty(64, np.int64))
 
@@ -619,19 +637,21 @@ class Tracker:
         while True:
             tr = self._tracks
             n = tr.count()
-            st_i[:] = (self.next_id, n, self._log.n, 0, self._rows.n, self.rejected)
+            st_i[:] = (self.next_id, n, self._log.n, 0, self._rows.n, self.rejected, self._ini.n)
             st_f[:] = (self.last_time, np.nan if self._pending_output_time is None else self._pending_output_time)
             bufs = tr.buffers(n + 16)
             if self._out.shape[1] < bufs[0].shape[0]:
-                self._out = np.empty((6, bufs[0].shape[0]), np.int64)
+                self._out = np.empty((8, bufs[0].shape[0]), np.int64)
+                self._out_t = np.empty(bufs[0].shape[0])
             status, k, scan_status = _k.process_scans(
                 k, until, scans.time_s, scans.sensor, scans.start, scans.z, sigma, label, scans.index, drop,
-                *self._sensor_arrays, *self._fixed_args, self._drag, st_i, st_f, *bufs, self._out,
-                *self._log.arrays, *self._events_buf, *self._rows.arrays, stop_at_confirmed)
+                *self._sensor_arrays, *self._fixed_args, self._drag, st_i, st_f, *bufs, *self._ini.arrays, self._out,
+                self._out_t, *self._log.arrays, *self._events_buf, *self._rows.arrays, stop_at_confirmed)
             tr.set_count(int(st_i[_k.ST_N]))
             self.next_id = int(st_i[_k.ST_NEXT_ID])
             self._log.n, self._rows.n = int(st_i[_k.ST_LOG]), int(st_i[_k.ST_ROWS])
             self.rejected = int(st_i[_k.ST_REJECTED])
+            self._ini.n = int(st_i[_k.ST_INI])
             self.last_time = float(st_f[_k.ST_LAST_TIME])
             pending = float(st_f[_k.ST_PENDING])
             self._pending_output_time = None if math.isnan(pending) else pending
@@ -648,6 +668,8 @@ class Tracker:
                 tr.buffers(2 * need)
                 self._log.reserve(2 * need)
                 self._rows.reserve(2 * need)
+                if self._two_point:
+                    self._ini.reserve(2 * need)
                 if self._events_buf[0].shape[0] < 6 * need:
                     self._events_buf = (np.empty(6 * need), np.empty(6 * need, np.int64), np.empty(6 * need, np.int64))
                 continue
@@ -799,7 +821,8 @@ class Tracker:
             cfg.min_altitude_m, self._earth,
             tr.id, tr.t, tr.x, tr.P, tr.mu, tr.xm, tr.Pm, tr.confirmed, tr.history, tr.opportunities, tr.misses,
             tr.last_update, tr.updates, tr.sensors, tr.score,
-            z, sigma, free, meas.site_ecef_m, meas.rotation, self._prior_mean, self._prior_var,
+            z, sigma, _NO_PAIRS if self._two_point else free, meas.site_ecef_m, meas.rotation, self._prior_mean,
+            self._prior_var,
             cfg.init_speed_sigma_mps**2, cfg.init_vertical_speed_sigma_mps**2, self._mu0, self.next_id, cfg.confirm_m <= 1,
         )
         tr.set_arrays(arrays)
@@ -817,7 +840,12 @@ class Tracker:
                 for k in np.flatnonzero((reason > 0) & old_confirmed):
                     self.events.append((t, int(old_id[k]), f"deleted:{_REASONS[reason[k]]}"))
         m = free.size
-        if m:
+        if self._two_point:
+            if labels is None:
+                labels = np.full(n_meas, -1, np.int64) if scan.label is None else np.asarray(scan.label, np.int64)
+                index = np.arange(n_meas) if scan.index is None else np.asarray(scan.index, np.int64)
+            self._two_point_initiation(t, scan.sensor, z[free], sigma[free], index[free], labels[free])
+        elif m:
             if labels is None:
                 labels = np.full(n_meas, -1, np.int64) if scan.label is None else np.asarray(scan.label, np.int64)
                 index = np.arange(n_meas) if scan.index is None else np.asarray(scan.index, np.int64)
@@ -829,6 +857,38 @@ class Tracker:
             self._log.append(m, t, ids, index[free], labels[free])
         self._pending_output_time = t
 
+    def _two_point_initiation(self, t: float, sensor: int, z: np.ndarray, sigma: np.ndarray, index: np.ndarray,
+                              labels: np.ndarray) -> None:
+        """The general path's two-point initiation of a scan's unclaimed measurements
+        (:func:`_tracker_kernels.two_point_initiate`): the new tracks appended (two hits,
+        the models' probabilities and states as those of a single-point track), both
+        their measurements logged (the initiator's first)."""
+        cfg = self.config
+        meas = self.meas[sensor]
+        pos, cov = _k.meas_to_ecef(z, sigma, meas.site_ecef_m, meas.rotation)
+        ini = self._ini
+        ini.n, q, t_a, bit_a, index_a, label_a, x, P = _k.two_point_initiate(
+            t, pos, cov, self._bit[sensor], index, labels, cfg.initiation_max_speed_mps, cfg.initiation_max_age_s,
+            ini.n, *ini.reserve(z.shape[0]), self._prior_mean, self._prior_var)
+        m = q.size
+        if not m:
+            return
+        ids = np.arange(self.next_id, self.next_id + m, dtype=np.int64)
+        self.next_id += m
+        window = (1 << cfg.confirm_n) - 1
+        models = len(self.models)
+        self.tracks.extend(
+            {"id": ids, "t": np.full(m, t), "x": x, "P": P, "mu": np.tile(self._mu0, (m, 1)),
+             "confirmed": np.full(m, self._confirm_new), "history": np.full(m, 3 & window, np.int64),
+             "opportunities": np.full(m, 2, np.int64), "misses": np.zeros(m, np.int64), "last_update": np.full(m, t),
+             "updates": np.full(m, 2, np.int64), "sensors": bit_a | self._bit[sensor], "score": np.zeros(m)},
+            np.repeat(x[None], models, axis=0), np.repeat(P[None], models, axis=0))
+        if self._confirm_new:
+            for tid in ids.tolist():
+                self.events.append((t, tid, "confirmed"))
+        self._log.append(2 * m, np.stack((t_a, np.full(m, t)), axis=1).ravel(), np.repeat(ids, 2),
+                         np.stack((index_a, index[q]), axis=1).ravel(), np.stack((label_a, labels[q]), axis=1).ravel())
+
     def _process_fast(self, scan: Scan, t: float, z: np.ndarray, sigma: np.ndarray) -> int:
         """:meth:`_process` by :func:`_tracker_kernels.process_scan`; returns its status
         (nothing is done unless it is SCAN_DONE, but the prediction for SCAN_CONFLICT)."""
@@ -838,18 +898,21 @@ class Tracker:
         bufs = tr.buffers(n + n_meas)
         out = self._out
         if out.shape[1] < bufs[0].shape[0]:
-            out = self._out = np.empty((6, bufs[0].shape[0]), np.int64)
-        status, n_now, n_hit, n_conf, n_dead, m = _k.process_scan(
-            t, z, sigma, *self._scan_args[scan.sensor], *self._fixed_args, self.next_id, n, *bufs, out, False)
+            out = self._out = np.empty((8, bufs[0].shape[0]), np.int64)
+            self._out_t = np.empty(bufs[0].shape[0])
+        labels = np.full(n_meas, -1, np.int64) if scan.label is None else np.asarray(scan.label, np.int64)
+        index = np.arange(n_meas, dtype=np.int64) if scan.index is None else np.asarray(scan.index, np.int64)
+        ini = self._ini
+        status, n_now, n_hit, n_conf, n_dead, m, ini_n = _k.process_scan(
+            t, z, sigma, labels, index, *self._scan_args[scan.sensor], *self._fixed_args, self.next_id, n, *bufs,
+            ini.n, *(ini.reserve(n_meas) if self._two_point else ini.arrays), out, self._out_t, False)
         if status != _k.SCAN_DONE:
             return status
         tr.set_count(n_now)
-        if n_hit or m:
-            labels = np.full(n_meas, -1, np.int64) if scan.label is None else np.asarray(scan.label, np.int64)
-            index = np.arange(n_meas) if scan.index is None else np.asarray(scan.index, np.int64)
-            if n_hit:
-                meas_k = out[1, :n_hit]
-                self._log.append(n_hit, t, out[0, :n_hit], index[meas_k], labels[meas_k])
+        ini.n = ini_n
+        if n_hit:
+            meas_k = out[1, :n_hit]
+            self._log.append(n_hit, t, out[0, :n_hit], index[meas_k], labels[meas_k])
         if n_conf:
             for tid in out[2, :n_conf].tolist():
                 self.events.append((t, tid, "confirmed"))
@@ -859,11 +922,16 @@ class Tracker:
         if m:
             ids = np.arange(self.next_id, self.next_id + m, dtype=np.int64)
             self.next_id += m
-            if self.config.confirm_m <= 1:
+            if self._confirm_new:
                 for tid in ids.tolist():
                     self.events.append((t, tid, "confirmed"))
             free = out[5, :m]
-            self._log.append(m, t, ids, index[free], labels[free])
+            if self._two_point:  # each track's initiator, then its second measurement
+                self._log.append(2 * m, np.stack((self._out_t[:m], np.full(m, t)), axis=1).ravel(), np.repeat(ids, 2),
+                                 np.stack((out[6, :m], index[free]), axis=1).ravel(),
+                                 np.stack((out[7, :m], labels[free]), axis=1).ravel())
+            else:
+                self._log.append(m, t, ids, index[free], labels[free])
         self._pending_output_time = t
         return status
 
