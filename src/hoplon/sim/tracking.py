@@ -39,15 +39,22 @@ DEFAULT_ENGINE_TRACKER = TrackerConfig(
     confirm_n=4,
     delete_misses=4,
     max_coast_s=180.0,
+    initiation="two-point",
+    initiation_max_speed_mps=8000.0,
+    initiation_max_age_s=15.0,
 )
 """Ballistic missiles from boost to re-entry and drones: an IMM of the ballistic model
 and a constant-acceleration model (boost, manoeuvres). The ballistic model's process
 noise is nearly zero because the simulation's free flight obeys exactly the physics it
 models (J2, rotation, US 1976 drag); more noise makes the filter conservative over a
-midcourse of several minutes (benchmarks/bench_ballistic_tracking.py). Velocity priors
-wide enough for a missile's first detection; 3-of-4 confirmation (wide priors make 2-point false
-tracks likely in clutter); coasting up to 3 minutes so that a missile leaving one
-radar's field of view keeps its track until the next radar sees it."""
+midcourse of several minutes (benchmarks/bench_ballistic_tracking.py). Two-point
+initiation: a false alarm only waits as an initiator (no filter to predict) until a
+later detection lies within 8 km/s of it (ballistic missiles up to ~4-5 km/s, with a
+margin) within 15 s (three scan periods of the slowest radars); velocity priors (of
+the single-point initiation a scenario may choose) wide enough for a missile's first
+detection; 3-of-4 confirmation (the initiating pair and one more hit); coasting up to
+3 minutes so that a missile leaving one radar's field of view keeps its track until
+the next radar sees it."""
 
 TRACKS_SCHEMA = pa.schema(
     [
