@@ -271,3 +271,5 @@ def test_scans_handed_to_the_general_path_keep_the_initiators():
 def test_initiation_must_be_known():
     with pytest.raises(ValueError, match="initiation"):
         TrackerConfig(initiation="three-point")
+    with pytest.raises(ValueError, match="initiation_max"):
+        TrackerConfig(initiation="two-point", initiation_max_age_s=0.0)

@@ -6,9 +6,10 @@ against the scan's measurements, associated (global nearest neighbour or JPDA) a
 updated; the measurements no track claims start tentative tracks (single-point
 initiation), or, with ``initiation="two-point"``, wait as initiators until a later
 measurement lies within reach of one (a velocity gate), the pair then starting a track
-with a differenced velocity. A tentative track is confirmed when it has been updated in M of its last N opportunities; a track is deleted
-after too many consecutive misses, when it coasts too long, or when its position
-uncertainty grows too large. A track's opportunities are the scans of the sensors that
+with a differenced velocity (two hits). A tentative track is confirmed when it has been
+updated in M of its last N opportunities; a track is deleted after too many
+consecutive misses, when it coasts too long, or when its position uncertainty grows
+too large. A track's opportunities are the scans of the sensors that
 have updated it (Hoplon does not assume it knows every sensor's coverage).
 
 Track quality is the sequential log-likelihood ratio of "target" against "false alarms"
@@ -102,6 +103,8 @@ class TrackerConfig:
             raise ValueError("gate_probability must lie in (0, 1)")
         if self.initiation not in ("single-point", "two-point"):
             raise ValueError(f"initiation must be single-point or two-point, got {self.initiation!r}")
+        if not (self.initiation_max_speed_mps > 0.0 and self.initiation_max_age_s > 0.0):
+            raise ValueError("initiation_max_speed_mps and initiation_max_age_s must be > 0")
         if self.association == "jpda" and (self.motion.startswith("imm") or self.filter == "ukf"):
             raise ValueError("JPDA works with a single-model EKF (motion cv, ca, singer, ct or ballistic; filter ekf)")
 
@@ -242,7 +245,8 @@ class TrackOutput(NamedTuple):
 
     ``rows``: one per confirmed track per output time: time_s, track_id, state (pos, vel
     in ECEF), covariance of pos/vel (R, 6, 6). ``log``: every update: time, track id,
-    measurement input index, measurement label. ``events``: (time, track_id, kind) with
+    measurement input index, measurement label (a two-point track's first measurement,
+    with its own earlier time, is logged when the track starts). ``events``: (time, track_id, kind) with
     kind "confirmed" or "deleted:<reason>". ``rejected_scans``: out-of-order scans dropped.
     """
 
@@ -860,9 +864,10 @@ class Tracker:
     def _two_point_initiation(self, t: float, sensor: int, z: np.ndarray, sigma: np.ndarray, index: np.ndarray,
                               labels: np.ndarray) -> None:
         """The general path's two-point initiation of a scan's unclaimed measurements
-        (:func:`_tracker_kernels.two_point_initiate`): the new tracks appended (two hits,
-        the models' probabilities and states as those of a single-point track), both
-        their measurements logged (the initiator's first)."""
+        (:func:`_tracker_kernels.two_point_initiate`): the new tracks appended with two
+        hits, score 0, and, as a single-point track, uniform model probabilities and
+        every model's state the combined one; both their measurements logged (the
+        initiator's first)."""
         cfg = self.config
         meas = self.meas[sensor]
         pos, cov = _k.meas_to_ecef(z, sigma, meas.site_ecef_m, meas.rotation)
