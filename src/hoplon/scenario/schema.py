@@ -953,6 +953,9 @@ _TRACKER_FIELD_TYPES: dict[str, Any] = {
     "motion": Literal[MOTION_MODELS],  # type: ignore[valid-type]
     "filter": Literal["ekf", "ukf"],
     "association": Literal["gnn", "jpda"],
+    "initiation": Literal["single-point", "two-point"],
+    "initiation_max_speed_mps": Annotated[float, Field(gt=0.0, allow_inf_nan=False)],
+    "initiation_max_age_s": Annotated[float, Field(gt=0.0, allow_inf_nan=False)],
     "earth": Literal["wgs84", "sphere"],
     "confirm_m": Annotated[int, Field(ge=1, le=62, strict=True)],
     "confirm_n": Annotated[int, Field(ge=1, le=62, strict=True)],
