@@ -145,3 +145,28 @@ def test_catalog_is_cached_and_immutable():
     assert load_packaged_catalog() is CATALOG
     with pytest.raises(pydantic.ValidationError):  # the models are frozen
         CATALOG.ballistic[BALLISTIC[0]].cep_m = 1.0  # type: ignore[misc]
+
+
+def test_engine_tracker_initiation_gate_covers_every_ballistic_type():
+    """The engine tracker's two-point velocity gate (sim/tracking.py) must let every
+    packaged ballistic type start a track: its fastest flight (full burn at the
+    maximum-range kick, Earth-relative speed through re-entry, which is what the
+    tracker's ECEF positions see) stays below the gate by at least 10 %."""
+    from hoplon.core.ballistic import sample_flight
+    from hoplon.core.boost import fly_boost
+    from hoplon.sim.tracking import DEFAULT_ENGINE_TRACKER
+
+    k = len(BALLISTIC)
+    boost = boost_of(BALLISTIC)
+    lat = np.full(k, LAUNCH_LAT_DEG)
+    _, kick = maximum_range(lat, LAUNCH_LON_DEG, LAUNCH_ALT_M, azimuth_rad=math.radians(LAUNCH_AZIMUTH_DEG),
+                            beta_kg_m2=np.array([CATALOG.ballistic[n].rv_beta_kg_m2 for n in BALLISTIC]),
+                            boost=boost)
+    burnout, _ = fly_boost(lat, np.full(k, LAUNCH_LON_DEG), np.full(k, LAUNCH_ALT_M),
+                           azimuth_rad=np.full(k, math.radians(LAUNCH_AZIMUTH_DEG)), kick_rad=kick,
+                           cutoff_s=boost.burn_time_s, boost=boost)
+    flight = sample_flight(burnout.r_ecef_m, burnout.v_ecef_mps,
+                           np.array([CATALOG.ballistic[n].rv_beta_kg_m2 for n in BALLISTIC]), step_s=1.0)
+    speed = np.linalg.norm(flight.v_ecef_mps, axis=1)
+    fastest = max(max(burnout.speed_mps), np.maximum.reduceat(speed, flight.offsets[:-1]).max())
+    assert 2_000.0 < fastest < DEFAULT_ENGINE_TRACKER.initiation_max_speed_mps / 1.1
