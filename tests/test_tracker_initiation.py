@@ -273,3 +273,30 @@ def test_initiation_must_be_known():
         TrackerConfig(initiation="three-point")
     with pytest.raises(ValueError, match="initiation_max"):
         TrackerConfig(initiation="two-point", initiation_max_age_s=0.0)
+
+
+# --------------------------------------------------------------------------- the engine's initiators
+
+
+def test_engine_initiators_wait_for_the_slowest_radars_next_scan():
+    """A world's tracker: two-point initiators wait 1.1 scan periods of its slowest radar
+    (the classic two-scan logic; in `anatolia` the X-band radar's 5 s and the fire-control
+    radar's 2 s from the packaged catalog, so 5.5 s), unless the scenario sets the wait;
+    and with that wait every radar can still pair two consecutive scans of its own: a
+    target seen every 5 s starts a track on its second scan, one seen every 6 s none."""
+    from hoplon.scenario.builtins import resolve_scenario
+    from hoplon.scenario.catalog import load_packaged_catalog
+    from hoplon.scenario.schema import TrackerSettings
+    from hoplon.sim.world import compile_scenario
+
+    scenario = resolve_scenario("anatolia")
+    radars = load_packaged_catalog().radar
+    assert sorted(radars[s.type].scan_period_s for s in scenario.sensors if s.type in radars) == [2.0, 5.0]
+    assert compile_scenario(scenario).tracker.initiation_max_age_s == pytest.approx(1.1 * 5.0)
+    given = scenario.model_copy(update={"tracker": TrackerSettings(initiation_max_age_s=9.0)})
+    assert compile_scenario(given).tracker.initiation_max_age_s == 9.0
+    for period, tracks in ((5.0, 1), (6.0, 0)):
+        tracker = Tracker([sensor()], TrackerConfig(initiation="two-point", initiation_max_age_s=5.5))
+        for scan in one_target_scans([0.0, period])[0]:
+            tracker.add_scan(scan)
+        assert len(tracker.tracks) == tracks

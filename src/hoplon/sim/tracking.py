@@ -27,7 +27,7 @@ from hoplon.core.tracker import (
 )
 from hoplon.sim.events import Event
 
-__all__ = ["TRACKS_SCHEMA", "EngineTracker", "run_tracker", "DEFAULT_ENGINE_TRACKER"]
+__all__ = ["TRACKS_SCHEMA", "EngineTracker", "run_tracker", "DEFAULT_ENGINE_TRACKER", "INITIATOR_SCANS"]
 
 DEFAULT_ENGINE_TRACKER = TrackerConfig(
     motion="imm-ballistic",
@@ -41,7 +41,7 @@ DEFAULT_ENGINE_TRACKER = TrackerConfig(
     max_coast_s=180.0,
     initiation="two-point",
     initiation_max_speed_mps=5000.0,
-    initiation_max_age_s=15.0,
+    initiation_max_age_s=15.0,  # a world with radars takes INITIATOR_SCANS of the slowest one's period
 )
 """Ballistic missiles from boost to re-entry and drones: an IMM of the ballistic model
 and a constant-acceleration model (boost, manoeuvres). The ballistic model's process
@@ -49,17 +49,27 @@ noise is nearly zero because the simulation's free flight obeys exactly the phys
 models (J2, rotation, US 1976 drag); more noise makes the filter conservative over a
 midcourse of several minutes (benchmarks/bench_ballistic_tracking.py). Two-point
 initiation (Blackman & Popoli 1999, ch. 9): a detection no track claims only waits as
-an initiator, with no filter to predict, until a later detection within 15 s (three
-scan periods of the slowest radars) lies within reach of a target no faster than
-5 km/s; the pair then starts a track with a differenced velocity. 5 km/s is the
-fastest flight of the packaged ballistic types (4.1 km/s, the 2,000 km MRBM at
-full burn and best kick, tests/test_catalog.py) with a margin. (Before, every false
+an initiator, with no filter to predict, until a detection of a later scan lies within
+reach of a target no faster than 5 km/s; the pair then starts a track with a
+differenced velocity. 5 km/s is the fastest flight of the packaged ballistic types
+(4.1 km/s, the 2,000 km MRBM at full burn and best kick, tests/test_catalog.py) with a
+margin. An initiator waits for the next scan, as in the classic two-scan logic: a world
+with radars sets ``initiation_max_age_s`` to :data:`INITIATOR_SCANS` periods of its
+slowest radar (sim/world.py), so that every radar can pair two consecutive scans of
+its own, and a scenario's ``tracker`` settings override it. (Before, every false
 alarm started a tentative track of its own, and predicting those was most of the
 tracker's time in long, quiet scenarios.) Velocity priors (of the single-point
 initiation a scenario may choose) wide enough for a missile's first detection; 3-of-4
 confirmation (the initiating pair and one more hit); coasting up to 3 minutes so that
 a missile leaving one radar's field of view keeps its track until the next radar sees
 it."""
+
+INITIATOR_SCANS = 1.1
+"""How long a two-point initiator waits, in scan periods of the world's slowest radar:
+one period (the next scan), with a margin for a rotating radar's beam reaching a moving
+target a little later. Longer waits pair far more false alarms (the volume reachable at
+5 km/s grows with the cube of the wait) while a missile with a missed detection is
+initiated one scan later."""
 
 TRACKS_SCHEMA = pa.schema(
     [

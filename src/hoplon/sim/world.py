@@ -27,7 +27,7 @@ from hoplon.errors import ScenarioError
 from hoplon.scenario.schema import AssetRef, AssetWaypoint, BallisticThreat, Scenario
 from hoplon.sim.random import stream
 from hoplon.sim.sensors import SensorNetwork, build_network, check_signatures
-from hoplon.sim.tracking import DEFAULT_ENGINE_TRACKER
+from hoplon.sim.tracking import DEFAULT_ENGINE_TRACKER, INITIATOR_SCANS
 
 __all__ = ["Assets", "BallisticMissiles", "AirBreathers", "World", "compile_scenario", "reseed"]
 
@@ -354,13 +354,19 @@ def _airbreathers(scenario: Scenario) -> AirBreathers:
     )
 
 
-def _tracker_config(scenario: Scenario) -> TrackerConfig:
-    """The scenario's tracker settings over the engine's defaults."""
+def _tracker_config(scenario: Scenario, network: SensorNetwork) -> TrackerConfig:
+    """The scenario's tracker settings over the engine's defaults, whose two-point
+    initiators wait :data:`~hoplon.sim.tracking.INITIATOR_SCANS` scan periods of the
+    network's slowest radar."""
+    base = DEFAULT_ENGINE_TRACKER
+    if network.n_radars:
+        wait_s = INITIATOR_SCANS * float(np.max(network.radars.scan_period_s))
+        base = dataclasses.replace(base, initiation_max_age_s=wait_s)
     if scenario.tracker is None:
-        return DEFAULT_ENGINE_TRACKER
+        return base
     given = scenario.tracker.model_dump(exclude_unset=True)
     try:
-        return dataclasses.replace(DEFAULT_ENGINE_TRACKER, **given)
+        return dataclasses.replace(base, **given)
     except ValueError as exc:
         raise ScenarioError(scenario.problem(("tracker",), str(exc))) from None
 
@@ -371,17 +377,21 @@ def compile_scenario(scenario: Scenario, *, seed: int | np.random.SeedSequence |
     run_seed = scenario.seed if seed is None else _checked_seed(seed)
     model = earth_model(scenario.earth)
     check_signatures(scenario)
+    assets = _assets(scenario)
+    ballistic = _ballistic(scenario, model, stream(run_seed, "threats"))
+    airbreathers = _airbreathers(scenario)
+    network = build_network(scenario)
     return World(
         scenario=scenario,
         name=scenario.name,
         epoch=scenario.epoch,
         seed=run_seed,
         earth=model,
-        assets=_assets(scenario),
-        ballistic=_ballistic(scenario, model, stream(run_seed, "threats")),
-        airbreathers=_airbreathers(scenario),
-        sensors=build_network(scenario),
-        tracker=_tracker_config(scenario),
+        assets=assets,
+        ballistic=ballistic,
+        airbreathers=airbreathers,
+        sensors=network,
+        tracker=_tracker_config(scenario, network),
     )
 
 
