@@ -162,7 +162,8 @@ def _fast_density_table() -> np.ndarray:
 
 
 _FAST_DENSITY = _fast_density_table()
-_FAST_DENSITY_BASE_M = float(_LAYERS[0, 0])
+_FAST_DENSITY_CELL_SCALE = _R_GEOPOTENTIAL / _FAST_DENSITY_STEP_M
+_FAST_DENSITY_FIRST_CELL = float(_LAYERS[0, 0]) / _FAST_DENSITY_STEP_M
 
 
 @numba.njit(cache=True)
@@ -172,7 +173,7 @@ def _fast_density(h_m: float) -> float:
     if h_m > ATMOSPHERE_TAIL_START_M:
         return _density(h_m)
     h_m = max(h_m, _H_MIN_GEOMETRIC)
-    u = (_R_GEOPOTENTIAL * h_m / (_R_GEOPOTENTIAL + h_m) - _FAST_DENSITY_BASE_M) / _FAST_DENSITY_STEP_M
+    u = _FAST_DENSITY_CELL_SCALE * h_m / (_R_GEOPOTENTIAL + h_m) - _FAST_DENSITY_FIRST_CELL  # cells of geopotential
     i = min(max(int(u), 0), _FAST_DENSITY.shape[0] - 1)
     f = u - i
     return _FAST_DENSITY[i, 0] + f * (_FAST_DENSITY[i, 1] + f * (_FAST_DENSITY[i, 2] + f * _FAST_DENSITY[i, 3]))
