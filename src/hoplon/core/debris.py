@@ -74,6 +74,7 @@ __all__ = [
     "fall",
     "footprint",
     "fragment_cloud",
+    "greatest_angle_rad",
     "places_near",
     "polygon_reach_rad",
 ]
@@ -299,14 +300,26 @@ def _hull(points):
     return h.vertices, float(h.volume)
 
 
+@numba.njit(cache=True)
+def _median(x: np.ndarray) -> float:
+    """The median of a 1-D array, as ``np.median`` computes it (the mean of the two middle
+    values of an even count), without its overhead on small arrays."""
+    s = np.sort(x)
+    n = s.size
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2.0
+
+
 def footprint(lat_deg, lon_deg, probability: float = 0.95) -> Footprint:
     """95 % polygon and hull of landing points (module notes)."""
     lat, lon = np.asarray(lat_deg, float), np.asarray(lon_deg, float)
     if lat.size == 0:
         raise ValueError("no landing points")
-    lat0, lon0 = float(np.median(lat)), float(np.median(lon))
+    lat0, lon0 = _median(lat), _median(lon)
     en = _plane(lat, lon, lat0, lon0)
-    d = en - np.median(en, axis=0)
+    if lat.size == 1:  # both polygons are the point
+        point = _unplane(en, lat0, lon0)
+        return Footprint(lat0, lon0, point[0], point[1], 0.0, point[0].copy(), point[1].copy(), 0.0)
+    d = en - np.array([_median(en[:, 0]), _median(en[:, 1])])
     cov = np.cov(d.T) if lat.size > 2 else np.eye(2)
     cov = cov + 1e-6 * np.eye(2) * max(np.trace(cov), 1.0)
     m2 = np.einsum("ni,ij,nj->n", d, np.linalg.inv(cov), d)
@@ -316,6 +329,22 @@ def footprint(lat_deg, lon_deg, probability: float = 0.95) -> Footprint:
     p95 = _unplane(en[keep][v95], lat0, lon0)
     pall = _unplane(en[vall], lat0, lon0)
     return Footprint(lat0, lon0, p95[0], p95[1], a95, pall[0], pall[1], aall)
+
+
+@numba.njit(cache=True)
+def greatest_angle_rad(lat0_deg: float, lon0_deg: float, lat_deg: np.ndarray, lon_deg: np.ndarray) -> float:
+    """The largest angle (rad) at the centre of a sphere between the point (lat0, lon0) and
+    the points (lat, lon) (deg; Vincenty's form of the central angle, accurate from 0 to the
+    antipode); 0 for no points."""
+    la0, lo0 = math.radians(lat0_deg), math.radians(lon0_deg)
+    s0, c0 = math.sin(la0), math.cos(la0)
+    best = 0.0
+    for i in range(lat_deg.shape[0]):
+        la, dlon = math.radians(lat_deg[i]), math.radians(lon_deg[i]) - lo0
+        s, c = math.sin(la), math.cos(la)
+        y, x = c * math.sin(dlon), c0 * s - s0 * c * math.cos(dlon)
+        best = max(best, math.atan2(math.hypot(y, x), s0 * s + c0 * c * math.cos(dlon)))
+    return best
 
 
 def places_near(fp: Footprint, place_lat_deg, place_lon_deg, margin_m: float = 0.0) -> tuple[np.ndarray, np.ndarray]:

@@ -29,11 +29,11 @@ from hoplon.core.debris import (
     fall,
     footprint,
     fragment_cloud,
+    greatest_angle_rad,
     places_near,
     polygon_reach_rad,
 )
 from hoplon.core.earth import SPHERE
-from hoplon.core.frames import geodesic_inverse
 from hoplon.scenario.places import describe_location, load_places, places_within
 from hoplon.sim.events import Event
 
@@ -198,10 +198,10 @@ def _places_under(fp: Footprint, lat: np.ndarray, lon: np.ndarray, places) -> li
     landed at ``lat``/``lon`` (deg): inside first (distance 0), then by distance; among
     equals the most populous first."""
     # searched within the great-circle reach of the landings on the mean sphere (the metric
-    # places_within searches with; vectorised, the ellipsoidal geodesic costs a Python call
-    # per fragment), and no farther than a place within the margin of the polygon can lie
+    # places_within searches with; the ellipsoidal geodesic would cost a Python call per
+    # fragment), and no farther than a place within the margin of the polygon can lie
     # (+1 km: places_within's sphere is 8.8 m larger, and rounding)
-    reach = float(np.max(geodesic_inverse(fp.median_lat_deg, fp.median_lon_deg, lat, lon, earth="sphere").distance_m))
+    reach = SPHERE.a_m * greatest_angle_rad(fp.median_lat_deg, fp.median_lon_deg, lat, lon)
     radius = min(reach + PLACE_MARGIN_M, SPHERE.a_m * polygon_reach_rad(fp, PLACE_MARGIN_M) + 1000.0)
     near = places_within(fp.median_lat_deg, fp.median_lon_deg, radius, min_population=PLACE_MIN_POPULATION)
     if not near.size:
