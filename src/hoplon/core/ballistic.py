@@ -176,7 +176,8 @@ def _fast_density(h_m: float) -> float:
     u = _FAST_DENSITY_CELL_SCALE * h_m / (_R_GEOPOTENTIAL + h_m) - _FAST_DENSITY_FIRST_CELL  # cells of geopotential
     i = min(max(int(u), 0), _FAST_DENSITY.shape[0] - 1)
     f = u - i
-    return _FAST_DENSITY[i, 0] + f * (_FAST_DENSITY[i, 1] + f * (_FAST_DENSITY[i, 2] + f * _FAST_DENSITY[i, 3]))
+    c = _FAST_DENSITY[i]
+    return (c[0] + f * c[1]) + f * f * (c[2] + f * c[3])  # Estrin's scheme: a shorter chain than Horner's
 
 
 @numba.njit(cache=True)
@@ -185,26 +186,40 @@ def _bowring_normal(x: float, y: float, z: float, a: float, e2: float) -> tuple[
     in its meridian plane (outward and up components, not of unit length), by Bowring's
     formula (B. R. Bowring, "Transformation from spatial to geographical coordinates",
     Survey Review 23 (1976) 323-327): one iteration from the parametric latitude of the
-    point's own direction, without trigonometry."""
+    point's own direction, without trigonometry (the factors of each product ordered so that
+    the slowest comes last)."""
     rho2 = x * x + y * y
     rho = math.sqrt(rho2)
     b2 = 1.0 - e2  # (b / a)^2
-    b_a = math.sqrt(b2)
-    s = 1.0 / math.sqrt(b2 * rho2 + z * z)
-    cu, su = b_a * rho * s, z * s  # cosine and sine of the parametric latitude
-    return rho, rho - e2 * a * cu * cu * cu, z + e2 * a / b_a * su * su * su
+    q = b2 * rho2 + z * z
+    s3 = 1.0 / (q * math.sqrt(q))
+    # the parametric latitude's cosine cubed is b2^1.5 rho^3 s3, its sine cubed z^3 s3
+    return rho, rho - e2 * a * b2 * math.sqrt(b2) * rho2 * rho * s3, z + e2 * a / math.sqrt(b2) * z * z * z * s3
+
+
+@numba.njit(cache=True)
+def _height_along(rho: float, z: float, out: float, up: float, norm: float, a: float, e2: float) -> float:
+    """Height (m) above the ellipsoid of the point at ``rho`` from the axis and ``z`` (m)
+    along the normal (``out``, ``up``) of length ``norm``."""
+    return (rho * out + z * up - a * math.sqrt(out * out + (1.0 - e2) * up * up)) / norm
+
+
+@numba.njit(cache=True)
+def _fast_height(x: float, y: float, z: float, p: np.ndarray) -> float:
+    """Height above the ellipsoid (m) of an ECEF point (m) along :func:`_bowring_normal`:
+    within 1e-8 m of the exact height from -1 km to 300 km (tests/test_ballistic_fast_air.py),
+    in half the time of Vermeille's exact method (:func:`hoplon.core.earth._vermeille`)."""
+    rho, out, up = _bowring_normal(x, y, z, p[P_A], p[P_E2])
+    return _height_along(rho, z, out, up, math.sqrt(out * out + up * up), p[P_A], p[P_E2])
 
 
 @numba.njit(cache=True)
 def _fast_height_and_up(x: float, y: float, z: float, p: np.ndarray) -> tuple[float, float, float, float]:
-    """Height above the ellipsoid (m) of an ECEF point (m) along :func:`_bowring_normal`, and
-    that unit normal (local up): within 1e-8 m of the exact height from -1 km to 300 km
-    (tests/test_ballistic_fast_air.py), in half the time of Vermeille's exact method
-    (:func:`hoplon.core.earth._height_and_up`)."""
+    """:func:`_fast_height` and the unit normal (local up) along which it is measured."""
     rho, out, up = _bowring_normal(x, y, z, p[P_A], p[P_E2])
-    inv_norm = 1.0 / math.sqrt(out * out + up * up)
-    cl, sl = out * inv_norm, up * inv_norm
-    h = (rho * out + z * up - p[P_A] * math.sqrt(out * out + (1.0 - p[P_E2]) * up * up)) * inv_norm
+    norm = math.sqrt(out * out + up * up)
+    h = _height_along(rho, z, out, up, norm, p[P_A], p[P_E2])
+    cl, sl = out / norm, up / norm
     if rho > 0.0:
         return h, cl * x / rho, cl * y / rho, sl
     return h, 0.0, 0.0, sl
@@ -214,7 +229,7 @@ def _fast_height_and_up(x: float, y: float, z: float, p: np.ndarray) -> tuple[fl
 def _fast_acceleration(x: float, y: float, z: float, vx: float, vy: float, vz: float, inv_beta: float,
                        p: np.ndarray) -> tuple[float, float, float]:
     """:func:`hoplon.core.earth._acceleration` with the fast air: the drag's height from
-    :func:`_fast_height_and_up` and its density from :func:`_fast_density`."""
+    :func:`_fast_height` and its density from :func:`_fast_density`."""
     gx, gy, gz = _gravity(x, y, z, p[P_MU], p[P_J2], p[P_A])
     w = p[P_OMEGA]
     if w != 0.0:
@@ -222,7 +237,7 @@ def _fast_acceleration(x: float, y: float, z: float, vx: float, vy: float, vz: f
         gy += -2.0 * w * vx + w * w * y
     if p[P_DRAG] != 0.0 and inv_beta != 0.0:
         speed = math.sqrt(vx * vx + vy * vy + vz * vz)
-        k = -0.5 * _fast_density(_fast_height_and_up(x, y, z, p)[0]) * speed * inv_beta
+        k = _fast_density(_fast_height(x, y, z, p)) * (-0.5 * speed * inv_beta)  # the density last: the slowest
         gx += k * vx
         gy += k * vy
         gz += k * vz
