@@ -21,14 +21,14 @@ EVOLVE 4.0, Johnson et al., Adv. Space Res. 28(9), 2001):
   few hundred stands for tens of thousands of fragments of a 1 t body, the order the
   model's N(> L_c) = 0.1 M^0.75 L_c^-1.71 gives).
 
-Fragments fall under J2 gravity, rotation and drag (ballistic coefficient beta = m /
-(Cd A), Cd = 1) with the batched propagator, in its fast air (the drag's height and density
-from cheaper formulas, :mod:`hoplon.core.ballistic`: half the cost, micrometres from the
-exact landings). A light fragment spends most of its fall at
-its terminal speed, where its drag relaxation time v_t / g is a second or two and an
-explicit integrator crawls: once that time is below ``FALL_TERMINAL_TAU_S`` and the
-fragment falls within 3 % of its terminal velocity, the rest of its fall is done in closed
-form (quasi-steady descent along the vertical, :func:`hoplon.core.earth.terminal_fall_table`;
+Fragments fall under J2 gravity, rotation and drag (ballistic coefficient
+beta = m / (Cd A), Cd = 1) with the batched propagator, in its fast air (the drag's
+height and density from cheaper formulas, :mod:`hoplon.core.ballistic`: half the cost,
+micrometres from the exact landings). A light fragment spends most of its fall at its
+terminal speed, where its drag relaxation time v_t / g is a second or two and an explicit
+integrator crawls: once that time is below ``FALL_TERMINAL_TAU_S`` and the fragment falls
+within 3 % of its terminal velocity, the rest of its fall is done in closed form
+(quasi-steady descent along the vertical, :func:`hoplon.core.earth.terminal_fall_table`;
 with first-order lag and Coriolis corrections: within a few metres and a tenth of a
 second of a stiff integration of the whole fall, and fifteen times faster for a cloud).
 An optional wind (east/north m/s as a function of height) drifts each fragment by the
@@ -302,8 +302,8 @@ def _hull(points):
 
 @numba.njit(cache=True)
 def _median(x: np.ndarray) -> float:
-    """The median of a 1-D array, as ``np.median`` computes it (the mean of the two middle
-    values of an even count), without its overhead on small arrays."""
+    """The median of a 1-D array of finite values, as ``np.median`` computes it (the mean of
+    the two middle values of an even count), without its overhead on small arrays."""
     s = np.sort(x)
     n = s.size
     return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2.0
