@@ -329,16 +329,17 @@ def _fall_state(lat, lon, h, ve, vn, vu):
     return r, ve * e + vn * n + vu * u
 
 
+@pytest.mark.parametrize("fast_air", [False, True])
 @pytest.mark.parametrize("case", _FALLS)
-def test_terminal_descent_matches_a_stiff_reference_integration(case):
+def test_terminal_descent_matches_a_stiff_reference_integration(case, fast_air):
     """The closed-form quasi-steady descent (with its lag and Coriolis corrections)
     against scipy's LSODA on the independent reference physics (the whole fall
     integrated): landing within 5 m, fall time within 0.05 %, impact speed within 1 %
-    (the terminal speed at the ground)."""
+    (the terminal speed at the ground); in the exact air and in the fast air."""
     *state, beta = case
     r0, v0 = _fall_state(*state)
     t_ref, y_ref = ref.fly_to_ground(r0, v0, beta, rtol=1e-9, method="LSODA")
-    got = propagate_to_impact(r0[None], v0[None], beta, terminal_tau_s=10.0)
+    got = propagate_to_impact(r0[None], v0[None], beta, terminal_tau_s=10.0, fast_air=fast_air)
     assert got.status[0] == STATUS_IMPACT
     assert np.isfinite(got.terminal_alt_m[0])  # the closed form was used
     assert np.linalg.norm(got.r_ecef_m[0] - y_ref[:3]) < 5.0

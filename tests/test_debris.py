@@ -179,3 +179,40 @@ def test_terminal_descent_drifts_with_a_sheared_wind_like_the_sampled_fall():
     assert drift > 10_000.0
     assert gap < 0.01 * drift
     assert closed.fall_time_s[0] == pytest.approx(sampled.fall_time_s[0], rel=5e-3)
+
+
+def test_the_footprint_median_is_numpys_to_the_bit():
+    from hoplon.core.debris import _median
+
+    rng = np.random.default_rng(5)
+    for n in (1, 2, 3, 4, 7, 180, 181, 1000):
+        x = rng.normal(37.0, 0.3, n)
+        assert _median(x) == np.median(x)
+        assert _median(x[::-1]) == np.median(x)
+
+
+def test_a_single_landing_is_its_own_footprint():
+    fp = footprint([37.25], [38.5])
+    assert (fp.median_lat_deg, fp.median_lon_deg) == (37.25, 38.5)
+    for lat, lon in ((fp.polygon95_lat_deg, fp.polygon95_lon_deg), (fp.hull_lat_deg, fp.hull_lon_deg)):
+        assert lat.shape == lon.shape == (1,)
+        assert lat[0] == pytest.approx(37.25, abs=1e-12) and lon[0] == pytest.approx(38.5, abs=1e-12)
+    assert fp.polygon95_area_m2 == fp.hull_area_m2 == 0.0
+
+
+def test_greatest_angle_is_the_farthest_great_circle_distance_proj_measures():
+    """Oracle: PROJ's geodesic on a sphere (pyproj.Geod), distance / radius."""
+    import pyproj
+
+    from hoplon.core.debris import greatest_angle_rad
+
+    radius = 6371008.8
+    geod = pyproj.Geod(a=radius, b=radius)
+    rng = np.random.default_rng(11)
+    for lat0, lon0, spread in ((37.0, 38.0, 0.3), (-62.0, 179.9, 5.0), (0.0, 0.0, 80.0), (89.0, -20.0, 3.0)):
+        lat = np.clip(lat0 + rng.normal(0.0, spread, 300), -90.0, 90.0)
+        lon = lon0 + rng.normal(0.0, spread, 300)
+        _, _, dist = geod.inv(np.full(lat.size, lon0), np.full(lat.size, lat0), lon, lat)
+        assert greatest_angle_rad(lat0, lon0, lat, lon) == pytest.approx(np.max(dist) / radius, rel=1e-9, abs=1e-12)
+    assert greatest_angle_rad(10.0, 20.0, np.array([10.0]), np.array([20.0])) == 0.0
+    assert greatest_angle_rad(10.0, 20.0, np.array([-10.0]), np.array([-160.0])) == pytest.approx(math.pi)

@@ -21,12 +21,14 @@ EVOLVE 4.0, Johnson et al., Adv. Space Res. 28(9), 2001):
   few hundred stands for tens of thousands of fragments of a 1 t body, the order the
   model's N(> L_c) = 0.1 M^0.75 L_c^-1.71 gives).
 
-Fragments fall under J2 gravity, rotation and drag (ballistic coefficient beta = m /
-(Cd A), Cd = 1) with the batched propagator. A light fragment spends most of its fall at
-its terminal speed, where its drag relaxation time v_t / g is a second or two and an
-explicit integrator crawls: once that time is below ``FALL_TERMINAL_TAU_S`` and the
-fragment falls within 3 % of its terminal velocity, the rest of its fall is done in closed
-form (quasi-steady descent along the vertical, :func:`hoplon.core.earth.terminal_fall_table`;
+Fragments fall under J2 gravity, rotation and drag (ballistic coefficient
+beta = m / (Cd A), Cd = 1) with the batched propagator, in its fast air (the drag's
+height and density from cheaper formulas, :mod:`hoplon.core.ballistic`: half the cost,
+micrometres from the exact landings). A light fragment spends most of its fall at its
+terminal speed, where its drag relaxation time v_t / g is a second or two and an explicit
+integrator crawls: once that time is below ``FALL_TERMINAL_TAU_S`` and the fragment falls
+within 3 % of its terminal velocity, the rest of its fall is done in closed form
+(quasi-steady descent along the vertical, :func:`hoplon.core.earth.terminal_fall_table`;
 with first-order lag and Coriolis corrections: within a few metres and a tenth of a
 second of a stiff integration of the whole fall, and fifteen times faster for a cloud).
 An optional wind (east/north m/s as a function of height) drifts each fragment by the
@@ -72,6 +74,7 @@ __all__ = [
     "fall",
     "footprint",
     "fragment_cloud",
+    "greatest_angle_rad",
     "places_near",
     "polygon_reach_rad",
 ]
@@ -161,11 +164,11 @@ def fall(cloud: FragmentCloud, *, earth: str | EarthModel = "wgs84", wind=None, 
     if wind is None:  # only the landings: one pass of the integrator
         end = propagate_to_impact(cloud.r_ecef_m, cloud.v_ecef_mps, cloud.beta_kg_m2, earth=model,
                                   max_time_s=max_time_s, ground_alt_m=ground_alt_m, rtol=_FALL_TOLERANCES,
-                                  terminal_tau_s=terminal_tau_s)
+                                  terminal_tau_s=terminal_tau_s, fast_air=True)
     else:  # the same integration, sampled for the wind drift
         fs = sample_flight(cloud.r_ecef_m, cloud.v_ecef_mps, cloud.beta_kg_m2, step_s=wind_step_s, earth=model,
                            max_time_s=max_time_s, ground_alt_m=ground_alt_m, rtol=_FALL_TOLERANCES,
-                           terminal_tau_s=terminal_tau_s)
+                           terminal_tau_s=terminal_tau_s, fast_air=True)
         end = fs.end
     lat, lon = np.asarray(end.lat_deg, float).copy(), np.asarray(end.lon_deg, float).copy()
     landed = np.isfinite(end.time_s)
@@ -297,14 +300,26 @@ def _hull(points):
     return h.vertices, float(h.volume)
 
 
+@numba.njit(cache=True)
+def _median(x: np.ndarray) -> float:
+    """The median of a 1-D array of finite values, as ``np.median`` computes it (the mean of
+    the two middle values of an even count), without its overhead on small arrays."""
+    s = np.sort(x)
+    n = s.size
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2.0
+
+
 def footprint(lat_deg, lon_deg, probability: float = 0.95) -> Footprint:
     """95 % polygon and hull of landing points (module notes)."""
     lat, lon = np.asarray(lat_deg, float), np.asarray(lon_deg, float)
     if lat.size == 0:
         raise ValueError("no landing points")
-    lat0, lon0 = float(np.median(lat)), float(np.median(lon))
+    lat0, lon0 = _median(lat), _median(lon)
     en = _plane(lat, lon, lat0, lon0)
-    d = en - np.median(en, axis=0)
+    if lat.size == 1:  # both polygons are the point
+        point = _unplane(en, lat0, lon0)
+        return Footprint(lat0, lon0, point[0], point[1], 0.0, point[0].copy(), point[1].copy(), 0.0)
+    d = en - np.array([_median(en[:, 0]), _median(en[:, 1])])
     cov = np.cov(d.T) if lat.size > 2 else np.eye(2)
     cov = cov + 1e-6 * np.eye(2) * max(np.trace(cov), 1.0)
     m2 = np.einsum("ni,ij,nj->n", d, np.linalg.inv(cov), d)
@@ -314,6 +329,22 @@ def footprint(lat_deg, lon_deg, probability: float = 0.95) -> Footprint:
     p95 = _unplane(en[keep][v95], lat0, lon0)
     pall = _unplane(en[vall], lat0, lon0)
     return Footprint(lat0, lon0, p95[0], p95[1], a95, pall[0], pall[1], aall)
+
+
+@numba.njit(cache=True)
+def greatest_angle_rad(lat0_deg: float, lon0_deg: float, lat_deg: np.ndarray, lon_deg: np.ndarray) -> float:
+    """The largest angle (rad) at the centre of a sphere between the point (lat0, lon0) and
+    the points (lat, lon) (deg; Vincenty's form of the central angle, accurate from 0 to the
+    antipode); 0 for no points."""
+    la0, lo0 = math.radians(lat0_deg), math.radians(lon0_deg)
+    s0, c0 = math.sin(la0), math.cos(la0)
+    best = 0.0
+    for i in range(lat_deg.shape[0]):
+        la, dlon = math.radians(lat_deg[i]), math.radians(lon_deg[i]) - lo0
+        s, c = math.sin(la), math.cos(la)
+        y, x = c * math.sin(dlon), c0 * s - s0 * c * math.cos(dlon)
+        best = max(best, math.atan2(math.hypot(y, x), s0 * s + c0 * c * math.cos(dlon)))
+    return best
 
 
 def places_near(fp: Footprint, place_lat_deg, place_lon_deg, margin_m: float = 0.0) -> tuple[np.ndarray, np.ndarray]:

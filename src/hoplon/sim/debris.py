@@ -29,11 +29,11 @@ from hoplon.core.debris import (
     fall,
     footprint,
     fragment_cloud,
+    greatest_angle_rad,
     places_near,
     polygon_reach_rad,
 )
 from hoplon.core.earth import SPHERE
-from hoplon.core.frames import geodesic_inverse
 from hoplon.scenario.places import describe_location, load_places, places_within
 from hoplon.sim.events import Event
 
@@ -158,10 +158,11 @@ def _summaries(world, table: pa.Table, events: list[Event]) -> list[dict]:
         return []
     d = {k: table.column(k).to_numpy(zero_copy_only=False) for k in table.column_names}
     places = load_places(PLACE_MIN_POPULATION)
-    ids = d["cloud_id"]
+    ids = table.column("cloud_id").combine_chunks().dictionary_encode()  # in order of first appearance
+    codes = ids.indices.to_numpy()
     clouds = []  # (cloud id, its landed rows, footprint, places under it)
-    for cid in list(dict.fromkeys(ids.tolist())):
-        rows = np.flatnonzero((ids == cid) & d["landed"])
+    for code, cid in enumerate(ids.dictionary.to_pylist()):
+        rows = np.flatnonzero((codes == code) & d["landed"])
         if rows.size:
             fp = footprint(d["lat_deg"][rows], d["lon_deg"][rows])
             clouds.append((cid, rows, fp, _places_under(fp, d["lat_deg"][rows], d["lon_deg"][rows], places)))
@@ -198,20 +199,19 @@ def _places_under(fp: Footprint, lat: np.ndarray, lon: np.ndarray, places) -> li
     landed at ``lat``/``lon`` (deg): inside first (distance 0), then by distance; among
     equals the most populous first."""
     # searched within the great-circle reach of the landings on the mean sphere (the metric
-    # places_within searches with; vectorised, the ellipsoidal geodesic costs a Python call
-    # per fragment), and no farther than a place within the margin of the polygon can lie
+    # places_within searches with; the ellipsoidal geodesic would cost a Python call per
+    # fragment), and no farther than a place within the margin of the polygon can lie
     # (+1 km: places_within's sphere is 8.8 m larger, and rounding)
-    reach = float(np.max(geodesic_inverse(fp.median_lat_deg, fp.median_lon_deg, lat, lon, earth="sphere").distance_m))
+    reach = SPHERE.a_m * greatest_angle_rad(fp.median_lat_deg, fp.median_lon_deg, lat, lon)
     radius = min(reach + PLACE_MARGIN_M, SPHERE.a_m * polygon_reach_rad(fp, PLACE_MARGIN_M) + 1000.0)
     near = places_within(fp.median_lat_deg, fp.median_lon_deg, radius, min_population=PLACE_MIN_POPULATION)
     if not near.size:
         return []
     inside, dist = places_near(fp, places.lat_deg[near], places.lon_deg[near], margin_m=PLACE_MARGIN_M)
     pop = places.population[near].astype(float)
-    found = []
-    for k in np.flatnonzero(inside)[np.lexsort((-pop[inside], dist[inside]))]:
-        p = near[k]
-        found.append({"name": str(places.name[p]), "country": str(places.country_code[p]),
-                      "admin1": str(places.admin1_code[p]), "population": int(places.population[p]),
-                      "distance_m": float(dist[k])})
-    return found
+    order = np.flatnonzero(inside)[np.lexsort((-pop[inside], dist[inside]))]
+    p = near[order]
+    return [{"name": name, "country": country, "admin1": admin1, "population": population, "distance_m": distance}
+            for name, country, admin1, population, distance in zip(
+                places.name[p].tolist(), places.country_code[p].tolist(), places.admin1_code[p].tolist(),
+                places.population[p].tolist(), dist[order].tolist(), strict=True)]
