@@ -52,9 +52,7 @@ from hoplon.core.earth import (
     P_A,
     P_DRAG,
     P_E2,
-    P_J2,
     P_MU,
-    P_OMEGA,
     P_SPHERE,
     TERMINAL_G_REF_MPS2,
     TERMINAL_TABLE_TOP_M,
@@ -62,7 +60,7 @@ from hoplon.core.earth import (
     _acceleration,
     _acceleration_array,
     _density,
-    _gravity,
+    _gravity_in_rotating_frame,
     _height_and_up,
     _standard_density,
     density_kg_m3,
@@ -230,11 +228,7 @@ def _fast_acceleration(x: float, y: float, z: float, vx: float, vy: float, vz: f
                        p: np.ndarray) -> tuple[float, float, float]:
     """:func:`hoplon.core.earth._acceleration` with the fast air: the drag's height from
     :func:`_fast_height` and its density from :func:`_fast_density`."""
-    gx, gy, gz = _gravity(x, y, z, p[P_MU], p[P_J2], p[P_A])
-    w = p[P_OMEGA]
-    if w != 0.0:
-        gx += 2.0 * w * vy + w * w * x
-        gy += -2.0 * w * vx + w * w * y
+    gx, gy, gz = _gravity_in_rotating_frame(x, y, z, vx, vy, p)
     if p[P_DRAG] != 0.0 and inv_beta != 0.0:
         speed = math.sqrt(vx * vx + vy * vy + vz * vz)
         k = _fast_density(_fast_height(x, y, z, p)) * (-0.5 * speed * inv_beta)  # the density last: the slowest

@@ -339,6 +339,20 @@ def _gravity(x: float, y: float, z: float, mu: float, j2: float, a: float) -> tu
 
 
 @numba.njit(cache=True)
+def _gravity_in_rotating_frame(x: float, y: float, z: float, vx: float, vy: float,
+                               p: np.ndarray) -> tuple[float, float, float]:
+    """Gravity (J2 when ``p[P_J2] != 0``) plus the Coriolis ``-2 w x v`` and centrifugal
+    ``-w x (w x r)`` accelerations (m/s^2), ``w = (0, 0, omega)``: :func:`_acceleration`
+    without the drag."""
+    gx, gy, gz = _gravity(x, y, z, p[P_MU], p[P_J2], p[P_A])
+    w = p[P_OMEGA]
+    if w != 0.0:
+        gx += 2.0 * w * vy + w * w * x
+        gy += -2.0 * w * vx + w * w * y
+    return gx, gy, gz
+
+
+@numba.njit(cache=True)
 def _acceleration(
     x: float,
     y: float,
@@ -356,11 +370,7 @@ def _acceleration(
     with ``v`` the Earth-relative velocity. ``inv_beta`` is 1/beta in m^2/kg (0: no drag;
     a filter's estimate may be negative, and is used as it is so that it stays smooth).
     """
-    gx, gy, gz = _gravity(x, y, z, p[P_MU], p[P_J2], p[P_A])
-    w = p[P_OMEGA]
-    if w != 0.0:
-        gx += 2.0 * w * vy + w * w * x
-        gy += -2.0 * w * vx + w * w * y
+    gx, gy, gz = _gravity_in_rotating_frame(x, y, z, vx, vy, p)
     if p[P_DRAG] != 0.0 and inv_beta != 0.0:
         h = _geodetic_height(x, y, z, p[P_A], p[P_E2], p[P_SPHERE] != 0.0)
         speed = math.sqrt(vx * vx + vy * vy + vz * vz)
