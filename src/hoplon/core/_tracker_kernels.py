@@ -1451,31 +1451,31 @@ def two_point_initiate(t: float, pos: np.ndarray, cov: np.ndarray, bit: np.int64
             ini_pos[n] = ini_pos[i]
             ini_cov[n] = ini_cov[i]
         n += 1
-    # the feasible pairs (initiator major, measurement minor) and their apparent speeds
-    pair_i = np.empty(n * M, np.int64)
-    pair_q = np.empty(n * M, np.int64)
-    speed = np.empty(n * M)
-    npairs = 0
-    for i in range(n):
-        dt = t - ini_t[i]
-        if not dt > 0.0:
-            continue
-        tr_a = ini_cov[i, 0, 0] + ini_cov[i, 1, 1] + ini_cov[i, 2, 2]
-        for q in range(M):
-            dist = math.sqrt((pos[q, 0] - ini_pos[i, 0]) ** 2 + (pos[q, 1] - ini_pos[i, 1]) ** 2
-                             + (pos[q, 2] - ini_pos[i, 2]) ** 2)
-            tr_b = cov[q, 0, 0] + cov[q, 1, 1] + cov[q, 2, 2]
-            if dist <= max_speed * dt + 3.0 * math.sqrt(tr_a + tr_b):
-                pair_i[npairs], pair_q[npairs], speed[npairs] = i, q, dist / dt
-                npairs += 1
-    order = np.argsort(speed[:npairs], kind="mergesort")
     partner = np.full(M, -1, np.int64)
     paired = np.zeros(n, np.bool_)
-    for p in order:
-        i, q = pair_i[p], pair_q[p]
-        if partner[q] < 0 and not paired[i]:
-            partner[q] = i
-            paired[i] = True
+    if n and M:
+        # the feasible pairs (initiator major, measurement minor) and their apparent speeds
+        pair_i = np.empty(n * M, np.int64)
+        pair_q = np.empty(n * M, np.int64)
+        speed = np.empty(n * M)
+        npairs = 0
+        for i in range(n):
+            dt = t - ini_t[i]
+            if not dt > 0.0:
+                continue
+            tr_a = ini_cov[i, 0, 0] + ini_cov[i, 1, 1] + ini_cov[i, 2, 2]
+            for q in range(M):
+                dist = math.sqrt((pos[q, 0] - ini_pos[i, 0]) ** 2 + (pos[q, 1] - ini_pos[i, 1]) ** 2
+                                 + (pos[q, 2] - ini_pos[i, 2]) ** 2)
+                tr_b = cov[q, 0, 0] + cov[q, 1, 1] + cov[q, 2, 2]
+                if dist <= max_speed * dt + 3.0 * math.sqrt(tr_a + tr_b):
+                    pair_i[npairs], pair_q[npairs], speed[npairs] = i, q, dist / dt
+                    npairs += 1
+        for p in np.argsort(speed[:npairs], kind="mergesort"):
+            i, q = pair_i[p], pair_q[p]
+            if partner[q] < 0 and not paired[i]:
+                partner[q] = i
+                paired[i] = True
     K = 0
     for q in range(M):
         if partner[q] >= 0:
@@ -1934,34 +1934,36 @@ def process_scan(t: float, z: np.ndarray, sigma: np.ndarray, label: np.ndarray, 
                     k += 1
             update_rows(rows, iters, meas_idx, z, sigma, mu, xm, Pm, x, P, imm, site, rot)
             pair_d2, pair_ld = assigned_pairs(g_t, g_m, g_d2, g_ld, assigned)
-    # bookkeeping; what the caller logs
-    newly, reason = bookkeeping(t, sensor_bit, assigned, pair_d2, pair_ld, zp, True, cover, hit_gain, miss_gain,
-                                cfg_i[CFG_CONFIRM_M], cfg_i[CFG_CONFIRM_N], cfg_i[CFG_DELETE], max_coast_s,
-                                cfg_f[CFG_MAX_SIGMA], cfg_f[CFG_MIN_ALT], earth, x[:n], P[:n], score[:n], sensors[:n],
-                                history[:n], opportunities[:n], misses[:n], last_update[:n], updates[:n], confirmed[:n])
+    # bookkeeping (none without tracks); what the caller logs
     n_hit = n_new_conf = n_dead = 0
-    for i in range(n):
-        if assigned[i] >= 0:
-            out[0, n_hit] = ids[i]
-            out[1, n_hit] = assigned[i]
-            n_hit += 1
-        if newly[i]:
-            out[2, n_new_conf] = ids[i]
-            n_new_conf += 1
-    for i in range(n):
-        if reason[i] > 0 and confirmed[i]:
-            out[3, n_dead] = ids[i]
-            out[4, n_dead] = reason[i]
-            n_dead += 1
-    # the survivors moved up, then the new tracks
     k = 0
-    for i in range(n):
-        if reason[i] != 0:
-            continue
-        if k != i:
-            _move_track(i, k, ids, tt, confirmed, history, opportunities, misses, last_update, updates, sensors, score,
-                        x, P, mu, xm, Pm)
-        k += 1
+    if n:
+        newly, reason = bookkeeping(t, sensor_bit, assigned, pair_d2, pair_ld, zp, True, cover, hit_gain, miss_gain,
+                                    cfg_i[CFG_CONFIRM_M], cfg_i[CFG_CONFIRM_N], cfg_i[CFG_DELETE], max_coast_s,
+                                    cfg_f[CFG_MAX_SIGMA], cfg_f[CFG_MIN_ALT], earth, x[:n], P[:n], score[:n],
+                                    sensors[:n], history[:n], opportunities[:n], misses[:n], last_update[:n],
+                                    updates[:n], confirmed[:n])
+        for i in range(n):
+            if assigned[i] >= 0:
+                out[0, n_hit] = ids[i]
+                out[1, n_hit] = assigned[i]
+                n_hit += 1
+            if newly[i]:
+                out[2, n_new_conf] = ids[i]
+                n_new_conf += 1
+        for i in range(n):
+            if reason[i] > 0 and confirmed[i]:
+                out[3, n_dead] = ids[i]
+                out[4, n_dead] = reason[i]
+                n_dead += 1
+        # the survivors moved up, then the new tracks
+        for i in range(n):
+            if reason[i] != 0:
+                continue
+            if k != i:
+                _move_track(i, k, ids, tt, confirmed, history, opportunities, misses, last_update, updates, sensors,
+                            score, x, P, mu, xm, Pm)
+            k += 1
     m = 0
     for q in range(n_meas):
         if not used[q]:
@@ -1972,20 +1974,23 @@ def process_scan(t: float, z: np.ndarray, sigma: np.ndarray, label: np.ndarray, 
         if not used[q]:
             free[m] = q
             m += 1
-    zf = np.empty((m, 3))
-    sf = np.empty((m, 3))
-    for q in range(m):
-        for a in range(3):
-            zf[q, a] = z[free[q], a]
-            sf[q, a] = sigma[free[q], a]
     confirm_new = cfg_i[CFG_CONFIRM_NEW] != 0
     if two_point:
-        lf = np.empty(m, np.int64)
-        xf = np.empty(m, np.int64)
-        for q in range(m):
-            lf[q] = label[free[q]]
-            xf[q] = index[free[q]]
-        pos, cov = meas_to_ecef(zf, sf, site, rot)
+        if m == n_meas:  # every measurement unclaimed: no copies
+            pos, cov = meas_to_ecef(z, sigma, site, rot)
+            lf, xf = label, index
+        else:
+            zf = np.empty((m, 3))
+            sf = np.empty((m, 3))
+            lf = np.empty(m, np.int64)
+            xf = np.empty(m, np.int64)
+            for q in range(m):
+                for a in range(3):
+                    zf[q, a] = z[free[q], a]
+                    sf[q, a] = sigma[free[q], a]
+                lf[q] = label[free[q]]
+                xf[q] = index[free[q]]
+            pos, cov = meas_to_ecef(zf, sf, site, rot)
         n_ini, o_q, o_t, o_bit, o_index, o_label, xn, Pn = two_point_initiate(
             t, pos, cov, sensor_bit, xf, lf, cfg_f[CFG_INIT_MAX_SPEED], cfg_f[CFG_INIT_MAX_AGE], n_ini, ini_t, ini_pos,
             ini_cov, ini_bit, ini_index, ini_label, prior_mean, prior_var)
@@ -2007,6 +2012,12 @@ def process_scan(t: float, z: np.ndarray, sigma: np.ndarray, label: np.ndarray, 
             out_t[q] = o_t[q]
             k += 1
         return SCAN_DONE, k, n_hit, n_new_conf, n_dead, m, n_ini
+    zf = np.empty((m, 3))
+    sf = np.empty((m, 3))
+    for q in range(m):
+        for a in range(3):
+            zf[q, a] = z[free[q], a]
+            sf[q, a] = sigma[free[q], a]
     xn, Pn = initial_states(zf, sf, site, rot, prior_mean, prior_var, cfg_f[CFG_SPEED_VAR], cfg_f[CFG_VSPEED_VAR])
     for q in range(m):
         ids[k], tt[k], confirmed[k] = next_id + q, t, confirm_new
