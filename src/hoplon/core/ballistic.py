@@ -54,6 +54,7 @@ from hoplon.core.earth import (
     inverse_beta,
     terminal_fall_table,
 )
+from hoplon.core.frames import _ecef_to_geodetic_array
 
 __all__ = [
     "ImpactResult",
@@ -682,6 +683,35 @@ def _fly_sensitivity_many(r0, v0, inv_beta, t_max, p, tol, sample_dt, sample_off
             d_east_north[i, 1, j] = nx * dx + ny * dy + nz * dz
 
 
+@numba.njit(cache=True)
+def _sensitivity_flights(r0, v0, inv_beta, t_max, p, tol, sample_dt, room):
+    """:func:`_fly_sensitivity_many` of N bodies into arrays of its own (``room`` (N,):
+    the samples reserved per body), with the rest of what :func:`impact_sensitivity`
+    returns: the impact's latitude and longitude (deg; frames.ecef_to_geodetic's
+    arithmetic) and the flights' samples table (:func:`_samples_table`; empty when
+    ``sample_dt`` is 0). Returns (status, end time, end state, apogee, latitude,
+    longitude, d(east, north), d(time), sample offsets, sample rows)."""
+    n = r0.shape[0]
+    offsets = np.zeros(n + 1, np.int64)
+    for i in range(n):
+        offsets[i + 1] = offsets[i] + room[i]
+    samples = np.empty((offsets[n], 7))
+    status, written = np.empty(n, np.int64), np.empty(n, np.int64)
+    t_end, y_end, apogee = np.empty(n), np.empty((n, 6)), np.empty((n, 8))
+    d_east_north, d_time = np.empty((n, 2, 7)), np.empty((n, 7))
+    _fly_sensitivity_many(r0, v0, inv_beta, t_max, p, tol, sample_dt, offsets, samples, status, t_end, y_end, apogee,
+                          written, d_east_north, d_time)
+    lat, lon, alt = np.empty(n), np.empty(n), np.empty(n)
+    _ecef_to_geodetic_array(np.ascontiguousarray(y_end[:, :3]), p[P_A], p[P_E2], p[P_SPHERE] != 0.0, lat, lon, alt)
+    if sample_dt <= 0.0:
+        return status, t_end, y_end, apogee, lat, lon, d_east_north, d_time, np.zeros(1, np.int64), np.empty((0, 7))
+    kept = np.empty(n, np.int64)
+    for i in range(n):  # the samples on the grid up to the end (_grid_count's count, from 0)
+        kept[i] = min(written[i], max(0.0, math.floor(t_end[i] / sample_dt + 1e-9) + 1.0))
+    sample_offsets, rows = _samples_table(samples, offsets, kept, t_end, y_end)
+    return status, t_end, y_end, apogee, lat, lon, d_east_north, d_time, sample_offsets, rows
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -979,28 +1009,20 @@ def impact_sensitivity(
     if not (np.isfinite(r).all() and np.isfinite(v).all() and np.isfinite(inv_b).all()):
         raise ValueError("states and inv_beta_m2_kg must be finite")
     t_limit = _per_body(max_time_s, n)
-    origin = np.zeros(n)
     room = np.zeros(n, dtype=np.int64)
     if sample_step_s > 0:
         if not np.isfinite(t_limit).all():
             raise ValueError("sampled flights need a finite max_time_s")
-        room = _grid_count(t_limit, origin, sample_step_s)
-    offsets = np.concatenate([[0], np.cumsum(room)]).astype(np.int64)
-    samples = np.empty((int(offsets[-1]), 7))
-    status = np.empty(n, dtype=np.int64)
-    t_end = np.empty(n)
-    y_end = np.empty((n, 6))
-    apogee = np.empty((n, 8))
-    written = np.empty(n, dtype=np.int64)
-    d_east_north = np.empty((n, 2, 7))
-    d_time = np.empty((n, 7))
-    _fly_sensitivity_many(r, v, inv_b, t_limit, model.params(), _tolerances(rtol), float(sample_step_s), offsets, samples,
-                          status, t_end, y_end, apogee, written, d_east_north, d_time)
-    impact = _impact_result(status, t_end, y_end, apogee, model, terminal_alt=np.full(n, np.nan))  # integrated to the end
+        room = _grid_count(t_limit, 0.0, sample_step_s)
+    status, t_end, y_end, apogee, lat, lon, d_east_north, d_time, offsets, rows = _sensitivity_flights(
+        r, v, inv_b, t_limit, model.params(), _tolerances(rtol), float(sample_step_s), room)
+    impact = ImpactResult(  # as _impact_result makes it; integrated to the end
+        time_s=np.where(status == STATUS_IMPACT, t_end, np.nan), lat_deg=lat, lon_deg=lon, r_ecef_m=y_end[:, :3].copy(),
+        v_ecef_mps=y_end[:, 3:].copy(), status=status, apogee_time_s=apogee[:, 0].copy(),
+        apogee_alt_m=apogee[:, 7].copy(), apogee_r_ecef_m=apogee[:, 1:4].copy(), terminal_alt_m=np.full(n, np.nan))
     flights = None
-    if sample_step_s > 0:
-        kept = np.minimum(written, _grid_count(t_end, origin, sample_step_s))
-        flights = _flight_samples(samples, offsets, kept, t_end, y_end, impact)
+    if sample_step_s > 0:  # as _flight_samples makes them
+        flights = FlightSamples(offsets, rows[:, 0].copy(), rows[:, 1:4].copy(), rows[:, 4:7].copy(), impact)
     return ImpactSensitivity(impact, d_east_north, d_time, flights)
 
 
