@@ -684,32 +684,52 @@ def _fly_sensitivity_many(r0, v0, inv_beta, t_max, p, tol, sample_dt, sample_off
 
 
 @numba.njit(cache=True)
-def _sensitivity_flights(r0, v0, inv_beta, t_max, p, tol, sample_dt, room):
-    """:func:`_fly_sensitivity_many` of N bodies into arrays of its own (``room`` (N,):
-    the samples reserved per body), with the rest of what :func:`impact_sensitivity`
-    returns: the impact's latitude and longitude (deg; frames.ecef_to_geodetic's
-    arithmetic) and the flights' samples table (:func:`_samples_table`; empty when
-    ``sample_dt`` is 0). Returns (status, end time, end state, apogee, latitude,
-    longitude, d(east, north), d(time), sample offsets, sample rows)."""
+def _sensitivity_flights(r0, v0, inv_beta, t_max, p, tol, sample_dt):
+    """:func:`impact_sensitivity`'s flights (:func:`_fly_sensitivity_many`) and what it
+    returns, as arrays: the fields of the ImpactResult (as :func:`_impact_result` makes
+    them, the latitude and longitude with frames.ecef_to_geodetic's arithmetic), d(east,
+    north), d(time) and, with ``sample_dt`` > 0, the fields of the FlightSamples but their
+    end (as :func:`_flight_samples` makes them; room for every sample up to ``t_max``).
+    Raises ValueError where a state or 1/beta is not finite, or, sampled, a time limit."""
     n = r0.shape[0]
-    offsets = np.zeros(n + 1, np.int64)
     for i in range(n):
-        offsets[i + 1] = offsets[i] + room[i]
+        finite = math.isfinite(inv_beta[i])
+        for a in range(3):
+            finite = finite and math.isfinite(r0[i, a]) and math.isfinite(v0[i, a])
+        if not finite:
+            raise ValueError("states and inv_beta_m2_kg must be finite")
+    offsets = np.zeros(n + 1, np.int64)
+    if sample_dt > 0.0:
+        for i in range(n):
+            if not math.isfinite(t_max[i]):
+                raise ValueError("sampled flights need a finite max_time_s")
+            offsets[i + 1] = offsets[i] + _samples_from_zero(t_max[i], sample_dt)
     samples = np.empty((offsets[n], 7))
     status, written = np.empty(n, np.int64), np.empty(n, np.int64)
     t_end, y_end, apogee = np.empty(n), np.empty((n, 6)), np.empty((n, 8))
     d_east_north, d_time = np.empty((n, 2, 7)), np.empty((n, 7))
     _fly_sensitivity_many(r0, v0, inv_beta, t_max, p, tol, sample_dt, offsets, samples, status, t_end, y_end, apogee,
                           written, d_east_north, d_time)
-    lat, lon, alt = np.empty(n), np.empty(n), np.empty(n)
+    time_s, lat, lon, alt = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    for i in range(n):
+        time_s[i] = t_end[i] if status[i] == STATUS_IMPACT else math.nan
     _ecef_to_geodetic_array(np.ascontiguousarray(y_end[:, :3]), p[P_A], p[P_E2], p[P_SPHERE] != 0.0, lat, lon, alt)
-    if sample_dt <= 0.0:
-        return status, t_end, y_end, apogee, lat, lon, d_east_north, d_time, np.zeros(1, np.int64), np.empty((0, 7))
-    kept = np.empty(n, np.int64)
-    for i in range(n):  # the samples on the grid up to the end (_grid_count's count, from 0)
-        kept[i] = min(written[i], max(0.0, math.floor(t_end[i] / sample_dt + 1e-9) + 1.0))
-    sample_offsets, rows = _samples_table(samples, offsets, kept, t_end, y_end)
-    return status, t_end, y_end, apogee, lat, lon, d_east_north, d_time, sample_offsets, rows
+    impact = (time_s, lat, lon, y_end[:, :3].copy(), y_end[:, 3:].copy(), status, apogee[:, 0].copy(),
+              apogee[:, 7].copy(), apogee[:, 1:4].copy(), np.full(n, math.nan))  # integrated to the end
+    rows = np.empty((0, 7))
+    if sample_dt > 0.0:
+        kept = np.empty(n, np.int64)
+        for i in range(n):
+            kept[i] = min(written[i], _samples_from_zero(t_end[i], sample_dt))
+        offsets, rows = _samples_table(samples, offsets, kept, t_end, y_end)
+    return impact, d_east_north, d_time, (offsets, rows[:, 0].copy(), rows[:, 1:4].copy(), rows[:, 4:7].copy())
+
+
+@numba.njit(cache=True)
+def _samples_from_zero(t: float, step: float) -> int:
+    """:func:`_grid_count` of the grid from 0: how many of the times k step (k >= 0) lie
+    in [0, t]."""
+    return int(max(0.0, math.floor(t / step + 1e-9) + 1.0))
 
 
 # --------------------------------------------------------------------------- public API
@@ -1006,24 +1026,16 @@ def impact_sensitivity(
     v = np.ascontiguousarray(np.atleast_2d(v_ecef_mps), dtype=np.float64)
     n = r.shape[0]
     inv_b = np.ascontiguousarray(np.broadcast_to(np.asarray(inv_beta_m2_kg, dtype=np.float64), (n,)))
-    if not (np.isfinite(r).all() and np.isfinite(v).all() and np.isfinite(inv_b).all()):
-        raise ValueError("states and inv_beta_m2_kg must be finite")
-    t_limit = _per_body(max_time_s, n)
-    room = np.zeros(n, dtype=np.int64)
-    if sample_step_s > 0:
-        if not np.isfinite(t_limit).all():
-            raise ValueError("sampled flights need a finite max_time_s")
-        room = _grid_count(t_limit, 0.0, sample_step_s)
-    status, t_end, y_end, apogee, lat, lon, d_east_north, d_time, offsets, rows = _sensitivity_flights(
-        r, v, inv_b, t_limit, model.params(), _tolerances(rtol), float(sample_step_s), room)
-    impact = ImpactResult(  # as _impact_result makes it; integrated to the end
-        time_s=np.where(status == STATUS_IMPACT, t_end, np.nan), lat_deg=lat, lon_deg=lon, r_ecef_m=y_end[:, :3].copy(),
-        v_ecef_mps=y_end[:, 3:].copy(), status=status, apogee_time_s=apogee[:, 0].copy(),
-        apogee_alt_m=apogee[:, 7].copy(), apogee_r_ecef_m=apogee[:, 1:4].copy(), terminal_alt_m=np.full(n, np.nan))
-    flights = None
-    if sample_step_s > 0:  # as _flight_samples makes them
-        flights = FlightSamples(offsets, rows[:, 0].copy(), rows[:, 1:4].copy(), rows[:, 4:7].copy(), impact)
-    return ImpactSensitivity(impact, d_east_north, d_time, flights)
+    flights = _sensitivity_flights(r, v, inv_b, _per_body(max_time_s, n), model.params(), _tolerances(rtol),
+                                   float(sample_step_s))
+    return _sensitivity_result(*flights, sampled=sample_step_s > 0)
+
+
+def _sensitivity_result(impact, d_east_north, d_time, samples, *, sampled: bool) -> ImpactSensitivity:
+    """The ImpactSensitivity of :func:`_sensitivity_flights`'s arrays (``sampled``: with
+    its samples)."""
+    end = ImpactResult(*impact)
+    return ImpactSensitivity(end, d_east_north, d_time, FlightSamples(*samples, end) if sampled else None)
 
 
 def propagate(

@@ -50,8 +50,14 @@ import numba
 import numpy as np
 from scipy.stats import chi2, norm, qmc
 
-from hoplon.core.ballistic import STATUS_IMPACT, FlightSamples, impact_sensitivity
-from hoplon.core.earth import WGS84, EarthModel, _geodetic_to_ecef, _vermeille, earth_model
+from hoplon.core.ballistic import (
+    STATUS_IMPACT,
+    FlightSamples,
+    _sensitivity_flights,
+    _sensitivity_result,
+    _tolerances,
+)
+from hoplon.core.earth import P_DRAG, WGS84, EarthModel, _geodetic_to_ecef, _vermeille, earth_model
 from hoplon.core.frames import ecef_to_enu, geodetic_to_ecef
 
 __all__ = [
@@ -89,6 +95,8 @@ PREDICTION_RTOL = 1e-6
 """Integrator tolerance of predictions: the mean impact point within about a metre, the
 ellipse's axes within 1 % of a tight-tolerance (1e-10) flight of the same states
 (tests/test_threat.py), far below any track's spread; a quarter faster than 1e-7."""
+_PREDICTION_TOL = _tolerances(PREDICTION_RTOL)
+"""The integrator's tolerances (relative and absolute) of predictions."""
 
 
 class GroundPrediction(NamedTuple):
@@ -262,37 +270,57 @@ def _fly_linearised(state, cov, inv_beta, inv_beta_cov, *, earth, max_time_s, ba
     """The tracks' mean states flown to the ground with their state-transition matrices;
     the covariances carried there by the impact's Jacobians (module notes)."""
     model = earth_model(earth)
-    xa, Pa = _augmented(state, cov, inv_beta, inv_beta_cov, inv_beta_prior)
-    r0, v0 = xa[:, :3], xa[:, 3:6]
-    ib = np.clip(xa[:, 6], 0.0, MAX_INV_BETA)  # physical drag only: 0 <= 1/beta
     if backward:  # time reversal: -v, the Earth turning the other way, negative drag
         model = dataclasses.replace(model, omega_rad_s=-model.omega_rad_s)
-        v0, ib = -v0, -ib
-    if not model.drag:
-        ib = np.zeros_like(ib)
-    fly = impact_sensitivity(r0, v0, ib, earth=model, max_time_s=max_time_s, rtol=PREDICTION_RTOL,
-                             sample_step_s=path_step_s)
-    J, d_time = fly.d_east_north_d_x0, fly.d_time_d_x0
+    xa, Pa = _augmented(state, cov, inv_beta, inv_beta_cov, inv_beta_prior)
+    flights, ground = _linearised_flights(xa, Pa, backward, model.params(), _PREDICTION_TOL,
+                                          _per_track(max_time_s, xa.shape[0]), float(path_step_s))
+    fly = _sensitivity_result(*flights, sampled=path_step_s > 0)
+    return GroundPrediction(*ground, valid=fly.impact.status == STATUS_IMPACT, path=fly.samples)
+
+
+@numba.njit(cache=True)
+def _linearised_flights(xa, Pa, backward, p, tol, t_limit, sample_dt):
+    """:func:`_fly_linearised`'s flights from the augmented states ``xa`` (N, 7) and
+    covariances ``Pa`` (N, 7, 7): the mean states (physical drag only, 0 <= 1/beta <=
+    MAX_INV_BETA; ``backward``: time-reversed) flown by
+    :func:`hoplon.core.ballistic._sensitivity_flights` (whose arrays are returned first),
+    and the GroundPrediction's fields from ``time_s`` to ``major_azimuth_deg`` (NaN where a
+    flight did not reach the ground), with numpy's arithmetic of the steps it replaces."""
+    n = xa.shape[0]
+    r0, v0, ib = np.empty((n, 3)), np.empty((n, 3)), np.empty(n)
+    for i in range(n):
+        b = xa[i, 6]
+        if not math.isnan(b):  # np.clip(b, 0.0, MAX_INV_BETA)
+            b = b if b > 0.0 else 0.0
+            b = b if b < MAX_INV_BETA else MAX_INV_BETA
+        for a in range(3):
+            r0[i, a] = xa[i, a]
+            v0[i, a] = -xa[i, 3 + a] if backward else xa[i, 3 + a]
+        ib[i] = 0.0 if p[P_DRAG] == 0.0 else (-b if backward else b)
+    flights = _sensitivity_flights(r0, v0, ib, t_limit, p, tol, sample_dt)
+    (impact_time, lat, lon, r_impact, _, status, _, _, _, _), J, d_time, _ = flights
     if backward:  # derivatives with respect to the flown (-v, -1/beta)
         J, d_time = J * _REVERSED, d_time * _REVERSED
-    n = J.shape[0]
     cov_en, time_var, eigenvalues, az = np.empty((n, 2, 2)), np.empty(n), np.empty((n, 2)), np.empty(n)
     _ground_ellipses(J, d_time, Pa, cov_en, time_var, eigenvalues, az)
-    ok = fly.impact.status == STATUS_IMPACT
-    nan = np.where(ok, 1.0, np.nan)
-    return GroundPrediction(
-        time_s=fly.impact.time_s * nan,
-        time_sigma_s=np.sqrt(np.maximum(time_var, 0.0)) * nan,
-        lat_deg=fly.impact.lat_deg * nan,
-        lon_deg=fly.impact.lon_deg * nan,
-        r_ecef_m=fly.impact.r_ecef_m * nan[:, None],
-        cov_en_m2=cov_en * nan[:, None, None],
-        semi_major_m=np.sqrt(_ELLIPSE_SCALE * eigenvalues[:, 0]) * nan,
-        semi_minor_m=np.sqrt(_ELLIPSE_SCALE * eigenvalues[:, 1]) * nan,
-        major_azimuth_deg=az * nan,
-        valid=ok,
-        path=fly.samples,
-    )
+    time_s, time_sigma, lat_deg, lon_deg = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    r_ecef, semi_major, semi_minor = np.empty((n, 3)), np.empty(n), np.empty(n)
+    for i in range(n):
+        ok = 1.0 if status[i] == STATUS_IMPACT else math.nan
+        time_s[i] = impact_time[i] * ok
+        var = time_var[i] if time_var[i] >= 0.0 or math.isnan(time_var[i]) else 0.0  # np.maximum(var, 0.0)
+        time_sigma[i] = math.sqrt(var) * ok
+        lat_deg[i], lon_deg[i] = lat[i] * ok, lon[i] * ok
+        for a in range(3):
+            r_ecef[i, a] = r_impact[i, a] * ok
+        for a in range(2):
+            for b in range(2):
+                cov_en[i, a, b] *= ok
+        semi_major[i] = math.sqrt(_ELLIPSE_SCALE * eigenvalues[i, 0]) * ok
+        semi_minor[i] = math.sqrt(_ELLIPSE_SCALE * eigenvalues[i, 1]) * ok
+        az[i] *= ok
+    return flights, (time_s, time_sigma, lat_deg, lon_deg, r_ecef, cov_en, semi_major, semi_minor, az)
 
 
 def predict_impact(state, cov, *, inv_beta=None, inv_beta_cov=None, inv_beta_prior=None,
