@@ -280,6 +280,16 @@ def _fly_linearised(state, cov, inv_beta, inv_beta_cov, *, earth, max_time_s, ba
 
 
 @numba.njit(cache=True)
+def _clip(x: float, lo: float, hi: float) -> float:
+    """np.clip's arithmetic: ``lo`` where x < lo, ``hi`` where x > hi, else x (-0.0 and NaN kept)."""
+    if x < lo:
+        x = lo
+    if x > hi:
+        x = hi
+    return x
+
+
+@numba.njit(cache=True)
 def _linearised_flights(xa, Pa, backward, p, tol, t_limit, sample_dt):
     """:func:`_fly_linearised`'s flights from the augmented states ``xa`` (N, 7) and
     covariances ``Pa`` (N, 7, 7): the mean states (physical drag only, 0 <= 1/beta <=
@@ -290,10 +300,7 @@ def _linearised_flights(xa, Pa, backward, p, tol, t_limit, sample_dt):
     n = xa.shape[0]
     r0, v0, ib = np.empty((n, 3)), np.empty((n, 3)), np.empty(n)
     for i in range(n):
-        b = xa[i, 6]
-        if not math.isnan(b):  # np.clip(b, 0.0, MAX_INV_BETA)
-            b = b if b > 0.0 else 0.0
-            b = b if b < MAX_INV_BETA else MAX_INV_BETA
+        b = _clip(xa[i, 6], 0.0, MAX_INV_BETA)
         for a in range(3):
             r0[i, a] = xa[i, a]
             v0[i, a] = -xa[i, 3 + a] if backward else xa[i, 3 + a]
@@ -380,28 +387,39 @@ def _jittered_cholesky(c00: float, c10: float, c11: float) -> tuple[float, float
     return l00, l10, math.sqrt(d), True
 
 
+_BEYOND_A_POLE, _NOT_DEFINITE = 1, 2
+"""Failures of :func:`_disc_probabilities`."""
+
+
 @numba.njit(cache=True)
-def _disc_probabilities(lat_deg, lon_deg, cov, asset_lat_deg, asset_lon_deg, radius_m, normals, farthest, a, e2,
-                        out) -> bool:
-    """``out[m, j]``: the fraction of the points ``L[m] @ normal`` (``normals`` (K, 2); L the
+def _disc_probabilities(lat_deg, lon_deg, cov, valid, asset_lat_deg, asset_lon_deg, radius_m, normals, farthest, a, e2,
+                        out) -> int:
+    """``out[m, j]`` (zeros on entry; rows not ``valid`` are left so): the fraction of the
+    points ``L[m] @ normal`` (``normals`` (K, 2); L the
     :func:`_jittered_cholesky` factor of ``cov[m]``) in the east/north plane at
     (``lat_deg[m]``, ``lon_deg[m]``) on the ellipsoid (``a``, m; ``e2``) within
     ``radius_m[j]`` of asset j (on the ellipsoid at (``asset_lat_deg[j]``,
     ``asset_lon_deg[j]``), placed by frames.ecef_to_enu's arithmetic); 0 without counting
     where the asset is farther than its radius plus the farthest point (``|L|_F`` times
-    ``farthest``, the largest ``|normal|``; and a rounding margin). False if a covariance
-    is not positive definite (its row is left 0)."""
+    ``farthest``, the largest ``|normal|``; and a rounding margin). Returns 0, or
+    _BEYOND_A_POLE (nothing done) if an asset's latitude is beyond +-90 deg, or
+    _NOT_DEFINITE if a covariance is not positive definite (its row is left 0)."""
+    for j in range(radius_m.size):
+        if abs(asset_lat_deg[j]) > 90.0:
+            return _BEYOND_A_POLE
     n_points = normals.shape[0]
     r_assets = np.empty((radius_m.size, 3))
     for j in range(radius_m.size):  # frames.geodetic_to_ecef's arithmetic
         r_assets[j, 0], r_assets[j, 1], r_assets[j, 2] = _geodetic_to_ecef(
             math.radians(asset_lat_deg[j]), math.radians(asset_lon_deg[j]), 0.0, a, e2)
     east, north = np.empty(n_points), np.empty(n_points)  # the points of the current prediction
-    definite = True
+    failure = 0
     for m in range(cov.shape[0]):
+        if not valid[m]:
+            continue
         l00, l10, l11, ok = _jittered_cholesky(cov[m, 0, 0], cov[m, 1, 0], cov[m, 1, 1])
         if not ok:
-            definite = False
+            failure = _NOT_DEFINITE
             continue
         l01 = 0.0
         la, lo = math.radians(lat_deg[m]), math.radians(lon_deg[m])
@@ -427,7 +445,7 @@ def _disc_probabilities(lat_deg, lon_deg, cov, asset_lat_deg, asset_lon_deg, rad
                 if (east[k] - east0) ** 2 + (north[k] - north0) ** 2 <= r2:
                     inside += 1
             out[m, j] = inside / n_points
-    return definite
+    return failure
 
 
 def asset_hit_probability(pred: GroundPrediction, asset_lat_deg, asset_lon_deg, asset_radius_m) -> np.ndarray:
@@ -440,18 +458,13 @@ def asset_hit_probability(pred: GroundPrediction, asset_lat_deg, asset_lon_deg, 
     if not lat.shape == lon.shape == rad.shape:
         lat, lon, rad = np.broadcast_arrays(lat, lon, rad)
     lat, lon, rad = (np.ascontiguousarray(x.ravel()) for x in (lat, lon, rad))
-    if np.any(np.abs(lat) > 90.0):
+    out = np.zeros((pred.lat_deg.size, lat.size))
+    failure = _disc_probabilities(pred.lat_deg, pred.lon_deg, pred.cov_en_m2, pred.valid, lat, lon, rad, _UNIT_NORMALS,
+                                  _UNIT_NORMALS_MAX, WGS84.a_m, WGS84.e2, out)
+    if failure == _BEYOND_A_POLE:
         raise ValueError("asset_lat_deg must lie in [-90, 90] degrees")
-    n, a = pred.lat_deg.size, lat.size
-    out = np.zeros((n, a))
-    ok = np.flatnonzero(pred.valid)
-    if ok.size == 0 or a == 0:
-        return out
-    frac = np.zeros((ok.size, a))
-    if not _disc_probabilities(pred.lat_deg[ok], pred.lon_deg[ok], pred.cov_en_m2[ok], lat, lon, rad, _UNIT_NORMALS,
-                               _UNIT_NORMALS_MAX, WGS84.a_m, WGS84.e2, frac):
+    if failure == _NOT_DEFINITE:
         raise np.linalg.LinAlgError("Matrix is not positive definite")
-    out[ok] = frac
     return out
 
 
@@ -472,10 +485,17 @@ def classify_kinematics(state) -> np.ndarray:
 
 @numba.njit(cache=True)
 def _classify(x, a, e2, cls) -> None:
-    """:func:`classify_kinematics` into ``cls``: the speed as np.linalg.norm sums it (left
-    to right), the height as frames.ecef_to_height computes it (a NaN fails both tests)."""
+    """:func:`classify_kinematics` into ``cls``."""
     for i in range(x.shape[0]):
-        speed = math.sqrt(x[i, 3] * x[i, 3] + x[i, 4] * x[i, 4] + x[i, 5] * x[i, 5])
-        alt = _vermeille(x[i, 0], x[i, 1], x[i, 2], a, e2)[2]
-        ballistic = speed > BALLISTIC_MIN_SPEED_MPS or alt > BALLISTIC_MIN_ALTITUDE_M
-        cls[i] = CLASS_BALLISTIC if ballistic else CLASS_AIR_BREATHING
+        cls[i] = _speed_and_class(x[i], a, e2)[1]
+
+
+@numba.njit(cache=True)
+def _speed_and_class(x, a, e2) -> tuple[float, int]:
+    """The speed (m/s) and kinematic class of one state (:func:`classify_kinematics`;
+    ``a``, ``e2``: WGS84's): the speed as np.linalg.norm sums it (left to right), the
+    height as frames.ecef_to_height computes it (a NaN fails both tests)."""
+    speed = math.sqrt(x[3] * x[3] + x[4] * x[4] + x[5] * x[5])
+    alt = _vermeille(x[0], x[1], x[2], a, e2)[2]
+    ballistic = speed > BALLISTIC_MIN_SPEED_MPS or alt > BALLISTIC_MIN_ALTITUDE_M
+    return speed, CLASS_BALLISTIC if ballistic else CLASS_AIR_BREATHING

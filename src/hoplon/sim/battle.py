@@ -37,17 +37,20 @@ import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+import numba
 import numpy as np
 import pyarrow as pa
 
 from hoplon.core.ballistic import FlightSamples, sample_flight
+from hoplon.core.earth import WGS84
 from hoplon.core.engagement import FlyoutParameters, engagement_windows
 from hoplon.core.frames import ecef_to_geodetic, ecef_to_height, geodetic_to_ecef
 from hoplon.core.threat import (
     CLASS_BALLISTIC,
     PREDICTION_RTOL,
+    _clip,
+    _speed_and_class,
     asset_hit_probability,
-    classify_kinematics,
     drag_estimate,
     drag_prior,
     estimate_launch_point,
@@ -337,16 +340,14 @@ def _evaluate(world, pic: _Picture, assets, asset_ecef: np.ndarray, *, launch_po
     1/beta: the threat class's (:func:`_drag_prior`)."""
     n = pic.time_s.size
     x = pic.state
-    cls = classify_kinematics(x)
+    cls, speed, predictable = _kinematics(x, pic.cov)
     ballistic = cls == CLASS_BALLISTIC
     n_assets = len(assets)
     probs = np.zeros((n, n_assets))
     impact = np.full((len(_IMPACT_FIELDS), n), np.nan)  # one row per field
     launch = np.full((len(_LAUNCH_FIELDS), n), np.nan)
     flights = {}
-    # impact prediction once the velocity is known to better than MAX_PREDICT_SPEED_SIGMA_MPS
-    speed_sigma = np.sqrt(np.trace(pic.cov[:, 3:6, 3:6], axis1=1, axis2=2))
-    ball = np.flatnonzero(ballistic & (speed_sigma <= MAX_PREDICT_SPEED_SIGMA_MPS))
+    ball = np.flatnonzero(predictable)
     if ball.size:
         pred = predict_impact(x[ball], pic.cov[ball], inv_beta=pic.inv_beta[ball], inv_beta_cov=pic.inv_beta_cov[ball],
                               inv_beta_prior=drag_prior, earth=world.earth, max_time_s=PREDICT_MAX_TIME_S,
@@ -384,8 +385,27 @@ def _evaluate(world, pic: _Picture, assets, asset_ecef: np.ndarray, *, launch_po
                **dict(zip(_IMPACT_FIELDS, impact.tolist())), **dict(zip(_LAUNCH_FIELDS, launch.tolist())),
                "threatened_asset": threatened, "asset_probability": p_threatened, "threat_value": values.tolist()}
     rows = [dict(zip(columns, r)) for r in zip(*columns.values())]
-    speed = np.linalg.norm(x[:, 3:6], axis=1)
     return _Evaluation(rows, cls, probs, values, speed, inv_beta, flights)
+
+
+_WGS84_A_M, _WGS84_E2 = WGS84.a_m, WGS84.e2
+"""The ellipsoid of kinematic classification (threat.classify_kinematics)."""
+
+
+@numba.njit(cache=True)
+def _kinematics(x, cov) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of states ``x`` (J, 6) with covariances ``cov`` (J, 6, 6): the kinematic
+    class (threat.classify_kinematics), the speed (m/s) and whether it is ballistic with
+    a velocity known well enough to predict its impact (the square root of the trace of
+    its covariance, summed left to right as numpy sums it, at most
+    MAX_PREDICT_SPEED_SIGMA_MPS)."""
+    n = x.shape[0]
+    cls, speed, predictable = np.empty(n, np.int64), np.empty(n), np.empty(n, np.bool_)
+    for i in range(n):
+        speed[i], cls[i] = _speed_and_class(x[i], _WGS84_A_M, _WGS84_E2)
+        sigma = math.sqrt(cov[i, 3, 3] + cov[i, 4, 4] + cov[i, 5, 5])
+        predictable[i] = cls[i] == CLASS_BALLISTIC and sigma <= MAX_PREDICT_SPEED_SIGMA_MPS
+    return cls, speed, predictable
 
 
 _IMPACT_FIELDS = ("impact_time_s", "impact_time_sigma_s", "impact_lat_deg", "impact_lon_deg", "ellipse_semi_major_m",
@@ -402,19 +422,28 @@ def _fill(block: np.ndarray, rows: np.ndarray, pred, fields: list[np.ndarray]) -
     block[:, rows[ok]] = np.array(fields)[:, ok]
 
 
+@numba.njit(cache=True)
 def _air_threat(x, asset_ecef, asset_radius_m) -> np.ndarray:
     """1 for the asset an air-breathing track passes within its radius + margin of (straight
-    extrapolation of its velocity over AIR_HORIZON_S), else 0."""
-    p, v = x[:, None, :3], x[:, None, 3:6]
-    d = asset_ecef[None] - p
-    vv = np.maximum((v * v).sum(axis=2), 1e-9)
-    t = np.clip((d * v).sum(axis=2) / vv, 0.0, AIR_HORIZON_S)
-    miss = np.linalg.norm(d - v * t[..., None], axis=2)
-    hit = miss <= asset_radius_m[None, :] + AIR_THREAT_MARGIN_M
-    out = np.zeros(hit.shape)
-    k = np.argmin(np.where(hit, miss, np.inf), axis=1)
-    has = hit.any(axis=1)
-    out[np.flatnonzero(has), k[has]] = 1.0
+    extrapolation of its velocity over AIR_HORIZON_S; the nearest, the first of equals),
+    else 0 (the arithmetic of the numpy steps this replaced: sums left to right)."""
+    n, m = x.shape[0], asset_ecef.shape[0]
+    out = np.zeros((n, m))
+    for i in range(n):
+        vx, vy, vz = x[i, 3], x[i, 4], x[i, 5]
+        vv = vx * vx + vy * vy + vz * vz
+        if vv < 1e-9:  # np.maximum(vv, 1e-9)
+            vv = 1e-9
+        nearest, nearest_miss = -1, math.inf
+        for j in range(m):
+            dx, dy, dz = asset_ecef[j, 0] - x[i, 0], asset_ecef[j, 1] - x[i, 1], asset_ecef[j, 2] - x[i, 2]
+            t = _clip((dx * vx + dy * vy + dz * vz) / vv, 0.0, AIR_HORIZON_S)
+            ex, ey, ez = dx - vx * t, dy - vy * t, dz - vz * t
+            miss = math.sqrt(ex * ex + ey * ey + ez * ez)
+            if miss <= asset_radius_m[j] + AIR_THREAT_MARGIN_M and miss < nearest_miss:
+                nearest, nearest_miss = j, miss
+        if nearest >= 0:
+            out[i, nearest] = 1.0
     return out
 
 
