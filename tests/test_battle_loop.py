@@ -205,7 +205,14 @@ def test_plans_of_tracks_not_revised_keep_their_rounds(monkeypatch):
     def part(k):
         """The picture and evaluation of row k alone (with its predicted flight, if any)."""
         one = type(pic)(*(x[[k]] for x in pic[:6]), [pic.object_id[k]])
-        sub = ev._replace(rows=[ev.rows[k]], flights={0: ev.flights[k]} if k in ev.flights else {},
+        flown = np.flatnonzero(ev.flown == k)  # (its flight's index)
+        flights = None
+        if flown.size:
+            fs, m = ev.flights, int(flown[0])
+            span = slice(fs.offsets[m], fs.offsets[m + 1])
+            flights = fs._replace(offsets=np.array([0, span.stop - span.start]), time_s=fs.time_s[span],
+                                  r_ecef_m=fs.r_ecef_m[span], v_ecef_mps=fs.v_ecef_mps[span])
+        sub = ev._replace(rows=[ev.rows[k]], flown=np.zeros(flown.size, np.int64), flights=flights,
                           **{f: getattr(ev, f)[[k]] for f in ("cls", "probs", "values", "speed_mps", "inv_beta")})
         return one, sub
 

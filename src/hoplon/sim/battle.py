@@ -42,9 +42,9 @@ import numpy as np
 import pyarrow as pa
 
 from hoplon.core.ballistic import FlightSamples, sample_flight
-from hoplon.core.earth import WGS84
+from hoplon.core.earth import WGS84, earth_model
 from hoplon.core.engagement import FlyoutParameters, engagement_windows
-from hoplon.core.frames import ecef_to_geodetic, ecef_to_height, geodetic_to_ecef
+from hoplon.core.frames import _ecef_to_height_array, ecef_to_geodetic, geodetic_to_ecef
 from hoplon.core.threat import (
     CLASS_BALLISTIC,
     PREDICTION_RTOL,
@@ -196,7 +196,8 @@ class _Evaluation(NamedTuple):
     values: np.ndarray  # (J,) threat value: sum over assets of value x probability
     speed_mps: np.ndarray  # (J,)
     inv_beta: np.ndarray  # (J,) drag flown by ballistic rows without a prediction, m^2/kg
-    flights: dict[int, tuple[FlightSamples, int]]  # row -> (samples, flight): predicted rows' paths
+    flown: np.ndarray  # (P,) the rows with a prediction, ascending
+    flights: FlightSamples | None  # their paths: their predictions' mean states' flights (None without)
 
 
 @dataclass
@@ -346,7 +347,7 @@ def _evaluate(world, pic: _Picture, assets, asset_ecef: np.ndarray, *, launch_po
     probs = np.zeros((n, n_assets))
     impact = np.full((len(_IMPACT_FIELDS), n), np.nan)  # one row per field
     launch = np.full((len(_LAUNCH_FIELDS), n), np.nan)
-    flights = {}
+    flights = None
     ball = np.flatnonzero(predictable)
     if ball.size:
         pred = predict_impact(x[ball], pic.cov[ball], inv_beta=pic.inv_beta[ball], inv_beta_cov=pic.inv_beta_cov[ball],
@@ -362,8 +363,7 @@ def _evaluate(world, pic: _Picture, assets, asset_ecef: np.ndarray, *, launch_po
                                          origin.semi_major_m, origin.semi_minor_m])
         if n_assets:
             probs[ball] = asset_hit_probability(pred, assets.lat_deg, assets.lon_deg, assets.radius_m)
-        # the engagement paths of the predicted rows: the flights of their predictions' mean states
-        flights = {k: (pred.path, m) for m, k in enumerate(ball.tolist())}
+        flights = pred.path
     air = np.flatnonzero(~ballistic)
     if air.size and n_assets:
         probs[air] = _air_threat(x[air], asset_ecef, assets.radius_m)
@@ -385,7 +385,7 @@ def _evaluate(world, pic: _Picture, assets, asset_ecef: np.ndarray, *, launch_po
                **dict(zip(_IMPACT_FIELDS, impact.tolist())), **dict(zip(_LAUNCH_FIELDS, launch.tolist())),
                "threatened_asset": threatened, "asset_probability": p_threatened, "threat_value": values.tolist()}
     rows = [dict(zip(columns, r)) for r in zip(*columns.values())]
-    return _Evaluation(rows, cls, probs, values, speed, inv_beta, flights)
+    return _Evaluation(rows, cls, probs, values, speed, inv_beta, ball, flights)
 
 
 _WGS84_A_M, _WGS84_E2 = WGS84.a_m, WGS84.e2
@@ -451,35 +451,62 @@ def _paths(world, pic: _Picture, ev: _Evaluation):
     """Predicted paths (J, K) times, (J, K, 3) ECEF and (J, K) altitudes from each row
     (ballistic rows: ``ev.flights`` where the impact prediction flew them, else flown with
     their drag estimate ``ev.inv_beta``; air-breathing rows: a straight line at constant
-    velocity sampled every 5 PATH_STEP_S up to AIR_HORIZON_S)."""
-    n = pic.time_s.size
+    velocity sampled every 5 PATH_STEP_S up to AIR_HORIZON_S; NaN where a path has no
+    sample)."""
     x = pic.state
-    flights = dict(ev.flights)
-    rest = [j for j, c in enumerate(ev.cls.tolist()) if c == CLASS_BALLISTIC and j not in flights]
-    if rest:
-        rest = np.array(rest)
+    rows = ev.flown
+    flights = (ev.flights.offsets, ev.flights.time_s, ev.flights.r_ecef_m) if rows.size else _NO_FLIGHTS
+    unflown = ev.cls == CLASS_BALLISTIC
+    unflown[rows] = False
+    if unflown.any():
+        rest = np.flatnonzero(unflown)
         ib = ev.inv_beta[rest]
         with np.errstate(divide="ignore"):
             beta = np.where(ib > 0, 1.0 / np.where(ib > 0, ib, 1.0), np.inf)
         fs = sample_flight(x[rest, :3], x[rest, 3:6], beta, step_s=PATH_STEP_S, earth=world.earth, max_time_s=3600.0,
                            rtol=PREDICTION_RTOL)  # the impact prediction's tolerance: a metre, not a track's metres
-        flights.update({j: (fs, m) for m, j in enumerate(rest.tolist())})
-    spans = {j: (int(fs.offsets[m]), int(fs.offsets[m + 1])) for j, (fs, m) in flights.items()}
-    k_air = int(AIR_HORIZON_S / (5 * PATH_STEP_S)) + 1
-    k = max([k_air, *(stop - start for start, stop in spans.values())])
+        offsets, t, r = flights
+        rows = np.concatenate([rows, rest])
+        flights = (np.concatenate([offsets, offsets[-1] + fs.offsets[1:]]), np.concatenate([t, fs.time_s]),
+                   np.concatenate([r, fs.r_ecef_m]))
+    model = earth_model(world.earth)
+    return _path_samples(pic.time_s, x, rows, *flights, ev.cls != CLASS_BALLISTIC, model.a_m, model.e2, model.is_sphere)
+
+
+_NO_FLIGHTS = (np.zeros(1, np.int64), np.empty(0), np.empty((0, 3)))
+"""No flight samples: offsets, times, positions."""
+_AIR_PATH_SAMPLES = int(AIR_HORIZON_S / (5 * PATH_STEP_S)) + 1
+"""Samples of an air-breathing row's path (every 5 PATH_STEP_S)."""
+
+
+@numba.njit(cache=True)
+def _path_samples(time_s, state, rows, offsets, flight_t, flight_r, air, a, e2, sphere):
+    """:func:`_paths`' arrays for the rows of ``time_s`` (J,) (s) and ``state`` (J, 6):
+    row ``rows[m]`` follows flight m, the samples ``offsets[m]:offsets[m + 1]`` of
+    ``flight_t`` (s from the row's time) and ``flight_r`` (ECEF, m); the ``air`` rows a
+    straight line; the heights as frames.ecef_to_height computes them (on the ellipsoid
+    ``a``, ``e2`` or the ``sphere``)."""
+    n = time_s.size
+    k = _AIR_PATH_SAMPLES
+    for m in range(rows.size):
+        k = max(k, offsets[m + 1] - offsets[m])
     path_t = np.full((n, k), np.nan)
     path_r = np.full((n, k, 3), np.nan)
-    for j, (fs, _) in flights.items():  # ballistic: the free flight to the ground
-        start, stop = spans[j]
-        path_t[j, : stop - start] = pic.time_s[j] + fs.time_s[start:stop]
-        path_r[j, : stop - start] = fs.r_ecef_m[start:stop]
-    air = np.flatnonzero(ev.cls != CLASS_BALLISTIC)
-    if air.size:  # air-breathing: straight line at constant velocity
-        dt = np.arange(k_air) * 5 * PATH_STEP_S
-        path_t[air, :k_air] = pic.time_s[air, None] + dt
-        path_r[air, :k_air] = x[air, None, :3] + dt[:, None] * x[air, None, 3:6]
-    alt = ecef_to_height(path_r, earth=world.earth)  # NaN where a path has no sample
-    return path_t, path_r, alt
+    for m in range(rows.size):  # ballistic: the free flight to the ground
+        j = rows[m]
+        for s in range(offsets[m + 1] - offsets[m]):
+            path_t[j, s] = time_s[j] + flight_t[offsets[m] + s]
+            path_r[j, s] = flight_r[offsets[m] + s]
+    for j in range(n):  # air-breathing: straight line at constant velocity
+        if air[j]:
+            for s in range(_AIR_PATH_SAMPLES):
+                dt = float(s * 5) * PATH_STEP_S
+                path_t[j, s] = time_s[j] + dt
+                for c in range(3):
+                    path_r[j, s, c] = state[j, c] + dt * state[j, 3 + c]
+    alt = np.empty(n * k)
+    _ecef_to_height_array(path_r.reshape(n * k, 3), a, e2, sphere, alt)
+    return path_t, path_r, alt.reshape(n, k)
 
 
 def _pk_table(batteries: _Batteries, cls: np.ndarray, speed: np.ndarray) -> np.ndarray:
