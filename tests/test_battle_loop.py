@@ -213,7 +213,7 @@ def test_plans_of_tracks_not_revised_keep_their_rounds(monkeypatch):
             flights = fs._replace(offsets=np.array([0, span.stop - span.start]), time_s=fs.time_s[span],
                                   r_ecef_m=fs.r_ecef_m[span], v_ecef_mps=fs.v_ecef_mps[span])
         sub = ev._replace(rows=[ev.rows[k]], flown=np.zeros(flown.size, np.int64), flights=flights,
-                          **{f: getattr(ev, f)[[k]] for f in ("cls", "probs", "values", "speed_mps", "inv_beta")})
+                          **{f: getattr(ev, f)[[k]] for f in ("cls", "probs", "values", "kind", "inv_beta")})
         return one, sub
 
     r0, e0 = part(0)

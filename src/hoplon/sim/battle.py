@@ -194,7 +194,7 @@ class _Evaluation(NamedTuple):
     cls: np.ndarray  # (J,) CLASS_BALLISTIC or CLASS_AIR_BREATHING
     probs: np.ndarray  # (J, A) probability of hitting each asset
     values: np.ndarray  # (J,) threat value: sum over assets of value x probability
-    speed_mps: np.ndarray  # (J,)
+    kind: np.ndarray  # (J,) the row of _Batteries.pk of its class (_PK_CLASSES)
     inv_beta: np.ndarray  # (J,) drag flown by ballistic rows without a prediction, m^2/kg
     flown: np.ndarray  # (P,) the rows with a prediction, ascending
     flights: FlightSamples | None  # their paths: their predictions' mean states' flights (None without)
@@ -341,7 +341,7 @@ def _evaluate(world, pic: _Picture, assets, asset_ecef: np.ndarray, *, launch_po
     1/beta: the threat class's (:func:`_drag_prior`)."""
     n = pic.time_s.size
     x = pic.state
-    cls, speed, predictable = _kinematics(x, pic.cov)
+    cls, kind, predictable = _kinematics(x, pic.cov)
     ballistic = cls == CLASS_BALLISTIC
     n_assets = len(assets)
     probs = np.zeros((n, n_assets))
@@ -385,7 +385,7 @@ def _evaluate(world, pic: _Picture, assets, asset_ecef: np.ndarray, *, launch_po
                **dict(zip(_IMPACT_FIELDS, impact.tolist())), **dict(zip(_LAUNCH_FIELDS, launch.tolist())),
                "threatened_asset": threatened, "asset_probability": p_threatened, "threat_value": values.tolist()}
     rows = [dict(zip(columns, r)) for r in zip(*columns.values())]
-    return _Evaluation(rows, cls, probs, values, speed, inv_beta, ball, flights)
+    return _Evaluation(rows, cls, probs, values, kind, inv_beta, ball, flights)
 
 
 _WGS84_A_M, _WGS84_E2 = WGS84.a_m, WGS84.e2
@@ -395,17 +395,19 @@ _WGS84_A_M, _WGS84_E2 = WGS84.a_m, WGS84.e2
 @numba.njit(cache=True)
 def _kinematics(x, cov) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per row of states ``x`` (J, 6) with covariances ``cov`` (J, 6, 6): the kinematic
-    class (threat.classify_kinematics), the speed (m/s) and whether it is ballistic with
-    a velocity known well enough to predict its impact (the square root of the trace of
-    its covariance, summed left to right as numpy sums it, at most
-    MAX_PREDICT_SPEED_SIGMA_MPS)."""
+    class (threat.classify_kinematics), the threat class's row of _Batteries.pk (an
+    air-breathing threat faster than CRUISE_MIN_SPEED_MPS is a cruise missile) and
+    whether it is ballistic with a velocity known well enough to predict its impact (the
+    square root of the trace of its covariance, summed left to right as numpy sums it, at
+    most MAX_PREDICT_SPEED_SIGMA_MPS)."""
     n = x.shape[0]
-    cls, speed, predictable = np.empty(n, np.int64), np.empty(n), np.empty(n, np.bool_)
+    cls, kind, predictable = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.bool_)
     for i in range(n):
-        speed[i], cls[i] = _speed_and_class(x[i], _WGS84_A_M, _WGS84_E2)
+        speed, cls[i] = _speed_and_class(x[i], _WGS84_A_M, _WGS84_E2)
+        kind[i] = 0 if cls[i] == CLASS_BALLISTIC else (1 if speed > CRUISE_MIN_SPEED_MPS else 2)
         sigma = math.sqrt(cov[i, 3, 3] + cov[i, 4, 4] + cov[i, 5, 5])
         predictable[i] = cls[i] == CLASS_BALLISTIC and sigma <= MAX_PREDICT_SPEED_SIGMA_MPS
-    return cls, speed, predictable
+    return cls, kind, predictable
 
 
 _IMPACT_FIELDS = ("impact_time_s", "impact_time_sigma_s", "impact_lat_deg", "impact_lon_deg", "ellipse_semi_major_m",
@@ -509,11 +511,35 @@ def _path_samples(time_s, state, rows, offsets, flight_t, flight_r, air, a, e2, 
     return path_t, path_r, alt.reshape(n, k)
 
 
-def _pk_table(batteries: _Batteries, cls: np.ndarray, speed: np.ndarray) -> np.ndarray:
-    """(B, J) single-shot kill probability of each battery's interceptor per threat class
-    (an air-breathing threat faster than CRUISE_MIN_SPEED_MPS is a cruise missile)."""
-    ballistic, cruise, drone = batteries.pk[:, :, None]
-    return np.where(cls == CLASS_BALLISTIC, ballistic, np.where(speed > CRUISE_MIN_SPEED_MPS, cruise, drone))
+@numba.njit(cache=True)
+def _rounds_on_offer(pk_of_kind, kind, defends, first, values, left, salvo):
+    """The weapons of a cycle's WTA. Returns the (B, J) single-shot kill probability of
+    each battery's interceptor on each threat (``pk_of_kind`` (3, B) of the threat's
+    ``kind``; 0 where the battery's window is empty, ``first`` < 0, where the threat's
+    value is below MIN_ENGAGE_VALUE, or where it does not threaten what the battery
+    ``defends``), the rounds on offer (per battery, its ``left`` rounds up to ``salvo``
+    x the threats it can reach): the battery of each, (W,), and their kill probabilities
+    on each threat and the hold (last column), (W, J + 1)."""
+    n_b, n_j = first.shape
+    pk = np.zeros((n_b, n_j))
+    offer = np.zeros(n_b, np.int64)
+    for i in range(n_b):
+        reach = 0
+        for j in range(n_j):
+            if defends[i, j] and first[i, j] >= 0 and values[j] >= MIN_ENGAGE_VALUE:
+                pk[i, j] = pk_of_kind[kind[j], i]
+            if pk[i, j] > 0.0:
+                reach += 1
+        offer[i] = max(min(left[i], salvo[i] * reach), 0)
+    weapon = np.empty(offer.sum(), np.int64)
+    pk_w = np.zeros((weapon.size, n_j + 1))
+    m = 0
+    for i in range(n_b):
+        for _ in range(offer[i]):
+            weapon[m] = i
+            pk_w[m, :n_j] = pk[i]
+            m += 1
+    return pk, weapon, pk_w
 
 
 def _plan_cycle(world, plan: _Plan, batteries: _Batteries, pic: _Picture, ev: _Evaluation, now: float,
@@ -533,11 +559,10 @@ def _plan_cycle(world, plan: _Plan, batteries: _Batteries, pic: _Picture, ev: _E
             not_before[j] = max(not_before[j], shot["intercept_time_s"] + batteries.assess_s[i])
     # look, then shoot again: a further launch waits for the earlier shots' kill assessment
     win = engagement_windows(batteries.ecef, batteries.params, times, pos, alt, now, not_before)
-    pk = _pk_table(batteries, ev.cls, ev.speed_mps)
+    defends = np.ones((len(batteries.ids), len(tids)), np.bool_)
     for i, idx in enumerate(batteries.defended):  # defended-area rule
         if idx.size:
-            pk[i, (ev.probs[:, idx] @ world.assets.value[idx]) < MIN_ENGAGE_VALUE] = 0.0
-    pk = np.where((win.first >= 0) & (values >= MIN_ENGAGE_VALUE)[None, :], pk, 0.0)
+            defends[i] = ~((ev.probs[:, idx] @ world.assets.value[idx]) < MIN_ENGAGE_VALUE)
     revised = set(tids)
     for key in [k for k in plan.pending if k[0] in revised]:
         del plan.pending[key]  # revise what is not committed
@@ -545,13 +570,10 @@ def _plan_cycle(world, plan: _Plan, batteries: _Batteries, pic: _Picture, ev: _E
     held = np.zeros(len(batteries.ids), np.int64)
     for row in plan.pending.values():
         held[batteries.ids.index(row["battery_id"])] += row["rounds"]
-    # rounds on offer: per battery, its remaining rounds up to salvo x reachable threats
-    offer = np.minimum(batteries.rounds - held, batteries.salvo * (pk > 0).sum(axis=1))
-    w = np.repeat(np.arange(len(batteries.ids)), np.maximum(offer, 0))
+    pk, w, pk_w = _rounds_on_offer(batteries.pk, ev.kind, defends, win.first, values, batteries.rounds - held,
+                                   batteries.salvo)
     if w.size == 0:
         return
-    pk_w = np.zeros((w.size, len(tids) + 1))  # last column: hold
-    pk_w[:, :-1] = pk[w]
     # exact; the column cap keeps it deterministic (its fallback is the heuristic
     # incumbent), the time limit is only a safety valve
     sol = solve_exact(np.append(values, 0.0), pk_w, max_columns=WTA_MAX_COLUMNS, time_limit_s=WTA_SAFETY_TIME_LIMIT_S)
