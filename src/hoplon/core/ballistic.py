@@ -713,9 +713,10 @@ def _sensitivity_flights(r0, v0, inv_beta, t_max, p, tol, sample_dt):
     time_s, lat, lon, alt = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     for i in range(n):
         time_s[i] = t_end[i] if status[i] == STATUS_IMPACT else math.nan
-    _ecef_to_geodetic_array(np.ascontiguousarray(y_end[:, :3]), p[P_A], p[P_E2], p[P_SPHERE] != 0.0, lat, lon, alt)
-    impact = (time_s, lat, lon, y_end[:, :3].copy(), y_end[:, 3:].copy(), status, apogee[:, 0].copy(),
-              apogee[:, 7].copy(), apogee[:, 1:4].copy(), np.full(n, math.nan))  # integrated to the end
+    r_end = y_end[:, :3].copy()
+    _ecef_to_geodetic_array(r_end, p[P_A], p[P_E2], p[P_SPHERE] != 0.0, lat, lon, alt)
+    impact = (time_s, lat, lon, r_end, y_end[:, 3:].copy(), status, apogee[:, 0].copy(), apogee[:, 7].copy(),
+              apogee[:, 1:4].copy(), np.full(n, math.nan))  # integrated to the end
     rows = np.empty((0, 7))
     if sample_dt > 0.0:
         kept = np.empty(n, np.int64)

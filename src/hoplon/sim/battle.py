@@ -404,7 +404,7 @@ def _kinematics(x, cov) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     cls, kind, predictable = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.bool_)
     for i in range(n):
         speed, cls[i] = _speed_and_class(x[i], _WGS84_A_M, _WGS84_E2)
-        kind[i] = 0 if cls[i] == CLASS_BALLISTIC else (1 if speed > CRUISE_MIN_SPEED_MPS else 2)
+        kind[i] = 0 if cls[i] == CLASS_BALLISTIC else (1 if speed > CRUISE_MIN_SPEED_MPS else 2)  # _PK_CLASSES
         sigma = math.sqrt(cov[i, 3, 3] + cov[i, 4, 4] + cov[i, 5, 5])
         predictable[i] = cls[i] == CLASS_BALLISTIC and sigma <= MAX_PREDICT_SPEED_SIGMA_MPS
     return cls, kind, predictable
