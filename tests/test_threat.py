@@ -175,9 +175,11 @@ def test_disc_probabilities_factor_the_covariance_as_lapack_does():
 def test_invalid_predictions_threaten_nothing():
     pred = _prediction(100.0, 100.0)._replace(valid=np.array([False]))
     assert asset_hit_probability(pred, [37.0], [35.4], [5000.0])[0, 0] == 0.0
-    # nor is an invalid prediction's covariance factored: an indefinite one raises nothing
+    # nor is an invalid prediction's covariance factored, nor any without assets: an
+    # indefinite one raises nothing
     indefinite = pred._replace(cov_en_m2=np.array([[[1e6, 2e6], [2e6, 1e6]]]))
     assert asset_hit_probability(indefinite, [37.0], [35.4], [5000.0])[0, 0] == 0.0
+    assert asset_hit_probability(indefinite._replace(valid=np.array([True])), [], [], []).shape == (1, 0)
 
 
 def test_asset_latitudes_beyond_a_pole_are_refused():

@@ -459,6 +459,8 @@ def asset_hit_probability(pred: GroundPrediction, asset_lat_deg, asset_lon_deg, 
         lat, lon, rad = np.broadcast_arrays(lat, lon, rad)
     lat, lon, rad = (np.ascontiguousarray(x.ravel()) for x in (lat, lon, rad))
     out = np.zeros((pred.lat_deg.size, lat.size))
+    if lat.size == 0:
+        return out
     failure = _disc_probabilities(pred.lat_deg, pred.lon_deg, pred.cov_en_m2, pred.valid, lat, lon, rad, _UNIT_NORMALS,
                                   _UNIT_NORMALS_MAX, WGS84.a_m, WGS84.e2, out)
     if failure == _BEYOND_A_POLE:
