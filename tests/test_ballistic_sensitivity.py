@@ -72,3 +72,13 @@ def test_a_time_limit_before_the_impact_leaves_none():
     sens = impact_sensitivity(r0[None], v0[None], np.array([CASES[0][1]]))
     short = impact_sensitivity(r0[None], v0[None], np.array([CASES[0][1]]), max_time_s=sens.impact.time_s[0] / 2)
     assert short.impact.status[0] == STATUS_TIMEOUT and np.isnan(short.impact.time_s[0])
+
+
+def test_states_that_are_not_finite_are_refused():
+    r0, v0 = ref.state_from_flight_path(*CASES[0][0])
+    assert impact_sensitivity(r0[None], v0[None], np.array([0.0])).samples is None  # none asked
+    for r, v, inv_beta in ((r0 * np.nan, v0, 0.0), (r0, v0 + np.inf, 0.0), (r0, v0, np.nan)):
+        with pytest.raises(ValueError, match="states and inv_beta_m2_kg must be finite"):
+            impact_sensitivity(np.stack([r0, r]), np.stack([v0, v]), np.array([0.0, inv_beta]))
+    with pytest.raises(ValueError, match="sampled flights need a finite max_time_s"):
+        impact_sensitivity(r0[None], v0[None], np.array([0.0]), max_time_s=np.inf, sample_step_s=2.0)

@@ -205,8 +205,15 @@ def test_plans_of_tracks_not_revised_keep_their_rounds(monkeypatch):
     def part(k):
         """The picture and evaluation of row k alone (with its predicted flight, if any)."""
         one = type(pic)(*(x[[k]] for x in pic[:6]), [pic.object_id[k]])
-        sub = ev._replace(rows=[ev.rows[k]], flights={0: ev.flights[k]} if k in ev.flights else {},
-                          **{f: getattr(ev, f)[[k]] for f in ("cls", "probs", "values", "speed_mps", "inv_beta")})
+        flown = np.flatnonzero(ev.flown == k)  # (its flight's index)
+        flights = None
+        if flown.size:
+            fs, m = ev.flights, int(flown[0])
+            span = slice(fs.offsets[m], fs.offsets[m + 1])
+            flights = fs._replace(offsets=np.array([0, span.stop - span.start]), time_s=fs.time_s[span],
+                                  r_ecef_m=fs.r_ecef_m[span], v_ecef_mps=fs.v_ecef_mps[span])
+        sub = ev._replace(rows=[ev.rows[k]], flown=np.zeros(flown.size, np.int64), flights=flights,
+                          **{f: getattr(ev, f)[[k]] for f in ("cls", "probs", "values", "kind", "inv_beta")})
         return one, sub
 
     r0, e0 = part(0)
@@ -225,3 +232,45 @@ def test_plans_of_tracks_not_revised_keep_their_rounds(monkeypatch):
         total[row["battery_id"]] += row["rounds"]
     for i, bid in enumerate(fresh_batteries.ids):
         assert total[bid] <= fresh_batteries.rounds[i]
+
+
+def test_compiled_threat_kinematics_keep_numpys_arithmetic():
+    """The battle manager's compiled per-row steps give numpy's bits: the class of
+    classify_kinematics, a cruise missile faster than 150 m/s by np.linalg.norm, an impact
+    predicted when the square root of the velocity covariance's trace is within 300 m/s,
+    and the nearest asset an air-breathing track passes within its radius + 5 km (the
+    broadcast formulation, clipped to the 1800 s horizon)."""
+    import hoplon.sim.battle as battle
+    from hoplon.core.frames import geodetic_to_ecef
+    from hoplon.core.threat import CLASS_BALLISTIC, classify_kinematics
+
+    rng = np.random.default_rng(11)
+    n = 4000
+    r = geodetic_to_ecef(rng.uniform(30.0, 45.0, n), rng.uniform(25.0, 50.0, n), rng.uniform(0.0, 60e3, n))
+    v = rng.normal(size=(n, 3)) * rng.choice([1.0, 150.0 / np.sqrt(3.0), 1000.0], n)[:, None]  # some about 150 m/s
+    x = np.concatenate([r, v], axis=1)
+    cov = np.zeros((n, 6, 6))
+    cov[:, 3:6, 3:6] = np.eye(3) * rng.uniform(0.0, 2 * 300.0**2 / 3, n)[:, None, None]
+    cls, kind, predictable = battle._kinematics(x, cov)
+    speed = np.linalg.norm(x[:, 3:6], axis=1)
+    np.testing.assert_array_equal(cls, classify_kinematics(x))
+    np.testing.assert_array_equal(kind, np.where(cls == CLASS_BALLISTIC, 0, np.where(speed > 150.0, 1, 2)))
+    sigma = np.sqrt(np.trace(cov[:, 3:6, 3:6], axis1=1, axis2=2))
+    np.testing.assert_array_equal(predictable, (cls == CLASS_BALLISTIC) & (sigma <= 300.0))
+    assert predictable.any() and not predictable.all() and (kind == 1).any() and (kind == 2).any()
+
+    assets = geodetic_to_ecef(rng.uniform(35.0, 40.0, 6), rng.uniform(30.0, 40.0, 6), np.zeros(6))
+    radius = rng.uniform(2e3, 20e3, 6)
+    start = assets[rng.integers(0, 6, n)] + rng.normal(size=(n, 3)) * 1e5
+    aim = assets[rng.integers(0, 6, n)] + rng.normal(size=(n, 3)) * 1e4
+    x = np.concatenate([start, (aim - start) / rng.uniform(100.0, 3000.0, (n, 1))], axis=1)
+    x[:10, 3:6] = 0.0  # standing still
+    p, vel = x[:, None, :3], x[:, None, 3:6]
+    d = assets[None] - p
+    t = np.clip((d * vel).sum(axis=2) / np.maximum((vel * vel).sum(axis=2), 1e-9), 0.0, 1800.0)
+    miss = np.linalg.norm(d - vel * t[..., None], axis=2)
+    hit = miss <= radius + 5e3
+    want = np.zeros(hit.shape)
+    want[np.flatnonzero(hit.any(axis=1)), np.argmin(np.where(hit, miss, np.inf), axis=1)[hit.any(axis=1)]] = 1.0
+    np.testing.assert_array_equal(battle._air_threat(x, assets, radius), want)
+    assert 0 < want.sum() < n

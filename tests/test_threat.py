@@ -175,6 +175,19 @@ def test_disc_probabilities_factor_the_covariance_as_lapack_does():
 def test_invalid_predictions_threaten_nothing():
     pred = _prediction(100.0, 100.0)._replace(valid=np.array([False]))
     assert asset_hit_probability(pred, [37.0], [35.4], [5000.0])[0, 0] == 0.0
+    # nor is an invalid prediction's covariance factored, nor any without assets: an
+    # indefinite one raises nothing
+    indefinite = pred._replace(cov_en_m2=np.array([[[1e6, 2e6], [2e6, 1e6]]]))
+    assert asset_hit_probability(indefinite, [37.0], [35.4], [5000.0])[0, 0] == 0.0
+    assert asset_hit_probability(indefinite._replace(valid=np.array([True])), [], [], []).shape == (1, 0)
+
+
+def test_asset_latitudes_beyond_a_pole_are_refused():
+    """Whether or not a prediction is valid (the assets are checked first)."""
+    for valid in (True, False):
+        pred = _prediction(100.0, 100.0)._replace(valid=np.array([valid]))
+        with pytest.raises(ValueError, match=r"asset_lat_deg must lie in \[-90, 90\] degrees"):
+            asset_hit_probability(pred, [37.0, 90.5], [35.4, 35.4], [5000.0, 5000.0])
 
 
 def test_classification_from_kinematics():

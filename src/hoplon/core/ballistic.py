@@ -68,6 +68,7 @@ from hoplon.core.earth import (
     inverse_beta,
     terminal_fall_table,
 )
+from hoplon.core.frames import _ecef_to_geodetic_array
 
 __all__ = [
     "ImpactResult",
@@ -815,6 +816,56 @@ def _fly_sensitivity_many(r0, v0, inv_beta, t_max, p, tol, sample_dt, sample_off
             d_east_north[i, 1, j] = nx * dx + ny * dy + nz * dz
 
 
+@numba.njit(cache=True)
+def _sensitivity_flights(r0, v0, inv_beta, t_max, p, tol, sample_dt):
+    """:func:`impact_sensitivity`'s flights (:func:`_fly_sensitivity_many`) and what it
+    returns, as arrays: the fields of the ImpactResult (as :func:`_impact_result` makes
+    them, the latitude and longitude with frames.ecef_to_geodetic's arithmetic), d(east,
+    north), d(time) and, with ``sample_dt`` > 0, the fields of the FlightSamples but their
+    end (as :func:`_flight_samples` makes them; room for every sample up to ``t_max``).
+    Raises ValueError where a state or 1/beta is not finite, or, sampled, a time limit."""
+    n = r0.shape[0]
+    for i in range(n):
+        finite = math.isfinite(inv_beta[i])
+        for a in range(3):
+            finite = finite and math.isfinite(r0[i, a]) and math.isfinite(v0[i, a])
+        if not finite:
+            raise ValueError("states and inv_beta_m2_kg must be finite")
+    offsets = np.zeros(n + 1, np.int64)
+    if sample_dt > 0.0:
+        for i in range(n):
+            if not math.isfinite(t_max[i]):
+                raise ValueError("sampled flights need a finite max_time_s")
+            offsets[i + 1] = offsets[i] + _samples_from_zero(t_max[i], sample_dt)
+    samples = np.empty((offsets[n], 7))
+    status, written = np.empty(n, np.int64), np.empty(n, np.int64)
+    t_end, y_end, apogee = np.empty(n), np.empty((n, 6)), np.empty((n, 8))
+    d_east_north, d_time = np.empty((n, 2, 7)), np.empty((n, 7))
+    _fly_sensitivity_many(r0, v0, inv_beta, t_max, p, tol, sample_dt, offsets, samples, status, t_end, y_end, apogee,
+                          written, d_east_north, d_time)
+    time_s, lat, lon, alt = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    for i in range(n):
+        time_s[i] = t_end[i] if status[i] == STATUS_IMPACT else math.nan
+    r_end = y_end[:, :3].copy()
+    _ecef_to_geodetic_array(r_end, p[P_A], p[P_E2], p[P_SPHERE] != 0.0, lat, lon, alt)
+    impact = (time_s, lat, lon, r_end, y_end[:, 3:].copy(), status, apogee[:, 0].copy(), apogee[:, 7].copy(),
+              apogee[:, 1:4].copy(), np.full(n, math.nan))  # integrated to the end
+    rows = np.empty((0, 7))
+    if sample_dt > 0.0:
+        kept = np.empty(n, np.int64)
+        for i in range(n):
+            kept[i] = min(written[i], _samples_from_zero(t_end[i], sample_dt))
+        offsets, rows = _samples_table(samples, offsets, kept, t_end, y_end)
+    return impact, d_east_north, d_time, (offsets, rows[:, 0].copy(), rows[:, 1:4].copy(), rows[:, 4:7].copy())
+
+
+@numba.njit(cache=True)
+def _samples_from_zero(t: float, step: float) -> int:
+    """:func:`_grid_count` of the grid from 0: how many of the times k step (k >= 0) lie
+    in [0, t]."""
+    return int(max(0.0, math.floor(t / step + 1e-9) + 1.0))
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -1112,32 +1163,16 @@ def impact_sensitivity(
     v = np.ascontiguousarray(np.atleast_2d(v_ecef_mps), dtype=np.float64)
     n = r.shape[0]
     inv_b = np.ascontiguousarray(np.broadcast_to(np.asarray(inv_beta_m2_kg, dtype=np.float64), (n,)))
-    if not (np.isfinite(r).all() and np.isfinite(v).all() and np.isfinite(inv_b).all()):
-        raise ValueError("states and inv_beta_m2_kg must be finite")
-    t_limit = _per_body(max_time_s, n)
-    origin = np.zeros(n)
-    room = np.zeros(n, dtype=np.int64)
-    if sample_step_s > 0:
-        if not np.isfinite(t_limit).all():
-            raise ValueError("sampled flights need a finite max_time_s")
-        room = _grid_count(t_limit, origin, sample_step_s)
-    offsets = np.concatenate([[0], np.cumsum(room)]).astype(np.int64)
-    samples = np.empty((int(offsets[-1]), 7))
-    status = np.empty(n, dtype=np.int64)
-    t_end = np.empty(n)
-    y_end = np.empty((n, 6))
-    apogee = np.empty((n, 8))
-    written = np.empty(n, dtype=np.int64)
-    d_east_north = np.empty((n, 2, 7))
-    d_time = np.empty((n, 7))
-    _fly_sensitivity_many(r, v, inv_b, t_limit, model.params(), _tolerances(rtol), float(sample_step_s), offsets, samples,
-                          status, t_end, y_end, apogee, written, d_east_north, d_time)
-    impact = _impact_result(status, t_end, y_end, apogee, model, terminal_alt=np.full(n, np.nan))  # integrated to the end
-    flights = None
-    if sample_step_s > 0:
-        kept = np.minimum(written, _grid_count(t_end, origin, sample_step_s))
-        flights = _flight_samples(samples, offsets, kept, t_end, y_end, impact)
-    return ImpactSensitivity(impact, d_east_north, d_time, flights)
+    flights = _sensitivity_flights(r, v, inv_b, _per_body(max_time_s, n), model.params(), _tolerances(rtol),
+                                   float(sample_step_s))
+    return _sensitivity_result(*flights, sampled=sample_step_s > 0)
+
+
+def _sensitivity_result(impact, d_east_north, d_time, samples, *, sampled: bool) -> ImpactSensitivity:
+    """The ImpactSensitivity of :func:`_sensitivity_flights`'s arrays (``sampled``: with
+    its samples)."""
+    end = ImpactResult(*impact)
+    return ImpactSensitivity(end, d_east_north, d_time, FlightSamples(*samples, end) if sampled else None)
 
 
 def propagate(

@@ -50,8 +50,14 @@ import numba
 import numpy as np
 from scipy.stats import chi2, norm, qmc
 
-from hoplon.core.ballistic import STATUS_IMPACT, FlightSamples, impact_sensitivity
-from hoplon.core.earth import WGS84, EarthModel, _geodetic_to_ecef, _vermeille, earth_model
+from hoplon.core.ballistic import (
+    STATUS_IMPACT,
+    FlightSamples,
+    _sensitivity_flights,
+    _sensitivity_result,
+    _tolerances,
+)
+from hoplon.core.earth import P_DRAG, WGS84, EarthModel, _geodetic_to_ecef, _vermeille, earth_model
 from hoplon.core.frames import ecef_to_enu, geodetic_to_ecef
 
 __all__ = [
@@ -89,6 +95,8 @@ PREDICTION_RTOL = 1e-6
 """Integrator tolerance of predictions: the mean impact point within about a metre, the
 ellipse's axes within 1 % of a tight-tolerance (1e-10) flight of the same states
 (tests/test_threat.py), far below any track's spread; a quarter faster than 1e-7."""
+_PREDICTION_TOL = _tolerances(PREDICTION_RTOL)
+"""The integrator's tolerances (relative and absolute) of predictions."""
 
 
 class GroundPrediction(NamedTuple):
@@ -262,37 +270,64 @@ def _fly_linearised(state, cov, inv_beta, inv_beta_cov, *, earth, max_time_s, ba
     """The tracks' mean states flown to the ground with their state-transition matrices;
     the covariances carried there by the impact's Jacobians (module notes)."""
     model = earth_model(earth)
-    xa, Pa = _augmented(state, cov, inv_beta, inv_beta_cov, inv_beta_prior)
-    r0, v0 = xa[:, :3], xa[:, 3:6]
-    ib = np.clip(xa[:, 6], 0.0, MAX_INV_BETA)  # physical drag only: 0 <= 1/beta
     if backward:  # time reversal: -v, the Earth turning the other way, negative drag
         model = dataclasses.replace(model, omega_rad_s=-model.omega_rad_s)
-        v0, ib = -v0, -ib
-    if not model.drag:
-        ib = np.zeros_like(ib)
-    fly = impact_sensitivity(r0, v0, ib, earth=model, max_time_s=max_time_s, rtol=PREDICTION_RTOL,
-                             sample_step_s=path_step_s)
-    J, d_time = fly.d_east_north_d_x0, fly.d_time_d_x0
+    xa, Pa = _augmented(state, cov, inv_beta, inv_beta_cov, inv_beta_prior)
+    flights, ground = _linearised_flights(xa, Pa, backward, model.params(), _PREDICTION_TOL,
+                                          _per_track(max_time_s, xa.shape[0]), float(path_step_s))
+    fly = _sensitivity_result(*flights, sampled=path_step_s > 0)
+    return GroundPrediction(*ground, valid=fly.impact.status == STATUS_IMPACT, path=fly.samples)
+
+
+@numba.njit(cache=True)
+def _clip(x: float, lo: float, hi: float) -> float:
+    """np.clip's arithmetic: ``lo`` where x < lo, ``hi`` where x > hi, else x (-0.0 and NaN kept)."""
+    if x < lo:
+        x = lo
+    if x > hi:
+        x = hi
+    return x
+
+
+@numba.njit(cache=True)
+def _linearised_flights(xa, Pa, backward, p, tol, t_limit, sample_dt):
+    """:func:`_fly_linearised`'s flights from the augmented states ``xa`` (N, 7) and
+    covariances ``Pa`` (N, 7, 7): the mean states (physical drag only, 0 <= 1/beta <=
+    MAX_INV_BETA; ``backward``: time-reversed) flown by
+    :func:`hoplon.core.ballistic._sensitivity_flights` (whose arrays are returned first),
+    and the GroundPrediction's fields from ``time_s`` to ``major_azimuth_deg`` (NaN where a
+    flight did not reach the ground), with numpy's arithmetic of the steps it replaces."""
+    n = xa.shape[0]
+    r0, v0, ib = np.empty((n, 3)), np.empty((n, 3)), np.empty(n)
+    for i in range(n):
+        b = _clip(xa[i, 6], 0.0, MAX_INV_BETA)
+        for a in range(3):
+            r0[i, a] = xa[i, a]
+            v0[i, a] = -xa[i, 3 + a] if backward else xa[i, 3 + a]
+        ib[i] = 0.0 if p[P_DRAG] == 0.0 else (-b if backward else b)
+    flights = _sensitivity_flights(r0, v0, ib, t_limit, p, tol, sample_dt)
+    (impact_time, lat, lon, r_impact, _, status, _, _, _, _), J, d_time, _ = flights
     if backward:  # derivatives with respect to the flown (-v, -1/beta)
         J, d_time = J * _REVERSED, d_time * _REVERSED
-    n = J.shape[0]
     cov_en, time_var, eigenvalues, az = np.empty((n, 2, 2)), np.empty(n), np.empty((n, 2)), np.empty(n)
     _ground_ellipses(J, d_time, Pa, cov_en, time_var, eigenvalues, az)
-    ok = fly.impact.status == STATUS_IMPACT
-    nan = np.where(ok, 1.0, np.nan)
-    return GroundPrediction(
-        time_s=fly.impact.time_s * nan,
-        time_sigma_s=np.sqrt(np.maximum(time_var, 0.0)) * nan,
-        lat_deg=fly.impact.lat_deg * nan,
-        lon_deg=fly.impact.lon_deg * nan,
-        r_ecef_m=fly.impact.r_ecef_m * nan[:, None],
-        cov_en_m2=cov_en * nan[:, None, None],
-        semi_major_m=np.sqrt(_ELLIPSE_SCALE * eigenvalues[:, 0]) * nan,
-        semi_minor_m=np.sqrt(_ELLIPSE_SCALE * eigenvalues[:, 1]) * nan,
-        major_azimuth_deg=az * nan,
-        valid=ok,
-        path=fly.samples,
-    )
+    time_s, time_sigma, lat_deg, lon_deg = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    r_ecef, semi_major, semi_minor = np.empty((n, 3)), np.empty(n), np.empty(n)
+    for i in range(n):
+        ok = 1.0 if status[i] == STATUS_IMPACT else math.nan
+        time_s[i] = impact_time[i] * ok
+        var = time_var[i] if time_var[i] >= 0.0 or math.isnan(time_var[i]) else 0.0  # np.maximum(var, 0.0)
+        time_sigma[i] = math.sqrt(var) * ok
+        lat_deg[i], lon_deg[i] = lat[i] * ok, lon[i] * ok
+        for a in range(3):
+            r_ecef[i, a] = r_impact[i, a] * ok
+        for a in range(2):
+            for b in range(2):
+                cov_en[i, a, b] *= ok
+        semi_major[i] = math.sqrt(_ELLIPSE_SCALE * eigenvalues[i, 0]) * ok
+        semi_minor[i] = math.sqrt(_ELLIPSE_SCALE * eigenvalues[i, 1]) * ok
+        az[i] *= ok
+    return flights, (time_s, time_sigma, lat_deg, lon_deg, r_ecef, cov_en, semi_major, semi_minor, az)
 
 
 def predict_impact(state, cov, *, inv_beta=None, inv_beta_cov=None, inv_beta_prior=None,
@@ -352,28 +387,39 @@ def _jittered_cholesky(c00: float, c10: float, c11: float) -> tuple[float, float
     return l00, l10, math.sqrt(d), True
 
 
+_BEYOND_A_POLE, _NOT_DEFINITE = 1, 2
+"""Failures of :func:`_disc_probabilities`."""
+
+
 @numba.njit(cache=True)
-def _disc_probabilities(lat_deg, lon_deg, cov, asset_lat_deg, asset_lon_deg, radius_m, normals, farthest, a, e2,
-                        out) -> bool:
-    """``out[m, j]``: the fraction of the points ``L[m] @ normal`` (``normals`` (K, 2); L the
+def _disc_probabilities(lat_deg, lon_deg, cov, valid, asset_lat_deg, asset_lon_deg, radius_m, normals, farthest, a, e2,
+                        out) -> int:
+    """``out[m, j]`` (zeros on entry; rows not ``valid`` are left so): the fraction of the
+    points ``L[m] @ normal`` (``normals`` (K, 2); L the
     :func:`_jittered_cholesky` factor of ``cov[m]``) in the east/north plane at
     (``lat_deg[m]``, ``lon_deg[m]``) on the ellipsoid (``a``, m; ``e2``) within
     ``radius_m[j]`` of asset j (on the ellipsoid at (``asset_lat_deg[j]``,
     ``asset_lon_deg[j]``), placed by frames.ecef_to_enu's arithmetic); 0 without counting
     where the asset is farther than its radius plus the farthest point (``|L|_F`` times
-    ``farthest``, the largest ``|normal|``; and a rounding margin). False if a covariance
-    is not positive definite (its row is left 0)."""
+    ``farthest``, the largest ``|normal|``; and a rounding margin). Returns 0, or
+    _BEYOND_A_POLE (nothing done) if an asset's latitude is beyond +-90 deg, or
+    _NOT_DEFINITE if a covariance is not positive definite (its row is left 0)."""
+    for j in range(radius_m.size):
+        if abs(asset_lat_deg[j]) > 90.0:
+            return _BEYOND_A_POLE
     n_points = normals.shape[0]
     r_assets = np.empty((radius_m.size, 3))
     for j in range(radius_m.size):  # frames.geodetic_to_ecef's arithmetic
         r_assets[j, 0], r_assets[j, 1], r_assets[j, 2] = _geodetic_to_ecef(
             math.radians(asset_lat_deg[j]), math.radians(asset_lon_deg[j]), 0.0, a, e2)
     east, north = np.empty(n_points), np.empty(n_points)  # the points of the current prediction
-    definite = True
+    failure = 0
     for m in range(cov.shape[0]):
+        if not valid[m]:
+            continue
         l00, l10, l11, ok = _jittered_cholesky(cov[m, 0, 0], cov[m, 1, 0], cov[m, 1, 1])
         if not ok:
-            definite = False
+            failure = _NOT_DEFINITE
             continue
         l01 = 0.0
         la, lo = math.radians(lat_deg[m]), math.radians(lon_deg[m])
@@ -399,7 +445,7 @@ def _disc_probabilities(lat_deg, lon_deg, cov, asset_lat_deg, asset_lon_deg, rad
                 if (east[k] - east0) ** 2 + (north[k] - north0) ** 2 <= r2:
                     inside += 1
             out[m, j] = inside / n_points
-    return definite
+    return failure
 
 
 def asset_hit_probability(pred: GroundPrediction, asset_lat_deg, asset_lon_deg, asset_radius_m) -> np.ndarray:
@@ -412,18 +458,15 @@ def asset_hit_probability(pred: GroundPrediction, asset_lat_deg, asset_lon_deg, 
     if not lat.shape == lon.shape == rad.shape:
         lat, lon, rad = np.broadcast_arrays(lat, lon, rad)
     lat, lon, rad = (np.ascontiguousarray(x.ravel()) for x in (lat, lon, rad))
-    if np.any(np.abs(lat) > 90.0):
-        raise ValueError("asset_lat_deg must lie in [-90, 90] degrees")
-    n, a = pred.lat_deg.size, lat.size
-    out = np.zeros((n, a))
-    ok = np.flatnonzero(pred.valid)
-    if ok.size == 0 or a == 0:
+    out = np.zeros((pred.lat_deg.size, lat.size))
+    if lat.size == 0:
         return out
-    frac = np.zeros((ok.size, a))
-    if not _disc_probabilities(pred.lat_deg[ok], pred.lon_deg[ok], pred.cov_en_m2[ok], lat, lon, rad, _UNIT_NORMALS,
-                               _UNIT_NORMALS_MAX, WGS84.a_m, WGS84.e2, frac):
+    failure = _disc_probabilities(pred.lat_deg, pred.lon_deg, pred.cov_en_m2, pred.valid, lat, lon, rad, _UNIT_NORMALS,
+                                  _UNIT_NORMALS_MAX, WGS84.a_m, WGS84.e2, out)
+    if failure == _BEYOND_A_POLE:
+        raise ValueError("asset_lat_deg must lie in [-90, 90] degrees")
+    if failure == _NOT_DEFINITE:
         raise np.linalg.LinAlgError("Matrix is not positive definite")
-    out[ok] = frac
     return out
 
 
@@ -444,10 +487,17 @@ def classify_kinematics(state) -> np.ndarray:
 
 @numba.njit(cache=True)
 def _classify(x, a, e2, cls) -> None:
-    """:func:`classify_kinematics` into ``cls``: the speed as np.linalg.norm sums it (left
-    to right), the height as frames.ecef_to_height computes it (a NaN fails both tests)."""
+    """:func:`classify_kinematics` into ``cls``."""
     for i in range(x.shape[0]):
-        speed = math.sqrt(x[i, 3] * x[i, 3] + x[i, 4] * x[i, 4] + x[i, 5] * x[i, 5])
-        alt = _vermeille(x[i, 0], x[i, 1], x[i, 2], a, e2)[2]
-        ballistic = speed > BALLISTIC_MIN_SPEED_MPS or alt > BALLISTIC_MIN_ALTITUDE_M
-        cls[i] = CLASS_BALLISTIC if ballistic else CLASS_AIR_BREATHING
+        cls[i] = _speed_and_class(x[i], a, e2)[1]
+
+
+@numba.njit(cache=True)
+def _speed_and_class(x, a, e2) -> tuple[float, int]:
+    """The speed (m/s) and kinematic class of one state (:func:`classify_kinematics`;
+    ``a``, ``e2``: WGS84's): the speed as np.linalg.norm sums it (left to right), the
+    height as frames.ecef_to_height computes it (a NaN fails both tests)."""
+    speed = math.sqrt(x[3] * x[3] + x[4] * x[4] + x[5] * x[5])
+    alt = _vermeille(x[0], x[1], x[2], a, e2)[2]
+    ballistic = speed > BALLISTIC_MIN_SPEED_MPS or alt > BALLISTIC_MIN_ALTITUDE_M
+    return speed, CLASS_BALLISTIC if ballistic else CLASS_AIR_BREATHING

@@ -578,21 +578,33 @@ def _assignment_from_columns(cols: _Columns, chosen, type_of: np.ndarray) -> np.
     return a
 
 
+@njit(cache=True)
 def _weapon_types(pk: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Identical weapons grouped: (type of each weapon (W,), kill probabilities per type
-    (K, T), units per type (K,)), types in order of first appearance (rows compared as
-    tuples of floats: -0.0 and 0.0 alike; a checked instance has no NaN)."""
-    type_by_row: dict[tuple[float, ...], int] = {}
-    first: list[int] = []  # the first weapon of each type
-    kinds = []
-    for i, row in enumerate(map(tuple, pk.tolist())):
-        k = type_by_row.setdefault(row, len(first))
-        if k == len(first):
-            first.append(i)
-        kinds.append(k)
-    type_of = np.array(kinds, dtype=np.int64)
-    counts = np.bincount(type_of, minlength=len(first)).astype(np.int64)
-    return type_of, pk[first], counts
+    (K, T), units per type (K,)), types in order of first appearance (rows equal when
+    every probability is: -0.0 and 0.0 alike; a checked instance has no NaN)."""
+    n_w, n_t = pk.shape
+    type_of = np.empty(n_w, np.int64)
+    first = np.empty(n_w, np.int64)  # the first weapon of each type
+    n_types = 0
+    for i in range(n_w):
+        type_of[i] = -1
+        for k in range(n_types):
+            same = True
+            for j in range(n_t):
+                if pk[i, j] != pk[first[k], j]:
+                    same = False
+                    break
+            if same:
+                type_of[i] = k
+                break
+        if type_of[i] < 0:
+            type_of[i], first[n_types] = n_types, i
+            n_types += 1
+    counts = np.zeros(n_types, np.int64)
+    for i in range(n_w):
+        counts[type_of[i]] += 1
+    return type_of, pk[first[:n_types]], counts
 
 
 def solve_exact(values, pk, *, time_limit_s: float = 60.0, gap: float = 1e-6, max_columns: int = 2_000_000,

@@ -37,17 +37,20 @@ import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+import numba
 import numpy as np
 import pyarrow as pa
 
 from hoplon.core.ballistic import FlightSamples, sample_flight
+from hoplon.core.earth import WGS84, earth_model
 from hoplon.core.engagement import FlyoutParameters, engagement_windows
-from hoplon.core.frames import ecef_to_geodetic, ecef_to_height, geodetic_to_ecef
+from hoplon.core.frames import _ecef_to_height_array, ecef_to_geodetic, geodetic_to_ecef
 from hoplon.core.threat import (
     CLASS_BALLISTIC,
     PREDICTION_RTOL,
+    _clip,
+    _speed_and_class,
     asset_hit_probability,
-    classify_kinematics,
     drag_estimate,
     drag_prior,
     estimate_launch_point,
@@ -191,9 +194,10 @@ class _Evaluation(NamedTuple):
     cls: np.ndarray  # (J,) CLASS_BALLISTIC or CLASS_AIR_BREATHING
     probs: np.ndarray  # (J, A) probability of hitting each asset
     values: np.ndarray  # (J,) threat value: sum over assets of value x probability
-    speed_mps: np.ndarray  # (J,)
+    kind: np.ndarray  # (J,) the row of _Batteries.pk of its class (_PK_CLASSES)
     inv_beta: np.ndarray  # (J,) drag flown by ballistic rows without a prediction, m^2/kg
-    flights: dict[int, tuple[FlightSamples, int]]  # row -> (samples, flight): predicted rows' paths
+    flown: np.ndarray  # (P,) the rows with a prediction, ascending
+    flights: FlightSamples | None  # their paths: their predictions' mean states' flights (None without)
 
 
 @dataclass
@@ -337,16 +341,14 @@ def _evaluate(world, pic: _Picture, assets, asset_ecef: np.ndarray, *, launch_po
     1/beta: the threat class's (:func:`_drag_prior`)."""
     n = pic.time_s.size
     x = pic.state
-    cls = classify_kinematics(x)
+    cls, kind, predictable = _kinematics(x, pic.cov)
     ballistic = cls == CLASS_BALLISTIC
     n_assets = len(assets)
     probs = np.zeros((n, n_assets))
     impact = np.full((len(_IMPACT_FIELDS), n), np.nan)  # one row per field
     launch = np.full((len(_LAUNCH_FIELDS), n), np.nan)
-    flights = {}
-    # impact prediction once the velocity is known to better than MAX_PREDICT_SPEED_SIGMA_MPS
-    speed_sigma = np.sqrt(np.trace(pic.cov[:, 3:6, 3:6], axis1=1, axis2=2))
-    ball = np.flatnonzero(ballistic & (speed_sigma <= MAX_PREDICT_SPEED_SIGMA_MPS))
+    flights = None
+    ball = np.flatnonzero(predictable)
     if ball.size:
         pred = predict_impact(x[ball], pic.cov[ball], inv_beta=pic.inv_beta[ball], inv_beta_cov=pic.inv_beta_cov[ball],
                               inv_beta_prior=drag_prior, earth=world.earth, max_time_s=PREDICT_MAX_TIME_S,
@@ -361,8 +363,7 @@ def _evaluate(world, pic: _Picture, assets, asset_ecef: np.ndarray, *, launch_po
                                          origin.semi_major_m, origin.semi_minor_m])
         if n_assets:
             probs[ball] = asset_hit_probability(pred, assets.lat_deg, assets.lon_deg, assets.radius_m)
-        # the engagement paths of the predicted rows: the flights of their predictions' mean states
-        flights = {k: (pred.path, m) for m, k in enumerate(ball.tolist())}
+        flights = pred.path
     air = np.flatnonzero(~ballistic)
     if air.size and n_assets:
         probs[air] = _air_threat(x[air], asset_ecef, assets.radius_m)
@@ -384,8 +385,29 @@ def _evaluate(world, pic: _Picture, assets, asset_ecef: np.ndarray, *, launch_po
                **dict(zip(_IMPACT_FIELDS, impact.tolist())), **dict(zip(_LAUNCH_FIELDS, launch.tolist())),
                "threatened_asset": threatened, "asset_probability": p_threatened, "threat_value": values.tolist()}
     rows = [dict(zip(columns, r)) for r in zip(*columns.values())]
-    speed = np.linalg.norm(x[:, 3:6], axis=1)
-    return _Evaluation(rows, cls, probs, values, speed, inv_beta, flights)
+    return _Evaluation(rows, cls, probs, values, kind, inv_beta, ball, flights)
+
+
+_WGS84_A_M, _WGS84_E2 = WGS84.a_m, WGS84.e2
+"""The ellipsoid of kinematic classification (threat.classify_kinematics)."""
+
+
+@numba.njit(cache=True)
+def _kinematics(x, cov) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of states ``x`` (J, 6) with covariances ``cov`` (J, 6, 6): the kinematic
+    class (threat.classify_kinematics), the threat class's row of _Batteries.pk (an
+    air-breathing threat faster than CRUISE_MIN_SPEED_MPS is a cruise missile) and
+    whether it is ballistic with a velocity known well enough to predict its impact (the
+    square root of the trace of its covariance, summed left to right as numpy sums it, at
+    most MAX_PREDICT_SPEED_SIGMA_MPS)."""
+    n = x.shape[0]
+    cls, kind, predictable = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.bool_)
+    for i in range(n):
+        speed, cls[i] = _speed_and_class(x[i], _WGS84_A_M, _WGS84_E2)
+        kind[i] = 0 if cls[i] == CLASS_BALLISTIC else (1 if speed > CRUISE_MIN_SPEED_MPS else 2)  # _PK_CLASSES
+        sigma = math.sqrt(cov[i, 3, 3] + cov[i, 4, 4] + cov[i, 5, 5])
+        predictable[i] = cls[i] == CLASS_BALLISTIC and sigma <= MAX_PREDICT_SPEED_SIGMA_MPS
+    return cls, kind, predictable
 
 
 _IMPACT_FIELDS = ("impact_time_s", "impact_time_sigma_s", "impact_lat_deg", "impact_lon_deg", "ellipse_semi_major_m",
@@ -402,19 +424,28 @@ def _fill(block: np.ndarray, rows: np.ndarray, pred, fields: list[np.ndarray]) -
     block[:, rows[ok]] = np.array(fields)[:, ok]
 
 
+@numba.njit(cache=True)
 def _air_threat(x, asset_ecef, asset_radius_m) -> np.ndarray:
     """1 for the asset an air-breathing track passes within its radius + margin of (straight
-    extrapolation of its velocity over AIR_HORIZON_S), else 0."""
-    p, v = x[:, None, :3], x[:, None, 3:6]
-    d = asset_ecef[None] - p
-    vv = np.maximum((v * v).sum(axis=2), 1e-9)
-    t = np.clip((d * v).sum(axis=2) / vv, 0.0, AIR_HORIZON_S)
-    miss = np.linalg.norm(d - v * t[..., None], axis=2)
-    hit = miss <= asset_radius_m[None, :] + AIR_THREAT_MARGIN_M
-    out = np.zeros(hit.shape)
-    k = np.argmin(np.where(hit, miss, np.inf), axis=1)
-    has = hit.any(axis=1)
-    out[np.flatnonzero(has), k[has]] = 1.0
+    extrapolation of its velocity over AIR_HORIZON_S; the nearest, the first of equals),
+    else 0 (the arithmetic of the numpy steps this replaced: sums left to right)."""
+    n, m = x.shape[0], asset_ecef.shape[0]
+    out = np.zeros((n, m))
+    for i in range(n):
+        vx, vy, vz = x[i, 3], x[i, 4], x[i, 5]
+        vv = vx * vx + vy * vy + vz * vz
+        if vv < 1e-9:  # np.maximum(vv, 1e-9)
+            vv = 1e-9
+        nearest, nearest_miss = -1, math.inf
+        for j in range(m):
+            dx, dy, dz = asset_ecef[j, 0] - x[i, 0], asset_ecef[j, 1] - x[i, 1], asset_ecef[j, 2] - x[i, 2]
+            t = _clip((dx * vx + dy * vy + dz * vz) / vv, 0.0, AIR_HORIZON_S)
+            ex, ey, ez = dx - vx * t, dy - vy * t, dz - vz * t
+            miss = math.sqrt(ex * ex + ey * ey + ez * ez)
+            if miss <= asset_radius_m[j] + AIR_THREAT_MARGIN_M and miss < nearest_miss:
+                nearest, nearest_miss = j, miss
+        if nearest >= 0:
+            out[i, nearest] = 1.0
     return out
 
 
@@ -422,42 +453,93 @@ def _paths(world, pic: _Picture, ev: _Evaluation):
     """Predicted paths (J, K) times, (J, K, 3) ECEF and (J, K) altitudes from each row
     (ballistic rows: ``ev.flights`` where the impact prediction flew them, else flown with
     their drag estimate ``ev.inv_beta``; air-breathing rows: a straight line at constant
-    velocity sampled every 5 PATH_STEP_S up to AIR_HORIZON_S)."""
-    n = pic.time_s.size
+    velocity sampled every 5 PATH_STEP_S up to AIR_HORIZON_S; NaN where a path has no
+    sample)."""
     x = pic.state
-    flights = dict(ev.flights)
-    rest = [j for j, c in enumerate(ev.cls.tolist()) if c == CLASS_BALLISTIC and j not in flights]
-    if rest:
-        rest = np.array(rest)
+    rows = ev.flown
+    flights = (ev.flights.offsets, ev.flights.time_s, ev.flights.r_ecef_m) if rows.size else _NO_FLIGHTS
+    unflown = ev.cls == CLASS_BALLISTIC
+    unflown[rows] = False
+    if unflown.any():
+        rest = np.flatnonzero(unflown)
         ib = ev.inv_beta[rest]
         with np.errstate(divide="ignore"):
             beta = np.where(ib > 0, 1.0 / np.where(ib > 0, ib, 1.0), np.inf)
         fs = sample_flight(x[rest, :3], x[rest, 3:6], beta, step_s=PATH_STEP_S, earth=world.earth, max_time_s=3600.0,
                            rtol=PREDICTION_RTOL)  # the impact prediction's tolerance: a metre, not a track's metres
-        flights.update({j: (fs, m) for m, j in enumerate(rest.tolist())})
-    spans = {j: (int(fs.offsets[m]), int(fs.offsets[m + 1])) for j, (fs, m) in flights.items()}
-    k_air = int(AIR_HORIZON_S / (5 * PATH_STEP_S)) + 1
-    k = max([k_air, *(stop - start for start, stop in spans.values())])
+        offsets, t, r = flights
+        rows = np.concatenate([rows, rest])
+        flights = (np.concatenate([offsets, offsets[-1] + fs.offsets[1:]]), np.concatenate([t, fs.time_s]),
+                   np.concatenate([r, fs.r_ecef_m]))
+    model = earth_model(world.earth)
+    return _path_samples(pic.time_s, x, rows, *flights, ev.cls != CLASS_BALLISTIC, model.a_m, model.e2, model.is_sphere)
+
+
+_NO_FLIGHTS = (np.zeros(1, np.int64), np.empty(0), np.empty((0, 3)))
+"""No flight samples: offsets, times, positions."""
+_AIR_PATH_SAMPLES = int(AIR_HORIZON_S / (5 * PATH_STEP_S)) + 1
+"""Samples of an air-breathing row's path (every 5 PATH_STEP_S)."""
+
+
+@numba.njit(cache=True)
+def _path_samples(time_s, state, rows, offsets, flight_t, flight_r, air, a, e2, sphere):
+    """:func:`_paths`' arrays for the rows of ``time_s`` (J,) (s) and ``state`` (J, 6):
+    row ``rows[m]`` follows flight m, the samples ``offsets[m]:offsets[m + 1]`` of
+    ``flight_t`` (s from the row's time) and ``flight_r`` (ECEF, m); the ``air`` rows a
+    straight line; the heights as frames.ecef_to_height computes them (on the ellipsoid
+    ``a``, ``e2`` or the ``sphere``)."""
+    n = time_s.size
+    k = _AIR_PATH_SAMPLES
+    for m in range(rows.size):
+        k = max(k, offsets[m + 1] - offsets[m])
     path_t = np.full((n, k), np.nan)
     path_r = np.full((n, k, 3), np.nan)
-    for j, (fs, _) in flights.items():  # ballistic: the free flight to the ground
-        start, stop = spans[j]
-        path_t[j, : stop - start] = pic.time_s[j] + fs.time_s[start:stop]
-        path_r[j, : stop - start] = fs.r_ecef_m[start:stop]
-    air = np.flatnonzero(ev.cls != CLASS_BALLISTIC)
-    if air.size:  # air-breathing: straight line at constant velocity
-        dt = np.arange(k_air) * 5 * PATH_STEP_S
-        path_t[air, :k_air] = pic.time_s[air, None] + dt
-        path_r[air, :k_air] = x[air, None, :3] + dt[:, None] * x[air, None, 3:6]
-    alt = ecef_to_height(path_r, earth=world.earth)  # NaN where a path has no sample
-    return path_t, path_r, alt
+    for m in range(rows.size):  # ballistic: the free flight to the ground
+        j = rows[m]
+        for s in range(offsets[m + 1] - offsets[m]):
+            path_t[j, s] = time_s[j] + flight_t[offsets[m] + s]
+            path_r[j, s] = flight_r[offsets[m] + s]
+    for j in range(n):  # air-breathing: straight line at constant velocity
+        if air[j]:
+            for s in range(_AIR_PATH_SAMPLES):
+                dt = float(s * 5) * PATH_STEP_S
+                path_t[j, s] = time_s[j] + dt
+                for c in range(3):
+                    path_r[j, s, c] = state[j, c] + dt * state[j, 3 + c]
+    alt = np.empty(n * k)
+    _ecef_to_height_array(path_r.reshape(n * k, 3), a, e2, sphere, alt)
+    return path_t, path_r, alt.reshape(n, k)
 
 
-def _pk_table(batteries: _Batteries, cls: np.ndarray, speed: np.ndarray) -> np.ndarray:
-    """(B, J) single-shot kill probability of each battery's interceptor per threat class
-    (an air-breathing threat faster than CRUISE_MIN_SPEED_MPS is a cruise missile)."""
-    ballistic, cruise, drone = batteries.pk[:, :, None]
-    return np.where(cls == CLASS_BALLISTIC, ballistic, np.where(speed > CRUISE_MIN_SPEED_MPS, cruise, drone))
+@numba.njit(cache=True)
+def _rounds_on_offer(pk_of_kind, kind, defends, first, values, left, salvo):
+    """The weapons of a cycle's WTA. Returns the (B, J) single-shot kill probability of
+    each battery's interceptor on each threat (``pk_of_kind`` (3, B) of the threat's
+    ``kind``; 0 where the battery's window is empty, ``first`` < 0, where the threat's
+    value is below MIN_ENGAGE_VALUE, or where it does not threaten what the battery
+    ``defends``), the rounds on offer (per battery, its ``left`` rounds up to ``salvo``
+    x the threats it can reach): the battery of each, (W,), and their kill probabilities
+    on each threat and the hold (last column), (W, J + 1)."""
+    n_b, n_j = first.shape
+    pk = np.zeros((n_b, n_j))
+    offer = np.zeros(n_b, np.int64)
+    for i in range(n_b):
+        reach = 0
+        for j in range(n_j):
+            if defends[i, j] and first[i, j] >= 0 and values[j] >= MIN_ENGAGE_VALUE:
+                pk[i, j] = pk_of_kind[kind[j], i]
+            if pk[i, j] > 0.0:
+                reach += 1
+        offer[i] = max(min(left[i], salvo[i] * reach), 0)
+    weapon = np.empty(offer.sum(), np.int64)
+    pk_w = np.zeros((weapon.size, n_j + 1))
+    m = 0
+    for i in range(n_b):
+        for _ in range(offer[i]):
+            weapon[m] = i
+            pk_w[m, :n_j] = pk[i]
+            m += 1
+    return pk, weapon, pk_w
 
 
 def _plan_cycle(world, plan: _Plan, batteries: _Batteries, pic: _Picture, ev: _Evaluation, now: float,
@@ -477,11 +559,10 @@ def _plan_cycle(world, plan: _Plan, batteries: _Batteries, pic: _Picture, ev: _E
             not_before[j] = max(not_before[j], shot["intercept_time_s"] + batteries.assess_s[i])
     # look, then shoot again: a further launch waits for the earlier shots' kill assessment
     win = engagement_windows(batteries.ecef, batteries.params, times, pos, alt, now, not_before)
-    pk = _pk_table(batteries, ev.cls, ev.speed_mps)
+    defends = np.ones((len(batteries.ids), len(tids)), np.bool_)
     for i, idx in enumerate(batteries.defended):  # defended-area rule
         if idx.size:
-            pk[i, (ev.probs[:, idx] @ world.assets.value[idx]) < MIN_ENGAGE_VALUE] = 0.0
-    pk = np.where((win.first >= 0) & (values >= MIN_ENGAGE_VALUE)[None, :], pk, 0.0)
+            defends[i] = ~((ev.probs[:, idx] @ world.assets.value[idx]) < MIN_ENGAGE_VALUE)
     revised = set(tids)
     for key in [k for k in plan.pending if k[0] in revised]:
         del plan.pending[key]  # revise what is not committed
@@ -489,13 +570,10 @@ def _plan_cycle(world, plan: _Plan, batteries: _Batteries, pic: _Picture, ev: _E
     held = np.zeros(len(batteries.ids), np.int64)
     for row in plan.pending.values():
         held[batteries.ids.index(row["battery_id"])] += row["rounds"]
-    # rounds on offer: per battery, its remaining rounds up to salvo x reachable threats
-    offer = np.minimum(batteries.rounds - held, batteries.salvo * (pk > 0).sum(axis=1))
-    w = np.repeat(np.arange(len(batteries.ids)), np.maximum(offer, 0))
+    pk, w, pk_w = _rounds_on_offer(batteries.pk, ev.kind, defends, win.first, values, batteries.rounds - held,
+                                   batteries.salvo)
     if w.size == 0:
         return
-    pk_w = np.zeros((w.size, len(tids) + 1))  # last column: hold
-    pk_w[:, :-1] = pk[w]
     # exact; the column cap keeps it deterministic (its fallback is the heuristic
     # incumbent), the time limit is only a safety valve
     sol = solve_exact(np.append(values, 0.0), pk_w, max_columns=WTA_MAX_COLUMNS, time_limit_s=WTA_SAFETY_TIME_LIMIT_S)

@@ -390,5 +390,5 @@ def homing_miss_distance_m(pk: float, lethal_radius_m: float, u) -> np.ndarray:
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
-    n = float(np.linalg.norm(v))
+    n = math.sqrt(v.dot(v))  # np.linalg.norm's arithmetic for a vector, without its checks
     return v / n if n > 0 else np.array([0.0, 0.0, 1.0])
