@@ -394,11 +394,11 @@ def _radar_detections(world, store: TruthStore, objects: ObjectTable, network: S
             "snr_db": snr_eff[d], "sigma_range_m": s_r, "sigma_azimuth_rad": s_az, "sigma_elevation_rad": s_el,
             "mode": mode[d],
         })
-        # first detection of each object by this radar
-        firsts = {}
-        for k in d[np.argsort(t[d], kind="stable")]:
-            firsts.setdefault(int(o_idx[k]), int(k))
-        for o, k in firsts.items():
+        # first detection of each object by this radar (pairs by object, then time),
+        # in time order, then object order
+        firsts = d[np.unique(o_idx[d], return_index=True)[1]]
+        for k in firsts[np.argsort(t[firsts], kind="stable")]:
+            o = int(o_idx[k])
             geo = ecef_to_geodetic(r[k], earth=world.earth)
             events.append(Event(float(t[k]), "first_detection", objects.object_id[o], float(geo.lat_deg), float(geo.lon_deg),
                                 float(geo.alt_m), f"by {sid} ({MODES[mode[k]]}, {obs.range_m[k] / 1e3:.0f} km, SNR {snr_eff[k]:.1f} dB)"))
