@@ -44,7 +44,7 @@ from scipy import optimize, stats
 from typer.testing import CliRunner
 
 from hoplon.cli import app
-from hoplon.core.sensors import RadarArray, coverage, observe
+from hoplon.core.sensors import RadarArray, coverage, observe, pair_snr_db
 from hoplon.scenario.builtins import resolve_scenario
 from hoplon.scenario.loader import load_scenario
 from hoplon.sim.engine import run
@@ -493,6 +493,13 @@ def test_observe_visibility_matches_independent_geometry(case):
     vis = obs.visible & (rng > 1.0)
     np.testing.assert_allclose(obs.snr_db[vis], search_snr_db(radar, rcs[vis], rng[vis]), atol=1e-9)
     assert np.all(np.isnan(obs.snr_db[~obs.visible]))
+    # geometry only (no RCS): the same coverage, no SNR; pair_snr_db gives it after
+    geometry = observe(_radar_array(radar), np.zeros(ground.size, dtype=np.int64), r, np.zeros_like(r), None)
+    for name in ("range_m", "azimuth_rad", "elevation_rad", "range_rate_mps", "visible", "in_search"):
+        np.testing.assert_array_equal(getattr(geometry, name), getattr(obs, name))
+    assert np.all(np.isnan(geometry.snr_db))
+    snr = pair_snr_db(_radar_array(radar), np.zeros(int(vis.sum()), dtype=np.int64), geometry.range_m[vis], rcs[vis])
+    np.testing.assert_allclose(snr, search_snr_db(radar, rcs[vis], rng[vis]), atol=1e-9)
 
 
 # --------------------------------------------------------------------------- dedicated scenarios

@@ -35,7 +35,7 @@ from hoplon.core import radar
 from hoplon.core.earth import EarthModel, earth_model
 from hoplon.core.frames import enu_rotation, geodetic_to_ecef
 
-__all__ = ["RadarArray", "Observation", "observe", "aspect_angle_rad", "rcs_by_aspect_m2", "Coverage", "coverage"]
+__all__ = ["RadarArray", "Observation", "observe", "pair_snr_db", "aspect_angle_rad", "rcs_by_aspect_m2", "Coverage", "coverage"]
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ def observe(
     radar_index: np.ndarray,
     target_ecef_m: np.ndarray,
     target_vel_mps: np.ndarray,
-    rcs_m2: np.ndarray,
+    rcs_m2: np.ndarray | None,
     *,
     earth: str | EarthModel = "wgs84",
     refraction_k: float = 4.0 / 3.0,
@@ -156,16 +156,17 @@ def observe(
     """Geometry, coverage and search SNR of P (radar, target) pairs (no randomness).
 
     ``radar_index`` (P,) picks the radar of each pair; targets are ECEF positions and
-    Earth-relative velocities (P, 3); ``rcs_m2`` (P,) the mean RCS toward that radar.
-    Pairs are processed per radar (one rotation into its local frame); the line of
-    sight is tested only where the field of view and range allow, and the SNR is NaN
-    where the target is not visible.
+    Earth-relative velocities (P, 3); ``rcs_m2`` (P,) the mean RCS toward that radar
+    (None: geometry and coverage only, the SNR left NaN; :func:`pair_snr_db` gives it
+    later for the visible pairs). Pairs are processed per radar (one rotation into its
+    local frame); the line of sight is tested only where the field of view and range
+    allow, and the SNR is NaN where the target is not visible.
     """
     model = earth_model(earth)
     idx = np.asarray(radar_index, dtype=np.int64)
     r = np.atleast_2d(np.asarray(target_ecef_m, dtype=float))
     v = np.atleast_2d(np.asarray(target_vel_mps, dtype=float))
-    rcs = np.broadcast_to(np.asarray(rcs_m2, dtype=float), idx.shape)
+    rcs = None if rcs_m2 is None else np.broadcast_to(np.asarray(rcs_m2, dtype=float), idx.shape)
     n = idx.shape[0]
     rng = np.empty(n)
     az = np.empty(n)
@@ -176,7 +177,6 @@ def observe(
     snr = np.full(n, np.nan)
     sites = radars.position_ecef_m(model)
     rot = np.asarray(enu_rotation(radars.lat_deg, radars.lon_deg)).reshape(-1, 3, 3)
-    omega = radars.search_solid_angle_sr
     for j in np.unique(idx):
         sel = np.flatnonzero(idx == j)
         d = r[sel] - sites[j]
@@ -201,13 +201,31 @@ def observe(
         vis_sel = sel[c]
         visible[vis_sel] = True
         in_search[vis_sel] = e[c] <= radars.search_elevation_max_rad[j]
-        if c.size:
-            snr[vis_sel] = radar.search_snr_db(
-                power_aperture_w_m2=radars.power_aperture_w_m2[j], rcs_m2=rcs[vis_sel], range_m=np.maximum(rg[c], 1.0),
-                solid_angle_sr=omega[j], scan_time_s=radars.scan_period_s[j], system_temp_k=radars.system_temp_k[j],
-                loss_db=radars.losses_db[j],
-            )
+        if c.size and rcs is not None:
+            snr[vis_sel] = _search_snr_db(radars, j, rcs[vis_sel], rg[c])
     return Observation(rng, az, el, rdot, visible, in_search, snr)
+
+
+def pair_snr_db(radars: RadarArray, radar_index: np.ndarray, range_m: np.ndarray, rcs_m2: np.ndarray) -> np.ndarray:
+    """Search SNR (dB) of P (radar, target) pairs at ``range_m`` (P,) for the mean RCS
+    ``rcs_m2`` (P,) m^2: :func:`observe`'s ``snr_db`` of the pairs it finds visible."""
+    idx = np.asarray(radar_index, dtype=np.int64)
+    rg = np.asarray(range_m, dtype=float)
+    rcs = np.broadcast_to(np.asarray(rcs_m2, dtype=float), idx.shape)
+    snr = np.empty(idx.shape[0])
+    for j in np.unique(idx):
+        sel = np.flatnonzero(idx == j)
+        snr[sel] = _search_snr_db(radars, j, rcs[sel], rg[sel])
+    return snr
+
+
+def _search_snr_db(radars: RadarArray, j: int, rcs_m2: np.ndarray, range_m: np.ndarray) -> np.ndarray:
+    """Search SNR (dB) of radar ``j`` against targets of mean RCS ``rcs_m2`` at ``range_m``."""
+    return radar.search_snr_db(
+        power_aperture_w_m2=radars.power_aperture_w_m2[j], rcs_m2=rcs_m2, range_m=np.maximum(range_m, 1.0),
+        solid_angle_sr=radars.search_solid_angle_sr[j], scan_time_s=radars.scan_period_s[j],
+        system_temp_k=radars.system_temp_k[j], loss_db=radars.losses_db[j],
+    )
 
 
 def measurement_sigmas(radars: RadarArray, radar_index: np.ndarray, snr_db: np.ndarray):

@@ -40,6 +40,7 @@ from hoplon.core.sensors import (
     aspect_angle_rad,
     measurement_sigmas,
     observe,
+    pair_snr_db,
     rcs_by_aspect_m2,
 )
 from hoplon.errors import ScenarioError
@@ -303,6 +304,8 @@ def _launch_reports(world, store: TruthStore, objects: ObjectTable, network: Sen
 
 def _radar_detections(world, store: TruthStore, objects: ObjectTable, network: SensorNetwork, cue_time, windows, rng, events):
     radars = network.radars
+    sites = radars.position_ecef_m(world.earth)
+    false_alarms_per_scan = radars.false_alarms_per_scan()
     parts = []
     stats = []
     for ri in range(network.n_radars):
@@ -312,7 +315,7 @@ def _radar_detections(world, store: TruthStore, objects: ObjectTable, network: S
         scans = _scan_times(windows, period, phase)
         stat = {
             "sensor_id": sid, "type": str(network.radar_type[ri]), "scans": int(scans.size), "opportunities": 0,
-            "detections": 0, "false_alarms": 0, "false_alarms_per_scan": float(radars.take(np.array([ri])).false_alarms_per_scan()[0]),
+            "detections": 0, "false_alarms": 0, "false_alarms_per_scan": float(false_alarms_per_scan[ri]),
             "scan_period_s": period,
         }
         stats.append(stat)
@@ -323,31 +326,41 @@ def _radar_detections(world, store: TruthStore, objects: ObjectTable, network: S
         # time while the beam sweeps through the scan period
         ahead = period if mechanical else 0.0
         alive = (store.start_s[None, :] <= scans[:, None] + ahead) & (store.end_s[None, :] >= scans[:, None])
-        s_idx, o_idx = np.nonzero(alive)
+        # pairs in (object, scan) order (each object's states in time order, and the
+        # runs of scans of the track dwells); ``draw``: each pair's rank in (scan,
+        # object) order, the order of the random draws
+        o_idx, s_idx = np.nonzero(alive.T)
+        draw = (np.cumsum(alive.ravel()) - 1).reshape(alive.shape)[s_idx, o_idx]
         t = scans[s_idx]
         idx = np.full(t.shape, ri)
         r, v = store.state_at(o_idx, t)
-        site = radars.position_ecef_m(world.earth)[ri]
+        site = sites[ri]
         if mechanical:
             # the beam sweeps from the boresight azimuth once per period: each object is
             # seen when the beam passes its azimuth (found from its position at the scan
             # start, then re-evaluated), and only if it is in flight then
-            first = observe(radars, idx, r, v, np.ones(t.shape), earth=world.earth)
+            first = observe(radars, idx, r, v, None, earth=world.earth)
             offset = np.mod(first.azimuth_rad - radars.boresight_rad[ri], 2 * math.pi) / (2 * math.pi) * period
             t = t + offset
             flying = (t >= store.start_s[o_idx]) & (t <= store.end_s[o_idx])
-            s_idx, o_idx, t, idx = s_idx[flying], o_idx[flying], t[flying], idx[flying]
+            o_idx, t, idx = o_idx[flying], t[flying], idx[flying]
+            kept = np.zeros(draw.shape[0], dtype=bool)
+            kept[draw[flying]] = True
+            draw = (np.cumsum(kept) - 1)[draw[flying]]
             r, v = store.state_at(o_idx, t)
         nose, broad, tail, swer = objects.signature_arrays(o_idx, t)
-        # the geometry and SNR only of the pairs within the radar's reach (a margin over
-        # the rounding of its local frame): the others are out of range, not visible
+        # the geometry only of the pairs within the radar's reach (a margin over the
+        # rounding of its local frame): the others are out of range, not visible; the
+        # aspect, RCS and SNR only of the visible ones
         reach = float(radars.max_range_m[ri]) * (1.0 + 1e-9) + 1.0
         near = np.flatnonzero(np.einsum("ij,ij->i", r - site, r - site) <= reach * reach)
-        rcs = rcs_by_aspect_m2(aspect_angle_rad(r[near], v[near], site), nose[near], broad[near], tail[near])
-        obs = _scatter(observe(radars, idx[near], r[near], v[near], rcs, earth=world.earth), near, t.shape[0])
+        obs = _scatter(observe(radars, idx[near], r[near], v[near], None, earth=world.earth), near, t.shape[0])
+        vis = np.flatnonzero(obs.visible)
+        rcs = rcs_by_aspect_m2(aspect_angle_rad(r[vis], v[vis], site), nose[vis], broad[vis], tail[vis])
+        obs.snr_db[vis] = pair_snr_db(radars, idx[vis], obs.range_m[vis], rcs)
         n = t.shape[0]
-        fluct = np.where(swer == 1, rng.exponential(1.0, n), 1.0)
-        u = rng.random(n)
+        fluct = np.where(swer == 1, rng.exponential(1.0, n)[draw], 1.0)
+        u = rng.random(n)[draw]
         noise = rng.standard_normal((n, 4))
         fluct_db = 10.0 * np.log10(np.maximum(fluct, 1e-300))
         cued = cue_time[o_idx] <= t
@@ -355,19 +368,14 @@ def _radar_detections(world, store: TruthStore, objects: ObjectTable, network: S
         search_snr = obs.snr_db + fluct_db + np.where(cued, network.cue_gain_db[ri], 0.0)
         track_snr = obs.snr_db + fluct_db + network.track_gain_db[ri]
         pfa, npulse = float(radars.pfa[ri]), int(radars.n_pulses[ri])
-        vis = np.flatnonzero(obs.visible)  # Pd only where the radar can see the object
-        pd_search = np.zeros(n)
+        pd_search = np.zeros(n)  # Pd only where the radar can see the object
         pd_track = np.zeros(n)
-        if vis.size:
-            pd_search[vis] = radar.detection_probability(search_snr[vis], pfa, swerling=0, n_pulses=npulse)
-            pd_track[vis] = radar.detection_probability(track_snr[vis], pfa, swerling=0, n_pulses=npulse)
+        if vis.size:  # both dwells' in one call
+            pd = radar.detection_probability(np.concatenate([search_snr[vis], track_snr[vis]]), pfa, swerling=0, n_pulses=npulse)
+            pd_search[vis], pd_track[vis] = pd[: vis.size], pd[vis.size :]
         search_det = searchable & (u < pd_search)
-        # pairs in (object, scan) order: track dwells follow a first detection in the
-        # same run of consecutive visible scans
-        order = np.lexsort((s_idx, o_idx))
-        tracking_sorted = _segments_first_flag(o_idx[order], obs.visible[order], search_det[order])
-        tracking = np.empty(n, dtype=bool)
-        tracking[order] = tracking_sorted
+        # track dwells follow a first detection in the same run of consecutive visible scans
+        tracking = _segments_first_flag(o_idx, obs.visible, search_det)
         det = np.where(tracking, obs.visible & (u < pd_track), search_det)
         snr_eff = np.where(tracking, track_snr, search_snr)
         mode = np.where(tracking, MODE_TRACK, np.where(cued, MODE_CUED, MODE_SEARCH)).astype(np.int8)
@@ -375,25 +383,26 @@ def _radar_detections(world, store: TruthStore, objects: ObjectTable, network: S
         stat["opportunities"] = int(np.sum(obs.visible))
         stat["detections"] = int(d.size)
         s_r, s_az, s_el, s_rr = measurement_sigmas(radars, idx[d], snr_eff[d])
-        meas_r = obs.range_m[d] + noise[d, 0] * s_r
-        meas_az = np.mod(obs.azimuth_rad[d] + noise[d, 1] * s_az, 2 * math.pi)
-        meas_el = obs.elevation_rad[d] + noise[d, 2] * s_el
-        meas_rr = np.where(radars.range_rate[ri], obs.range_rate_mps[d] + noise[d, 3] * s_rr, np.nan)
+        noise_d = noise[draw[d]]
+        meas_r = obs.range_m[d] + noise_d[:, 0] * s_r
+        meas_az = np.mod(obs.azimuth_rad[d] + noise_d[:, 1] * s_az, 2 * math.pi)
+        meas_el = obs.elevation_rad[d] + noise_d[:, 2] * s_el
+        meas_rr = np.where(radars.range_rate[ri], obs.range_rate_mps[d] + noise_d[:, 3] * s_rr, np.nan)
         parts.append({
             "time_s": t[d], "sensor": ri, "object": o_idx[d],
             "range_m": meas_r, "azimuth_rad": meas_az, "elevation_rad": meas_el, "range_rate_mps": meas_rr,
             "snr_db": snr_eff[d], "sigma_range_m": s_r, "sigma_azimuth_rad": s_az, "sigma_elevation_rad": s_el,
             "mode": mode[d],
         })
-        # first detection of each object by this radar
-        firsts = {}
-        for k in d[np.argsort(t[d], kind="stable")]:
-            firsts.setdefault(int(o_idx[k]), int(k))
-        for o, k in firsts.items():
+        # first detection of each object by this radar (pairs by object, then time),
+        # in time order, then object order
+        firsts = d[np.unique(o_idx[d], return_index=True)[1]]
+        for k in firsts[np.argsort(t[firsts], kind="stable")]:
+            o = int(o_idx[k])
             geo = ecef_to_geodetic(r[k], earth=world.earth)
             events.append(Event(float(t[k]), "first_detection", objects.object_id[o], float(geo.lat_deg), float(geo.lon_deg),
                                 float(geo.alt_m), f"by {sid} ({MODES[mode[k]]}, {obs.range_m[k] / 1e3:.0f} km, SNR {snr_eff[k]:.1f} dB)"))
-        fa = _false_alarms(radars, ri, scans, network.mechanical[ri], rng)
+        fa = _false_alarms(radars, ri, scans, network.mechanical[ri], float(false_alarms_per_scan[ri]), rng)
         stat["false_alarms"] = len(fa["mode"])
         parts.append(fa)
     return _detections_table(parts, [str(r) for r in network.radar_id], objects.object_id), stats
@@ -411,8 +420,8 @@ def _scatter(obs: Observation, rows: np.ndarray, n: int) -> Observation:
     return Observation(*out)
 
 
-def _false_alarms(radars: RadarArray, ri: int, scans: np.ndarray, mechanical: bool, rng) -> dict:
-    mean = float(radars.take(np.array([ri])).false_alarms_per_scan()[0])
+def _false_alarms(radars: RadarArray, ri: int, scans: np.ndarray, mechanical: bool, mean: float, rng) -> dict:
+    """False alarms of radar ``ri`` over ``scans`` (s), ``mean`` per scan."""
     counts = rng.poisson(mean, scans.shape[0])
     n = int(counts.sum())
     t = np.repeat(scans, counts)

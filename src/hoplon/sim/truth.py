@@ -162,16 +162,25 @@ class TruthStore:
 @njit(cache=True)
 def _hermite_states(obj, time_s, offsets, t, r, v, start_s, end_s):
     """:meth:`TruthStore.state_at` for P (object, time) pairs: a binary search for the
-    samples [i, i+1] around each (clamped) time, then cubic Hermite interpolation."""
+    samples [i, i+1] around each (clamped) time, then cubic Hermite interpolation.
+    After a pair of the same object at an earlier time (pairs by object, then time),
+    the search gallops forward from that pair's samples instead of starting over."""
     n = obj.shape[0]
     r_out = np.empty((n, 3))
     v_out = np.empty((n, 3))
+    prev_o, prev_i = -1, -1
     for p in range(n):
         o = obj[p]
         tp = min(max(time_s[p], start_s[o]), end_s[o])
         lo = offsets[o]
         hi = offsets[o + 1] - 1  # last sample of the object
         a, b = lo, max(hi - 1, lo)
+        if o == prev_o and t[prev_i] <= tp:
+            a, step = prev_i, 1
+            while a + step <= b and t[a + step] <= tp:  # t[a] <= tp throughout
+                a += step
+                step *= 2
+            b = min(a + step - 1, b)  # t[a + step] > tp, if it exists
         while a < b:  # the last i in [lo, hi - 1] with t[i] <= tp
             mid = (a + b + 1) // 2
             if t[mid] <= tp:
@@ -179,6 +188,7 @@ def _hermite_states(obj, time_s, offsets, t, r, v, start_s, end_s):
             else:
                 b = mid - 1
         i = a
+        prev_o, prev_i = o, i
         j = min(i + 1, hi)
         h = t[j] - t[i]
         if h <= 0.0:  # a single sample
