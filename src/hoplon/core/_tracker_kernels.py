@@ -1408,6 +1408,15 @@ def initial_states(z: np.ndarray, sigma: np.ndarray, site: np.ndarray, rot: np.n
     return x, P
 
 
+@numba.njit(cache=True, inline="always")
+def _move_initiator(src: int, dst: int, ini_t: np.ndarray, ini_pos: np.ndarray, ini_cov: np.ndarray,
+                    ini_bit: np.ndarray, ini_index: np.ndarray, ini_label: np.ndarray) -> None:
+    """Copy initiator ``src``'s row of the store to row ``dst`` (compaction)."""
+    ini_t[dst], ini_bit[dst], ini_index[dst], ini_label[dst] = ini_t[src], ini_bit[src], ini_index[src], ini_label[src]
+    ini_pos[dst] = ini_pos[src]
+    ini_cov[dst] = ini_cov[src]
+
+
 @numba.njit(cache=True)
 def two_point_initiate(t: float, pos: np.ndarray, cov: np.ndarray, bit: np.int64, index: np.ndarray, label: np.ndarray,
                        max_speed: float, max_age: float, n_ini: int, ini_t: np.ndarray, ini_pos: np.ndarray,
@@ -1447,9 +1456,7 @@ def two_point_initiate(t: float, pos: np.ndarray, cov: np.ndarray, bit: np.int64
         if t - ini_t[i] > max_age:
             continue
         if n != i:
-            ini_t[n], ini_bit[n], ini_index[n], ini_label[n] = ini_t[i], ini_bit[i], ini_index[i], ini_label[i]
-            ini_pos[n] = ini_pos[i]
-            ini_cov[n] = ini_cov[i]
+            _move_initiator(i, n, ini_t, ini_pos, ini_cov, ini_bit, ini_index, ini_label)
         n += 1
     partner = np.full(M, -1, np.int64)
     paired = np.zeros(n, np.bool_)
@@ -1512,9 +1519,7 @@ def two_point_initiate(t: float, pos: np.ndarray, cov: np.ndarray, bit: np.int64
         if paired[i]:
             continue
         if j != i:
-            ini_t[j], ini_bit[j], ini_index[j], ini_label[j] = ini_t[i], ini_bit[i], ini_index[i], ini_label[i]
-            ini_pos[j] = ini_pos[i]
-            ini_cov[j] = ini_cov[i]
+            _move_initiator(i, j, ini_t, ini_pos, ini_cov, ini_bit, ini_index, ini_label)
         j += 1
     for q in range(M):
         if partner[q] >= 0:
