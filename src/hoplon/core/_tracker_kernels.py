@@ -1660,18 +1660,31 @@ def end_scan(t: float, sensor_bit: np.int64, assigned: np.ndarray, pair_d2: np.n
             o_Pm[j, k] = Pm[j, i]
         k += 1
     for q in range(m):
-        o_id[k], o_t[k], o_conf[k] = next_id + q, t, confirm_new
-        o_hist[k], o_opp[k], o_miss[k] = 1, 1, 0
-        o_last[k], o_upd[k], o_sens[k], o_score[k] = t, 1, sensor_bit, 0.0
-        o_x[k] = xn[q]
-        o_P[k] = Pn[q]
-        o_mu[k] = mu0
-        for j in range(M):
-            o_xm[j, k] = xn[q]
-            o_Pm[j, k] = Pn[q]
+        _new_track(k, next_id + q, t, confirm_new, 1, 1, sensor_bit, xn[q], Pn[q], mu0, o_id, o_t, o_conf, o_hist, o_opp,
+                   o_miss, o_last, o_upd, o_sens, o_score, o_x, o_P, o_mu, o_xm, o_Pm)
         k += 1
     return (newly, reason, o_id, o_t, o_x, o_P, o_mu, o_xm, o_Pm, o_conf, o_hist, o_opp, o_miss, o_last, o_upd, o_sens,
             o_score)
+
+
+@numba.njit(cache=True, inline="always")
+def _new_track(k: int, track_id: int, t: float, confirm: bool, history_bits: int, hits: int, sensor_bits: np.int64,
+               x0: np.ndarray, P0: np.ndarray, mu0: np.ndarray, ids: np.ndarray, tt: np.ndarray, confirmed: np.ndarray,
+               history: np.ndarray, opportunities: np.ndarray, misses: np.ndarray, last_update: np.ndarray,
+               updates: np.ndarray, sensors: np.ndarray, score: np.ndarray, x: np.ndarray, P: np.ndarray,
+               mu: np.ndarray, xm: np.ndarray, Pm: np.ndarray) -> None:
+    """Write a new track in row k: born at t with ``hits`` updates (as many opportunities,
+    no misses, score 0), hit history ``history_bits``, state x0 and covariance P0 for the
+    combined estimate and every model, model probabilities mu0."""
+    ids[k], tt[k], confirmed[k] = track_id, t, confirm
+    history[k], opportunities[k], misses[k] = history_bits, hits, 0
+    last_update[k], updates[k], sensors[k], score[k] = t, hits, sensor_bits, 0.0
+    x[k] = x0
+    P[k] = P0
+    mu[k] = mu0
+    for j in range(xm.shape[0]):
+        xm[j, k] = x0
+        Pm[j, k] = P0
 
 
 @numba.njit(cache=True)
@@ -1831,6 +1844,22 @@ def _move_track(src: int, dst: int, ids: np.ndarray, tt: np.ndarray, confirmed: 
 
 
 @numba.njit(cache=True)
+def _take_measurements(rows: np.ndarray, z: np.ndarray, sigma: np.ndarray, label: np.ndarray, index: np.ndarray):
+    """Copies of the measurements ``rows`` (m,): z, sigma (m, 3), label, input index (m,)."""
+    m = rows.shape[0]
+    z_out = np.empty((m, 3))
+    sigma_out = np.empty((m, 3))
+    label_out = np.empty(m, np.int64)
+    index_out = np.empty(m, np.int64)
+    for q in range(m):
+        z_out[q] = z[rows[q]]
+        sigma_out[q] = sigma[rows[q]]
+        label_out[q] = label[rows[q]]
+        index_out[q] = index[rows[q]]
+    return z_out, sigma_out, label_out, index_out
+
+
+@numba.njit(cache=True)
 def process_scan(t: float, z: np.ndarray, sigma: np.ndarray, label: np.ndarray, index: np.ndarray, sensor_bit: np.int64, site: np.ndarray, rot: np.ndarray,
                  cover: np.ndarray, hit_gain: float, miss_gain: float, cfg_f: np.ndarray, cfg_i: np.ndarray,
                  earth: np.ndarray, w: np.ndarray, V: np.ndarray, Vinv: np.ndarray, kinds: np.ndarray, qa: np.ndarray,
@@ -1985,16 +2014,7 @@ def process_scan(t: float, z: np.ndarray, sigma: np.ndarray, label: np.ndarray, 
             pos, cov = meas_to_ecef(z, sigma, site, rot)
             lf, xf = label, index
         else:
-            zf = np.empty((m, 3))
-            sf = np.empty((m, 3))
-            lf = np.empty(m, np.int64)
-            xf = np.empty(m, np.int64)
-            for q in range(m):
-                for a in range(3):
-                    zf[q, a] = z[free[q], a]
-                    sf[q, a] = sigma[free[q], a]
-                lf[q] = label[free[q]]
-                xf[q] = index[free[q]]
+            zf, sf, lf, xf = _take_measurements(free, z, sigma, label, index)
             pos, cov = meas_to_ecef(zf, sf, site, rot)
         n_ini, o_q, o_t, o_bit, o_index, o_label, xn, Pn = two_point_initiate(
             t, pos, cov, sensor_bit, xf, lf, cfg_f[CFG_INIT_MAX_SPEED], cfg_f[CFG_INIT_MAX_AGE], n_ini, ini_t, ini_pos,
@@ -2002,38 +2022,19 @@ def process_scan(t: float, z: np.ndarray, sigma: np.ndarray, label: np.ndarray, 
         born = (np.int64(3) & ((np.int64(1) << np.int64(cfg_i[CFG_CONFIRM_N])) - np.int64(1)))
         m = o_q.shape[0]
         for q in range(m):
-            ids[k], tt[k], confirmed[k] = next_id + q, t, confirm_new
-            history[k], opportunities[k], misses[k] = born, 2, 0
-            last_update[k], updates[k], sensors[k], score[k] = t, 2, sensor_bit | o_bit[q], 0.0
-            x[k] = xn[q]
-            P[k] = Pn[q]
-            mu[k] = mu0
-            for j in range(M):
-                xm[j, k] = xn[q]
-                Pm[j, k] = Pn[q]
+            _new_track(k, next_id + q, t, confirm_new, born, 2, sensor_bit | o_bit[q], xn[q], Pn[q], mu0, ids, tt,
+                       confirmed, history, opportunities, misses, last_update, updates, sensors, score, x, P, mu, xm, Pm)
             out[5, q] = free[o_q[q]]
             out[6, q] = o_index[q]
             out[7, q] = o_label[q]
             out_t[q] = o_t[q]
             k += 1
         return SCAN_DONE, k, n_hit, n_new_conf, n_dead, m, n_ini
-    zf = np.empty((m, 3))
-    sf = np.empty((m, 3))
-    for q in range(m):
-        for a in range(3):
-            zf[q, a] = z[free[q], a]
-            sf[q, a] = sigma[free[q], a]
+    zf, sf, _, _ = _take_measurements(free, z, sigma, label, index)
     xn, Pn = initial_states(zf, sf, site, rot, prior_mean, prior_var, cfg_f[CFG_SPEED_VAR], cfg_f[CFG_VSPEED_VAR])
     for q in range(m):
-        ids[k], tt[k], confirmed[k] = next_id + q, t, confirm_new
-        history[k], opportunities[k], misses[k] = 1, 1, 0
-        last_update[k], updates[k], sensors[k], score[k] = t, 1, sensor_bit, 0.0
-        x[k] = xn[q]
-        P[k] = Pn[q]
-        mu[k] = mu0
-        for j in range(M):
-            xm[j, k] = xn[q]
-            Pm[j, k] = Pn[q]
+        _new_track(k, next_id + q, t, confirm_new, 1, 1, sensor_bit, xn[q], Pn[q], mu0, ids, tt, confirmed, history,
+                   opportunities, misses, last_update, updates, sensors, score, x, P, mu, xm, Pm)
         out[5, q] = free[q]
         k += 1
     return SCAN_DONE, k, n_hit, n_new_conf, n_dead, m, n_ini
@@ -2216,15 +2217,7 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
             label = label_all[a:b]
             index = index_all[a:b]
         else:
-            z = np.empty((m, 3))
-            sigma = np.empty((m, 3))
-            label = np.empty(m, np.int64)
-            index = np.empty(m, np.int64)
-            for q in range(m):
-                z[q] = z_all[keep[q]]
-                sigma[q] = sigma_all[keep[q]]
-                label[q] = label_all[keep[q]]
-                index[q] = index_all[keep[q]]
+            z, sigma, label, index = _take_measurements(keep[:m], z_all, sigma_all, label_all, index_all)
         # tracks that would coast too long are deleted first (Tracker._drop_stale)
         stale = False
         for i in range(n):
