@@ -107,7 +107,8 @@ def engagement_windows(battery_ecef_m, params: FlyoutParameters, path_time_s, pa
 @njit(cache=True)
 def _windows(b, t, p, alt, earliest, prm):
     """:func:`engagement_windows` in one pass over batteries x threats x samples (the
-    fly-out time as :func:`flyout_time_s` computes it); ``prm`` (9, B): the
+    fly-out time by :func:`flyout_time_s`'s formula, with ``math.expm1``, which may differ
+    from numpy's in the last bit); ``prm`` (9, B): the
     :class:`FlyoutParameters` in their order."""
     vb, tb, tau, max_flight, min_range, max_range, min_alt, max_alt, delay = (
         prm[0], prm[1], prm[2], prm[3], prm[4], prm[5], prm[6], prm[7], prm[8])
