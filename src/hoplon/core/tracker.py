@@ -834,8 +834,7 @@ class Tracker:
         if n:
             hit = assigned >= 0
             if any_hit and hit.any():
-                labels = np.full(n_meas, -1, np.int64) if scan.label is None else np.asarray(scan.label, np.int64)
-                index = np.arange(n_meas) if scan.index is None else np.asarray(scan.index, np.int64)
+                labels, index = _labels_and_index(scan, n_meas)
                 self._log.append(int(hit.sum()), t, old_id[hit], index[assigned[hit]], labels[assigned[hit]])
             if newly.any():
                 for tid in old_id[newly]:
@@ -844,15 +843,11 @@ class Tracker:
                 for k in np.flatnonzero((reason > 0) & old_confirmed):
                     self.events.append((t, int(old_id[k]), f"deleted:{_REASONS[reason[k]]}"))
         m = free.size
+        if labels is None and (self._two_point or m):
+            labels, index = _labels_and_index(scan, n_meas)
         if self._two_point:
-            if labels is None:
-                labels = np.full(n_meas, -1, np.int64) if scan.label is None else np.asarray(scan.label, np.int64)
-                index = np.arange(n_meas) if scan.index is None else np.asarray(scan.index, np.int64)
             self._two_point_initiation(t, scan.sensor, z[free], sigma[free], index[free], labels[free])
         elif m:
-            if labels is None:
-                labels = np.full(n_meas, -1, np.int64) if scan.label is None else np.asarray(scan.label, np.int64)
-                index = np.arange(n_meas) if scan.index is None else np.asarray(scan.index, np.int64)
             ids = np.arange(self.next_id, self.next_id + m, dtype=np.int64)
             self.next_id += m
             if cfg.confirm_m <= 1:
@@ -905,8 +900,7 @@ class Tracker:
         if out.shape[1] < bufs[0].shape[0]:
             out = self._out = np.empty((8, bufs[0].shape[0]), np.int64)
             self._out_t = np.empty(bufs[0].shape[0])
-        labels = np.full(n_meas, -1, np.int64) if scan.label is None else np.asarray(scan.label, np.int64)
-        index = np.arange(n_meas, dtype=np.int64) if scan.index is None else np.asarray(scan.index, np.int64)
+        labels, index = _labels_and_index(scan, n_meas)
         ini = self._ini
         status, n_now, n_hit, n_conf, n_dead, m, ini_n = _k.process_scan(
             t, z, sigma, labels, index, *self._scan_args[scan.sensor], *self._fixed_args, self.next_id, n, *bufs,
@@ -1044,6 +1038,14 @@ class Tracker:
 
 _REASONS = ("", "ground", "misses", "coasted", "diverged", "tentative")
 _NO_PAIRS = np.empty(0, np.int64)
+
+
+def _labels_and_index(scan: Scan, n_meas: int) -> tuple[np.ndarray, np.ndarray]:
+    """A scan's measurement labels (-1: none given) and input indices (their positions
+    when none given), as int64 arrays of ``n_meas``."""
+    labels = np.full(n_meas, -1, np.int64) if scan.label is None else np.asarray(scan.label, np.int64)
+    index = np.arange(n_meas, dtype=np.int64) if scan.index is None else np.asarray(scan.index, np.int64)
+    return labels, index
 _NO_MEAS = np.empty((0, 3))
 
 
