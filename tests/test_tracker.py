@@ -19,6 +19,7 @@ import numpy as np
 import pymap3d
 import pytest
 
+from hoplon.core import _tracker_kernels as K
 from hoplon.core.ballistic import sample_flight
 from hoplon.core.tracker import Scan, SensorInfo, Tracker, TrackerConfig, track_all
 
@@ -571,7 +572,7 @@ def test_noisy_measurement_inside_its_gate_is_not_dropped():
 
 
 def _run_paths(sensors, scans, cfg):
-    """The tracker's output with its compiled whole-scan path (process_scan) and with the
+    """The tracker's output with its compiled whole-scan path (process_scans) and with the
     general path only, and the statuses the compiled path returned."""
     outs, statuses = [], []
     for fast in (True, False):
@@ -618,10 +619,10 @@ def test_compiled_scan_path_gives_the_general_paths_output(config):
     fast, general, statuses = _run_paths(sensors, scans, TrackerConfig(**config))
     assert fast.time_s.size > 0
     assert_same_output(fast, general)
-    assert statuses[0] > 0.5 * len(scans)  # most scans done in one compiled call
-    assert statuses[3] > 0  # assignment conflicts went to the general GNN
-    if config.get("max_coast_s") == 3.0:
-        assert statuses[1] > 0  # tracks that coasted too long deleted first, then the compiled path
+    assert statuses[K.SCAN_DONE] > 0.5 * len(scans)  # most scans done in one compiled call
+    assert statuses[K.SCAN_CONFLICT] > 0  # assignment conflicts went to the general GNN
+    if config.get("max_coast_s") == 3.0:  # tracks that coasted too long deleted, in the compiled path too
+        assert any(why == "deleted:coasted" for _, _, why in fast.events)
 
 
 def test_compiled_scan_path_tracks_a_ballistic_target_like_the_general_path():
@@ -632,4 +633,4 @@ def test_compiled_scan_path_tracks_a_ballistic_target_like_the_general_path():
     fast, general, statuses = _run_paths([sensor()], scans, cfg)
     assert len(confirmed_ids(fast)) >= 1
     assert_same_output(fast, general)
-    assert statuses[0] > 0.8 * len(scans)
+    assert statuses[K.SCAN_DONE] > 0.8 * len(scans)

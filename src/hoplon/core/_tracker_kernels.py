@@ -1812,15 +1812,14 @@ def gnn_small(n: int, n_meas: int, g_t: np.ndarray, g_m: np.ndarray, g_d2: np.nd
 
 # --------------------------------------------------------------------------- tracker: one whole scan
 
-SCAN_DONE, SCAN_STALE, SCAN_SLOW, SCAN_CONFLICT, SCAN_GROW = 0, 1, 2, 3, 4
-"""What :func:`process_scan` did: the scan is processed; nothing done because a track
-coasted too long (delete it first), because gating needs the k-d tree, because a
-measurement or a track is in more than one gated pair (the assignment problem needs
-the general solver), or because the buffers are too small."""
+SCAN_DONE, SCAN_SLOW, SCAN_CONFLICT, SCAN_GROW = 0, 1, 2, 3
+"""What :func:`process_scans` did with a scan: processed it; nothing because gating needs
+the k-d tree, because a measurement or a track is in more than one gated pair (the
+assignment problem needs the general solver) or because the buffers are too small."""
 
 (CFG_GATE, CFG_MAX_COAST, CFG_MAX_SIGMA, CFG_MIN_ALT, CFG_SPEED_VAR, CFG_VSPEED_VAR, CFG_INIT_MAX_SPEED,
  CFG_INIT_MAX_AGE) = range(8)
-"""Positions of the tracker's float settings in :func:`process_scan`'s ``cfg_f``."""
+"""Positions of the tracker's float settings in :func:`process_scans`' ``cfg_f``."""
 CFG_DENSE, CFG_CONFIRM_M, CFG_CONFIRM_N, CFG_DELETE, CFG_IEKF, CFG_IMM, CFG_CONFIRM_NEW, CFG_TWO_POINT = range(8)
 """Positions of its integer settings in ``cfg_i``."""
 
@@ -1857,187 +1856,6 @@ def _take_measurements(rows: np.ndarray, z: np.ndarray, sigma: np.ndarray, label
         label_out[q] = label[rows[q]]
         index_out[q] = index[rows[q]]
     return z_out, sigma_out, label_out, index_out
-
-
-@numba.njit(cache=True)
-def process_scan(t: float, z: np.ndarray, sigma: np.ndarray, label: np.ndarray, index: np.ndarray, sensor_bit: np.int64, site: np.ndarray, rot: np.ndarray,
-                 cover: np.ndarray, hit_gain: float, miss_gain: float, cfg_f: np.ndarray, cfg_i: np.ndarray,
-                 earth: np.ndarray, w: np.ndarray, V: np.ndarray, Vinv: np.ndarray, kinds: np.ndarray, qa: np.ndarray,
-                 qb: np.ndarray, max_step: np.ndarray, mearth: np.ndarray, locs: np.ndarray, nloc: np.ndarray,
-                 others: np.ndarray, nother: np.ndarray, means: np.ndarray, variances: np.ndarray,
-                 prior_mean: np.ndarray, prior_var: np.ndarray, mu0: np.ndarray, next_id: int, n: int,
-                 ids: np.ndarray, tt: np.ndarray, x: np.ndarray, P: np.ndarray, mu: np.ndarray, xm: np.ndarray,
-                 Pm: np.ndarray, confirmed: np.ndarray, history: np.ndarray, opportunities: np.ndarray,
-                 misses: np.ndarray, last_update: np.ndarray, updates: np.ndarray, sensors: np.ndarray,
-                 score: np.ndarray, n_ini: int, ini_t: np.ndarray, ini_pos: np.ndarray, ini_cov: np.ndarray,
-                 ini_bit: np.ndarray, ini_index: np.ndarray, ini_label: np.ndarray, out: np.ndarray,
-                 out_t: np.ndarray, solve_conflicts: bool):
-    """One scan of the tracker with GNN association (Tracker._process) in one call,
-    in place on the first ``n`` rows of track buffers of capacity C (the arrays of
-    :func:`end_scan`): prediction (:func:`imm_transition`, :func:`predict_fused`), gating
-    (:func:`radar_predict`, :func:`gate_pairs`, every pair), the assignment when the
-    gated pairs are disjoint (each pair taken when cheaper than its track's miss: the
-    exact GNN solution then), or else, when ``solve_conflicts``, by :func:`gnn_small`;
-    the updates (:func:`update_rows`), the bookkeeping
-    (:func:`bookkeeping`), then the surviving tracks moved up and the new ones from the
-    unclaimed measurements appended (:func:`initial_states`), or, with two-point
-    initiation (``cfg_i[CFG_TWO_POINT]``), paired with the initiators (the first
-    ``n_ini`` rows of ``ini_*``, of capacity >= n_ini + M; :func:`two_point_initiate`,
-    the scan's measurements' input indices ``index`` and ``label`` (M,) stored with
-    them) -- the same operations as those kernels, so the same values.
-
-    Returns (status, tracks now, hits, newly confirmed, deleted confirmed, new tracks,
-    initiators now); unless the status is SCAN_DONE nothing has changed, but for
-    SCAN_CONFLICT: the tracks are predicted to t (the rest is the general path's).
-    ``out`` (8, C) gets in rows 0/1 the hit tracks' ids and their measurements, row 2
-    the newly confirmed ids, rows 3/4 the deleted confirmed tracks' ids and reasons
-    (confirmed after this scan's bookkeeping, as Tracker._process logs them), row 5 the
-    unclaimed measurements that started the new tracks (ids from ``next_id``); with
-    two-point initiation rows 6/7 and ``out_t`` (C,) the input index, label and time of
-    each new track's initiator."""
-    C = ids.shape[0]
-    n_meas = z.shape[0]
-    two_point = cfg_i[CFG_TWO_POINT] != 0
-    if (n + n_meas > C or out.shape[1] < C or out_t.shape[0] < C
-            or (two_point and n_ini + n_meas > ini_t.shape[0])):
-        return SCAN_GROW, n, 0, 0, 0, 0, n_ini
-    max_coast_s = cfg_f[CFG_MAX_COAST]
-    for i in range(n):
-        if (t - last_update[i]) > max_coast_s:
-            return SCAN_STALE, n, 0, 0, 0, 0, n_ini
-    if n * n_meas > cfg_i[CFG_DENSE]:
-        return SCAN_SLOW, n, 0, 0, 0, 0, n_ini
-    imm = cfg_i[CFG_IMM] != 0
-    M = mu.shape[1]
-    d = x.shape[1]
-    gate = cfg_f[CFG_GATE]
-    assigned = np.full(n, -1, np.int64)
-    pair_d2 = np.zeros(n)
-    pair_ld = np.zeros(n)
-    used = np.zeros(n_meas, np.bool_)
-    zp = np.empty((n, 3))
-    if n:
-        # the prediction, in place
-        dt = np.empty(n)
-        for i in range(n):
-            dt[i] = t - tt[i]
-            tt[i] = t
-        T = imm_transition(w, V, Vinv, dt) if imm else np.ones((n, 1, 1))
-        _predict_tracks(n, dt, T, imm, mu, xm, Pm, x, P, kinds, qa, qb, max_step, mearth, locs, nloc, others, nother, means,
-                        variances, _predict_scratch(M, d, locs.shape[1]))
-        # gating (every pair) and the assignment when the gated pairs are disjoint
-        g_t = np.empty(0, np.int64)
-        g_m = np.empty(0, np.int64)
-        g_d2 = np.empty(0)
-        g_ld = np.empty(0)
-        if n_meas:
-            zq, HPH = radar_predict(x[:n], P[:n], site, rot, False)
-            zp[:, :] = zq
-            g_t, g_m, g_d2, g_ld, logdet = gate_pairs(zq, HPH, z, sigma, True, g_t, g_m, gate)
-            seen_t = np.zeros(n, np.bool_)
-            seen_m = np.zeros(n_meas, np.bool_)
-            disjoint = True
-            for p in range(g_t.shape[0]):
-                disjoint = disjoint and not (seen_t[g_t[p]] or seen_m[g_m[p]])
-                seen_t[g_t[p]] = True
-                seen_m[g_m[p]] = True
-            if disjoint:
-                for p in range(g_t.shape[0]):
-                    if g_d2[p] + g_ld[p] < gate + logdet[g_t[p]]:
-                        assigned[g_t[p]] = g_m[p]
-            elif not (solve_conflicts and gnn_small(n, n_meas, g_t, g_m, g_d2, g_ld, gate + logdet, assigned)):
-                return SCAN_CONFLICT, n, 0, 0, 0, 0, n_ini
-        else:
-            zp[:, :] = radar_h(x[:n], site, rot, False)
-        # the updates (young tracks iterated)
-        nh = 0
-        for i in range(n):
-            if assigned[i] >= 0:
-                nh += 1
-        if nh:
-            rows = np.empty(nh, np.int64)
-            iters = np.empty(nh, np.int64)
-            meas_idx = np.empty(nh, np.int64)
-            k = 0
-            for i in range(n):
-                if assigned[i] >= 0:
-                    rows[k] = i
-                    iters[k] = cfg_i[CFG_IEKF] if updates[i] < 3 else 1
-                    meas_idx[k] = assigned[i]
-                    used[assigned[i]] = True
-                    k += 1
-            update_rows(rows, iters, meas_idx, z, sigma, mu, xm, Pm, x, P, imm, site, rot)
-            pair_d2, pair_ld = assigned_pairs(g_t, g_m, g_d2, g_ld, assigned)
-    # bookkeeping (none without tracks); what the caller logs
-    n_hit = n_new_conf = n_dead = 0
-    k = 0
-    if n:
-        newly, reason = bookkeeping(t, sensor_bit, assigned, pair_d2, pair_ld, zp, True, cover, hit_gain, miss_gain,
-                                    cfg_i[CFG_CONFIRM_M], cfg_i[CFG_CONFIRM_N], cfg_i[CFG_DELETE], max_coast_s,
-                                    cfg_f[CFG_MAX_SIGMA], cfg_f[CFG_MIN_ALT], earth, x[:n], P[:n], score[:n],
-                                    sensors[:n], history[:n], opportunities[:n], misses[:n], last_update[:n],
-                                    updates[:n], confirmed[:n])
-        for i in range(n):
-            if assigned[i] >= 0:
-                out[0, n_hit] = ids[i]
-                out[1, n_hit] = assigned[i]
-                n_hit += 1
-            if newly[i]:
-                out[2, n_new_conf] = ids[i]
-                n_new_conf += 1
-        for i in range(n):
-            if reason[i] > 0 and confirmed[i]:
-                out[3, n_dead] = ids[i]
-                out[4, n_dead] = reason[i]
-                n_dead += 1
-        # the survivors moved up, then the new tracks
-        for i in range(n):
-            if reason[i] != 0:
-                continue
-            if k != i:
-                _move_track(i, k, ids, tt, confirmed, history, opportunities, misses, last_update, updates, sensors,
-                            score, x, P, mu, xm, Pm)
-            k += 1
-    m = 0
-    for q in range(n_meas):
-        if not used[q]:
-            m += 1
-    free = np.empty(m, np.int64)
-    m = 0
-    for q in range(n_meas):
-        if not used[q]:
-            free[m] = q
-            m += 1
-    confirm_new = cfg_i[CFG_CONFIRM_NEW] != 0
-    if two_point:
-        if m == n_meas:  # every measurement unclaimed: no copies
-            pos, cov = meas_to_ecef(z, sigma, site, rot)
-            lf, xf = label, index
-        else:
-            zf, sf, lf, xf = _take_measurements(free, z, sigma, label, index)
-            pos, cov = meas_to_ecef(zf, sf, site, rot)
-        n_ini, o_q, o_t, o_bit, o_index, o_label, xn, Pn = two_point_initiate(
-            t, pos, cov, sensor_bit, xf, lf, cfg_f[CFG_INIT_MAX_SPEED], cfg_f[CFG_INIT_MAX_AGE], n_ini, ini_t, ini_pos,
-            ini_cov, ini_bit, ini_index, ini_label, prior_mean, prior_var)
-        born = (np.int64(3) & ((np.int64(1) << np.int64(cfg_i[CFG_CONFIRM_N])) - np.int64(1)))
-        m = o_q.shape[0]
-        for q in range(m):
-            _new_track(k, next_id + q, t, confirm_new, born, 2, sensor_bit | o_bit[q], xn[q], Pn[q], mu0, ids, tt,
-                       confirmed, history, opportunities, misses, last_update, updates, sensors, score, x, P, mu, xm, Pm)
-            out[5, q] = free[o_q[q]]
-            out[6, q] = o_index[q]
-            out[7, q] = o_label[q]
-            out_t[q] = o_t[q]
-            k += 1
-        return SCAN_DONE, k, n_hit, n_new_conf, n_dead, m, n_ini
-    zf, sf, _, _ = _take_measurements(free, z, sigma, label, index)
-    xn, Pn = initial_states(zf, sf, site, rot, prior_mean, prior_var, cfg_f[CFG_SPEED_VAR], cfg_f[CFG_VSPEED_VAR])
-    for q in range(m):
-        _new_track(k, next_id + q, t, confirm_new, 1, 1, sensor_bit, xn[q], Pn[q], mu0, ids, tt, confirmed, history,
-                   opportunities, misses, last_update, updates, sensors, score, x, P, mu, xm, Pm)
-        out[5, q] = free[q]
-        k += 1
-    return SCAN_DONE, k, n_hit, n_new_conf, n_dead, m, n_ini
 
 
 # --------------------------------------------------------------------------- tracker: a run of scans
@@ -2149,19 +1967,35 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
                   log_label: np.ndarray, ev_t: np.ndarray, ev_id: np.ndarray, ev_code: np.ndarray,
                   rows_t: np.ndarray, rows_id: np.ndarray, rows_x: np.ndarray, rows_P: np.ndarray,
                   rows_u: np.ndarray, rows_q: np.ndarray, rows_b: np.ndarray, rows_bP: np.ndarray,
-                  stop_confirmed: bool):
-    """Tracker.add_scan of the scans from ``first`` on up to time ``until``, then the
-    output rows of the last time (Tracker.advance), each scan by :func:`process_scan`;
-    with ``stop_confirmed``, the run ends after the first scan that leaves a confirmed
-    track and the other scans of its time.
+                  stop_confirmed: bool, solve_conflicts: bool, rows_at_end: bool):
+    """Tracker.add_scan of the scans from ``first`` on up to time ``until``, then, with
+    ``rows_at_end``, the output rows of the last time (Tracker.advance); with
+    ``stop_confirmed``, the run ends after the first scan that leaves a confirmed track
+    and the other scans of its time. One call for every scan: a call per scan would
+    cost a reference count per array argument, about 1 us per scan.
+
+    Each scan (Tracker._process with GNN association), in place on the first ``n`` rows
+    of the track buffers of capacity C (the arrays of :func:`end_scan`): the tracks that
+    would coast too long deleted, then prediction (:func:`imm_transition`,
+    :func:`predict_fused`), gating (:func:`radar_predict`, :func:`gate_pairs`, every
+    pair), the assignment when the gated pairs are disjoint (each pair taken when
+    cheaper than its track's miss: the exact GNN solution then), or else, when
+    ``solve_conflicts``, by :func:`gnn_small`; the updates (:func:`update_rows`), the
+    bookkeeping (:func:`bookkeeping`), then the surviving tracks moved up and the new
+    ones from the unclaimed measurements appended (:func:`initial_states`), or, with
+    two-point initiation (``cfg_i[CFG_TWO_POINT]``), paired with the initiators
+    (:func:`two_point_initiate`, the measurements' input indices and labels stored with
+    them) -- the same operations as those kernels, so the same values. ``out`` (8, C)
+    and ``out_t`` (C,) are scratch for a scan's hits, confirmations, deletions and new
+    tracks.
 
     Scan k (in time order) of sensor ``scan_sensor[k]`` at ``scan_t[k]`` holds the
     measurements ``scan_start[k]:scan_start[k + 1]`` of z_all, sigma_all (M, 3), with
     labels and input indices (M,) for the association log; a measurement whose label
     l >= 0 has ``drop_after_s[l]`` < the scan's time is left out, and a scan left with
     none is skipped. Per sensor: its bit, site, rotation, coverage and score gains
-    (hit, miss); the fixed settings as :func:`process_scan` takes them; ``drag`` the
-    drag state's component (-1: none).
+    (hit, miss); the fixed settings (Tracker._fixed_args); ``drag`` the drag state's
+    component (-1: none).
 
     The tracks are the first ``state_i[ST_N]`` rows of the buffers, the initiators of
     two-point initiation the first ``state_i[ST_INI]`` rows of ``ini_*``; the counters and
@@ -2170,9 +2004,11 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
     deletion reason; coasting deletions before a scan included) and the output rows
     (:func:`write_rows`) are appended at their counters (a two-point track's initiator
     logged before its second measurement). A scan that does not fit the
-    buffers (tracks, ``out``, log, events, rows) stops the run with BATCH_GROW, one that
-    process_scan cannot do with BATCH_GENERAL. Returns (status, the scan it stopped at
-    or the first scan after ``until``, process_scan's status there)."""
+    buffers (tracks, ``out``, log, events, rows) stops the run with BATCH_GROW (nothing of
+    it done), one that needs the general path with BATCH_GENERAL (its output rows
+    written, its time taken and its stale tracks dropped; for SCAN_CONFLICT its tracks
+    predicted: the rest is the caller's). Returns (status, the scan it stopped at or the
+    first scan after ``until``, the scan's status there)."""
     K = scan_t.shape[0]
     C = ids.shape[0]
     max_coast_s = cfg_f[CFG_MAX_COAST]
@@ -2239,14 +2075,143 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
             n = j
             state_i[ST_N] = n
         next_id = state_i[ST_NEXT_ID]
-        status, n_now, n_hit, n_conf, n_dead, n_new, n_ini = process_scan(
-            t, z, sigma, label, index, bits[s], sites[s], rots[s], covers[s], gains[s, 0], gains[s, 1], cfg_f, cfg_i, earth, w, V,
-            Vinv, kinds, qa, qb, max_step, mearth, locs, nloc, others, nother, means, variances, prior_mean, prior_var,
-            mu0, next_id, n, ids, tt, x, P, mu, xm, Pm, confirmed, history, opportunities, misses, last_update,
-            updates, sensors, score, state_i[ST_INI], ini_t, ini_pos, ini_cov, ini_bit, ini_index, ini_label, out,
-            out_t, True)
-        if status != SCAN_DONE:
-            return BATCH_GENERAL, k, status
+        # the scan (the operations of Tracker._process): prediction, gating, assignment,
+        # updates, bookkeeping, then the surviving tracks moved up and the new ones added
+        sensor_bit, site, rot, cover, hit_gain, miss_gain = bits[s], sites[s], rots[s], covers[s], gains[s, 0], gains[s, 1]
+        n_ini = state_i[ST_INI]
+        n_meas = z.shape[0]
+        if n * n_meas > cfg_i[CFG_DENSE]:
+            return BATCH_GENERAL, k, SCAN_SLOW
+        imm = cfg_i[CFG_IMM] != 0
+        M = mu.shape[1]
+        d = x.shape[1]
+        gate = cfg_f[CFG_GATE]
+        assigned = np.full(n, -1, np.int64)
+        pair_d2 = np.zeros(n)
+        pair_ld = np.zeros(n)
+        used = np.zeros(n_meas, np.bool_)
+        zp = np.empty((n, 3))
+        if n:
+            # the prediction, in place
+            dt = np.empty(n)
+            for i in range(n):
+                dt[i] = t - tt[i]
+                tt[i] = t
+            T = imm_transition(w, V, Vinv, dt) if imm else np.ones((n, 1, 1))
+            _predict_tracks(n, dt, T, imm, mu, xm, Pm, x, P, kinds, qa, qb, max_step, mearth, locs, nloc, others, nother, means,
+                            variances, _predict_scratch(M, d, locs.shape[1]))
+            # gating (every pair) and the assignment when the gated pairs are disjoint
+            g_t = np.empty(0, np.int64)
+            g_m = np.empty(0, np.int64)
+            g_d2 = np.empty(0)
+            g_ld = np.empty(0)
+            if n_meas:
+                zq, HPH = radar_predict(x[:n], P[:n], site, rot, False)
+                zp[:, :] = zq
+                g_t, g_m, g_d2, g_ld, logdet = gate_pairs(zq, HPH, z, sigma, True, g_t, g_m, gate)
+                seen_t = np.zeros(n, np.bool_)
+                seen_m = np.zeros(n_meas, np.bool_)
+                disjoint = True
+                for p in range(g_t.shape[0]):
+                    disjoint = disjoint and not (seen_t[g_t[p]] or seen_m[g_m[p]])
+                    seen_t[g_t[p]] = True
+                    seen_m[g_m[p]] = True
+                if disjoint:
+                    for p in range(g_t.shape[0]):
+                        if g_d2[p] + g_ld[p] < gate + logdet[g_t[p]]:
+                            assigned[g_t[p]] = g_m[p]
+                elif not (solve_conflicts and gnn_small(n, n_meas, g_t, g_m, g_d2, g_ld, gate + logdet, assigned)):
+                    return BATCH_GENERAL, k, SCAN_CONFLICT
+            else:
+                zp[:, :] = radar_h(x[:n], site, rot, False)
+            # the updates (young tracks iterated)
+            nh = 0
+            for i in range(n):
+                if assigned[i] >= 0:
+                    nh += 1
+            if nh:
+                rows = np.empty(nh, np.int64)
+                iters = np.empty(nh, np.int64)
+                meas_idx = np.empty(nh, np.int64)
+                row = 0
+                for i in range(n):
+                    if assigned[i] >= 0:
+                        rows[row] = i
+                        iters[row] = cfg_i[CFG_IEKF] if updates[i] < 3 else 1
+                        meas_idx[row] = assigned[i]
+                        used[assigned[i]] = True
+                        row += 1
+                update_rows(rows, iters, meas_idx, z, sigma, mu, xm, Pm, x, P, imm, site, rot)
+                pair_d2, pair_ld = assigned_pairs(g_t, g_m, g_d2, g_ld, assigned)
+        # bookkeeping (none without tracks); what the caller logs
+        n_hit = n_new_conf = n_dead = 0
+        row = 0
+        if n:
+            newly, reason = bookkeeping(t, sensor_bit, assigned, pair_d2, pair_ld, zp, True, cover, hit_gain, miss_gain,
+                                        cfg_i[CFG_CONFIRM_M], cfg_i[CFG_CONFIRM_N], cfg_i[CFG_DELETE], max_coast_s,
+                                        cfg_f[CFG_MAX_SIGMA], cfg_f[CFG_MIN_ALT], earth, x[:n], P[:n], score[:n],
+                                        sensors[:n], history[:n], opportunities[:n], misses[:n], last_update[:n],
+                                        updates[:n], confirmed[:n])
+            for i in range(n):
+                if assigned[i] >= 0:
+                    out[0, n_hit] = ids[i]
+                    out[1, n_hit] = assigned[i]
+                    n_hit += 1
+                if newly[i]:
+                    out[2, n_new_conf] = ids[i]
+                    n_new_conf += 1
+            for i in range(n):
+                if reason[i] > 0 and confirmed[i]:
+                    out[3, n_dead] = ids[i]
+                    out[4, n_dead] = reason[i]
+                    n_dead += 1
+            # the survivors moved up, then the new tracks
+            for i in range(n):
+                if reason[i] != 0:
+                    continue
+                if row != i:
+                    _move_track(i, row, ids, tt, confirmed, history, opportunities, misses, last_update, updates, sensors,
+                                score, x, P, mu, xm, Pm)
+                row += 1
+        n_free = 0
+        for q in range(n_meas):
+            if not used[q]:
+                n_free += 1
+        free = np.empty(n_free, np.int64)
+        n_free = 0
+        for q in range(n_meas):
+            if not used[q]:
+                free[n_free] = q
+                n_free += 1
+        if two_point:
+            if n_free == n_meas:  # every measurement unclaimed: no copies
+                pos, cov = meas_to_ecef(z, sigma, site, rot)
+                lf, xf = label, index
+            else:
+                zf, sf, lf, xf = _take_measurements(free, z, sigma, label, index)
+                pos, cov = meas_to_ecef(zf, sf, site, rot)
+            n_ini, o_q, o_t, o_bit, o_index, o_label, xn, Pn = two_point_initiate(
+                t, pos, cov, sensor_bit, xf, lf, cfg_f[CFG_INIT_MAX_SPEED], cfg_f[CFG_INIT_MAX_AGE], n_ini, ini_t, ini_pos,
+                ini_cov, ini_bit, ini_index, ini_label, prior_mean, prior_var)
+            born = (np.int64(3) & ((np.int64(1) << np.int64(cfg_i[CFG_CONFIRM_N])) - np.int64(1)))
+            n_free = o_q.shape[0]
+            for q in range(n_free):
+                _new_track(row, next_id + q, t, confirm_new, born, 2, sensor_bit | o_bit[q], xn[q], Pn[q], mu0, ids, tt,
+                           confirmed, history, opportunities, misses, last_update, updates, sensors, score, x, P, mu, xm, Pm)
+                out[5, q] = free[o_q[q]]
+                out[6, q] = o_index[q]
+                out[7, q] = o_label[q]
+                out_t[q] = o_t[q]
+                row += 1
+        else:
+            zf, sf, _, _ = _take_measurements(free, z, sigma, label, index)
+            xn, Pn = initial_states(zf, sf, site, rot, prior_mean, prior_var, cfg_f[CFG_SPEED_VAR], cfg_f[CFG_VSPEED_VAR])
+            for q in range(n_free):
+                _new_track(row, next_id + q, t, confirm_new, 1, 1, sensor_bit, xn[q], Pn[q], mu0, ids, tt, confirmed,
+                           history, opportunities, misses, last_update, updates, sensors, score, x, P, mu, xm, Pm)
+                out[5, q] = free[q]
+                row += 1
+        n_now, n_conf, n_new = row, n_new_conf, n_free
         state_i[ST_N] = n_now
         state_i[ST_INI] = n_ini
         state_i[ST_NEXT_ID] = next_id + n_new
@@ -2284,7 +2249,7 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
     # the output rows of the last time (Tracker.advance)
     n = state_i[ST_N]
     pending = state_f[ST_PENDING]
-    if not math.isnan(pending):
+    if rows_at_end and not math.isnan(pending):
         if state_i[ST_ROWS] + n > rows_t.shape[0]:
             return BATCH_GROW, k, SCAN_GROW
         state_i[ST_ROWS] += write_rows(pending, n, drag, ids, x, P, confirmed, last_update, score, state_i[ST_ROWS],

@@ -334,12 +334,12 @@ class _Tracks:
         self.Pm = self.Pm[:, mask]
 
     _ALL = ("id", "t", "x", "P", "mu", "xm", "Pm", "confirmed", "history", "opportunities", "misses", "last_update",
-            "updates", "sensors", "score")  # the order of _tracker_kernels.end_scan and process_scan
+            "updates", "sensors", "score")  # the order of _tracker_kernels.end_scan and process_scans
 
     def buffers(self, need: int) -> tuple[np.ndarray, ...]:
         """Buffers of capacity >= ``need`` (axis 1 of xm and Pm, else axis 0) whose first
         :meth:`count` rows hold the tracks, for the kernels that work on them in place
-        (:func:`_tracker_kernels.process_scan`), which then say how many rows hold
+        (:func:`_tracker_kernels.process_scans`), which then say how many rows hold
         tracks (:meth:`set_count`). The arrays are views of them again only when read
         (:meth:`views`); where other code replaced an array, it is copied in here."""
         d = self.__dict__
@@ -538,9 +538,7 @@ class Tracker:
         for info in self.sensors:
             pd = info.pd or cfg.pd
             self._gains.append((math.log(pd / cfg.clutter_density) - 1.5 * math.log(2 * math.pi), math.log(max(1.0 - pd, 1e-12))))
-        if self._fast:  # process_scan's arguments that depend on the sensor only, and the fixed ones
-            self._scan_args = [(self._bit[k], m.site_ecef_m, m.rotation, self._cover[k], *self._gains[k])
-                               for k, m in enumerate(self.meas)]
+        if self._fast:  # process_scans' fixed arguments
             self._fixed_args = (self._cfg_f, self._cfg_i, self._earth, *eig, *self._spec, self._prior_mean, self._prior_var,
                                 self._mu0)
             # process_scans' per-sensor arrays (bits, sites, rotations, coverages, gains),
@@ -636,7 +634,30 @@ class Tracker:
         if sigma is None:  # each measurement its sensor's nominal sigmas
             sigma = np.concatenate(self._nominal)[np.repeat(scans.sensor, np.diff(scans.start))]
         label = scans.label if scans.label is not None else np.full(scans.z.shape[0], -1, np.int64)
+        k = first
+        while True:
+            status, k, scan_status = self._run_compiled(scans, k, until, drop, sigma, label, stop_at_confirmed,
+                                                        solve_conflicts=True, rows_at_end=True)
+            if status == _k.BATCH_DONE:
+                self._latest_arrival = max(self._latest_arrival, self.last_time)
+                return k
+            # the general path for this scan (its rows written, time taken, stale tracks dropped)
+            scan = self._kept(scans, k, drop)
+            self._process_general(scan, scan.time_s, *self._measurements(scan),
+                                  predicted=scan_status == _k.SCAN_CONFLICT)
+            k += 1
+            if stop_at_confirmed and self._any_confirmed():
+                until = scan.time_s  # the scans of the same time, then the rows
+
+    def _run_compiled(self, scans: ScanBatch, first: int, until: float, drop: np.ndarray, sigma: np.ndarray,
+                      label: np.ndarray, stop_at_confirmed: bool, *, solve_conflicts: bool,
+                      rows_at_end: bool) -> tuple[int, int, int]:
+        """:func:`_tracker_kernels.process_scans` from scan ``first`` on (sigmas and labels
+        of every measurement given), its buffers grown as it asks and its state read back;
+        returns its status (BATCH_DONE or BATCH_GENERAL), the scan it stopped at and that
+        scan's status."""
         st_i, st_f = self._state_i, self._state_f
+        K = scans.time_s.shape[0]
         k = first
         while True:
             tr = self._tracks
@@ -650,7 +671,8 @@ class Tracker:
             status, k, scan_status = _k.process_scans(
                 k, until, scans.time_s, scans.sensor, scans.start, scans.z, sigma, label, scans.index, drop,
                 *self._sensor_arrays, *self._fixed_args, self._drag, st_i, st_f, *bufs, *self._ini.arrays, self._out,
-                self._out_t, *self._log.arrays, *self._events_buf, *self._rows.arrays, stop_at_confirmed)
+                self._out_t, *self._log.arrays, *self._events_buf, *self._rows.arrays, stop_at_confirmed,
+                solve_conflicts, rows_at_end)
             tr.set_count(int(st_i[_k.ST_N]))
             self.next_id = int(st_i[_k.ST_NEXT_ID])
             self._log.n, self._rows.n = int(st_i[_k.ST_LOG]), int(st_i[_k.ST_ROWS])
@@ -664,26 +686,17 @@ class Tracker:
                 code = int(ev_code[e])
                 self.events.append((float(ev_t[e]), int(ev_id[e]), "confirmed" if code == _k.EVENT_CONFIRMED else
                                     f"deleted:{_REASONS[code]}"))
-            if status == _k.BATCH_DONE:
-                self._latest_arrival = max(self._latest_arrival, self.last_time)
-                return k
-            if status == _k.BATCH_GROW:  # room for the scan's new tracks, and all it may log
-                need = n + int(scans.start[k + 1] - scans.start[k]) if k < K else n
-                tr.buffers(2 * need)
-                self._log.reserve(2 * need)
-                self._rows.reserve(2 * need)
-                if self._two_point:
-                    self._ini.reserve(2 * need)
-                if self._events_buf[0].shape[0] < 6 * need:
-                    self._events_buf = (np.empty(6 * need), np.empty(6 * need, np.int64), np.empty(6 * need, np.int64))
-                continue
-            # the general path for this scan (its rows written, time taken, stale tracks dropped)
-            scan = self._kept(scans, k, drop)
-            self._process_general(scan, scan.time_s, *self._measurements(scan),
-                                  predicted=scan_status == _k.SCAN_CONFLICT)
-            k += 1
-            if stop_at_confirmed and self._any_confirmed():
-                until = scan.time_s  # the scans of the same time, then the rows
+            if status != _k.BATCH_GROW:
+                return status, k, scan_status
+            # room for the scan's new tracks, and all it may log
+            need = n + int(scans.start[k + 1] - scans.start[k]) if k < K else n
+            tr.buffers(2 * need)
+            self._log.reserve(2 * need)
+            self._rows.reserve(2 * need)
+            if self._two_point:
+                self._ini.reserve(2 * need)
+            if self._events_buf[0].shape[0] < 6 * need:
+                self._events_buf = (np.empty(6 * need), np.empty(6 * need, np.int64), np.empty(6 * need, np.int64))
 
     @staticmethod
     def _keep_mask(scans: ScanBatch, k: int, drop: np.ndarray) -> np.ndarray:
@@ -741,9 +754,6 @@ class Tracker:
         status = None
         if self._fast:
             status = self._process_fast(scan, t, z, sigma)
-            if status == _k.SCAN_STALE:
-                self._drop_stale(t)
-                status = self._process_fast(scan, t, z, sigma)
             if status == _k.SCAN_DONE:
                 return
         self._process_general(scan, t, z, sigma, predicted=status == _k.SCAN_CONFLICT)
@@ -890,49 +900,17 @@ class Tracker:
                          np.stack((index_a, index[q]), axis=1).ravel(), np.stack((label_a, labels[q]), axis=1).ravel())
 
     def _process_fast(self, scan: Scan, t: float, z: np.ndarray, sigma: np.ndarray) -> int:
-        """:meth:`_process` by :func:`_tracker_kernels.process_scan`; returns its status
-        (nothing is done unless it is SCAN_DONE, but the prediction for SCAN_CONFLICT)."""
-        tr = self._tracks
-        n = tr.count()
+        """:meth:`_process` by :func:`_tracker_kernels.process_scans` (a batch of this one
+        scan, its rows left for later, an assignment conflict left to the general path);
+        returns the scan's status (nothing is done unless it is SCAN_DONE, but the
+        deletion of stale tracks and, for SCAN_CONFLICT, the prediction)."""
         n_meas = z.shape[0]
-        bufs = tr.buffers(n + n_meas)
-        out = self._out
-        if out.shape[1] < bufs[0].shape[0]:
-            out = self._out = np.empty((8, bufs[0].shape[0]), np.int64)
-            self._out_t = np.empty(bufs[0].shape[0])
         labels, index = _labels_and_index(scan, n_meas)
-        ini = self._ini
-        status, n_now, n_hit, n_conf, n_dead, m, ini_n = _k.process_scan(
-            t, z, sigma, labels, index, *self._scan_args[scan.sensor], *self._fixed_args, self.next_id, n, *bufs,
-            ini.n, *(ini.reserve(n_meas) if self._two_point else ini.arrays), out, self._out_t, False)
-        if status != _k.SCAN_DONE:
-            return status
-        tr.set_count(n_now)
-        ini.n = ini_n
-        if n_hit:
-            meas_k = out[1, :n_hit]
-            self._log.append(n_hit, t, out[0, :n_hit], index[meas_k], labels[meas_k])
-        if n_conf:
-            for tid in out[2, :n_conf].tolist():
-                self.events.append((t, tid, "confirmed"))
-        if n_dead:
-            for tid, why in zip(out[3, :n_dead].tolist(), out[4, :n_dead].tolist()):
-                self.events.append((t, tid, f"deleted:{_REASONS[why]}"))
-        if m:
-            ids = np.arange(self.next_id, self.next_id + m, dtype=np.int64)
-            self.next_id += m
-            if self._confirm_new:
-                for tid in ids.tolist():
-                    self.events.append((t, tid, "confirmed"))
-            free = out[5, :m]
-            if self._two_point:  # each track's initiator, then its second measurement
-                self._log.append(2 * m, np.stack((self._out_t[:m], np.full(m, t)), axis=1).ravel(), np.repeat(ids, 2),
-                                 np.stack((out[6, :m], index[free]), axis=1).ravel(),
-                                 np.stack((out[7, :m], labels[free]), axis=1).ravel())
-            else:
-                self._log.append(m, t, ids, index[free], labels[free])
-        self._pending_output_time = t
-        return status
+        batch = ScanBatch(time_s=np.array([t]), sensor=np.array([scan.sensor], np.int64),
+                          start=np.array([0, n_meas], np.int64), z=z, sigma=sigma, label=labels, index=index)
+        status, _, scan_status = self._run_compiled(batch, 0, t, _NO_DROP, sigma, labels, False, solve_conflicts=False,
+                                                    rows_at_end=False)
+        return _k.SCAN_DONE if status == _k.BATCH_DONE else scan_status
 
     def _drop_stale(self, t: float) -> None:
         """Delete, before predicting them, the tracks that would coast too long."""
@@ -1037,6 +1015,7 @@ class Tracker:
 
 
 _REASONS = ("", "ground", "misses", "coasted", "diverged", "tentative")
+_NO_DROP = np.empty(0)  # process_scans' drop times when no measurement is left out
 _NO_PAIRS = np.empty(0, np.int64)
 
 
