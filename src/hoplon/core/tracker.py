@@ -551,6 +551,7 @@ class Tracker:
             self._state_i = np.zeros(7, np.int64)
             self._state_f = np.zeros(2)
             self._events_buf = (np.empty(64), np.empty(64, np.int64), np.empty(64, np.int64))
+            self._one_scan = (np.zeros(1), np.zeros(1, np.int64), np.zeros(2, np.int64))  # add_scan's batch of one
 
     @property
     def tracks(self) -> _Tracks:
@@ -906,8 +907,9 @@ class Tracker:
         deletion of stale tracks and, for SCAN_CONFLICT, the prediction)."""
         n_meas = z.shape[0]
         labels, index = _labels_and_index(scan, n_meas)
-        batch = ScanBatch(time_s=np.array([t]), sensor=np.array([scan.sensor], np.int64),
-                          start=np.array([0, n_meas], np.int64), z=z, sigma=sigma, label=labels, index=index)
+        one_t, one_sensor, one_start = self._one_scan
+        one_t[0], one_sensor[0], one_start[1] = t, scan.sensor, n_meas
+        batch = ScanBatch(time_s=one_t, sensor=one_sensor, start=one_start, z=z, sigma=sigma, label=labels, index=index)
         status, _, scan_status = self._run_compiled(batch, 0, t, _NO_DROP, sigma, labels, False, solve_conflicts=False,
                                                     rows_at_end=False)
         return _k.SCAN_DONE if status == _k.BATCH_DONE else scan_status
