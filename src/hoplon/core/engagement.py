@@ -98,18 +98,23 @@ def engagement_windows(battery_ecef_m, params: FlyoutParameters, path_time_s, pa
     p = np.ascontiguousarray(path_ecef_m, float)
     alt = np.ascontiguousarray(path_alt_m, float)
     earliest = np.full(t.shape[0], float(now_s)) if not_before_s is None else np.maximum(now_s, np.asarray(not_before_s, float))
-    prm = np.empty((len(params), b.shape[0]))
-    for k, x in enumerate(params):  # (B,) arrays, or one scalar for every battery
+    return EngagementWindows(*_windows(b, t, p, alt, earliest, flyout_table(params, b.shape[0])))
+
+
+def flyout_table(params: FlyoutParameters, n_batteries: int) -> np.ndarray:
+    """The (9, B) table of :func:`_windows`: the :class:`FlyoutParameters` in their order,
+    each (B,) or one scalar for every battery."""
+    prm = np.empty((len(params), n_batteries))
+    for k, x in enumerate(params):
         prm[k] = x
-    return EngagementWindows(*_windows(b, t, p, alt, earliest, prm))
+    return prm
 
 
 @njit(cache=True)
 def _windows(b, t, p, alt, earliest, prm):
     """:func:`engagement_windows` in one pass over batteries x threats x samples (the
     fly-out time by :func:`flyout_time_s`'s formula, with ``math.expm1``, which may differ
-    from numpy's in the last bit); ``prm`` (9, B): the
-    :class:`FlyoutParameters` in their order."""
+    from numpy's in the last bit); ``prm`` (9, B): :func:`flyout_table`."""
     vb, tb, tau, max_flight, min_range, max_range, min_alt, max_alt, delay = (
         prm[0], prm[1], prm[2], prm[3], prm[4], prm[5], prm[6], prm[7], prm[8])
     n_b, n_j, n_k = b.shape[0], t.shape[0], t.shape[1]
