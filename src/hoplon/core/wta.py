@@ -451,7 +451,10 @@ DP_MAX_WORK = 2_000_000
 
 def _dp_work(counts: np.ndarray, n_targets: int) -> float:
     """Steps of :func:`_dp_allocation`: T x prod_t (n_t + 1)(n_t + 2) / 2."""
-    return float(n_targets) * math.prod((int(n) + 1) * (int(n) + 2) / 2 for n in counts)
+    states = 1
+    for n in counts.tolist():
+        states *= (n + 1) * (n + 2) / 2
+    return float(n_targets) * states
 
 
 @njit(cache=True)

@@ -44,7 +44,12 @@ import pyarrow as pa
 from hoplon.core.ballistic import STATUS_IMPACT, FlightSamples, _sensitivity_result, sample_flight
 from hoplon.core.earth import WGS84, earth_model
 from hoplon.core.engagement import EngagementWindows, FlyoutParameters, _windows, flyout_table
-from hoplon.core.frames import _ecef_to_height_array, ecef_to_geodetic, geodetic_to_ecef
+from hoplon.core.frames import (
+    _ecef_to_geodetic_array,
+    _ecef_to_height_array,
+    ecef_to_geodetic,
+    geodetic_to_ecef,
+)
 from hoplon.core.threat import (
     _BEYOND_A_POLE,
     _NOT_DEFINITE,
@@ -379,11 +384,10 @@ def _evaluate(world, pic: _Picture, assets, asset_ecef: np.ndarray, *, launch_po
     flies[ball] = False
     if flies.any():
         inv_beta[flies] = drag_estimate(pic.inv_beta[flies], pic.inv_beta_cov[flies], drag_prior)
-    columns = {"time_s": pic.time_s.tolist(), "track_id": pic.track_id.tolist(), "object_id": pic.object_id,
-               "classification": ["ballistic" if b else "air-breathing" for b in ballistic.tolist()],
-               **dict(zip(_IMPACT_FIELDS, impact.tolist())), **dict(zip(_LAUNCH_FIELDS, launch.tolist())),
-               "threatened_asset": threatened, "asset_probability": p_threatened, "threat_value": values.tolist()}
-    rows = [dict(zip(columns, r)) for r in zip(*columns.values())]
+    columns = [pic.time_s.tolist(), pic.track_id.tolist(), pic.object_id,
+               ["ballistic" if b else "air-breathing" for b in ballistic.tolist()], *impact.tolist(), *launch.tolist(),
+               threatened, p_threatened, values.tolist()]
+    rows = [dict(zip(_EVALUATION_FIELDS, r)) for r in zip(*columns)]
     return _Evaluation(rows, cls, probs, values, kind, inv_beta, ball, flights)
 
 
@@ -480,6 +484,9 @@ _IMPACT_FIELDS = ("impact_time_s", "impact_time_sigma_s", "impact_lat_deg", "imp
 _LAUNCH_FIELDS = ("launch_lat_deg", "launch_lon_deg", "launch_time_s", "launch_ellipse_semi_major_m",
                   "launch_ellipse_semi_minor_m")
 """The threat evaluation's columns from the impact and launch-point predictions (NaN without one)."""
+_EVALUATION_FIELDS = ("time_s", "track_id", "object_id", "classification", *_IMPACT_FIELDS, *_LAUNCH_FIELDS,
+                      "threatened_asset", "asset_probability", "threat_value")
+"""A threat evaluation row's fields, in the order of :data:`THREATS_SCHEMA`."""
 
 
 def _fill(block: np.ndarray, rows: np.ndarray, pred, fields: list[np.ndarray]) -> None:
@@ -620,13 +627,15 @@ def _plan_arrays(time_s, state, rows, offsets, flight_t, flight_r, air, a, e2, s
 
 
 @numba.njit(cache=True)
-def _shots(assignment, weapon, first, feasible, launch_time_s, path_t, assess_s):
+def _shots(assignment, weapon, first, feasible, launch_time_s, path_t, path_r, assess_s, a, e2, sphere):
     """The shots of a cycle's WTA ``assignment`` (a threat, or the hold after the last, per
     round on offer; ``weapon``: the battery of each): the (threat, battery) pairs given
     rounds, by threat then battery, with their rounds, the path sample of the earliest
-    intercept in the window (``first`` (B, J)) and whether the window (``feasible``,
+    intercept in the window (``first`` (B, J)), whether the window (``feasible``,
     ``launch_time_s`` (B, J, K)) has a launch after that intercept's kill assessment
-    (``assess_s`` (B,) after it, on the path times ``path_t`` (J, K))."""
+    (``assess_s`` (B,) after it, on the path times ``path_t`` (J, K)), and the intercept
+    point's latitude, longitude (deg) and height (m) (frames.ecef_to_geodetic of its
+    ``path_r`` (J, K, 3) on the ellipsoid ``a``, ``e2`` or the ``sphere``)."""
     n_b, n_j = first.shape
     rounds = np.zeros((n_j + 1, n_b), np.int64)
     for m in range(assignment.size):
@@ -647,7 +656,12 @@ def _shots(assignment, weapon, first, feasible, launch_time_s, path_t, assess_s)
                     if feasible[i, j, k] and launch_time_s[i, j, k] >= look_at:
                         later[m] = True
                 m += 1
-    return j_, i_, count, k_, later
+    r = np.empty((n, 3))
+    for m in range(n):
+        r[m] = path_r[j_[m], k_[m]]
+    lat, lon, alt = np.empty(n), np.empty(n), np.empty(n)
+    _ecef_to_geodetic_array(r, a, e2, sphere, lat, lon, alt)
+    return j_, i_, count, k_, later, lat, lon, alt
 
 
 def _plan_cycle(world, plan: _Plan, batteries: _Batteries, pic: _Picture, ev: _Evaluation, now: float,
@@ -687,11 +701,9 @@ def _plan_cycle(world, plan: _Plan, batteries: _Batteries, pic: _Picture, ev: _E
     # exact; the column cap keeps it deterministic (its fallback is the heuristic
     # incumbent), the time limit is only a safety valve
     sol = solve_exact(np.append(values, 0.0), pk_w, max_columns=WTA_MAX_COLUMNS, time_limit_s=WTA_SAFETY_TIME_LIMIT_S)
-    j_, i_, rounds, first, later = _shots(sol.assignment, w, win.first, win.feasible, win.launch_time_s, times,
-                                          batteries.assess_s)
-    if j_.size == 0:
-        return
-    geo = ecef_to_geodetic(pos[j_, first], earth=world.earth)
+    j_, i_, rounds, first, later, lat, lon, alt = _shots(sol.assignment, w, win.first, win.feasible, win.launch_time_s,
+                                                         times, pos, batteries.assess_s, model.a_m, model.e2,
+                                                         model.is_sphere)
     for m, (j, i, n_rounds, k) in enumerate(zip(j_.tolist(), i_.tolist(), rounds.tolist(), first.tolist())):
         t_int = float(times[j, k])
         mode = "shoot-shoot"
@@ -702,8 +714,7 @@ def _plan_cycle(world, plan: _Plan, batteries: _Batteries, pic: _Picture, ev: _E
             "planned_at_s": now, "track_id": tid, "object_id": pic.object_id[j],
             "battery_id": batteries.ids[i], "interceptor_type": batteries.types[i], "rounds": n_rounds,
             "doctrine": mode, "launch_time_s": float(win.launch_time_s[i, j, k]), "intercept_time_s": t_int,
-            "intercept_lat_deg": float(geo.lat_deg[m]), "intercept_lon_deg": float(geo.lon_deg[m]),
-            "intercept_alt_m": float(geo.alt_m[m]), "window_open_s": float(win.open_s[i, j]),
+            "intercept_lat_deg": float(lat[m]), "intercept_lon_deg": float(lon[m]), "intercept_alt_m": float(alt[m]), "window_open_s": float(win.open_s[i, j]),
             "window_close_s": float(win.close_s[i, j]), "pk": float(pk[i, j]), "committed": False,
             "engagement_id": None,
         }
