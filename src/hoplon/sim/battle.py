@@ -46,7 +46,6 @@ from hoplon.core.earth import WGS84, earth_model
 from hoplon.core.engagement import EngagementWindows, FlyoutParameters, _windows, flyout_table
 from hoplon.core.frames import (
     _ecef_to_geodetic_array,
-    _ecef_to_height_array,
     ecef_to_geodetic,
     geodetic_to_ecef,
 )
@@ -551,13 +550,12 @@ _AIR_PATH_SAMPLES = int(AIR_HORIZON_S / (5 * PATH_STEP_S)) + 1
 
 
 @numba.njit(cache=True)
-def _path_samples(time_s, state, rows, offsets, flight_t, flight_r, air, a, e2, sphere):
-    """Predicted paths (J, K) times, (J, K, 3) ECEF and (J, K) altitudes (NaN where a path
-    has no sample) for the rows of ``time_s`` (J,) (s) and ``state`` (J, 6):
+def _path_samples(time_s, state, rows, offsets, flight_t, flight_r, air):
+    """Predicted paths (J, K) times and (J, K, 3) ECEF (NaN where a path has no sample)
+    for the rows of ``time_s`` (J,) (s) and ``state`` (J, 6):
     row ``rows[m]`` follows flight m, the samples ``offsets[m]:offsets[m + 1]`` of
     ``flight_t`` (s from the row's time) and ``flight_r`` (ECEF, m); the ``air`` rows a
-    straight line at constant velocity sampled every 5 PATH_STEP_S up to AIR_HORIZON_S; the heights as frames.ecef_to_height computes them (on the ellipsoid
-    ``a``, ``e2`` or the ``sphere``)."""
+    straight line at constant velocity sampled every 5 PATH_STEP_S up to AIR_HORIZON_S."""
     n = time_s.size
     k = _AIR_PATH_SAMPLES
     for m in range(rows.size):
@@ -576,9 +574,7 @@ def _path_samples(time_s, state, rows, offsets, flight_t, flight_r, air, a, e2, 
                 path_t[j, s] = time_s[j] + dt
                 for c in range(3):
                     path_r[j, s, c] = state[j, c] + dt * state[j, 3 + c]
-    alt = np.empty(n * k)
-    _ecef_to_height_array(path_r.reshape(n * k, 3), a, e2, sphere, alt)
-    return path_t, path_r, alt.reshape(n, k)
+    return path_t, path_r
 
 
 @numba.njit(cache=True)
@@ -617,11 +613,12 @@ def _plan_arrays(time_s, state, rows, offsets, flight_t, flight_r, air, a, e2, s
                  pk_of_kind, kind, defends, values, left, salvo):
     """:func:`_plan_cycle`'s compiled steps: the paths (:func:`_path_samples`), the
     engagement windows along them of the batteries at ``battery_ecef`` (engagement's, with
-    the ``flyout`` table and the ``earliest`` launch per threat) and the rounds on offer
+    the ``flyout`` table and the ``earliest`` launch per threat; lazy: the heights on the
+    ellipsoid ``a``, ``e2`` or the ``sphere`` only where needed) and the rounds on offer
     (:func:`_rounds_on_offer`). Returns the paths' times and positions, the windows' arrays
     and the rounds on offer."""
-    path_t, path_r, alt = _path_samples(time_s, state, rows, offsets, flight_t, flight_r, air, a, e2, sphere)
-    win = _windows(battery_ecef, path_t, path_r, alt, earliest, flyout)
+    path_t, path_r = _path_samples(time_s, state, rows, offsets, flight_t, flight_r, air)
+    win = _windows(battery_ecef, path_t, path_r, np.full(path_t.shape, np.nan), earliest, flyout, True, a, e2, sphere)
     pk, weapon, pk_w = _rounds_on_offer(pk_of_kind, kind, defends, win[3], values, left, salvo)
     return path_t, path_r, win, pk, weapon, pk_w
 
