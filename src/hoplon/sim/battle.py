@@ -56,13 +56,13 @@ from hoplon.core.threat import (
     _UNIT_NORMALS,
     _UNIT_NORMALS_MAX,
     CLASS_BALLISTIC,
+    MAX_INV_BETA,
     PREDICTION_RTOL,
     _augment,
     _clip,
     _disc_probabilities,
     _linearised_flights,
     _speed_and_class,
-    drag_estimate,
     drag_prior,
     estimate_launch_point,
 )
@@ -355,7 +355,7 @@ def _evaluate(world, pic: _Picture, assets, asset_ecef: np.ndarray, *, launch_po
     x = pic.state
     n_assets = len(assets)
     prior = (math.nan, math.nan) if drag_prior is None else drag_prior
-    cls, kind, ball, impact, probs, top, flights, failure = _evaluate_arrays(
+    cls, kind, ball, impact, probs, top, inv_beta, flights, failure = _evaluate_arrays(
         pic.time_s, x, pic.cov, pic.inv_beta, pic.inv_beta_cov, float(prior[0]), float(prior[1]),
         earth_model(world.earth).params(), _PREDICTION_TOL, assets.lat_deg, assets.lon_deg, assets.radius_m, asset_ecef,
         assets.value, _UNIT_NORMALS, _UNIT_NORMALS_MAX, WGS84.a_m, WGS84.e2)
@@ -376,13 +376,6 @@ def _evaluate(world, pic: _Picture, assets, asset_ecef: np.ndarray, *, launch_po
     threatened, p_threatened = [""] * n, [0.0] * n
     for k in np.flatnonzero(top >= 0).tolist():
         threatened[k], p_threatened[k] = str(assets.name[top[k]]), float(probs[k, top[k]])
-    # the drag the engagement paths of ballistic rows without a prediction fly (the one a
-    # prediction's mean would fly); predicted rows take their prediction's flight
-    inv_beta = np.zeros(n)
-    flies = ballistic.copy()
-    flies[ball] = False
-    if flies.any():
-        inv_beta[flies] = drag_estimate(pic.inv_beta[flies], pic.inv_beta_cov[flies], drag_prior)
     columns = [pic.time_s.tolist(), pic.track_id.tolist(), pic.object_id,
                ["ballistic" if b else "air-breathing" for b in ballistic.tolist()], *impact.tolist(), *launch.tolist(),
                threatened, p_threatened, values.tolist()]
@@ -425,8 +418,9 @@ def _evaluate_arrays(time_s, x, cov, inv_beta, inv_beta_cov, prior_mean, prior_s
     threat.asset_hit_probability computes it (``normals``, ``farthest``: its sample; ``a``,
     ``e2``: its ellipsoid), an air-breathing row's by :func:`_air_threat`; the asset each
     row threatens most (the first largest value x probability; -1 where every probability
-    is 0); the predictions' flights (threat._linearised_flights' first array) and the
-    failure of the hit probabilities (threat._disc_probabilities)."""
+    is 0); the drag (1/beta, m^2/kg) the paths of ballistic rows without a prediction fly
+    (0 for the others); the predictions' flights (threat._linearised_flights' first array)
+    and the failure of the hit probabilities (threat._disc_probabilities)."""
     n, n_assets = time_s.size, asset_radius_m.size
     cls, kind, predictable = _kinematics(x, cov)
     ball = np.flatnonzero(predictable)
@@ -475,7 +469,18 @@ def _evaluate_arrays(time_s, x, cov, inv_beta, inv_beta_cov, prior_mean, prior_s
                 best, best_k = probs[j, k] * asset_value[k], k
         if hit:
             top[j] = best_k
-    return cls, kind, ball, impact, probs, top, flights, failure
+    # the drag the engagement paths of ballistic rows without a prediction fly (the one a
+    # prediction's mean would fly: threat.drag_estimate); predicted rows take their
+    # prediction's flight
+    unflown = np.flatnonzero((cls == CLASS_BALLISTIC) & ~predictable)
+    q = unflown.size
+    xu, Pu = np.empty((q, 7)), np.empty((q, 7, 7))
+    _augment(np.zeros((q, 6)), np.zeros((q, 6, 6)), inv_beta[unflown], inv_beta_cov[unflown], np.full(q, prior_mean),
+             np.full(q, prior_sigma), xu, Pu)
+    drag = np.zeros(n)
+    for r in range(q):
+        drag[unflown[r]] = _clip(xu[r, 6], 0.0, MAX_INV_BETA)
+    return cls, kind, ball, impact, probs, top, drag, flights, failure
 
 
 _IMPACT_FIELDS = ("impact_time_s", "impact_time_sigma_s", "impact_lat_deg", "impact_lon_deg", "ellipse_semi_major_m",
