@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import hoplon.sim.battle as battle
 from hoplon.core.earth import WGS84, earth_model
-from hoplon.core.engagement import FlyoutParameters, _windows, engagement_windows, flyout_table
+from hoplon.core.engagement import FlyoutParameters, _flyout_table, _windows, engagement_windows
 from hoplon.core.frames import ecef_to_geodetic, ecef_to_height, geodetic_to_ecef
 from hoplon.core.threat import (
     _PREDICTION_TOL,
@@ -53,7 +53,7 @@ def test_lazy_windows_are_engagement_windows_where_they_matter(seed, now):
     full = engagement_windows(batteries, _PARAMS, times, pos, ecef_to_height(pos), now, not_before)
     model = earth_model("wgs84")
     lazy = _windows(batteries, times, pos, np.full(times.shape, np.nan), np.maximum(now, not_before),
-                    flyout_table(_PARAMS, 2), True, model.a_m, model.e2, model.is_sphere)
+                    _flyout_table(_PARAMS, 2), True, model.a_m, model.e2, model.is_sphere)
     ok, launch, fly, first, last, open_s, close_s = lazy
     np.testing.assert_array_equal(ok, full.feasible)
     for got, want in ((first, full.first), (last, full.last), (open_s, full.open_s), (close_s, full.close_s)):

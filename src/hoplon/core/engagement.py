@@ -100,10 +100,10 @@ def engagement_windows(battery_ecef_m, params: FlyoutParameters, path_time_s, pa
     p = np.ascontiguousarray(path_ecef_m, float)
     alt = np.ascontiguousarray(path_alt_m, float)
     earliest = np.full(t.shape[0], float(now_s)) if not_before_s is None else np.maximum(now_s, np.asarray(not_before_s, float))
-    return EngagementWindows(*_windows(b, t, p, alt, earliest, flyout_table(params, b.shape[0])))
+    return EngagementWindows(*_windows(b, t, p, alt, earliest, _flyout_table(params, b.shape[0])))
 
 
-def flyout_table(params: FlyoutParameters, n_batteries: int) -> np.ndarray:
+def _flyout_table(params: FlyoutParameters, n_batteries: int) -> np.ndarray:
     """The (9, B) table of :func:`_windows`: the :class:`FlyoutParameters` in their order,
     each (B,) or one scalar for every battery."""
     prm = np.empty((len(params), n_batteries))
@@ -116,7 +116,7 @@ def flyout_table(params: FlyoutParameters, n_batteries: int) -> np.ndarray:
 def _windows(b, t, p, alt, earliest, prm, lazy=False, a=0.0, e2=0.0, sphere=False):
     """:func:`engagement_windows` in one pass over batteries x threats x samples (the
     fly-out time by :func:`flyout_time_s`'s formula, with ``math.expm1``, which may differ
-    from numpy's in the last bit); ``prm`` (9, B): :func:`flyout_table`. ``lazy``: the same
+    from numpy's in the last bit); ``prm`` (9, B): :func:`_flyout_table`. ``lazy``: the same
     windows for less work: fly-out and launch times only where the range passes (else
     NaN), and ``alt`` NaN where a height is not yet known, computed (frames.ecef_to_height's
     arithmetic on the ellipsoid ``a``, ``e2`` or the ``sphere``) only where range, flight

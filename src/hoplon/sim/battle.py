@@ -43,7 +43,7 @@ import pyarrow as pa
 
 from hoplon.core.ballistic import STATUS_IMPACT, FlightSamples, _sensitivity_result, sample_flight
 from hoplon.core.earth import WGS84, earth_model
-from hoplon.core.engagement import EngagementWindows, FlyoutParameters, _windows, flyout_table
+from hoplon.core.engagement import EngagementWindows, FlyoutParameters, _flyout_table, _windows
 from hoplon.core.frames import (
     _ecef_to_geodetic_array,
     ecef_to_geodetic,
@@ -170,7 +170,7 @@ class _Batteries:
                                                      "max_altitude_m", "launch_delay_s")))
         return cls(
             ids=[b.id for b in bats], types=[b.type for b in bats], ecef=np.ascontiguousarray(ecef), params=params,
-            flyout=flyout_table(params, len(bats)),
+            flyout=_flyout_table(params, len(bats)),
             pk=np.array([[float(dict(t.pk).get(c, 0.0)) for t in types] for c in _PK_CLASSES]).reshape(3, len(types)),
             rounds=np.array([(b.launchers or t.launchers) * (b.rounds_per_launcher or t.rounds_per_launcher)
                              for b, t in zip(bats, types)], dtype=np.int64),
