@@ -23,6 +23,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from hoplon.core.frames import _ecef_to_height_array
+
 __all__ = ["EngagementWindows", "FlyoutParameters", "engagement_windows", "flyout_distance_m", "flyout_speed_mps", "flyout_time_s"]
 
 
@@ -98,18 +100,27 @@ def engagement_windows(battery_ecef_m, params: FlyoutParameters, path_time_s, pa
     p = np.ascontiguousarray(path_ecef_m, float)
     alt = np.ascontiguousarray(path_alt_m, float)
     earliest = np.full(t.shape[0], float(now_s)) if not_before_s is None else np.maximum(now_s, np.asarray(not_before_s, float))
-    prm = np.empty((len(params), b.shape[0]))
-    for k, x in enumerate(params):  # (B,) arrays, or one scalar for every battery
+    return EngagementWindows(*_windows(b, t, p, alt, earliest, _flyout_table(params, b.shape[0])))
+
+
+def _flyout_table(params: FlyoutParameters, n_batteries: int) -> np.ndarray:
+    """The (9, B) table of :func:`_windows`: the :class:`FlyoutParameters` in their order,
+    each (B,) or one scalar for every battery."""
+    prm = np.empty((len(params), n_batteries))
+    for k, x in enumerate(params):
         prm[k] = x
-    return EngagementWindows(*_windows(b, t, p, alt, earliest, prm))
+    return prm
 
 
 @njit(cache=True)
-def _windows(b, t, p, alt, earliest, prm):
+def _windows(b, t, p, alt, earliest, prm, lazy=False, a=0.0, e2=0.0, sphere=False):
     """:func:`engagement_windows` in one pass over batteries x threats x samples (the
     fly-out time by :func:`flyout_time_s`'s formula, with ``math.expm1``, which may differ
-    from numpy's in the last bit); ``prm`` (9, B): the
-    :class:`FlyoutParameters` in their order."""
+    from numpy's in the last bit); ``prm`` (9, B): :func:`_flyout_table`. ``lazy``: the same
+    windows for less work: fly-out and launch times only where the range passes (else
+    NaN), and ``alt`` NaN where a height is not yet known, computed (frames.ecef_to_height's
+    arithmetic on the ellipsoid ``a``, ``e2`` or the ``sphere``) only where range, flight
+    time and launch time pass."""
     vb, tb, tau, max_flight, min_range, max_range, min_alt, max_alt, delay = (
         prm[0], prm[1], prm[2], prm[3], prm[4], prm[5], prm[6], prm[7], prm[8])
     n_b, n_j, n_k = b.shape[0], t.shape[0], t.shape[1]
@@ -128,6 +139,8 @@ def _windows(b, t, p, alt, earliest, prm):
                     continue
                 dx, dy, dz = p[j, k, 0] - b[i, 0], p[j, k, 1] - b[i, 1], p[j, k, 2] - b[i, 2]
                 d = math.sqrt(dx * dx + dy * dy + dz * dz)
+                if lazy and not min_range[i] <= d <= max_range[i]:
+                    continue
                 if d <= sb:
                     f = math.sqrt(2.0 * max(d, 0.0) * tb[i] / vb[i])
                 else:
@@ -135,6 +148,11 @@ def _windows(b, t, p, alt, earliest, prm):
                 fly[i, j, k] = f
                 lt = t[j, k] - f - delay[i]
                 launch[i, j, k] = lt
+                if lazy:
+                    if not (f <= max_flight[i] and lt >= earliest[j]):
+                        continue
+                    if math.isnan(alt[j, k]):
+                        _ecef_to_height_array(p[j, k:k + 1], a, e2, sphere, alt[j, k:k + 1])
                 if (min_range[i] <= d <= max_range[i] and min_alt[i] <= alt[j, k] <= max_alt[i]
                         and f <= max_flight[i] and lt >= earliest[j]):
                     ok[i, j, k] = True

@@ -108,7 +108,7 @@ def check_instance(values, pk) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"values: not a list of numbers ({exc})") from None
     if v.ndim != 1 or v.size == 0:
         raise ValueError("values: must be a non-empty list of numbers, one per target")
-    if not (v.min() >= 0.0 and v.max() < math.inf):  # (NaN fails both)
+    if not _all_within(v, 0.0, math.inf, False):  # (NaN fails)
         bad = int(np.flatnonzero(~np.isfinite(v) | (v < 0.0))[0])
         raise ValueError(f"values[{bad}]: must be a finite number >= 0, got {v[bad]!r}")
     if not isinstance(pk, np.ndarray):
@@ -127,11 +127,21 @@ def check_instance(values, pk) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError("pk: must be a non-empty list of rows, one per weapon")
     if p.shape[1] != v.size:
         raise ValueError(f"pk: rows have {p.shape[1]} entries but there are {v.size} targets")
-    if not (p.min() >= 0.0 and p.max() <= 1.0):  # (NaN fails both)
+    if not _all_within(p, 0.0, 1.0, True):  # (NaN fails)
         bad = ~np.isfinite(p) | (p < 0.0) | (p > 1.0)
         i, j = (int(k) for k in np.argwhere(bad)[0])
         raise ValueError(f"pk[{i}][{j}]: kill probability must be in [0, 1], got {p[i, j]!r}")
     return v, p
+
+
+@njit(cache=True)
+def _all_within(x, lo, hi, hi_included) -> bool:
+    """Whether every element of ``x`` is >= ``lo`` and below ``hi`` (or at most ``hi``,
+    ``hi_included``); a NaN is not."""
+    for e in x.flat:
+        if not (e >= lo and (e <= hi if hi_included else e < hi)):
+            return False
+    return True
 
 
 def surviving_value(values, pk, assignment) -> float:
@@ -451,7 +461,10 @@ DP_MAX_WORK = 2_000_000
 
 def _dp_work(counts: np.ndarray, n_targets: int) -> float:
     """Steps of :func:`_dp_allocation`: T x prod_t (n_t + 1)(n_t + 2) / 2."""
-    return float(n_targets) * math.prod((int(n) + 1) * (int(n) + 2) / 2 for n in counts)
+    states = 1
+    for n in counts.tolist():
+        states *= (n + 1) * (n + 2) / 2
+    return float(n_targets) * states
 
 
 @njit(cache=True)
@@ -624,7 +637,8 @@ def solve_exact(values, pk, *, time_limit_s: float = 60.0, gap: float = 1e-6, ma
     deadline = t0 + time_limit_s
     v_in, p = check_instance(values, pk)
     # solve with values scaled to a maximum of 1: the LP and MILP tolerances are absolute
-    scale = float(v_in.max()) if v_in.max() > 0.0 else 1.0
+    largest = v_in.max()
+    scale = float(largest) if largest > 0.0 else 1.0
     v = v_in / scale
     incumbent, ub = _heuristic(v, p)
     state = _ExactState(v, p, incumbent, ub, gap)

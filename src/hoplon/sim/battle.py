@@ -41,20 +41,30 @@ import numba
 import numpy as np
 import pyarrow as pa
 
-from hoplon.core.ballistic import FlightSamples, sample_flight
+from hoplon.core.ballistic import STATUS_IMPACT, FlightSamples, _sensitivity_result, sample_flight
 from hoplon.core.earth import WGS84, earth_model
-from hoplon.core.engagement import FlyoutParameters, engagement_windows
-from hoplon.core.frames import _ecef_to_height_array, ecef_to_geodetic, geodetic_to_ecef
+from hoplon.core.engagement import EngagementWindows, FlyoutParameters, _flyout_table, _windows
+from hoplon.core.frames import (
+    _ecef_to_geodetic_array,
+    ecef_to_geodetic,
+    geodetic_to_ecef,
+)
 from hoplon.core.threat import (
+    _BEYOND_A_POLE,
+    _NOT_DEFINITE,
+    _PREDICTION_TOL,
+    _UNIT_NORMALS,
+    _UNIT_NORMALS_MAX,
     CLASS_BALLISTIC,
+    MAX_INV_BETA,
     PREDICTION_RTOL,
+    _augment,
     _clip,
+    _disc_probabilities,
+    _linearised_flights,
     _speed_and_class,
-    asset_hit_probability,
-    drag_estimate,
     drag_prior,
     estimate_launch_point,
-    predict_impact,
 )
 from hoplon.core.wta import solve_exact
 from hoplon.sim.events import Event
@@ -134,6 +144,7 @@ class _Batteries:
     types: list[str]
     ecef: np.ndarray
     params: FlyoutParameters
+    flyout: np.ndarray  # (9, B) the params as engagement._windows takes them
     pk: np.ndarray  # (3, B) single-shot kill probability against a ballistic threat, a cruise missile, a drone
     rounds: np.ndarray
     salvo: np.ndarray
@@ -154,11 +165,12 @@ class _Batteries:
         ecef = np.atleast_2d(geodetic_to_ecef(np.array([b.lat_deg for b in bats]), np.array([b.lon_deg for b in bats]),
                                               np.array([b.alt_m for b in bats]), earth=world.earth)) if bats else np.empty((0, 3))
         names = list(world.assets.name)
+        params = FlyoutParameters(*(arr(n) for n in ("burnout_speed_mps", "burnout_time_s", "coast_decay_time_s",
+                                                     "max_flight_time_s", "min_range_m", "max_range_m", "min_altitude_m",
+                                                     "max_altitude_m", "launch_delay_s")))
         return cls(
-            ids=[b.id for b in bats], types=[b.type for b in bats], ecef=ecef,
-            params=FlyoutParameters(*(arr(n) for n in ("burnout_speed_mps", "burnout_time_s", "coast_decay_time_s",
-                                                       "max_flight_time_s", "min_range_m", "max_range_m", "min_altitude_m",
-                                                       "max_altitude_m", "launch_delay_s"))),
+            ids=[b.id for b in bats], types=[b.type for b in bats], ecef=np.ascontiguousarray(ecef), params=params,
+            flyout=_flyout_table(params, len(bats)),
             pk=np.array([[float(dict(t.pk).get(c, 0.0)) for t in types] for c in _PK_CLASSES]).reshape(3, len(types)),
             rounds=np.array([(b.launchers or t.launchers) * (b.rounds_per_launcher or t.rounds_per_launcher)
                              for b, t in zip(bats, types)], dtype=np.int64),
@@ -341,50 +353,33 @@ def _evaluate(world, pic: _Picture, assets, asset_ecef: np.ndarray, *, launch_po
     1/beta: the threat class's (:func:`_drag_prior`)."""
     n = pic.time_s.size
     x = pic.state
-    cls, kind, predictable = _kinematics(x, pic.cov)
-    ballistic = cls == CLASS_BALLISTIC
     n_assets = len(assets)
-    probs = np.zeros((n, n_assets))
-    impact = np.full((len(_IMPACT_FIELDS), n), np.nan)  # one row per field
+    prior = (math.nan, math.nan) if drag_prior is None else drag_prior
+    cls, kind, ball, impact, probs, top, inv_beta, flights, failure = _evaluate_arrays(
+        pic.time_s, x, pic.cov, pic.inv_beta, pic.inv_beta_cov, float(prior[0]), float(prior[1]),
+        earth_model(world.earth).params(), _PREDICTION_TOL, assets.lat_deg, assets.lon_deg, assets.radius_m, asset_ecef,
+        assets.value, _UNIT_NORMALS, _UNIT_NORMALS_MAX, WGS84.a_m, WGS84.e2)
+    if failure == _BEYOND_A_POLE:
+        raise ValueError("asset_lat_deg must lie in [-90, 90] degrees")
+    if failure == _NOT_DEFINITE:
+        raise np.linalg.LinAlgError("Matrix is not positive definite")
+    ballistic = cls == CLASS_BALLISTIC
     launch = np.full((len(_LAUNCH_FIELDS), n), np.nan)
-    flights = None
-    ball = np.flatnonzero(predictable)
-    if ball.size:
-        pred = predict_impact(x[ball], pic.cov[ball], inv_beta=pic.inv_beta[ball], inv_beta_cov=pic.inv_beta_cov[ball],
-                              inv_beta_prior=drag_prior, earth=world.earth, max_time_s=PREDICT_MAX_TIME_S,
-                              path_step_s=PATH_STEP_S)
-        _fill(impact, ball, pred, [pic.time_s[ball] + pred.time_s, pred.time_sigma_s, pred.lat_deg, pred.lon_deg,
-                                   pred.semi_major_m, pred.semi_minor_m, pred.major_azimuth_deg])
-        if launch_points:
-            # without the drag state: unobserved in midcourse, and flown backwards through the
-            # dense air its spread grows without bound (negative drag)
-            origin = estimate_launch_point(x[ball], pic.cov[ball], earth=world.earth, max_time_s=PREDICT_MAX_TIME_S)
-            _fill(launch, ball, origin, [origin.lat_deg, origin.lon_deg, pic.time_s[ball] - origin.time_s,
-                                         origin.semi_major_m, origin.semi_minor_m])
-        if n_assets:
-            probs[ball] = asset_hit_probability(pred, assets.lat_deg, assets.lon_deg, assets.radius_m)
-        flights = pred.path
-    air = np.flatnonzero(~ballistic)
-    if air.size and n_assets:
-        probs[air] = _air_threat(x[air], asset_ecef, assets.radius_m)
+    if ball.size and launch_points:
+        # without the drag state: unobserved in midcourse, and flown backwards through the
+        # dense air its spread grows without bound (negative drag)
+        origin = estimate_launch_point(x[ball], pic.cov[ball], earth=world.earth, max_time_s=PREDICT_MAX_TIME_S)
+        _fill(launch, ball, origin, [origin.lat_deg, origin.lon_deg, pic.time_s[ball] - origin.time_s,
+                                     origin.semi_major_m, origin.semi_minor_m])
+    flights = _sensitivity_result(*flights, sampled=True).samples if ball.size else None
     values = probs @ assets.value if n_assets else np.zeros(n)
     threatened, p_threatened = [""] * n, [0.0] * n
-    if n_assets:
-        top = np.argmax(probs * assets.value, axis=1)
-        for k in np.flatnonzero(probs.max(axis=1) > 0).tolist():
-            threatened[k], p_threatened[k] = str(assets.name[top[k]]), float(probs[k, top[k]])
-    # the drag the engagement paths of ballistic rows without a prediction fly (the one a
-    # prediction's mean would fly); predicted rows take their prediction's flight
-    inv_beta = np.zeros(n)
-    flies = ballistic.copy()
-    flies[ball] = False
-    if flies.any():
-        inv_beta[flies] = drag_estimate(pic.inv_beta[flies], pic.inv_beta_cov[flies], drag_prior)
-    columns = {"time_s": pic.time_s.tolist(), "track_id": pic.track_id.tolist(), "object_id": pic.object_id,
-               "classification": ["ballistic" if b else "air-breathing" for b in ballistic.tolist()],
-               **dict(zip(_IMPACT_FIELDS, impact.tolist())), **dict(zip(_LAUNCH_FIELDS, launch.tolist())),
-               "threatened_asset": threatened, "asset_probability": p_threatened, "threat_value": values.tolist()}
-    rows = [dict(zip(columns, r)) for r in zip(*columns.values())]
+    for k in np.flatnonzero(top >= 0).tolist():
+        threatened[k], p_threatened[k] = str(assets.name[top[k]]), float(probs[k, top[k]])
+    columns = [pic.time_s.tolist(), pic.track_id.tolist(), pic.object_id,
+               ["ballistic" if b else "air-breathing" for b in ballistic.tolist()], *impact.tolist(), *launch.tolist(),
+               threatened, p_threatened, values.tolist()]
+    rows = [dict(zip(_EVALUATION_FIELDS, r)) for r in zip(*columns)]
     return _Evaluation(rows, cls, probs, values, kind, inv_beta, ball, flights)
 
 
@@ -410,11 +405,92 @@ def _kinematics(x, cov) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return cls, kind, predictable
 
 
+@numba.njit(cache=True)
+def _evaluate_arrays(time_s, x, cov, inv_beta, inv_beta_cov, prior_mean, prior_sigma, p, tol, asset_lat_deg,
+                     asset_lon_deg, asset_radius_m, asset_ecef, asset_value, normals, farthest, a, e2):
+    """:func:`_evaluate`'s compiled steps over the picture's rows (``time_s`` (J,), states
+    ``x`` (J, 6), ``cov`` (J, 6, 6), drag states ``inv_beta`` (J,) with their covariance
+    rows (J, 7); the class's drag prior, NaN for none): the class and kind
+    (:func:`_kinematics`); the rows with an impact prediction (ascending) and its fields
+    (the _IMPACT_FIELDS, (7, J), NaN without one), as threat.predict_impact makes them
+    (Earth parameters ``p``, tolerances ``tol``, flights sampled every PATH_STEP_S); each
+    row's probability of hitting each asset (J, A): a prediction's as
+    threat.asset_hit_probability computes it (``normals``, ``farthest``: its sample; ``a``,
+    ``e2``: its ellipsoid), an air-breathing row's by :func:`_air_threat`; the asset each
+    row threatens most (the first largest value x probability; -1 where every probability
+    is 0); the drag (1/beta, m^2/kg) the paths of ballistic rows without a prediction fly
+    (0 for the others); the predictions' flights (threat._linearised_flights' first array)
+    and the failure of the hit probabilities (threat._disc_probabilities)."""
+    n, n_assets = time_s.size, asset_radius_m.size
+    cls, kind, predictable = _kinematics(x, cov)
+    ball = np.flatnonzero(predictable)
+    m = ball.size
+    # threat._augmented's arrays of the predicted rows
+    xb, Pb, ib, ib_cov = np.empty((m, 6)), np.empty((m, 6, 6)), np.empty(m), np.empty((m, 7))
+    for r in range(m):
+        xb[r] = x[ball[r], :6]
+        Pb[r] = cov[ball[r]]
+        ib[r] = inv_beta[ball[r]]
+        ib_cov[r] = inv_beta_cov[ball[r]]
+    xa, Pa = np.empty((m, 7)), np.empty((m, 7, 7))
+    _augment(xb, Pb, ib, ib_cov, np.full(m, prior_mean), np.full(m, prior_sigma), xa, Pa)
+    flights, ground = _linearised_flights(xa, Pa, False, p, tol, np.full(m, PREDICT_MAX_TIME_S), PATH_STEP_S)
+    time_to_go, time_sigma, lat_deg, lon_deg, _, cov_en, semi_major, semi_minor, azimuth = ground
+    valid = flights[0][5] == STATUS_IMPACT
+    impact = np.full((len(_IMPACT_FIELDS), n), np.nan)
+    for r in range(m):
+        if valid[r]:
+            j = ball[r]
+            impact[0, j] = time_s[j] + time_to_go[r]
+            impact[1, j], impact[2, j], impact[3, j] = time_sigma[r], lat_deg[r], lon_deg[r]
+            impact[4, j], impact[5, j], impact[6, j] = semi_major[r], semi_minor[r], azimuth[r]
+    probs = np.zeros((n, n_assets))
+    failure = 0
+    if n_assets and m:
+        hits = np.zeros((m, n_assets))
+        failure = _disc_probabilities(lat_deg, lon_deg, cov_en, valid, asset_lat_deg, asset_lon_deg, asset_radius_m,
+                                      normals, farthest, a, e2, hits)
+        for r in range(m):
+            probs[ball[r]] = hits[r]
+    air = np.flatnonzero(cls != CLASS_BALLISTIC)
+    if air.size and n_assets:
+        xs = np.empty((air.size, 6))
+        for r in range(air.size):
+            xs[r] = x[air[r], :6]
+        near = _air_threat(xs, asset_ecef, asset_radius_m)
+        for r in range(air.size):
+            probs[air[r]] = near[r]
+    top = np.full(n, -1, np.int64)
+    for j in range(n):  # np.argmax(probs * asset_value, axis=1) where probs.max(axis=1) > 0 (no NaN)
+        best, best_k, hit = -math.inf, 0, False
+        for k in range(n_assets):
+            hit = hit or probs[j, k] > 0.0
+            if probs[j, k] * asset_value[k] > best:
+                best, best_k = probs[j, k] * asset_value[k], k
+        if hit:
+            top[j] = best_k
+    # the drag the engagement paths of ballistic rows without a prediction fly (the one a
+    # prediction's mean would fly: threat.drag_estimate); predicted rows take their
+    # prediction's flight
+    unflown = np.flatnonzero((cls == CLASS_BALLISTIC) & ~predictable)
+    q = unflown.size
+    xu, Pu = np.empty((q, 7)), np.empty((q, 7, 7))
+    _augment(np.zeros((q, 6)), np.zeros((q, 6, 6)), inv_beta[unflown], inv_beta_cov[unflown], np.full(q, prior_mean),
+             np.full(q, prior_sigma), xu, Pu)
+    drag = np.zeros(n)
+    for r in range(q):
+        drag[unflown[r]] = _clip(xu[r, 6], 0.0, MAX_INV_BETA)
+    return cls, kind, ball, impact, probs, top, drag, flights, failure
+
+
 _IMPACT_FIELDS = ("impact_time_s", "impact_time_sigma_s", "impact_lat_deg", "impact_lon_deg", "ellipse_semi_major_m",
                   "ellipse_semi_minor_m", "ellipse_major_azimuth_deg")
 _LAUNCH_FIELDS = ("launch_lat_deg", "launch_lon_deg", "launch_time_s", "launch_ellipse_semi_major_m",
                   "launch_ellipse_semi_minor_m")
 """The threat evaluation's columns from the impact and launch-point predictions (NaN without one)."""
+_EVALUATION_FIELDS = ("time_s", "track_id", "object_id", "classification", *_IMPACT_FIELDS, *_LAUNCH_FIELDS,
+                      "threatened_asset", "asset_probability", "threat_value")
+"""A threat evaluation row's fields, in the order of :data:`THREATS_SCHEMA`."""
 
 
 def _fill(block: np.ndarray, rows: np.ndarray, pred, fields: list[np.ndarray]) -> None:
@@ -449,12 +525,10 @@ def _air_threat(x, asset_ecef, asset_radius_m) -> np.ndarray:
     return out
 
 
-def _paths(world, pic: _Picture, ev: _Evaluation):
-    """Predicted paths (J, K) times, (J, K, 3) ECEF and (J, K) altitudes from each row
-    (ballistic rows: ``ev.flights`` where the impact prediction flew them, else flown with
-    their drag estimate ``ev.inv_beta``; air-breathing rows: a straight line at constant
-    velocity sampled every 5 PATH_STEP_S up to AIR_HORIZON_S; NaN where a path has no
-    sample)."""
+def _path_flights(world, pic: _Picture, ev: _Evaluation):
+    """The flights the predicted paths of ballistic rows follow (:func:`_path_samples`'
+    ``rows``, ``offsets``, ``flight_t``, ``flight_r``): ``ev.flights`` where the impact
+    prediction flew them, else flown with their drag estimate ``ev.inv_beta``."""
     x = pic.state
     rows = ev.flown
     flights = (ev.flights.offsets, ev.flights.time_s, ev.flights.r_ecef_m) if rows.size else _NO_FLIGHTS
@@ -471,8 +545,7 @@ def _paths(world, pic: _Picture, ev: _Evaluation):
         rows = np.concatenate([rows, rest])
         flights = (np.concatenate([offsets, offsets[-1] + fs.offsets[1:]]), np.concatenate([t, fs.time_s]),
                    np.concatenate([r, fs.r_ecef_m]))
-    model = earth_model(world.earth)
-    return _path_samples(pic.time_s, x, rows, *flights, ev.cls != CLASS_BALLISTIC, model.a_m, model.e2, model.is_sphere)
+    return (rows, *flights)
 
 
 _NO_FLIGHTS = (np.zeros(1, np.int64), np.empty(0), np.empty((0, 3)))
@@ -482,12 +555,12 @@ _AIR_PATH_SAMPLES = int(AIR_HORIZON_S / (5 * PATH_STEP_S)) + 1
 
 
 @numba.njit(cache=True)
-def _path_samples(time_s, state, rows, offsets, flight_t, flight_r, air, a, e2, sphere):
-    """:func:`_paths`' arrays for the rows of ``time_s`` (J,) (s) and ``state`` (J, 6):
+def _path_samples(time_s, state, rows, offsets, flight_t, flight_r, air):
+    """Predicted paths (J, K) times and (J, K, 3) ECEF (NaN where a path has no sample)
+    for the rows of ``time_s`` (J,) (s) and ``state`` (J, 6):
     row ``rows[m]`` follows flight m, the samples ``offsets[m]:offsets[m + 1]`` of
     ``flight_t`` (s from the row's time) and ``flight_r`` (ECEF, m); the ``air`` rows a
-    straight line; the heights as frames.ecef_to_height computes them (on the ellipsoid
-    ``a``, ``e2`` or the ``sphere``)."""
+    straight line at constant velocity sampled every 5 PATH_STEP_S up to AIR_HORIZON_S."""
     n = time_s.size
     k = _AIR_PATH_SAMPLES
     for m in range(rows.size):
@@ -506,9 +579,7 @@ def _path_samples(time_s, state, rows, offsets, flight_t, flight_r, air, a, e2, 
                 path_t[j, s] = time_s[j] + dt
                 for c in range(3):
                     path_r[j, s, c] = state[j, c] + dt * state[j, 3 + c]
-    alt = np.empty(n * k)
-    _ecef_to_height_array(path_r.reshape(n * k, 3), a, e2, sphere, alt)
-    return path_t, path_r, alt.reshape(n, k)
+    return path_t, path_r
 
 
 @numba.njit(cache=True)
@@ -542,13 +613,65 @@ def _rounds_on_offer(pk_of_kind, kind, defends, first, values, left, salvo):
     return pk, weapon, pk_w
 
 
+@numba.njit(cache=True)
+def _plan_arrays(time_s, state, rows, offsets, flight_t, flight_r, air, a, e2, sphere, battery_ecef, flyout, earliest,
+                 pk_of_kind, kind, defends, values, left, salvo):
+    """:func:`_plan_cycle`'s compiled steps: the paths (:func:`_path_samples`), the
+    engagement windows along them of the batteries at ``battery_ecef`` (engagement's, with
+    the ``flyout`` table and the ``earliest`` launch per threat; lazy: the heights on the
+    ellipsoid ``a``, ``e2`` or the ``sphere`` only where needed) and the rounds on offer
+    (:func:`_rounds_on_offer`). Returns the paths' times and positions, the windows' arrays
+    and the rounds on offer."""
+    path_t, path_r = _path_samples(time_s, state, rows, offsets, flight_t, flight_r, air)
+    win = _windows(battery_ecef, path_t, path_r, np.full(path_t.shape, np.nan), earliest, flyout, True, a, e2, sphere)
+    pk, weapon, pk_w = _rounds_on_offer(pk_of_kind, kind, defends, win[3], values, left, salvo)
+    return path_t, path_r, win, pk, weapon, pk_w
+
+
+@numba.njit(cache=True)
+def _shots(assignment, weapon, first, feasible, launch_time_s, path_t, path_r, assess_s, a, e2, sphere):
+    """The shots of a cycle's WTA ``assignment`` (a threat, or the hold after the last, per
+    round on offer; ``weapon``: the battery of each): the (threat, battery) pairs given
+    rounds, by threat then battery, with their rounds, the path sample of the earliest
+    intercept in the window (``first`` (B, J)), whether the window (``feasible``,
+    ``launch_time_s`` (B, J, K)) has a launch after that intercept's kill assessment
+    (``assess_s`` (B,) after it, on the path times ``path_t`` (J, K)), and the intercept
+    point's latitude, longitude (deg) and height (m) (frames.ecef_to_geodetic of its
+    ``path_r`` (J, K, 3) on the ellipsoid ``a``, ``e2`` or the ``sphere``)."""
+    n_b, n_j = first.shape
+    rounds = np.zeros((n_j + 1, n_b), np.int64)
+    for m in range(assignment.size):
+        rounds[assignment[m], weapon[m]] += 1
+    n = 0
+    for j in range(n_j):
+        for i in range(n_b):
+            n += rounds[j, i] > 0
+    j_, i_, count, k_ = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+    later = np.zeros(n, np.bool_)
+    m = 0
+    for j in range(n_j):
+        for i in range(n_b):
+            if rounds[j, i] > 0:
+                j_[m], i_[m], count[m], k_[m] = j, i, rounds[j, i], first[i, j]
+                look_at = path_t[j, first[i, j]] + assess_s[i]
+                for k in range(feasible.shape[2]):
+                    if feasible[i, j, k] and launch_time_s[i, j, k] >= look_at:
+                        later[m] = True
+                m += 1
+    r = np.empty((n, 3))
+    for m in range(n):
+        r[m] = path_r[j_[m], k_[m]]
+    lat, lon, alt = np.empty(n), np.empty(n), np.empty(n)
+    _ecef_to_geodetic_array(r, a, e2, sphere, lat, lon, alt)
+    return j_, i_, count, k_, later, lat, lon, alt
+
+
 def _plan_cycle(world, plan: _Plan, batteries: _Batteries, pic: _Picture, ev: _Evaluation, now: float,
                 events: list[Event]) -> None:
     """One dynamic WTA over the threats in view: committed shots lower a threat's value
     (by their kill probabilities) and push later intercepts past their kill assessment."""
     tids = pic.track_id.tolist()
     values = ev.values.copy()
-    times, pos, alt = _paths(world, pic, ev)
     not_before = np.full(len(tids), -np.inf)
     for j, tid in enumerate(tids):
         for shot in plan.shots.get(tid, []):
@@ -557,8 +680,6 @@ def _plan_cycle(world, plan: _Plan, batteries: _Batteries, pic: _Picture, ev: _E
             values[j] *= (1.0 - shot["pk"]) ** shot["_open"]
             i = batteries.ids.index(shot["battery_id"])
             not_before[j] = max(not_before[j], shot["intercept_time_s"] + batteries.assess_s[i])
-    # look, then shoot again: a further launch waits for the earlier shots' kill assessment
-    win = engagement_windows(batteries.ecef, batteries.params, times, pos, alt, now, not_before)
     defends = np.ones((len(batteries.ids), len(tids)), np.bool_)
     for i, idx in enumerate(batteries.defended):  # defended-area rule
         if idx.size:
@@ -570,36 +691,32 @@ def _plan_cycle(world, plan: _Plan, batteries: _Batteries, pic: _Picture, ev: _E
     held = np.zeros(len(batteries.ids), np.int64)
     for row in plan.pending.values():
         held[batteries.ids.index(row["battery_id"])] += row["rounds"]
-    pk, w, pk_w = _rounds_on_offer(batteries.pk, ev.kind, defends, win.first, values, batteries.rounds - held,
-                                   batteries.salvo)
+    model = earth_model(world.earth)
+    # look, then shoot again: a further launch waits for the earlier shots' kill assessment
+    times, pos, win, pk, w, pk_w = _plan_arrays(
+        pic.time_s, pic.state, *_path_flights(world, pic, ev), ev.cls != CLASS_BALLISTIC, model.a_m, model.e2,
+        model.is_sphere, batteries.ecef, batteries.flyout, np.maximum(now, not_before), batteries.pk, ev.kind, defends,
+        values, batteries.rounds - held, batteries.salvo)
+    win = EngagementWindows(*win)
     if w.size == 0:
         return
     # exact; the column cap keeps it deterministic (its fallback is the heuristic
     # incumbent), the time limit is only a safety valve
     sol = solve_exact(np.append(values, 0.0), pk_w, max_columns=WTA_MAX_COLUMNS, time_limit_s=WTA_SAFETY_TIME_LIMIT_S)
-    rounds = np.zeros((len(tids) + 1, len(batteries.ids)), np.int64)  # per threat (and hold) and battery
-    np.add.at(rounds, (sol.assignment, w), 1)
-    shots = np.argwhere(rounds[:-1] > 0)  # (threat, battery), by threat then battery
-    if shots.size == 0:
-        return
-    j_, i_ = shots[:, 0], shots[:, 1]
-    first = win.first[i_, j_]  # the earliest intercept leaves the most time to look
-    geo = ecef_to_geodetic(pos[j_, first], earth=world.earth)
-    for m, (j, i) in enumerate(shots.tolist()):
-        n_rounds = int(rounds[j, i])
-        k = int(first[m])
+    j_, i_, rounds, first, later, lat, lon, alt = _shots(sol.assignment, w, win.first, win.feasible, win.launch_time_s,
+                                                         times, pos, batteries.assess_s, model.a_m, model.e2,
+                                                         model.is_sphere)
+    for m, (j, i, n_rounds, k) in enumerate(zip(j_.tolist(), i_.tolist(), rounds.tolist(), first.tolist())):
         t_int = float(times[j, k])
-        later = win.feasible[i, j] & (win.launch_time_s[i, j] >= t_int + batteries.assess_s[i])
         mode = "shoot-shoot"
-        if batteries.look[i] and later.any():
+        if batteries.look[i] and later[m]:
             n_rounds, mode = 1, "shoot-look-shoot"
         tid = tids[j]
         row = {
             "planned_at_s": now, "track_id": tid, "object_id": pic.object_id[j],
             "battery_id": batteries.ids[i], "interceptor_type": batteries.types[i], "rounds": n_rounds,
             "doctrine": mode, "launch_time_s": float(win.launch_time_s[i, j, k]), "intercept_time_s": t_int,
-            "intercept_lat_deg": float(geo.lat_deg[m]), "intercept_lon_deg": float(geo.lon_deg[m]),
-            "intercept_alt_m": float(geo.alt_m[m]), "window_open_s": float(win.open_s[i, j]),
+            "intercept_lat_deg": float(lat[m]), "intercept_lon_deg": float(lon[m]), "intercept_alt_m": float(alt[m]), "window_open_s": float(win.open_s[i, j]),
             "window_close_s": float(win.close_s[i, j]), "pk": float(pk[i, j]), "committed": False,
             "engagement_id": None,
         }
