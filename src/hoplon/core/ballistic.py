@@ -1018,6 +1018,36 @@ def terminal_time_scale(lat_deg, lon_deg, inv_beta_m2_kg, model: EarthModel) -> 
     return g_s, np.sqrt(TERMINAL_G_REF_MPS2 * np.asarray(inv_beta_m2_kg, float) / g_s)
 
 
+@numba.njit(cache=True)
+def _interp_on_grid(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """``np.interp(x, xp, fp)`` bit for bit (its arithmetic: the slope of the cell times the
+    offset in it, NaN handling included) for ``xp`` ascending and nearly evenly spaced (the
+    heights of :func:`hoplon.core.earth.terminal_fall_table`): each cell is found from one
+    division and checked against its ends, not by a binary search through the table."""
+    n = xp.shape[0]
+    out = np.empty(x.shape[0])
+    for i in range(x.shape[0]):
+        v = x[i]
+        if not v >= xp[0] or v > xp[n - 1]:  # NaN, or outside: np.interp's NaN and end values
+            out[i] = v if math.isnan(v) else (fp[0] if v < xp[0] else fp[n - 1])
+            continue
+        j = min(int((v - xp[0]) / (xp[n - 1] - xp[0]) * (n - 1)), n - 1)
+        while xp[j] > v:
+            j -= 1
+        while j < n - 1 and xp[j + 1] <= v:
+            j += 1
+        if j == n - 1 or xp[j] == v:
+            out[i] = fp[j]
+            continue
+        slope = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j])
+        out[i] = slope * (v - xp[j]) + fp[j]
+        if math.isnan(out[i]):  # np.interp then tries from the other end
+            out[i] = slope * (v - xp[j + 1]) + fp[j + 1]
+            if math.isnan(out[i]) and fp[j] == fp[j + 1]:
+                out[i] = fp[j]
+    return out
+
+
 def _finish_terminal(status, t_end, y_end, inv_b, t_max, ground_alt_m, model: EarthModel):
     """Finish in closed form the fall of the bodies that stopped in their terminal descent
     (:data:`STATUS_TERMINAL`): they fall along the local vertical at their local terminal
@@ -1058,18 +1088,20 @@ def _finish_terminal(status, t_end, y_end, inv_b, t_max, ground_alt_m, model: Ea
     # a horizontal speed left at the start decays within v_t / g: it carries the body that far
     v_horizontal = y_end[idx, 3:] + v_down[:, None] * R[:, 2, :]
     carry = v_horizontal * (terminal_speed(h) / g_s)[:, None]
-    s_start = np.interp(h, table.z_m, table.S)
+    s_start = _interp_on_grid(h, table.z_m, table.S)
     vt_ground = terminal_speed(ground)
-    fall_s = scale * (s_start - np.interp(ground, table.z_m, table.S)) - (v_down - vt_ground) / (2.0 * g_s)
+    fall_s = scale * (s_start - _interp_on_grid(ground, table.z_m, table.S)) - (v_down - vt_ground) / (2.0 * g_s)
     lands = t_end[idx] + fall_s <= tmax
     # in the air at t_max: the height the quasi-steady fall reaches (lag correction neglected there)
-    end_h = np.where(lands, ground, np.interp(s_start - (tmax - t_end[idx]) / scale, table.S, table.z_m))
+    aloft = np.flatnonzero(~lands)
+    end_h = ground.copy()
+    end_h[aloft] = np.interp(s_start[aloft] - (tmax[aloft] - t_end[idx][aloft]) / scale[aloft], table.S, table.z_m)
     t_end[idx] = np.where(lands, t_end[idx] + fall_s, tmax)
     status[idx] = np.where(lands, STATUS_IMPACT, STATUS_TIMEOUT)
     vt = np.where(lands, vt_ground, terminal_speed(end_h))
     # Coriolis: east by 2 omega cos(lat) / g times the integral of v_t over the height fallen
     speed_integral = np.sqrt(g_s / (TERMINAL_G_REF_MPS2 * inv_b[idx])) * (
-        np.interp(h, table.z_m, table.V) - np.interp(end_h, table.z_m, table.V))
+        _interp_on_grid(h, table.z_m, table.V) - _interp_on_grid(end_h, table.z_m, table.V))
     east = 2.0 * model.omega_rad_s * np.cos(np.radians(lat)) / g_s * speed_integral
     y_end[idx, :3] = np.atleast_2d(geodetic_to_ecef(lat, lon, end_h, earth=model)) + east[:, None] * R[:, 0, :] + carry
     y_end[idx, 3:] = -vt[:, None] * R[:, 2, :]
