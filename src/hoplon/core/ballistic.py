@@ -137,6 +137,9 @@ _E1, _E3, _E4, _E5, _E6, _E7 = (
 
 
 # ------------------------------------------------------------------- fast air (module notes)
+# The helpers of a derivative evaluation are inlined into the integrator (numba's
+# ``inline="always"``): as calls, each would take and release references to its array
+# arguments, which cost a fragment's fall a third of its time.
 
 _FAST_DENSITY_STEP_M = 100.0
 """Geopotential height step (m) of :data:`_FAST_DENSITY`: a divisor of every layer base of
@@ -165,7 +168,7 @@ _FAST_DENSITY_CELL_SCALE = _R_GEOPOTENTIAL / _FAST_DENSITY_STEP_M
 _FAST_DENSITY_FIRST_CELL = float(_LAYERS[0, 0]) / _FAST_DENSITY_STEP_M
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _fast_density(h_m: float) -> float:
     """:func:`hoplon.core.earth._density` (kg/m^3) at geodetic height ``h_m`` (m), below the
     exponential tail from the cubics of :data:`_FAST_DENSITY` (within 1e-10, relative)."""
@@ -179,7 +182,7 @@ def _fast_density(h_m: float) -> float:
     return (c[0] + f * c[1]) + f * f * (c[2] + f * c[3])  # Estrin's scheme: a shorter chain than Horner's
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _bowring_normal(x: float, y: float, z: float, a: float, e2: float) -> tuple[float, float, float]:
     """The distance (m) of an ECEF point (m) from the axis, and the ellipsoid normal through it
     in its meridian plane (outward and up components, not of unit length), by Bowring's
@@ -196,14 +199,14 @@ def _bowring_normal(x: float, y: float, z: float, a: float, e2: float) -> tuple[
     return rho, rho - e2 * a * b2 * math.sqrt(b2) * rho2 * rho * s3, z + e2 * a / math.sqrt(b2) * z * z * z * s3
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _height_along(rho: float, z: float, out: float, up: float, norm: float, a: float, e2: float) -> float:
     """Height (m) above the ellipsoid of the point at ``rho`` from the axis and ``z`` (m)
     along the normal (``out``, ``up``) of length ``norm``."""
     return (rho * out + z * up - a * math.sqrt(out * out + (1.0 - e2) * up * up)) / norm
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _fast_height(x: float, y: float, z: float, p: np.ndarray) -> float:
     """Height above the ellipsoid (m) of an ECEF point (m) along :func:`_bowring_normal`:
     within 1e-8 m of the exact height from -1 km to 300 km (tests/test_ballistic_fast_air.py),
@@ -212,7 +215,7 @@ def _fast_height(x: float, y: float, z: float, p: np.ndarray) -> float:
     return _height_along(rho, z, out, up, math.sqrt(out * out + up * up), p[P_A], p[P_E2])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _fast_height_and_up(x: float, y: float, z: float, p: np.ndarray) -> tuple[float, float, float, float]:
     """:func:`_fast_height` and the unit normal (local up) along which it is measured."""
     rho, out, up = _bowring_normal(x, y, z, p[P_A], p[P_E2])
@@ -224,15 +227,22 @@ def _fast_height_and_up(x: float, y: float, z: float, p: np.ndarray) -> tuple[fl
     return h, 0.0, 0.0, sl
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _fast_acceleration(x: float, y: float, z: float, vx: float, vy: float, vz: float, inv_beta: float,
                        p: np.ndarray) -> tuple[float, float, float]:
     """:func:`hoplon.core.earth._acceleration` with the fast air: the drag's height from
     :func:`_fast_height` and its density from :func:`_fast_density`."""
+    return _acceleration_in_air(x, y, z, vx, vy, vz, inv_beta, _fast_density(_fast_height(x, y, z, p)), p)
+
+
+@numba.njit(cache=True, inline="always")
+def _acceleration_in_air(x: float, y: float, z: float, vx: float, vy: float, vz: float, inv_beta: float,
+                         air_density: float, p: np.ndarray) -> tuple[float, float, float]:
+    """:func:`hoplon.core.earth._acceleration` with the drag in air of ``air_density`` (kg/m^3)."""
     gx, gy, gz = _gravity_in_rotating_frame(x, y, z, vx, vy, p)
     if p[P_DRAG] != 0.0 and inv_beta != 0.0:
         speed = math.sqrt(vx * vx + vy * vy + vz * vz)
-        k = _fast_density(_fast_height(x, y, z, p)) * (-0.5 * speed * inv_beta)  # the density last: the slowest
+        k = air_density * (-0.5 * speed * inv_beta)
         gx += k * vx
         gy += k * vy
         gz += k * vz
@@ -242,7 +252,7 @@ def _fast_acceleration(x: float, y: float, z: float, vx: float, vy: float, vz: f
 # --------------------------------------------------------------------------- kernels
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _deriv(y: np.ndarray, out: np.ndarray, inv_beta: float, p: np.ndarray, fast_air: bool = False) -> None:
     out[0] = y[3]
     out[1] = y[4]
@@ -253,6 +263,25 @@ def _deriv(y: np.ndarray, out: np.ndarray, inv_beta: float, p: np.ndarray, fast_
         out[3], out[4], out[5] = _acceleration(y[0], y[1], y[2], y[3], y[4], y[5], inv_beta, p)
 
 
+@numba.njit(cache=True, inline="always")
+def _deriv_and_air(y: np.ndarray, out: np.ndarray, inv_beta: float, p: np.ndarray,
+                   fast_air: bool) -> tuple[float, float, float, float, float]:
+    """:func:`_deriv` of state y into ``out``, and the geodetic height (m), the local up and
+    the air density (kg/m^3) at y: in the fast air the derivative's own, from one height
+    (NaN density in the exact air, where it is computed only when needed)."""
+    if not fast_air:
+        _deriv(y, out, inv_beta, p)
+        h, ux, uy, uz = _state_height_and_up(y, p, False)
+        return h, ux, uy, uz, math.nan
+    h, ux, uy, uz = _fast_height_and_up(y[0], y[1], y[2], p)
+    density = _fast_density(h)
+    out[0] = y[3]
+    out[1] = y[4]
+    out[2] = y[5]
+    out[3], out[4], out[5] = _acceleration_in_air(y[0], y[1], y[2], y[3], y[4], y[5], inv_beta, density, p)
+    return h, ux, uy, uz, density
+
+
 @numba.njit(cache=True)
 def _rk_step(
     y: np.ndarray, h: float, k: np.ndarray, tmp: np.ndarray, y_new: np.ndarray, inv_beta: float, p: np.ndarray,
@@ -260,8 +289,9 @@ def _rk_step(
 ) -> None:
     """One Dormand-Prince step of size h from y (k[0] must hold f(y)).
 
-    Writes the 5th-order solution to ``y_new`` and f(y_new) to ``k[6]`` (FSAL); the
-    stages stay in ``k`` for the error estimate.
+    Writes the 5th-order solution to ``y_new``; the stages stay in ``k`` for the error
+    estimate, which also needs f(y_new) in ``k[6]``: the caller's (FSAL, with the
+    height and air there, :func:`_deriv_and_air`).
     """
     for i in range(6):
         tmp[i] = y[i] + h * _A21 * k[0, i]
@@ -282,7 +312,6 @@ def _rk_step(
     _deriv(tmp, k[5], inv_beta, p, fast_air)
     for i in range(6):
         y_new[i] = y[i] + h * (_B1 * k[0, i] + _B3 * k[2, i] + _B4 * k[3, i] + _B5 * k[4, i] + _B6 * k[5, i])
-    _deriv(y_new, k[6], inv_beta, p, fast_air)
 
 
 @numba.njit(cache=True)
@@ -431,18 +460,19 @@ terminal speed of the terminal velocity (straight down at v_t)."""
 
 
 @numba.njit(cache=True)
-def _is_terminal(y: np.ndarray, height: float, inv_beta: float, terminal_tau: float, p: np.ndarray,
-                 fast_air: bool = False) -> bool:
+def _is_terminal(y: np.ndarray, height: float, ux: float, uy: float, uz: float, air_density: float, inv_beta: float,
+                 terminal_tau: float, p: np.ndarray) -> bool:
     """Whether a body with drag falls in its quasi-steady terminal descent: its drag
     relaxation time ``v_t / g`` is below ``terminal_tau`` (s) and its velocity is within
-    :data:`TERMINAL_SPEED_TOLERANCE` of ``-v_t`` times the local up."""
+    :data:`TERMINAL_SPEED_TOLERANCE` of ``-v_t`` times the local up (``ux``, ``uy``,
+    ``uz``) at its ``height`` (m), where the air's density is ``air_density`` (kg/m^3;
+    NaN: the exact air's)."""
     if inv_beta <= 0.0 or p[P_DRAG] == 0.0 or height >= TERMINAL_TABLE_TOP_M:
         return False
     g = p[P_MU] / (y[0] * y[0] + y[1] * y[1] + y[2] * y[2])
-    vt = math.sqrt(2.0 * g / ((_fast_density(height) if fast_air else _density(height)) * inv_beta))
+    vt = math.sqrt(2.0 * g / ((_density(height) if math.isnan(air_density) else air_density) * inv_beta))
     if vt > terminal_tau * g:
         return False
-    _, ux, uy, uz = _state_height_and_up(y, p, fast_air)
     dx, dy, dz = y[3] + vt * ux, y[4] + vt * uy, y[5] + vt * uz
     return dx * dx + dy * dy + dz * dz <= (TERMINAL_SPEED_TOLERANCE * vt) ** 2
 
@@ -483,9 +513,9 @@ def _fly_one(
     interp = np.empty(6)
     f0 = np.empty(6)
     k = np.empty((7, 6))
-    _deriv(y, k[0], inv_beta, p, fast_air)
+    g_h, ux, uy, uz, _ = _deriv_and_air(y, k[0], inv_beta, p, fast_air)
+    g_rate = y[3] * ux + y[4] * uy + y[5] * uz
     t = 0.0
-    g_h, g_rate = _height_and_rate(y, p, fast_air)
     apogee[0] = 0.0
     apogee[1:7] = y
     apogee[7] = g_h
@@ -512,6 +542,7 @@ def _fly_one(
             h = t_max - t
         f0[:] = k[0]
         _rk_step(y, h, k, tmp, y_new, inv_beta, p, fast_air)
+        n_h, ux, uy, uz, air_density = _deriv_and_air(y_new, k[6], inv_beta, p, fast_air)
         err = _error_norm(y, y_new, k, h, tol)
         if err > 1.0:
             h *= _rejected_step_factor(err)
@@ -524,7 +555,7 @@ def _fly_one(
         # accepted: events inside [t, t + h], on the step's dense output
         t_stop = h
         event = -1
-        n_h, n_rate = _height_and_rate(y_new, p, fast_air)
+        n_rate = y_new[3] * ux + y_new[4] * uy + y_new[5] * uz
         if climbing and n_rate <= 0.0:
             tau = _locate_event(y, f0, y_new, k[6], h, g_rate, n_rate, 1, 0.0, y_ev, p, fast_air)
             apogee[0] = t + tau
@@ -565,7 +596,7 @@ def _fly_one(
         if not climbing and g_rate > 0.0:
             climbing = True
         if (terminal_tau > 0.0 and stop_at_ground and not climbing
-                and _is_terminal(y, g_h, inv_beta, terminal_tau, p, fast_air)):
+                and _is_terminal(y, g_h, ux, uy, uz, air_density, inv_beta, terminal_tau, p)):
             status = STATUS_TERMINAL
             break
         factor = _accepted_step_factor(err, err_before, rejected)
@@ -987,6 +1018,36 @@ def terminal_time_scale(lat_deg, lon_deg, inv_beta_m2_kg, model: EarthModel) -> 
     return g_s, np.sqrt(TERMINAL_G_REF_MPS2 * np.asarray(inv_beta_m2_kg, float) / g_s)
 
 
+@numba.njit(cache=True)
+def _interp_on_grid(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """``np.interp(x, xp, fp)`` bit for bit (its arithmetic: the slope of the cell times the
+    offset in it, NaN handling included) for ``xp`` ascending and nearly evenly spaced (the
+    heights of :func:`hoplon.core.earth.terminal_fall_table`): each cell is found from one
+    division and checked against its ends, not by a binary search through the table."""
+    n = xp.shape[0]
+    out = np.empty(x.shape[0])
+    for i in range(x.shape[0]):
+        v = x[i]
+        if not v >= xp[0] or v > xp[n - 1]:  # NaN, or outside: np.interp's NaN and end values
+            out[i] = v if math.isnan(v) else (fp[0] if v < xp[0] else fp[n - 1])
+            continue
+        j = min(int((v - xp[0]) / (xp[n - 1] - xp[0]) * (n - 1)), n - 1)
+        while xp[j] > v:
+            j -= 1
+        while j < n - 1 and xp[j + 1] <= v:
+            j += 1
+        if j == n - 1 or xp[j] == v:
+            out[i] = fp[j]
+            continue
+        slope = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j])
+        out[i] = slope * (v - xp[j]) + fp[j]
+        if math.isnan(out[i]):  # np.interp then tries from the other end
+            out[i] = slope * (v - xp[j + 1]) + fp[j + 1]
+            if math.isnan(out[i]) and fp[j] == fp[j + 1]:
+                out[i] = fp[j]
+    return out
+
+
 def _finish_terminal(status, t_end, y_end, inv_b, t_max, ground_alt_m, model: EarthModel):
     """Finish in closed form the fall of the bodies that stopped in their terminal descent
     (:data:`STATUS_TERMINAL`): they fall along the local vertical at their local terminal
@@ -1027,18 +1088,20 @@ def _finish_terminal(status, t_end, y_end, inv_b, t_max, ground_alt_m, model: Ea
     # a horizontal speed left at the start decays within v_t / g: it carries the body that far
     v_horizontal = y_end[idx, 3:] + v_down[:, None] * R[:, 2, :]
     carry = v_horizontal * (terminal_speed(h) / g_s)[:, None]
-    s_start = np.interp(h, table.z_m, table.S)
+    s_start = _interp_on_grid(h, table.z_m, table.S)
     vt_ground = terminal_speed(ground)
-    fall_s = scale * (s_start - np.interp(ground, table.z_m, table.S)) - (v_down - vt_ground) / (2.0 * g_s)
+    fall_s = scale * (s_start - _interp_on_grid(ground, table.z_m, table.S)) - (v_down - vt_ground) / (2.0 * g_s)
     lands = t_end[idx] + fall_s <= tmax
     # in the air at t_max: the height the quasi-steady fall reaches (lag correction neglected there)
-    end_h = np.where(lands, ground, np.interp(s_start - (tmax - t_end[idx]) / scale, table.S, table.z_m))
+    aloft = np.flatnonzero(~lands)
+    end_h = ground.copy()
+    end_h[aloft] = np.interp(s_start[aloft] - (tmax[aloft] - t_end[idx][aloft]) / scale[aloft], table.S, table.z_m)
     t_end[idx] = np.where(lands, t_end[idx] + fall_s, tmax)
     status[idx] = np.where(lands, STATUS_IMPACT, STATUS_TIMEOUT)
     vt = np.where(lands, vt_ground, terminal_speed(end_h))
     # Coriolis: east by 2 omega cos(lat) / g times the integral of v_t over the height fallen
     speed_integral = np.sqrt(g_s / (TERMINAL_G_REF_MPS2 * inv_b[idx])) * (
-        np.interp(h, table.z_m, table.V) - np.interp(end_h, table.z_m, table.V))
+        _interp_on_grid(h, table.z_m, table.V) - _interp_on_grid(end_h, table.z_m, table.V))
     east = 2.0 * model.omega_rad_s * np.cos(np.radians(lat)) / g_s * speed_integral
     y_end[idx, :3] = np.atleast_2d(geodetic_to_ecef(lat, lon, end_h, earth=model)) + east[:, None] * R[:, 0, :] + carry
     y_end[idx, 3:] = -vt[:, None] * R[:, 2, :]

@@ -26,6 +26,7 @@ from hoplon.core.debris import (
     CASUALTY_ENERGY_J,
     Footprint,
     FragmentCloud,
+    _median,
     fall,
     footprint,
     fragment_cloud,
@@ -95,7 +96,7 @@ def run_debris(world, kills: list[dict], interceptor_falls: list[dict], rng: np.
     type, time_s, r (ECEF), v; ``interceptor_falls``: dicts with interceptor_id,
     break_time_s, land_time_s, lat_deg, lon_deg, mass_kg."""
     n_frag = world.scenario.debris.fragments
-    parts: dict[str, list] = {name: [] for name in DEBRIS_SCHEMA.names}
+    parts: dict[str, list] = {name: [] for name in DEBRIS_SCHEMA.names}  # blocks of rows: arrays or lists
     clouds = []
     if kills:
         r, v, m, a, beta, cid, t0, count = [], [], [], [], [], [], [], []
@@ -119,36 +120,35 @@ def run_debris(world, kills: list[dict], interceptor_falls: list[dict], rng: np.
         land = fall(all_cloud, earth=world.earth, wind=_wind(world))
         which, t_break = np.concatenate(cid), np.concatenate(t0)
         frag = np.concatenate([np.arange(x.size) for x in m])
-        parts["cloud_id"] += [clouds[k]["object_id"] for k in which]
-        parts["source"] += ["kill"] * which.size
-        parts["fragment"] += frag.tolist()
-        parts["break_time_s"] += t_break.tolist()
-        parts["land_time_s"] += (t_break + land.fall_time_s).tolist()
-        parts["lat_deg"] += land.lat_deg.tolist()
-        parts["lon_deg"] += land.lon_deg.tolist()
-        parts["mass_kg"] += all_cloud.mass_kg.tolist()
-        parts["represents"] += np.concatenate(count).tolist()
-        parts["beta_kg_m2"] += all_cloud.beta_kg_m2.tolist()
-        parts["impact_speed_mps"] += land.impact_speed_mps.tolist()
-        parts["energy_j"] += land.energy_j.tolist()
-        parts["hazardous"] += (land.landed & (land.energy_j > CASUALTY_ENERGY_J)).tolist()
-        parts["landed"] += land.landed.tolist()
+        kill_rows = {
+            "cloud_id": [clouds[k]["object_id"] for k in which], "source": ["kill"] * which.size, "fragment": frag,
+            "break_time_s": t_break, "land_time_s": t_break + land.fall_time_s, "lat_deg": land.lat_deg,
+            "lon_deg": land.lon_deg, "mass_kg": all_cloud.mass_kg, "represents": np.concatenate(count),
+            "beta_kg_m2": all_cloud.beta_kg_m2, "impact_speed_mps": land.impact_speed_mps, "energy_j": land.energy_j,
+            "hazardous": land.landed & (land.energy_j > CASUALTY_ENERGY_J), "landed": land.landed,
+        }
+        for name, block in kill_rows.items():
+            parts[name].append(block)
+    fall_rows: dict[str, list] = {name: [] for name in DEBRIS_SCHEMA.names}
     for f in interceptor_falls:
-        parts["cloud_id"].append(f["interceptor_id"])
-        parts["source"].append("interceptor")
-        parts["fragment"].append(0)
-        parts["break_time_s"].append(f["break_time_s"])
-        parts["land_time_s"].append(f["land_time_s"])
-        parts["lat_deg"].append(f["lat_deg"])
-        parts["lon_deg"].append(f["lon_deg"])
-        parts["mass_kg"].append(f["mass_kg"])
-        parts["represents"].append(1.0)
-        parts["beta_kg_m2"].append(f["beta_kg_m2"])
-        parts["impact_speed_mps"].append(f["impact_speed_mps"])
-        parts["energy_j"].append(0.5 * f["mass_kg"] * f["impact_speed_mps"] ** 2)
-        parts["hazardous"].append(0.5 * f["mass_kg"] * f["impact_speed_mps"] ** 2 > CASUALTY_ENERGY_J)
-        parts["landed"].append(math.isfinite(f["land_time_s"]))
-    table = pa.table(parts, schema=DEBRIS_SCHEMA)
+        fall_rows["cloud_id"].append(f["interceptor_id"])
+        fall_rows["source"].append("interceptor")
+        fall_rows["fragment"].append(0)
+        fall_rows["break_time_s"].append(f["break_time_s"])
+        fall_rows["land_time_s"].append(f["land_time_s"])
+        fall_rows["lat_deg"].append(f["lat_deg"])
+        fall_rows["lon_deg"].append(f["lon_deg"])
+        fall_rows["mass_kg"].append(f["mass_kg"])
+        fall_rows["represents"].append(1.0)
+        fall_rows["beta_kg_m2"].append(f["beta_kg_m2"])
+        fall_rows["impact_speed_mps"].append(f["impact_speed_mps"])
+        fall_rows["energy_j"].append(0.5 * f["mass_kg"] * f["impact_speed_mps"] ** 2)
+        fall_rows["hazardous"].append(0.5 * f["mass_kg"] * f["impact_speed_mps"] ** 2 > CASUALTY_ENERGY_J)
+        fall_rows["landed"].append(math.isfinite(f["land_time_s"]))
+    for name, block in fall_rows.items():
+        parts[name].append(block)
+    table = pa.table([pa.concat_arrays([pa.array(block, type=field.type) for block in parts[field.name]])
+                      for field in DEBRIS_SCHEMA], schema=DEBRIS_SCHEMA)
     return table, _summaries(world, table, events)
 
 
@@ -189,7 +189,7 @@ def _summaries(world, table: pa.Table, events: list[Event]) -> list[dict]:
                 f"{summary['footprint95_area_km2']:.0f} km2" if source == "kill" else f"spent interceptor {cid}")
         if found:
             what += "; places: " + ", ".join(f"{p['name']} ({p['population']:,})" for p in found[:4])
-        events.append(Event(float(np.median(t_land)), "debris_landed", str(cid), fp.median_lat_deg, fp.median_lon_deg, 0.0,
+        events.append(Event(float(_median(t_land)), "debris_landed", str(cid), fp.median_lat_deg, fp.median_lon_deg, 0.0,
                             f"{what}; near {summary['near']}"))
     return out
 
