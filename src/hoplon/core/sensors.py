@@ -35,7 +35,7 @@ from hoplon.core import radar
 from hoplon.core.earth import EarthModel, earth_model
 from hoplon.core.frames import enu_rotation, geodetic_to_ecef
 
-__all__ = ["RadarArray", "Observation", "observe", "pair_snr_db", "aspect_angle_rad", "rcs_by_aspect_m2", "Coverage", "coverage"]
+__all__ = ["RadarArray", "Observation", "observe", "possibly_visible", "pair_snr_db", "aspect_angle_rad", "rcs_by_aspect_m2", "Coverage", "coverage"]
 
 
 @dataclass(frozen=True)
@@ -204,6 +204,36 @@ def observe(
         if c.size and rcs is not None:
             snr[vis_sel] = _search_snr_db(radars, j, rcs[vis_sel], rg[c])
     return Observation(rng, az, el, rdot, visible, in_search, snr)
+
+
+_COARSE_SLACK = 1e-6
+""":func:`possibly_visible`'s margin: 1e-6 of the range limits (plus a metre) and of the
+sines and cosines of the angle limits, far above the rounding of either computation."""
+
+
+def possibly_visible(
+    radars: RadarArray, j: int, target_ecef_m: np.ndarray, *, earth: str | EarthModel = "wgs84"
+) -> np.ndarray:
+    """Which of P targets (ECEF, (P, 3) m) radar ``j`` could see: its range limits and
+    field of view tested with dot products and a margin (:data:`_COARSE_SLACK`), no
+    angles and no line of sight. True wherever :func:`observe` finds a target visible
+    (and sometimes where it does not), so :func:`observe` need only run on these."""
+    site = radars.position_ecef_m(earth_model(earth))[j]
+    rot = np.asarray(enu_rotation(radars.lat_deg[j], radars.lon_deg[j])).reshape(3, 3)
+    east, north, up = rot @ (np.atleast_2d(np.asarray(target_ecef_m, dtype=float)) - site).T
+    rg = np.sqrt(east * east + north * north + up * up)
+    lo = float(radars.min_range_m[j]) * (1.0 - _COARSE_SLACK) - 1.0
+    hi = float(radars.max_range_m[j]) * (1.0 + _COARSE_SLACK) + 1.0
+    # sin(elevation) = up / range within the elevation band (limits clipped to +-90 deg)
+    sin_lo = math.sin(min(max(float(radars.elevation_min_rad[j]), -0.5 * math.pi), 0.5 * math.pi))
+    sin_hi = math.sin(min(max(float(radars.elevation_max_rad[j]), -0.5 * math.pi), 0.5 * math.pi))
+    ok = (rg >= lo) & (rg <= hi) & (up >= (sin_lo - _COARSE_SLACK) * rg) & (up <= (sin_hi + _COARSE_SLACK) * rg)
+    half = float(radars.azimuth_half_width_rad[j])
+    if half < math.pi:
+        # cos(azimuth - boresight) = (east, north) . (sin, cos)(boresight) / horizontal range
+        bore = float(radars.boresight_rad[j])
+        ok &= east * math.sin(bore) + north * math.cos(bore) >= (math.cos(half) - _COARSE_SLACK) * np.hypot(east, north)
+    return ok
 
 
 def pair_snr_db(radars: RadarArray, radar_index: np.ndarray, range_m: np.ndarray, rcs_m2: np.ndarray) -> np.ndarray:

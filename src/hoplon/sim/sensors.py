@@ -41,6 +41,7 @@ from hoplon.core.sensors import (
     measurement_sigmas,
     observe,
     pair_snr_db,
+    possibly_visible,
     rcs_by_aspect_m2,
 )
 from hoplon.errors import ScenarioError
@@ -230,21 +231,22 @@ def _scan_times(windows, period: float, phase: float) -> np.ndarray:
     return np.concatenate(out) if out else np.empty(0)
 
 
-def _segments_first_flag(group: np.ndarray, visible: np.ndarray, flag: np.ndarray) -> np.ndarray:
-    """For pairs sorted by (group, scan): True where an earlier pair of the same run of
-    consecutive visible pairs of the same group had ``flag`` set (exclusive prefix OR)."""
+def _after_first_in_run(group: np.ndarray, pair: np.ndarray, flag: np.ndarray) -> np.ndarray:
+    """For the visible pairs ``pair`` (indices, increasing) of pairs sorted by (group,
+    scan): True where an earlier pair of the same run -- consecutive pairs of the same
+    ``group``, all visible -- had ``flag`` set (an exclusive prefix OR)."""
     n = group.shape[0]
     if n == 0:
         return np.zeros(0, bool)
     new_run = np.ones(n, dtype=bool)
-    new_run[1:] = (group[1:] != group[:-1]) | ~visible[1:] | ~visible[:-1]
+    new_run[1:] = (group[1:] != group[:-1]) | (pair[1:] != pair[:-1] + 1)
     run_id = np.cumsum(new_run) - 1
-    f = (flag & visible).astype(np.int64)
+    f = flag.astype(np.int64)
     # exclusive cumulative sum within each run
     csum = np.cumsum(f)
-    start_csum = csum[np.flatnonzero(new_run)] - f[np.flatnonzero(new_run)]
-    before = csum - f - start_csum[run_id]
-    return visible & (before > 0)
+    start = np.flatnonzero(new_run)
+    before = csum - f - (csum[start] - f[start])[run_id]
+    return before > 0
 
 
 # --------------------------------------------------------------------------- infrared
@@ -348,76 +350,66 @@ def _radar_detections(world, store: TruthStore, objects: ObjectTable, network: S
             kept[draw[flying]] = True
             draw = (np.cumsum(kept) - 1)[draw[flying]]
             r, v = store.state_at(o_idx, t)
-        nose, broad, tail, swer = objects.signature_arrays(o_idx, t)
-        # the geometry only of the pairs within the radar's reach (a margin over the
-        # rounding of its local frame): the others are out of range, not visible; the
-        # aspect, RCS and SNR only of the visible ones
-        reach = float(radars.max_range_m[ri]) * (1.0 + 1e-9) + 1.0
-        near = np.flatnonzero(np.einsum("ij,ij->i", r - site, r - site) <= reach * reach)
-        obs = _scatter(observe(radars, idx[near], r[near], v[near], None, earth=world.earth), near, t.shape[0])
-        vis = np.flatnonzero(obs.visible)
-        rcs = rcs_by_aspect_m2(aspect_angle_rad(r[vis], v[vis], site), nose[vis], broad[vis], tail[vis])
-        obs.snr_db[vis] = pair_snr_db(radars, idx[vis], obs.range_m[vis], rcs)
+        # the geometry only of the pairs the radar could see (its range limits and field
+        # of view, with a margin); the aspect, RCS, SNR and detection only of the visible
+        # ones. ``vis``: the visible pairs, in pair order
         n = t.shape[0]
-        fluct = np.where(swer == 1, rng.exponential(1.0, n)[draw], 1.0)
-        u = rng.random(n)[draw]
+        cand = np.flatnonzero(possibly_visible(radars, ri, r, earth=world.earth))
+        obs = observe(radars, idx[cand], r[cand], v[cand], None, earth=world.earth)
+        vis = cand[obs.visible]
+        obs = Observation(*(x[obs.visible] for x in obs))  # (of the visible pairs)
+        o_vis, t_vis = o_idx[vis], t[vis]
+        nose, broad, tail, swer = objects.signature_arrays(o_vis, t_vis)
+        rcs = rcs_by_aspect_m2(aspect_angle_rad(r[vis], v[vis], site), nose, broad, tail)
+        snr_db = pair_snr_db(radars, idx[vis], obs.range_m, rcs)
+        # every pair's draws (in their draw order), of which the visible pairs' are used
+        fluct = np.where(swer == 1, rng.exponential(1.0, n)[draw[vis]], 1.0)
+        u = rng.random(n)[draw[vis]]
         noise = rng.standard_normal((n, 4))
         fluct_db = 10.0 * np.log10(np.maximum(fluct, 1e-300))
-        cued = cue_time[o_idx] <= t
-        searchable = obs.in_search | (cued & obs.visible)
-        search_snr = obs.snr_db + fluct_db + np.where(cued, network.cue_gain_db[ri], 0.0)
-        track_snr = obs.snr_db + fluct_db + network.track_gain_db[ri]
+        cued = cue_time[o_vis] <= t_vis
+        searchable = obs.in_search | cued
+        search_snr = snr_db + fluct_db + np.where(cued, network.cue_gain_db[ri], 0.0)
+        track_snr = snr_db + fluct_db + network.track_gain_db[ri]
         pfa, npulse = float(radars.pfa[ri]), int(radars.n_pulses[ri])
-        pd_search = np.zeros(n)  # Pd only where the radar can see the object
-        pd_track = np.zeros(n)
-        if vis.size:  # both dwells' in one call
-            pd = radar.detection_probability(np.concatenate([search_snr[vis], track_snr[vis]]), pfa, swerling=0, n_pulses=npulse)
-            pd_search[vis], pd_track[vis] = pd[: vis.size], pd[vis.size :]
-        search_det = searchable & (u < pd_search)
+        pd = (  # both dwells' in one call
+            radar.detection_probability(np.concatenate([search_snr, track_snr]), pfa, swerling=0, n_pulses=npulse)
+            if vis.size else np.empty(0)
+        )
+        search_det = searchable & (u < pd[: vis.size])
         # track dwells follow a first detection in the same run of consecutive visible scans
-        tracking = _segments_first_flag(o_idx, obs.visible, search_det)
-        det = np.where(tracking, obs.visible & (u < pd_track), search_det)
-        snr_eff = np.where(tracking, track_snr, search_snr)
-        mode = np.where(tracking, MODE_TRACK, np.where(cued, MODE_CUED, MODE_SEARCH)).astype(np.int8)
-        d = np.flatnonzero(det)
-        stat["opportunities"] = int(np.sum(obs.visible))
+        tracking = _after_first_in_run(o_vis, vis, search_det)
+        det = np.where(tracking, u < pd[vis.size :], search_det)
+        d = np.flatnonzero(det)  # (among the visible pairs)
+        snr_eff = np.where(tracking[d], track_snr[d], search_snr[d])
+        mode = np.where(tracking[d], MODE_TRACK, np.where(cued[d], MODE_CUED, MODE_SEARCH)).astype(np.int8)
+        stat["opportunities"] = int(vis.size)
         stat["detections"] = int(d.size)
-        s_r, s_az, s_el, s_rr = measurement_sigmas(radars, idx[d], snr_eff[d])
-        noise_d = noise[draw[d]]
+        s_r, s_az, s_el, s_rr = measurement_sigmas(radars, idx[vis[d]], snr_eff)
+        noise_d = noise[draw[vis[d]]]
         meas_r = obs.range_m[d] + noise_d[:, 0] * s_r
         meas_az = np.mod(obs.azimuth_rad[d] + noise_d[:, 1] * s_az, 2 * math.pi)
         meas_el = obs.elevation_rad[d] + noise_d[:, 2] * s_el
         meas_rr = np.where(radars.range_rate[ri], obs.range_rate_mps[d] + noise_d[:, 3] * s_rr, np.nan)
         parts.append({
-            "time_s": t[d], "sensor": ri, "object": o_idx[d],
+            "time_s": t_vis[d], "sensor": ri, "object": o_vis[d],
             "range_m": meas_r, "azimuth_rad": meas_az, "elevation_rad": meas_el, "range_rate_mps": meas_rr,
-            "snr_db": snr_eff[d], "sigma_range_m": s_r, "sigma_azimuth_rad": s_az, "sigma_elevation_rad": s_el,
-            "mode": mode[d],
+            "snr_db": snr_eff, "sigma_range_m": s_r, "sigma_azimuth_rad": s_az, "sigma_elevation_rad": s_el,
+            "mode": mode,
         })
         # first detection of each object by this radar (pairs by object, then time),
         # in time order, then object order
-        firsts = d[np.unique(o_idx[d], return_index=True)[1]]
-        for k in firsts[np.argsort(t[firsts], kind="stable")]:
-            o = int(o_idx[k])
-            geo = ecef_to_geodetic(r[k], earth=world.earth)
-            events.append(Event(float(t[k]), "first_detection", objects.object_id[o], float(geo.lat_deg), float(geo.lon_deg),
-                                float(geo.alt_m), f"by {sid} ({MODES[mode[k]]}, {obs.range_m[k] / 1e3:.0f} km, SNR {snr_eff[k]:.1f} dB)"))
+        firsts = np.unique(o_vis[d], return_index=True)[1]
+        for k in firsts[np.argsort(t_vis[d][firsts], kind="stable")]:
+            o, p = int(o_vis[d[k]]), vis[d[k]]
+            geo = ecef_to_geodetic(r[p], earth=world.earth)
+            events.append(Event(float(t[p]), "first_detection", objects.object_id[o], float(geo.lat_deg), float(geo.lon_deg),
+                                float(geo.alt_m),
+                                f"by {sid} ({MODES[mode[k]]}, {obs.range_m[d[k]] / 1e3:.0f} km, SNR {snr_eff[k]:.1f} dB)"))
         fa = _false_alarms(radars, ri, scans, network.mechanical[ri], float(false_alarms_per_scan[ri]), rng)
         stat["false_alarms"] = len(fa["mode"])
         parts.append(fa)
     return _detections_table(parts, [str(r) for r in network.radar_id], objects.object_id), stats
-
-
-def _scatter(obs: Observation, rows: np.ndarray, n: int) -> Observation:
-    """``obs`` of pairs ``rows`` of n as an observation of all n (the others not visible)."""
-    if rows.size == n:
-        return obs
-    out = []
-    for x in obs:
-        full = np.zeros(n, bool) if x.dtype == bool else np.full(n, np.nan)
-        full[rows] = x
-        out.append(full)
-    return Observation(*out)
 
 
 def _false_alarms(radars: RadarArray, ri: int, scans: np.ndarray, mechanical: bool, mean: float, rng) -> dict:
