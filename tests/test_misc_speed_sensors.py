@@ -1,4 +1,5 @@
-"""The quick coverage test that picks the pairs :func:`observe` runs on.
+"""The sensors' shortcuts: the quick coverage test that picks the pairs :func:`observe`
+runs on, and the measurement sigmas with the SNR converted once.
 
 ``possibly_visible`` must keep every target :func:`observe` finds visible (the engine
 drops the others before observing), including targets placed exactly on the field of
@@ -13,8 +14,10 @@ import math
 import numpy as np
 import pymap3d
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_sensors_sim import GEOD, WGS84, _radar_array, radar_and_targets
 
+from hoplon.core import radar
 from hoplon.core.sensors import observe, possibly_visible
 
 OUTSIDE_RAD = math.radians(0.5)  # clearly outside an angle limit
@@ -86,3 +89,28 @@ def test_possibly_visible_drops_targets_clearly_outside(case):
         rng.append(radar.min_range_m * (1.0 - OUTSIDE_REL) - 10.0)
     r = _aer_targets(radar, np.array(az), np.array(el), np.array(rng))
     assert not np.any(possibly_visible(_radar_array(radar), 0, r))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.floats(-10.0, 60.0), min_size=1, max_size=20), st.floats(1e5, 1e8), st.floats(1e-3, 0.1),
+    st.floats(0.0, 30.0), st.floats(0.0, 1e-3), st.floats(0.01, 0.3), st.floats(1e-3, 0.1), st.floats(0.0, 2.0),
+)
+def test_measurement_sigmas_are_the_single_sigmas(snr_db, bandwidth, beamwidth, range_floor, angle_floor, wavelength,
+                                                  dwell, rate_floor):
+    """radar.measurement_sigmas (the SNR converted once) returns the bits of
+    range_sigma_m, angle_sigma_rad and range_rate_sigma_mps; no range rate without a
+    wavelength and dwell."""
+    snr = np.array(snr_db)
+    s_r, s_az, s_el, s_rr = radar.measurement_sigmas(
+        snr, bandwidth_hz=bandwidth, beamwidth_az_rad=beamwidth, beamwidth_el_rad=2.0 * beamwidth,
+        range_floor_m=range_floor, angle_floor_rad=angle_floor, wavelength_m=wavelength, dwell_time_s=dwell,
+        range_rate_floor_mps=rate_floor,
+    )
+    np.testing.assert_array_equal(s_r, radar.range_sigma_m(bandwidth, snr, floor_m=range_floor))
+    np.testing.assert_array_equal(s_az, radar.angle_sigma_rad(beamwidth, snr, floor_rad=angle_floor))
+    np.testing.assert_array_equal(s_el, radar.angle_sigma_rad(2.0 * beamwidth, snr, floor_rad=angle_floor))
+    np.testing.assert_array_equal(s_rr, radar.range_rate_sigma_mps(wavelength, dwell, snr, floor_mps=rate_floor))
+    *_, none = radar.measurement_sigmas(snr, bandwidth_hz=bandwidth, beamwidth_az_rad=beamwidth,
+                                        beamwidth_el_rad=beamwidth)
+    assert none is None

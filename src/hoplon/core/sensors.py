@@ -258,16 +258,20 @@ def _search_snr_db(radars: RadarArray, j: int, rcs_m2: np.ndarray, range_m: np.n
     )
 
 
-def measurement_sigmas(radars: RadarArray, radar_index: np.ndarray, snr_db: np.ndarray):
-    """Range (m), azimuth and elevation (rad) and range-rate (m/s) sigmas at ``snr_db``."""
+def measurement_sigmas(radars: RadarArray, radar_index: np.ndarray, snr_db: np.ndarray, *, range_rate: bool = True):
+    """Range (m), azimuth and elevation (rad) and range-rate (m/s; None without
+    ``range_rate``) sigmas at ``snr_db`` (:func:`hoplon.core.radar.measurement_sigmas`)."""
     idx = np.asarray(radar_index, dtype=np.int64)
-    s_r = radar.range_sigma_m(radars.bandwidth_hz[idx], snr_db, floor_m=radars.range_floor_m[idx])
-    s_az = radar.angle_sigma_rad(radars.beamwidth_az_rad[idx], snr_db, floor_rad=radars.angle_floor_rad[idx])
-    s_el = radar.angle_sigma_rad(radars.beamwidth_el_rad[idx], snr_db, floor_rad=radars.angle_floor_rad[idx])
-    s_rr = radar.range_rate_sigma_mps(
-        radars.wavelength_m[idx], radars.dwell_time_s[idx], snr_db, floor_mps=radars.range_rate_floor_mps[idx]
+    doppler = {
+        "wavelength_m": radars.wavelength_m[idx], "dwell_time_s": radars.dwell_time_s[idx],
+        "range_rate_floor_mps": radars.range_rate_floor_mps[idx],
+    } if range_rate else {}
+    sigmas = radar.measurement_sigmas(
+        snr_db, bandwidth_hz=radars.bandwidth_hz[idx], beamwidth_az_rad=radars.beamwidth_az_rad[idx],
+        beamwidth_el_rad=radars.beamwidth_el_rad[idx], range_floor_m=radars.range_floor_m[idx],
+        angle_floor_rad=radars.angle_floor_rad[idx], **doppler,
     )
-    return np.asarray(s_r), np.asarray(s_az), np.asarray(s_el), np.asarray(s_rr)
+    return tuple(None if s is None else np.asarray(s) for s in sigmas)
 
 
 class Coverage(NamedTuple):

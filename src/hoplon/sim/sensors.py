@@ -431,7 +431,7 @@ def _false_alarms(radars: RadarArray, ri: int, scans: np.ndarray, mechanical: bo
         t = t + np.mod(az - bore, 2 * math.pi) / (2 * math.pi) * float(radars.scan_period_s[ri])
     snr = np.asarray(radar.noise_snr_db(rng, n, float(radars.pfa[ri]))) if n else np.empty(0)
     idx = np.full(n, ri)
-    s_r, s_az, s_el, _ = measurement_sigmas(radars, idx, snr) if n else (np.empty(0),) * 4
+    s_r, s_az, s_el, _ = measurement_sigmas(radars, idx, snr, range_rate=False) if n else (np.empty(0),) * 4
     return {
         "time_s": t, "sensor": ri, "object": np.full(n, -1), "range_m": rng_m, "azimuth_rad": az,
         "elevation_rad": el, "range_rate_mps": np.full(n, np.nan), "snr_db": snr, "sigma_range_m": s_r,
