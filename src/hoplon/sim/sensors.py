@@ -252,6 +252,20 @@ def _after_first_in_run(group: np.ndarray, pair: np.ndarray, flag: np.ndarray) -
 # --------------------------------------------------------------------------- infrared
 
 
+def _boost_heights(store: TruthStore, objects: ObjectTable, missiles: list[int], earth) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per missile: times every half second or less from launch to burnout (s) and its
+    heights then (m), all interpolated in one call."""
+    times = []
+    for i in missiles:
+        t0, t1 = objects.launch_time_s[i], objects.switch_time_s[i]
+        times.append(np.linspace(t0, t1, max(2, int(math.ceil((t1 - t0) / 0.5)) + 1)))
+    if not times:
+        return []
+    r, _ = store.state_at(np.repeat(missiles, [t.size for t in times]), np.concatenate(times))
+    alt = np.asarray(ecef_to_geodetic(r, earth=earth).alt_m)
+    return list(zip(times, np.split(alt, np.cumsum([t.size for t in times])[:-1])))
+
+
 def _launch_reports(world, store: TruthStore, objects: ObjectTable, network: SensorNetwork, rng, events):
     """Space-based launch reports of every missile; returns (table, cue time per object)."""
     n_obj = len(objects)
@@ -259,12 +273,9 @@ def _launch_reports(world, store: TruthStore, objects: ObjectTable, network: Sen
     rows = []
     missiles = [i for i in range(n_obj) if objects.kind[i] == "ballistic_missile"]
     m = world.ballistic
+    boosts = _boost_heights(store, objects, missiles, world.earth) if len(network.ir) else []
     for s, (sid, kind) in enumerate(zip(network.ir_id, network.ir)):
-        for i in missiles:
-            t0, t1 = objects.launch_time_s[i], objects.switch_time_s[i]  # boost: launch to burnout
-            times = np.linspace(t0, t1, max(2, int(math.ceil((t1 - t0) / 0.5)) + 1))
-            r, _ = store.state_at(np.full(times.shape, i), times)
-            alt = np.asarray(ecef_to_geodetic(r, earth=world.earth).alt_m)
+        for i, (times, alt) in zip(missiles, boosts):
             above = np.flatnonzero(alt >= kind.min_altitude_m)
             seen = rng.random() < kind.detection_probability
             d_t, d_e, d_n, d_h = rng.standard_normal(4)
