@@ -219,21 +219,26 @@ def possibly_visible(
     angles and no line of sight. True wherever :func:`observe` finds a target visible
     (and sometimes where it does not), so :func:`observe` need only run on these."""
     site = radars.position_ecef_m(earth_model(earth))[j]
-    rot = np.asarray(enu_rotation(radars.lat_deg[j], radars.lon_deg[j])).reshape(3, 3)
-    east, north, up = rot @ (np.atleast_2d(np.asarray(target_ecef_m, dtype=float)) - site).T
-    rg = np.sqrt(east * east + north * north + up * up)
+    d = np.atleast_2d(np.asarray(target_ecef_m, dtype=float)) - site
     lo = float(radars.min_range_m[j]) * (1.0 - _COARSE_SLACK) - 1.0
     hi = float(radars.max_range_m[j]) * (1.0 + _COARSE_SLACK) + 1.0
+    # first the range limit, then the angles of the targets within it
+    out = np.zeros(d.shape[0], dtype=bool)
+    near = np.flatnonzero(np.einsum("ij,ij->i", d, d) <= hi * hi)
+    rot = np.asarray(enu_rotation(radars.lat_deg[j], radars.lon_deg[j])).reshape(3, 3)
+    east, north, up = rot @ d[near].T
+    rg = np.sqrt(east * east + north * north + up * up)
     # sin(elevation) = up / range within the elevation band (limits clipped to +-90 deg)
     sin_lo = math.sin(min(max(float(radars.elevation_min_rad[j]), -0.5 * math.pi), 0.5 * math.pi))
     sin_hi = math.sin(min(max(float(radars.elevation_max_rad[j]), -0.5 * math.pi), 0.5 * math.pi))
-    ok = (rg >= lo) & (rg <= hi) & (up >= (sin_lo - _COARSE_SLACK) * rg) & (up <= (sin_hi + _COARSE_SLACK) * rg)
+    ok = (rg >= lo) & (up >= (sin_lo - _COARSE_SLACK) * rg) & (up <= (sin_hi + _COARSE_SLACK) * rg)
     half = float(radars.azimuth_half_width_rad[j])
     if half < math.pi:
         # cos(azimuth - boresight) = (east, north) . (sin, cos)(boresight) / horizontal range
         bore = float(radars.boresight_rad[j])
         ok &= east * math.sin(bore) + north * math.cos(bore) >= (math.cos(half) - _COARSE_SLACK) * np.hypot(east, north)
-    return ok
+    out[near] = ok
+    return out
 
 
 def pair_snr_db(radars: RadarArray, radar_index: np.ndarray, range_m: np.ndarray, rcs_m2: np.ndarray) -> np.ndarray:
