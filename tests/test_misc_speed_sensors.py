@@ -1,5 +1,5 @@
 """The sensors' shortcuts: the quick coverage test that picks the pairs :func:`observe`
-runs on, and the measurement sigmas with the SNR converted once.
+runs on, the measurement sigmas with the SNR converted once, and the detections' order.
 
 ``possibly_visible`` must keep every target :func:`observe` finds visible (the engine
 drops the others before observing), including targets placed exactly on the field of
@@ -19,6 +19,7 @@ from test_sensors_sim import GEOD, WGS84, _radar_array, radar_and_targets
 
 from hoplon.core import radar
 from hoplon.core.sensors import observe, possibly_visible
+from hoplon.sim.sensors import _by_keys_then_range
 
 OUTSIDE_RAD = math.radians(0.5)  # clearly outside an angle limit
 OUTSIDE_REL = 1e-3  # clearly outside a range limit (relative)
@@ -114,3 +115,15 @@ def test_measurement_sigmas_are_the_single_sigmas(snr_db, bandwidth, beamwidth, 
     *_, none = radar.measurement_sigmas(snr, bandwidth_hz=bandwidth, beamwidth_az_rad=beamwidth,
                                         beamwidth_el_rad=beamwidth)
     assert none is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 80), st.integers(0, 2**32 - 1), st.booleans())
+def test_detection_order_is_the_four_key_lexsort(n, seed, coarse_ranges):
+    """The detections' order (time, sensor, object, then range among the rows equal in
+    the first three) is numpy's stable lexsort of the four keys, ties and all."""
+    draw = np.random.default_rng(seed)
+    t = draw.integers(0, 6, n).astype(float)
+    sensor, obj = draw.integers(0, 3, n), draw.integers(0, 4, n)
+    rng_m = draw.integers(0, 3, n).astype(float) if coarse_ranges else draw.uniform(0.0, 1e5, n)
+    np.testing.assert_array_equal(_by_keys_then_range(t, sensor, obj, rng_m), np.lexsort((rng_m, obj, sensor, t)))

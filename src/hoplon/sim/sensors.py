@@ -450,6 +450,20 @@ def _false_alarms(radars: RadarArray, ri: int, scans: np.ndarray, mechanical: bo
     }
 
 
+def _by_keys_then_range(time_s, sensor_rank, object_rank, range_m) -> np.ndarray:
+    """The stable order of rows by time, sensor, object, then range: sorted on the first
+    three, then the rows equal in all three (a scan's false alarms) among themselves by
+    range (the order ``np.lexsort`` gives the four keys, without sorting every range)."""
+    order = np.lexsort((object_rank, sensor_rank, time_s))
+    t, s, o = time_s[order], sensor_rank[order], object_rank[order]
+    same = (t[1:] == t[:-1]) & (s[1:] == s[:-1]) & (o[1:] == o[:-1])  # as the row before
+    if same.any():
+        group = np.cumsum(np.concatenate([[True], ~same]))
+        tied = np.flatnonzero(np.concatenate([same, [False]]) | np.concatenate([[False], same]))
+        order[tied] = order[tied][np.lexsort((range_m[order[tied]], group[tied]))]
+    return order
+
+
 def _detections_table(parts: list[dict], radar_ids: list[str], object_ids: list[str]) -> pa.Table:
     """Detections by time, then sensor id, then object id (false alarms first), then
     range. Each part holds one radar's: its index ``sensor``, the object indices
@@ -464,7 +478,7 @@ def _detections_table(parts: list[dict], radar_ids: list[str], object_ids: list[
     # the names' string order as ranks ('' of a false alarm first)
     sensor_rank = np.unique(np.asarray(radar_ids, dtype=object), return_inverse=True)[1]
     object_rank = np.unique(np.asarray(["", *object_ids], dtype=object), return_inverse=True)[1]
-    order = np.lexsort((column("range_m"), object_rank[obj], sensor_rank[sensor], column("time_s")))
+    order = _by_keys_then_range(column("time_s"), sensor_rank[sensor], object_rank[obj], column("range_m"))
     arrays = {
         "sensor_id": pa.array(radar_ids, pa.string()).take(sensor[order]),
         "object_id": pa.array([None, *object_ids], pa.string()).take(obj[order]),
