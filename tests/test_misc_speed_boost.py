@@ -3,8 +3,8 @@
 Kept rises must change nothing: the recorded nodes start at rest at the launch point and
 end the rise at :func:`vertical_rise`'s state; a flight with a kept rise, one given the
 rise and one recording its nodes reach bit-identical burnouts; the arrays handed out are
-the caller's (changing them changes no later flight); and the burnout still matches the
-reference gravity turn of ``test_ballistic`` (an independent scipy integration).
+the caller's (changing them changes no later flight). (The boost's accuracy against an
+independent integration is ``test_ballistic``'s.)
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import reference_physics as ref
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_ballistic import BOOST, _boost_params
@@ -23,7 +22,7 @@ from hoplon.core.frames import geodetic_to_ecef
 LAUNCH = (34.3, 47.1, 1300.0)
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(st.floats(1.0, 12.0), st.floats(20.0, 100.0), st.floats(0.0, 2.0 * math.pi), st.floats(1.0, 20.0))
 def test_kept_rise_changes_no_flight(kick_deg, cutoff, azimuth, rise_s):
     boost = _boost_params({**BOOST, "tv": rise_s})
@@ -46,6 +45,3 @@ def test_kept_rise_changes_no_flight(kick_deg, cutoff, azimuth, rise_s):
     np.testing.assert_array_equal(nodes.r_ecef_m[n_rise], again[0, :3])
     np.testing.assert_array_equal(nodes.v_ecef_mps[n_rise], again[0, 3:])
     np.testing.assert_array_equal(nodes.r_ecef_m[-1], recorded.r_ecef_m[0])
-    r_ref, v_ref = ref.boost_burnout(*LAUNCH, **controls, **{**BOOST, "tv": rise_s})
-    assert np.linalg.norm(kept.r_ecef_m[0] - r_ref) < 1.0
-    assert np.linalg.norm(kept.v_ecef_mps[0] - v_ref) < 0.01
