@@ -291,6 +291,32 @@ def _prepare(launch_lat_deg, launch_lon_deg, launch_alt_m, boost: BoostParameter
     return r0, k, bp, (bp.launch_mass_kg, mdot, bp.thrust_n, bp.drag_coefficient * bp.reference_area_m2, bp.vertical_rise_s)
 
 
+_RISES: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+_RISES_KEPT = 16
+
+
+def _rise(r0: np.ndarray, phys: tuple, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The vertical rises of K launches (:func:`_prepare`'s positions and physics): the
+    end-of-rise states (K, 6), and the nodes [t, r, v] of each (launch k owns rows
+    ``offsets[k]:offsets[k+1]``: its start at rest, then one per step). Kept for the
+    last few sets of launches (by the bits of the inputs): the rise does not depend on
+    the controls, and a Monte Carlo run flies the same launches in every replication,
+    in the targeting solver's flights and the engine's. Read-only."""
+    key = b"".join(np.ascontiguousarray(x).tobytes() for x in (r0, *phys, p))
+    rise = _RISES.get(key)
+    if rise is None:
+        k = r0.shape[0]
+        offsets = np.concatenate([[0], np.cumsum([1 + _n_vertical(t) for t in phys[4]])]).astype(np.int64)
+        nodes = np.empty((int(offsets[-1]), 7))
+        y_v = np.empty((k, 6))
+        kernel = _vertical_parallel if k >= _PARALLEL_MIN_LAUNCHES else _vertical_serial
+        kernel(r0, *phys, p, y_v, offsets, nodes, True)
+        if len(_RISES) >= _RISES_KEPT:
+            _RISES.clear()
+        rise = _RISES[key] = (y_v, offsets, nodes)
+    return rise
+
+
 def vertical_rise(
     launch_lat_deg: np.ndarray,
     launch_lon_deg: np.ndarray,
@@ -306,11 +332,8 @@ def vertical_rise(
     :func:`fly_boost`.
     """
     model = earth_model(earth)
-    r0, k, _, phys = _prepare(launch_lat_deg, launch_lon_deg, launch_alt_m, boost, model)
-    y_v = np.empty((k, 6))
-    kernel = _vertical_parallel if k >= _PARALLEL_MIN_LAUNCHES else _vertical_serial
-    kernel(r0, *phys, model.params(), y_v, np.zeros(k + 1, dtype=np.int64), np.empty((0, 7)), False)
-    return y_v
+    r0, _, _, phys = _prepare(launch_lat_deg, launch_lon_deg, launch_alt_m, boost, model)
+    return _rise(r0, phys, model.params())[0].copy()
 
 
 def fly_boost(
@@ -338,20 +361,23 @@ def fly_boost(
     cut = np.ascontiguousarray(np.broadcast_to(np.asarray(cutoff_s, dtype=np.float64), (k,)))
     if np.any(cut <= bp.vertical_rise_s) or np.any(cut > bp.burn_time_s * (1 + 1e-12)):
         raise ValueError("cutoff_s must lie in (vertical_rise_s, burn_time_s]")
-    n_nodes = 1 + np.array([_n_vertical(t) for t in bp.vertical_rise_s], dtype=np.int64) + _TURN_STEPS
-    offsets = np.concatenate([[0], np.cumsum(n_nodes)]).astype(np.int64) if record else np.zeros(k + 1, dtype=np.int64)
-    rec = np.empty((int(offsets[-1]), 7))
     p = model.params()
-    parallel = k >= _PARALLEL_MIN_LAUNCHES
+    offsets = np.zeros(k + 1, dtype=np.int64)
+    rec = np.empty((0, 7))
     if vertical is None or record:
-        y_v = np.empty((k, 6))
-        (_vertical_parallel if parallel else _vertical_serial)(r0, *phys, p, y_v, offsets, rec, record)
+        y_v, rise_offsets, rise_nodes = _rise(r0, phys, p)
+        if record:  # each launch's rise nodes, then its turn's
+            rise_rows = np.diff(rise_offsets)
+            offsets[1:] = np.cumsum(rise_rows + _TURN_STEPS)
+            rec = np.empty((int(offsets[-1]), 7))
+            rec[np.repeat(offsets[:-1] - rise_offsets[:-1], rise_rows) + np.arange(rise_offsets[-1])] = rise_nodes
     else:
         y_v = np.ascontiguousarray(vertical, dtype=np.float64)
         if y_v.shape != (k, 6):
             raise ValueError(f"vertical must have shape ({k}, 6), got {y_v.shape}")
     y = np.empty((k, 6))
-    (_turn_parallel if parallel else _turn_serial)(y_v, az, kick, cut, *phys, p, y, offsets, rec, record)
+    turn = _turn_parallel if k >= _PARALLEL_MIN_LAUNCHES else _turn_serial
+    turn(y_v, az, kick, cut, *phys, p, y, offsets, rec, record)
     r, v = y[:, :3].copy(), y[:, 3:].copy()
     fpa, speed = _flight_path(r, v, model)
     burnout = BurnoutState(cut.copy(), r, v, fpa, speed)

@@ -239,10 +239,13 @@ def ecef_to_geodetic(r_ecef_m: np.ndarray, *, earth: str | EarthModel = "wgs84")
     r = _points(r_ecef_m, "r_ecef_m")
     shape = r.shape[:-1]
     flat = _kernel_input(r.reshape(-1, 3))
-    n = flat.shape[0]
-    lat, lon, alt = np.empty(n), np.empty(n), np.empty(n)
+    lat, lon, alt = np.empty((3, flat.shape[0]))
     _ecef_to_geodetic_array(flat, model.a_m, model.e2, model.is_sphere, lat, lon, alt)
-    return Geodetic(_out(lat.reshape(shape)), _out(lon.reshape(shape)), _out(alt.reshape(shape)))
+    if not shape:  # one point: floats
+        return Geodetic(float(lat[0]), float(lon[0]), float(alt[0]))
+    if len(shape) == 1:
+        return Geodetic(lat, lon, alt)
+    return Geodetic(lat.reshape(shape), lon.reshape(shape), alt.reshape(shape))
 
 
 @numba.njit(cache=True)

@@ -51,6 +51,7 @@ __all__ = [
     "horizon_range_m",
     "in_field_of_view",
     "line_of_sight",
+    "measurement_sigmas",
     "noise_snr_db",
     "radar_range_m",
     "radar_snr_db",
@@ -648,10 +649,26 @@ def line_of_sight(
 # --------------------------------------------------------------------------- measurement accuracy
 
 
-def _snr_linear(snr_db: object) -> np.ndarray:
+def _root_two_snr(snr_db: object) -> np.ndarray:
+    """sqrt(2 SNR) of an SNR in dB (which must be finite)."""
     snr = _db_to_linear(_floats(snr_db, "snr_db"))
     _positive("snr (linear)", snr)
-    return snr
+    return np.sqrt(2.0 * snr)
+
+
+def _angle_sigma(beamwidth_rad, root_two_snr, floor_rad):
+    return np.hypot(beamwidth_rad / (1.6 * root_two_snr), floor_rad)
+
+
+def _range_sigma(bandwidth_hz, root_two_snr, floor_m):
+    _positive("bandwidth_hz", bandwidth_hz)
+    return np.hypot(SPEED_OF_LIGHT_MPS / (2.0 * bandwidth_hz) / root_two_snr, floor_m)
+
+
+def _range_rate_sigma(wavelength_m, dwell_time_s, root_two_snr, floor_mps):
+    _positive("wavelength_m", wavelength_m)
+    _positive("dwell_time_s", dwell_time_s)
+    return np.hypot(wavelength_m / (2.0 * dwell_time_s) / root_two_snr, floor_mps)
 
 
 def angle_sigma_rad(
@@ -668,8 +685,7 @@ def angle_sigma_rad(
     floor stands for bias-free residual errors (notional).
     """
     bw, snr, floor = _broadcast(beamwidth_rad=beamwidth_rad, snr_db=snr_db, floor_rad=floor_rad)
-    thermal = bw / (1.6 * np.sqrt(2.0 * _snr_linear(snr)))
-    return _out(np.hypot(thermal, floor))
+    return _out(_angle_sigma(bw, _root_two_snr(snr), floor))
 
 
 def range_sigma_m(
@@ -685,9 +701,7 @@ def range_sigma_m(
     Systems*, measurement accuracy; Barton), plus a notional floor.
     """
     b, snr, floor = _broadcast(bandwidth_hz=bandwidth_hz, snr_db=snr_db, floor_m=floor_m)
-    _positive("bandwidth_hz", b)
-    thermal = SPEED_OF_LIGHT_MPS / (2.0 * b) / np.sqrt(2.0 * _snr_linear(snr))
-    return _out(np.hypot(thermal, floor))
+    return _out(_range_sigma(b, _root_two_snr(snr), floor))
 
 
 def range_rate_sigma_mps(
@@ -706,10 +720,40 @@ def range_rate_sigma_mps(
     lam, t, snr, floor = _broadcast(
         wavelength_m=wavelength_m, dwell_time_s=dwell_time_s, snr_db=snr_db, floor_mps=floor_mps
     )
-    _positive("wavelength_m", lam)
-    _positive("dwell_time_s", t)
-    thermal = lam / (2.0 * t) / np.sqrt(2.0 * _snr_linear(snr))
-    return _out(np.hypot(thermal, floor))
+    return _out(_range_rate_sigma(lam, t, _root_two_snr(snr), floor))
+
+
+def measurement_sigmas(
+    snr_db: float | np.ndarray,
+    *,
+    bandwidth_hz: float | np.ndarray,
+    beamwidth_az_rad: float | np.ndarray,
+    beamwidth_el_rad: float | np.ndarray,
+    range_floor_m: float | np.ndarray = 0.0,
+    angle_floor_rad: float | np.ndarray = 0.0,
+    wavelength_m: float | np.ndarray | None = None,
+    dwell_time_s: float | np.ndarray | None = None,
+    range_rate_floor_mps: float | np.ndarray = 0.0,
+) -> tuple:
+    """The range (m), azimuth and elevation (rad) sigmas of :func:`range_sigma_m` and
+    :func:`angle_sigma_rad` at ``snr_db``, and the range-rate one (m/s) of
+    :func:`range_rate_sigma_mps` given ``wavelength_m`` and ``dwell_time_s`` (else
+    None), with the SNR converted once. Arguments broadcast."""
+    arrays = {
+        "snr_db": snr_db, "bandwidth_hz": bandwidth_hz, "beamwidth_az_rad": beamwidth_az_rad,
+        "beamwidth_el_rad": beamwidth_el_rad, "range_floor_m": range_floor_m, "angle_floor_rad": angle_floor_rad,
+    }
+    doppler = wavelength_m is not None and dwell_time_s is not None
+    if doppler:
+        arrays.update(wavelength_m=wavelength_m, dwell_time_s=dwell_time_s, range_rate_floor_mps=range_rate_floor_mps)
+    snr, b, bw_az, bw_el, r_floor, a_floor, *rate = _broadcast(**arrays)
+    root = _root_two_snr(snr)
+    s_rr = None
+    if doppler:
+        lam, dwell, rr_floor = rate
+        s_rr = _out(_range_rate_sigma(lam, dwell, root, rr_floor))
+    s_az, s_el = _out(_angle_sigma(bw_az, root, a_floor)), _out(_angle_sigma(bw_el, root, a_floor))
+    return _out(_range_sigma(b, root, r_floor)), s_az, s_el, s_rr
 
 
 # --------------------------------------------------------------------------- false alarms

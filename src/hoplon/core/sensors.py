@@ -35,7 +35,7 @@ from hoplon.core import radar
 from hoplon.core.earth import EarthModel, earth_model
 from hoplon.core.frames import enu_rotation, geodetic_to_ecef
 
-__all__ = ["RadarArray", "Observation", "observe", "pair_snr_db", "aspect_angle_rad", "rcs_by_aspect_m2", "Coverage", "coverage"]
+__all__ = ["RadarArray", "Observation", "observe", "possibly_visible", "pair_snr_db", "aspect_angle_rad", "rcs_by_aspect_m2", "Coverage", "coverage"]
 
 
 @dataclass(frozen=True)
@@ -206,6 +206,41 @@ def observe(
     return Observation(rng, az, el, rdot, visible, in_search, snr)
 
 
+_COARSE_SLACK = 1e-6
+""":func:`possibly_visible`'s margin: 1e-6 of the range limits (plus a metre) and of the
+sines and cosines of the angle limits, far above the rounding of either computation."""
+
+
+def possibly_visible(
+    radars: RadarArray, j: int, target_ecef_m: np.ndarray, *, earth: str | EarthModel = "wgs84"
+) -> np.ndarray:
+    """Which of P targets (ECEF, (P, 3) m) radar ``j`` could see: its range limits and
+    field of view tested with dot products and a margin (:data:`_COARSE_SLACK`), no
+    angles and no line of sight. True wherever :func:`observe` finds a target visible
+    (and sometimes where it does not), so :func:`observe` need only run on these."""
+    site = radars.position_ecef_m(earth_model(earth))[j]
+    d = np.atleast_2d(np.asarray(target_ecef_m, dtype=float)) - site
+    lo = float(radars.min_range_m[j]) * (1.0 - _COARSE_SLACK) - 1.0
+    hi = float(radars.max_range_m[j]) * (1.0 + _COARSE_SLACK) + 1.0
+    # first the range limit, then the angles of the targets within it
+    out = np.zeros(d.shape[0], dtype=bool)
+    near = np.flatnonzero(np.einsum("ij,ij->i", d, d) <= hi * hi)
+    rot = np.asarray(enu_rotation(radars.lat_deg[j], radars.lon_deg[j])).reshape(3, 3)
+    east, north, up = rot @ d[near].T
+    rg = np.sqrt(east * east + north * north + up * up)
+    # sin(elevation) = up / range within the elevation band (limits clipped to +-90 deg)
+    sin_lo = math.sin(min(max(float(radars.elevation_min_rad[j]), -0.5 * math.pi), 0.5 * math.pi))
+    sin_hi = math.sin(min(max(float(radars.elevation_max_rad[j]), -0.5 * math.pi), 0.5 * math.pi))
+    ok = (rg >= lo) & (up >= (sin_lo - _COARSE_SLACK) * rg) & (up <= (sin_hi + _COARSE_SLACK) * rg)
+    half = float(radars.azimuth_half_width_rad[j])
+    if half < math.pi:
+        # cos(azimuth - boresight) = (east, north) . (sin, cos)(boresight) / horizontal range
+        bore = float(radars.boresight_rad[j])
+        ok &= east * math.sin(bore) + north * math.cos(bore) >= (math.cos(half) - _COARSE_SLACK) * np.hypot(east, north)
+    out[near] = ok
+    return out
+
+
 def pair_snr_db(radars: RadarArray, radar_index: np.ndarray, range_m: np.ndarray, rcs_m2: np.ndarray) -> np.ndarray:
     """Search SNR (dB) of P (radar, target) pairs at ``range_m`` (P,) for the mean RCS
     ``rcs_m2`` (P,) m^2: :func:`observe`'s ``snr_db`` of the pairs it finds visible."""
@@ -228,16 +263,20 @@ def _search_snr_db(radars: RadarArray, j: int, rcs_m2: np.ndarray, range_m: np.n
     )
 
 
-def measurement_sigmas(radars: RadarArray, radar_index: np.ndarray, snr_db: np.ndarray):
-    """Range (m), azimuth and elevation (rad) and range-rate (m/s) sigmas at ``snr_db``."""
+def measurement_sigmas(radars: RadarArray, radar_index: np.ndarray, snr_db: np.ndarray, *, range_rate: bool = True):
+    """Range (m), azimuth and elevation (rad) and range-rate (m/s; None without
+    ``range_rate``) sigmas at ``snr_db`` (:func:`hoplon.core.radar.measurement_sigmas`)."""
     idx = np.asarray(radar_index, dtype=np.int64)
-    s_r = radar.range_sigma_m(radars.bandwidth_hz[idx], snr_db, floor_m=radars.range_floor_m[idx])
-    s_az = radar.angle_sigma_rad(radars.beamwidth_az_rad[idx], snr_db, floor_rad=radars.angle_floor_rad[idx])
-    s_el = radar.angle_sigma_rad(radars.beamwidth_el_rad[idx], snr_db, floor_rad=radars.angle_floor_rad[idx])
-    s_rr = radar.range_rate_sigma_mps(
-        radars.wavelength_m[idx], radars.dwell_time_s[idx], snr_db, floor_mps=radars.range_rate_floor_mps[idx]
+    doppler = {
+        "wavelength_m": radars.wavelength_m[idx], "dwell_time_s": radars.dwell_time_s[idx],
+        "range_rate_floor_mps": radars.range_rate_floor_mps[idx],
+    } if range_rate else {}
+    sigmas = radar.measurement_sigmas(
+        snr_db, bandwidth_hz=radars.bandwidth_hz[idx], beamwidth_az_rad=radars.beamwidth_az_rad[idx],
+        beamwidth_el_rad=radars.beamwidth_el_rad[idx], range_floor_m=radars.range_floor_m[idx],
+        angle_floor_rad=radars.angle_floor_rad[idx], **doppler,
     )
-    return np.asarray(s_r), np.asarray(s_az), np.asarray(s_el), np.asarray(s_rr)
+    return tuple(None if s is None else np.asarray(s) for s in sigmas)
 
 
 class Coverage(NamedTuple):

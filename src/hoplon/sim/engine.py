@@ -132,7 +132,8 @@ def _nearest_asset(world: World, lat, lon):
 def _on_grid(t: np.ndarray, step: float, every: int) -> np.ndarray:
     """Which times are multiples of ``step * every`` (the output grid)."""
     k = np.round(t / step)
-    return (np.abs(t - k * step) < 1e-6) & (np.mod(k, every) == 0)
+    on_step = np.abs(t - k * step) < 1e-6
+    return on_step & (np.mod(k, every) == 0) if every > 1 else on_step
 
 
 def _ballistic(world: World, step: float, every: int, truth: TruthStore, objects: ObjectTable, events: list[Event]) -> dict:

@@ -216,16 +216,22 @@ class Interceptors:
         if self._in_state[0] == 0:
             return []
         due = np.flatnonzero((self.state == 0) & (self.intercept_s <= until))
-        due = due[np.lexsort((np.array([self.ids[k] for k in due], dtype=object), self.intercept_s[due]))] if due.size else due
+        if due.size == 0:
+            return []
+        due = due[np.lexsort((np.array([self.ids[k] for k in due], dtype=object), self.intercept_s[due]))]
         kills = []
-        earth = self.world.earth
-        for k in due.tolist():
-            t = float(self.intercept_s[k])
+        # where each interceptor is at its intercept time: along its last leg, as far as
+        # its fly-out takes it, short of the aim point
+        flown = self._flyout(due, self.intercept_s[due], flyout_distance_m).tolist()
+        ends = []
+        for k, s in zip(due.tolist(), flown):
             path = self.paths[k]
-            j = len(path.t0) - 1
-            reach = float(self._flyout(np.array([k]), np.array([t]), flyout_distance_m)[0]) - path.s0[j]
-            to_aim = float(np.linalg.norm(self.aim[k] - path.p0[j]))
-            end = path.p0[j] + min(reach, to_aim) * path.u[j]
+            reach = s - path.s0[-1]
+            to_aim = float(np.linalg.norm(self.aim[k] - path.p0[-1]))
+            ends.append(path.p0[-1] + min(reach, to_aim) * path.u[-1])
+        geos = ecef_to_geodetic(np.array(ends), earth=self.world.earth)
+        for n, (k, end) in enumerate(zip(due.tolist(), ends)):
+            t = float(self.intercept_s[k])
             typ = self._type[self.battery[k]]
             u = float(self.rng.random())
             alive = np.flatnonzero((truth.start_s <= t) & (truth.end_s >= t) & ~(truth.killed_s <= t))
@@ -256,16 +262,15 @@ class Interceptors:
             self.state[k] = 1
             self._in_state[0] -= 1
             self._in_state[1] += 1
-            geo = ecef_to_geodetic(end, earth=earth)
+            lat, lon, alt = float(geos.lat_deg[n]), float(geos.lon_deg[n]), float(geos.alt_m[n])
             tname = truth.object_id[target] if target >= 0 else ""
             if killed:
                 kills.append((k, target, t))
                 truth.kill(target, t)
-                events.append(Event(t, "intercept_kill", tname, float(geo.lat_deg), float(geo.lon_deg), float(geo.alt_m),
+                events.append(Event(t, "intercept_kill", tname, lat, lon, alt,
                                     f"by {self.ids[k]} ({row['interceptor_type']}), miss distance {res['miss']:.2f} m"))
             else:
-                events.append(Event(t, "intercept_miss", tname or self.ids[k], float(geo.lat_deg), float(geo.lon_deg),
-                                    float(geo.alt_m), f"{self.ids[k]}: {res['cause']}"))
+                events.append(Event(t, "intercept_miss", tname or self.ids[k], lat, lon, alt, f"{self.ids[k]}: {res['cause']}"))
         return kills
 
     def assessments_due(self, until: float) -> list[int]:

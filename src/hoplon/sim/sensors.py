@@ -41,6 +41,7 @@ from hoplon.core.sensors import (
     measurement_sigmas,
     observe,
     pair_snr_db,
+    possibly_visible,
     rcs_by_aspect_m2,
 )
 from hoplon.errors import ScenarioError
@@ -230,24 +231,39 @@ def _scan_times(windows, period: float, phase: float) -> np.ndarray:
     return np.concatenate(out) if out else np.empty(0)
 
 
-def _segments_first_flag(group: np.ndarray, visible: np.ndarray, flag: np.ndarray) -> np.ndarray:
-    """For pairs sorted by (group, scan): True where an earlier pair of the same run of
-    consecutive visible pairs of the same group had ``flag`` set (exclusive prefix OR)."""
+def _after_first_in_run(group: np.ndarray, pair: np.ndarray, flag: np.ndarray) -> np.ndarray:
+    """For the visible pairs ``pair`` (indices, increasing) of pairs sorted by (group,
+    scan): True where an earlier pair of the same run -- consecutive pairs of the same
+    ``group``, all visible -- had ``flag`` set (an exclusive prefix OR)."""
     n = group.shape[0]
     if n == 0:
         return np.zeros(0, bool)
     new_run = np.ones(n, dtype=bool)
-    new_run[1:] = (group[1:] != group[:-1]) | ~visible[1:] | ~visible[:-1]
+    new_run[1:] = (group[1:] != group[:-1]) | (pair[1:] != pair[:-1] + 1)
     run_id = np.cumsum(new_run) - 1
-    f = (flag & visible).astype(np.int64)
+    f = flag.astype(np.int64)
     # exclusive cumulative sum within each run
     csum = np.cumsum(f)
-    start_csum = csum[np.flatnonzero(new_run)] - f[np.flatnonzero(new_run)]
-    before = csum - f - start_csum[run_id]
-    return visible & (before > 0)
+    start = np.flatnonzero(new_run)
+    before = csum - f - (csum[start] - f[start])[run_id]
+    return before > 0
 
 
 # --------------------------------------------------------------------------- infrared
+
+
+def _boost_heights(store: TruthStore, objects: ObjectTable, missiles: list[int], earth) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per missile: times every half second or less from launch to burnout (s) and its
+    heights then (m), all interpolated in one call."""
+    times = []
+    for i in missiles:
+        t0, t1 = objects.launch_time_s[i], objects.switch_time_s[i]
+        times.append(np.linspace(t0, t1, max(2, int(math.ceil((t1 - t0) / 0.5)) + 1)))
+    if not times:
+        return []
+    r, _ = store.state_at(np.repeat(missiles, [t.size for t in times]), np.concatenate(times))
+    alt = np.asarray(ecef_to_geodetic(r, earth=earth).alt_m)
+    return list(zip(times, np.split(alt, np.cumsum([t.size for t in times])[:-1])))
 
 
 def _launch_reports(world, store: TruthStore, objects: ObjectTable, network: SensorNetwork, rng, events):
@@ -257,12 +273,9 @@ def _launch_reports(world, store: TruthStore, objects: ObjectTable, network: Sen
     rows = []
     missiles = [i for i in range(n_obj) if objects.kind[i] == "ballistic_missile"]
     m = world.ballistic
+    boosts = _boost_heights(store, objects, missiles, world.earth) if len(network.ir) else []
     for s, (sid, kind) in enumerate(zip(network.ir_id, network.ir)):
-        for i in missiles:
-            t0, t1 = objects.launch_time_s[i], objects.switch_time_s[i]  # boost: launch to burnout
-            times = np.linspace(t0, t1, max(2, int(math.ceil((t1 - t0) / 0.5)) + 1))
-            r, _ = store.state_at(np.full(times.shape, i), times)
-            alt = np.asarray(ecef_to_geodetic(r, earth=world.earth).alt_m)
+        for i, (times, alt) in zip(missiles, boosts):
             above = np.flatnonzero(alt >= kind.min_altitude_m)
             seen = rng.random() < kind.detection_probability
             d_t, d_e, d_n, d_h = rng.standard_normal(4)
@@ -348,76 +361,66 @@ def _radar_detections(world, store: TruthStore, objects: ObjectTable, network: S
             kept[draw[flying]] = True
             draw = (np.cumsum(kept) - 1)[draw[flying]]
             r, v = store.state_at(o_idx, t)
-        nose, broad, tail, swer = objects.signature_arrays(o_idx, t)
-        # the geometry only of the pairs within the radar's reach (a margin over the
-        # rounding of its local frame): the others are out of range, not visible; the
-        # aspect, RCS and SNR only of the visible ones
-        reach = float(radars.max_range_m[ri]) * (1.0 + 1e-9) + 1.0
-        near = np.flatnonzero(np.einsum("ij,ij->i", r - site, r - site) <= reach * reach)
-        obs = _scatter(observe(radars, idx[near], r[near], v[near], None, earth=world.earth), near, t.shape[0])
-        vis = np.flatnonzero(obs.visible)
-        rcs = rcs_by_aspect_m2(aspect_angle_rad(r[vis], v[vis], site), nose[vis], broad[vis], tail[vis])
-        obs.snr_db[vis] = pair_snr_db(radars, idx[vis], obs.range_m[vis], rcs)
+        # the geometry only of the pairs the radar could see (its range limits and field
+        # of view, with a margin); the aspect, RCS, SNR and detection only of the visible
+        # ones. ``vis``: the visible pairs, in pair order
         n = t.shape[0]
-        fluct = np.where(swer == 1, rng.exponential(1.0, n)[draw], 1.0)
-        u = rng.random(n)[draw]
+        cand = np.flatnonzero(possibly_visible(radars, ri, r, earth=world.earth))
+        obs = observe(radars, idx[cand], r[cand], v[cand], None, earth=world.earth)
+        vis = cand[obs.visible]
+        obs = Observation(*(x[obs.visible] for x in obs))  # (of the visible pairs)
+        o_vis, t_vis = o_idx[vis], t[vis]
+        nose, broad, tail, swer = objects.signature_arrays(o_vis, t_vis)
+        rcs = rcs_by_aspect_m2(aspect_angle_rad(r[vis], v[vis], site), nose, broad, tail)
+        snr_db = pair_snr_db(radars, idx[vis], obs.range_m, rcs)
+        # every pair's draws (in their draw order), of which the visible pairs' are used
+        fluct = np.where(swer == 1, rng.exponential(1.0, n)[draw[vis]], 1.0)
+        u = rng.random(n)[draw[vis]]
         noise = rng.standard_normal((n, 4))
         fluct_db = 10.0 * np.log10(np.maximum(fluct, 1e-300))
-        cued = cue_time[o_idx] <= t
-        searchable = obs.in_search | (cued & obs.visible)
-        search_snr = obs.snr_db + fluct_db + np.where(cued, network.cue_gain_db[ri], 0.0)
-        track_snr = obs.snr_db + fluct_db + network.track_gain_db[ri]
+        cued = cue_time[o_vis] <= t_vis
+        searchable = obs.in_search | cued
+        search_snr = snr_db + fluct_db + np.where(cued, network.cue_gain_db[ri], 0.0)
+        track_snr = snr_db + fluct_db + network.track_gain_db[ri]
         pfa, npulse = float(radars.pfa[ri]), int(radars.n_pulses[ri])
-        pd_search = np.zeros(n)  # Pd only where the radar can see the object
-        pd_track = np.zeros(n)
-        if vis.size:  # both dwells' in one call
-            pd = radar.detection_probability(np.concatenate([search_snr[vis], track_snr[vis]]), pfa, swerling=0, n_pulses=npulse)
-            pd_search[vis], pd_track[vis] = pd[: vis.size], pd[vis.size :]
-        search_det = searchable & (u < pd_search)
+        pd = (  # both dwells' in one call
+            radar.detection_probability(np.concatenate([search_snr, track_snr]), pfa, swerling=0, n_pulses=npulse)
+            if vis.size else np.empty(0)
+        )
+        search_det = searchable & (u < pd[: vis.size])
         # track dwells follow a first detection in the same run of consecutive visible scans
-        tracking = _segments_first_flag(o_idx, obs.visible, search_det)
-        det = np.where(tracking, obs.visible & (u < pd_track), search_det)
-        snr_eff = np.where(tracking, track_snr, search_snr)
-        mode = np.where(tracking, MODE_TRACK, np.where(cued, MODE_CUED, MODE_SEARCH)).astype(np.int8)
-        d = np.flatnonzero(det)
-        stat["opportunities"] = int(np.sum(obs.visible))
+        tracking = _after_first_in_run(o_vis, vis, search_det)
+        det = np.where(tracking, u < pd[vis.size :], search_det)
+        d = np.flatnonzero(det)  # (among the visible pairs)
+        snr_eff = np.where(tracking[d], track_snr[d], search_snr[d])
+        mode = np.where(tracking[d], MODE_TRACK, np.where(cued[d], MODE_CUED, MODE_SEARCH)).astype(np.int8)
+        stat["opportunities"] = int(vis.size)
         stat["detections"] = int(d.size)
-        s_r, s_az, s_el, s_rr = measurement_sigmas(radars, idx[d], snr_eff[d])
-        noise_d = noise[draw[d]]
+        s_r, s_az, s_el, s_rr = measurement_sigmas(radars, idx[vis[d]], snr_eff)
+        noise_d = noise[draw[vis[d]]]
         meas_r = obs.range_m[d] + noise_d[:, 0] * s_r
         meas_az = np.mod(obs.azimuth_rad[d] + noise_d[:, 1] * s_az, 2 * math.pi)
         meas_el = obs.elevation_rad[d] + noise_d[:, 2] * s_el
         meas_rr = np.where(radars.range_rate[ri], obs.range_rate_mps[d] + noise_d[:, 3] * s_rr, np.nan)
         parts.append({
-            "time_s": t[d], "sensor": ri, "object": o_idx[d],
+            "time_s": t_vis[d], "sensor": ri, "object": o_vis[d],
             "range_m": meas_r, "azimuth_rad": meas_az, "elevation_rad": meas_el, "range_rate_mps": meas_rr,
-            "snr_db": snr_eff[d], "sigma_range_m": s_r, "sigma_azimuth_rad": s_az, "sigma_elevation_rad": s_el,
-            "mode": mode[d],
+            "snr_db": snr_eff, "sigma_range_m": s_r, "sigma_azimuth_rad": s_az, "sigma_elevation_rad": s_el,
+            "mode": mode,
         })
         # first detection of each object by this radar (pairs by object, then time),
         # in time order, then object order
-        firsts = d[np.unique(o_idx[d], return_index=True)[1]]
-        for k in firsts[np.argsort(t[firsts], kind="stable")]:
-            o = int(o_idx[k])
-            geo = ecef_to_geodetic(r[k], earth=world.earth)
-            events.append(Event(float(t[k]), "first_detection", objects.object_id[o], float(geo.lat_deg), float(geo.lon_deg),
-                                float(geo.alt_m), f"by {sid} ({MODES[mode[k]]}, {obs.range_m[k] / 1e3:.0f} km, SNR {snr_eff[k]:.1f} dB)"))
+        firsts = np.unique(o_vis[d], return_index=True)[1]
+        for k in firsts[np.argsort(t_vis[d][firsts], kind="stable")]:
+            o, p = int(o_vis[d[k]]), vis[d[k]]
+            geo = ecef_to_geodetic(r[p], earth=world.earth)
+            events.append(Event(float(t[p]), "first_detection", objects.object_id[o], float(geo.lat_deg), float(geo.lon_deg),
+                                float(geo.alt_m),
+                                f"by {sid} ({MODES[mode[k]]}, {obs.range_m[d[k]] / 1e3:.0f} km, SNR {snr_eff[k]:.1f} dB)"))
         fa = _false_alarms(radars, ri, scans, network.mechanical[ri], float(false_alarms_per_scan[ri]), rng)
         stat["false_alarms"] = len(fa["mode"])
         parts.append(fa)
     return _detections_table(parts, [str(r) for r in network.radar_id], objects.object_id), stats
-
-
-def _scatter(obs: Observation, rows: np.ndarray, n: int) -> Observation:
-    """``obs`` of pairs ``rows`` of n as an observation of all n (the others not visible)."""
-    if rows.size == n:
-        return obs
-    out = []
-    for x in obs:
-        full = np.zeros(n, bool) if x.dtype == bool else np.full(n, np.nan)
-        full[rows] = x
-        out.append(full)
-    return Observation(*out)
 
 
 def _false_alarms(radars: RadarArray, ri: int, scans: np.ndarray, mechanical: bool, mean: float, rng) -> dict:
@@ -439,12 +442,26 @@ def _false_alarms(radars: RadarArray, ri: int, scans: np.ndarray, mechanical: bo
         t = t + np.mod(az - bore, 2 * math.pi) / (2 * math.pi) * float(radars.scan_period_s[ri])
     snr = np.asarray(radar.noise_snr_db(rng, n, float(radars.pfa[ri]))) if n else np.empty(0)
     idx = np.full(n, ri)
-    s_r, s_az, s_el, _ = measurement_sigmas(radars, idx, snr) if n else (np.empty(0),) * 4
+    s_r, s_az, s_el, _ = measurement_sigmas(radars, idx, snr, range_rate=False) if n else (np.empty(0),) * 4
     return {
         "time_s": t, "sensor": ri, "object": np.full(n, -1), "range_m": rng_m, "azimuth_rad": az,
         "elevation_rad": el, "range_rate_mps": np.full(n, np.nan), "snr_db": snr, "sigma_range_m": s_r,
         "sigma_azimuth_rad": s_az, "sigma_elevation_rad": s_el, "mode": np.full(n, MODE_FALSE_ALARM, np.int8),
     }
+
+
+def _by_keys_then_range(time_s, sensor_rank, object_rank, range_m) -> np.ndarray:
+    """The stable order of rows by time, sensor, object, then range: sorted on the first
+    three, then the rows equal in all three (a scan's false alarms) among themselves by
+    range (the order ``np.lexsort`` gives the four keys, without sorting every range)."""
+    order = np.lexsort((object_rank, sensor_rank, time_s))
+    t, s, o = time_s[order], sensor_rank[order], object_rank[order]
+    same = (t[1:] == t[:-1]) & (s[1:] == s[:-1]) & (o[1:] == o[:-1])  # as the row before
+    if same.any():
+        group = np.cumsum(np.concatenate([[True], ~same]))
+        tied = np.flatnonzero(np.concatenate([same, [False]]) | np.concatenate([[False], same]))
+        order[tied] = order[tied][np.lexsort((range_m[order[tied]], group[tied]))]
+    return order
 
 
 def _detections_table(parts: list[dict], radar_ids: list[str], object_ids: list[str]) -> pa.Table:
@@ -461,7 +478,7 @@ def _detections_table(parts: list[dict], radar_ids: list[str], object_ids: list[
     # the names' string order as ranks ('' of a false alarm first)
     sensor_rank = np.unique(np.asarray(radar_ids, dtype=object), return_inverse=True)[1]
     object_rank = np.unique(np.asarray(["", *object_ids], dtype=object), return_inverse=True)[1]
-    order = np.lexsort((column("range_m"), object_rank[obj], sensor_rank[sensor], column("time_s")))
+    order = _by_keys_then_range(column("time_s"), sensor_rank[sensor], object_rank[obj], column("range_m"))
     arrays = {
         "sensor_id": pa.array(radar_ids, pa.string()).take(sensor[order]),
         "object_id": pa.array([None, *object_ids], pa.string()).take(obj[order]),

@@ -53,16 +53,20 @@ class TruthStore:
         self._frozen = False
 
     def add(self, object_id: str, kind: str, time_s, r, v, output) -> int:
-        """Add one object's samples (sorted by time); ``output`` marks the rows written
-        to the truth table. Returns the object's index."""
+        """Add one object's samples (sorted by time, duplicate instants dropped; arrays
+        whose times already increase are kept as given, not copied, until :meth:`freeze`);
+        ``output`` marks the rows written to the truth table. Returns the object's index."""
         if self._frozen:
             raise RuntimeError("the store is frozen")
         t = np.asarray(time_s, dtype=float)
-        order = np.argsort(t, kind="stable")
-        t = t[order]
-        keep = np.concatenate([[True], np.diff(t) > 1e-9])  # drop duplicate instants
-        sel = order[keep]
-        self._parts.append((t[keep], np.asarray(r, float)[sel], np.asarray(v, float)[sel], np.asarray(output, bool)[sel]))
+        r, v, output = np.asarray(r, float), np.asarray(v, float), np.asarray(output, bool)
+        if not np.all(np.diff(t) > 1e-9):
+            order = np.argsort(t, kind="stable")
+            t = t[order]
+            keep = np.concatenate([[True], np.diff(t) > 1e-9])  # drop duplicate instants
+            sel = order[keep]
+            t, r, v, output = t[keep], r[sel], v[sel], output[sel]
+        self._parts.append((t, r, v, output))
         self.object_id.append(object_id)
         self.kind.append(kind)
         return len(self.object_id) - 1
