@@ -121,11 +121,19 @@ def _nearest_asset(world: World, lat, lon):
     if len(a) == 0:
         return names
     best = np.full(lat.shape[0], np.inf)
+    # the geodesic only where the chord between the points on the ellipsoid is within
+    # the radius (plus a metre): a geodesic is never shorter than its chord
+    here = np.atleast_2d(geodetic_to_ecef(lat, lon, np.zeros_like(lat), earth=world.earth)).reshape(-1, 3)
+    sites = np.atleast_2d(geodetic_to_ecef(a.lat_deg, a.lon_deg, np.zeros(len(a)), earth=world.earth)).reshape(-1, 3)
     for j in range(len(a)):
-        d = np.atleast_1d(geodesic_inverse(lat, lon, a.lat_deg[j], a.lon_deg[j], earth=world.earth).distance_m)
-        inside = (d <= a.radius_m[j]) & (d < best)
-        names = np.where(inside, a.name[j], names)
-        best = np.where(inside, d, best)
+        near = np.flatnonzero(np.linalg.norm(here - sites[j], axis=1) <= a.radius_m[j] + 1.0)
+        if near.size == 0:
+            continue
+        d = np.atleast_1d(geodesic_inverse(lat[near], lon[near], a.lat_deg[j], a.lon_deg[j],
+                                           earth=world.earth).distance_m)
+        inside = (d <= a.radius_m[j]) & (d < best[near])
+        names[near[inside]] = a.name[j]
+        best[near[inside]] = d[inside]
     return names
 
 
