@@ -202,7 +202,7 @@ class _Picture(NamedTuple):
 class _Evaluation(NamedTuple):
     """Threat evaluation of a picture's J rows (:func:`_evaluate`)."""
 
-    rows: list[dict]  # the threat evaluations table's rows
+    rows: list[dict] | None  # the threat evaluations table's rows (None: not asked for)
     cls: np.ndarray  # (J,) CLASS_BALLISTIC or CLASS_AIR_BREATHING
     probs: np.ndarray  # (J, A) probability of hitting each asset
     values: np.ndarray  # (J,) threat value: sum over assets of value x probability
@@ -230,10 +230,14 @@ class BattleManager:
     assessed surviving loses the committed shots' credit and can be engaged again.
     """
 
-    def __init__(self, world, events: list[Event], *, launch_points: bool = True) -> None:
+    def __init__(self, world, events: list[Event], *, launch_points: bool = True, evaluations: bool = True) -> None:
         self.world = world
         self.events = events
         self.launch_points = launch_points  # estimate where each ballistic track came from
+        # keep the threat evaluations table's rows and announce the classifications (a
+        # replication that keeps neither table nor events builds neither: every
+        # decision is the same)
+        self.keep_evaluations = evaluations
         self.batteries = _Batteries.of(world)
         self.drag_prior = _drag_prior(world)
         assets = world.assets
@@ -253,12 +257,13 @@ class BattleManager:
         if pic is not None:
             world = self.world
             ev = _evaluate(world, pic, world.assets, self.asset_ecef, launch_points=self.launch_points,
-                           drag_prior=self.drag_prior)
-            self.evaluations += ev.rows
-            for r, tid in enumerate(pic.track_id.tolist()):
-                if tid not in self.classified:
-                    self.classified.add(tid)
-                    self._announce_classification(tid, pic, r, ev.rows[r])
+                           drag_prior=self.drag_prior, rows=self.keep_evaluations)
+            if ev.rows is not None:
+                self.evaluations += ev.rows
+                for r, tid in enumerate(pic.track_id.tolist()):
+                    if tid not in self.classified:
+                        self.classified.add(tid)
+                        self._announce_classification(tid, pic, r, ev.rows[r])
             if len(self.batteries.ids):
                 _plan_cycle(world, self.plan, self.batteries, pic, ev, now, self.events)
         return self._commit(now + PLAN_PERIOD_S)
@@ -346,11 +351,12 @@ def _drag_prior(world) -> tuple[float, float] | None:
 
 
 def _evaluate(world, pic: _Picture, assets, asset_ecef: np.ndarray, *, launch_points: bool = True,
-              drag_prior=None) -> _Evaluation:
+              drag_prior=None, rows: bool = True) -> _Evaluation:
     """Classification, impact prediction, asset probabilities, value and path per row (and,
     with ``launch_points``, the estimated launch point: reported, never used to decide).
     ``asset_ecef`` (A, 3): the assets' ECEF positions (m); ``drag_prior`` (mean, sigma) of
-    1/beta: the threat class's (:func:`_drag_prior`)."""
+    1/beta: the threat class's (:func:`_drag_prior`). ``rows`` False: no table rows (None)
+    and no launch points, the rest the same."""
     n = pic.time_s.size
     x = pic.state
     n_assets = len(assets)
@@ -363,6 +369,10 @@ def _evaluate(world, pic: _Picture, assets, asset_ecef: np.ndarray, *, launch_po
         raise ValueError("asset_lat_deg must lie in [-90, 90] degrees")
     if failure == _NOT_DEFINITE:
         raise np.linalg.LinAlgError("Matrix is not positive definite")
+    flights = _sensitivity_result(*flights, sampled=True).samples if ball.size else None
+    values = probs @ assets.value if n_assets else np.zeros(n)
+    if not rows:
+        return _Evaluation(None, cls, probs, values, kind, inv_beta, ball, flights)
     ballistic = cls == CLASS_BALLISTIC
     launch = np.full((len(_LAUNCH_FIELDS), n), np.nan)
     if ball.size and launch_points:
@@ -371,8 +381,6 @@ def _evaluate(world, pic: _Picture, assets, asset_ecef: np.ndarray, *, launch_po
         origin = estimate_launch_point(x[ball], pic.cov[ball], earth=world.earth, max_time_s=PREDICT_MAX_TIME_S)
         _fill(launch, ball, origin, [origin.lat_deg, origin.lon_deg, pic.time_s[ball] - origin.time_s,
                                      origin.semi_major_m, origin.semi_minor_m])
-    flights = _sensitivity_result(*flights, sampled=True).samples if ball.size else None
-    values = probs @ assets.value if n_assets else np.zeros(n)
     threatened, p_threatened = [""] * n, [0.0] * n
     for k in np.flatnonzero(top >= 0).tolist():
         threatened[k], p_threatened[k] = str(assets.name[top[k]]), float(probs[k, top[k]])

@@ -420,14 +420,14 @@ def run(world: World, *, truth_step_s: float = 1.0, launch_points: bool = True, 
     truth.freeze()
     detections, reports, stats = simulate_sensors(world, truth, objects, stream(world.seed, "sensors"), log)
     tracker = EngineTracker(world, detections, objects.object_id, world.tracker)
-    battle = BattleManager(world, log, launch_points=launch_points)
+    keep_events = events or not lean
+    battle = BattleManager(world, log, launch_points=launch_points, evaluations=keep_events)
     flights = Interceptors(world, battle.batteries, stream(world.seed, "intercepts"))
     kills = _loop(world, truth, tracker, battle, flights, log)
     # afterwards: what the destroyed objects no longer did
     death = truth.killed_s
     log = _prune_events(log, objects, death)
     detections = None if lean else _prune_detections(detections, objects, death)
-    keep_events = events or not lean
     tracks = tracker.table(log) if keep_events else None  # (and the track events)
     evaluations, engagements = battle.tables() if not lean else (None, None)
     falls = flights.falls()
