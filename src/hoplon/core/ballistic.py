@@ -959,7 +959,7 @@ def _prepare(r_ecef_m, v_ecef_mps, beta_kg_m2):
     v = np.atleast_2d(v)
     if r.shape != v.shape or r.shape[1] != 3:
         raise ValueError(f"r_ecef_m and v_ecef_mps must both have shape (N, 3); got {r.shape} and {v.shape}")
-    if not (np.all(np.isfinite(r)) and np.all(np.isfinite(v))):
+    if not (np.isfinite(r).all() and np.isfinite(v).all()):
         raise ValueError("states must be finite")
     inv_b = inverse_beta(beta_kg_m2, r.shape[0])
     return r, v, inv_b, scalar
@@ -974,6 +974,12 @@ def _tolerances(rtol) -> np.ndarray:
 
 
 def _per_body(x, n: int) -> np.ndarray:
+    """``x`` (a number or (n,)) as a contiguous float64 array (n,) the kernels only read
+    (an array that already is one is passed as it is)."""
+    if isinstance(x, float | int):
+        return np.full(n, float(x))
+    if type(x) is np.ndarray and x.shape == (n,) and x.dtype == np.float64 and x.flags.c_contiguous:
+        return x
     return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=np.float64), (n,)))
 
 
@@ -1253,7 +1259,7 @@ def propagate(
     model = earth_model(earth)
     r, v, inv_b, scalar = _prepare(r_ecef_m, v_ecef_mps, beta_kg_m2)
     dur = np.broadcast_to(np.asarray(duration_s, dtype=np.float64), (r.shape[0],))
-    if np.any(dur < 0) or not np.all(np.isfinite(dur)):
+    if (dur < 0).any() or not np.isfinite(dur).all():
         raise ValueError("duration_s must be finite and >= 0")
     status, t_end, y_end, *_ = _run(
         r, v, inv_b, model, t_max=dur, stop_at_ground=stop_at_ground, stop_at_apogee=False, rtol=rtol,

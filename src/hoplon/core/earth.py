@@ -401,10 +401,9 @@ def _as_n3(a: np.ndarray | list, name: str) -> np.ndarray:
 def inverse_beta(beta_kg_m2: np.ndarray | float, n: int) -> np.ndarray:
     """1/beta per object (m^2/kg); ``inf`` or ``nan`` beta means no drag (0)."""
     beta = np.broadcast_to(np.asarray(beta_kg_m2, dtype=np.float64), (n,))
-    if np.any(beta <= 0.0):
+    if (beta <= 0.0).any():
         raise ValueError("ballistic coefficient beta_kg_m2 must be positive")
-    with np.errstate(divide="ignore"):
-        inv = 1.0 / beta
+    inv = 1.0 / beta  # (beta > 0: no division by zero)
     return np.ascontiguousarray(np.where(np.isfinite(inv), inv, 0.0))
 
 

