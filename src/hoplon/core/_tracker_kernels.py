@@ -1962,8 +1962,8 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
                   Pm: np.ndarray, confirmed: np.ndarray, history: np.ndarray, opportunities: np.ndarray,
                   misses: np.ndarray, last_update: np.ndarray, updates: np.ndarray, sensors: np.ndarray,
                   score: np.ndarray, ini_t: np.ndarray, ini_pos: np.ndarray, ini_cov: np.ndarray,
-                  ini_bit: np.ndarray, ini_index: np.ndarray, ini_label: np.ndarray, out: np.ndarray,
-                  out_t: np.ndarray, log_t: np.ndarray, log_id: np.ndarray, log_index: np.ndarray,
+                  ini_bit: np.ndarray, ini_index: np.ndarray, ini_label: np.ndarray, log_t: np.ndarray,
+                  log_id: np.ndarray, log_index: np.ndarray,
                   log_label: np.ndarray, ev_t: np.ndarray, ev_id: np.ndarray, ev_code: np.ndarray,
                   rows_t: np.ndarray, rows_id: np.ndarray, rows_x: np.ndarray, rows_P: np.ndarray,
                   rows_u: np.ndarray, rows_q: np.ndarray, rows_b: np.ndarray, rows_bP: np.ndarray,
@@ -1985,9 +1985,7 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
     ones from the unclaimed measurements appended (:func:`initial_states`), or, with
     two-point initiation (``cfg_i[CFG_TWO_POINT]``), paired with the initiators
     (:func:`two_point_initiate`, the measurements' input indices and labels stored with
-    them) -- the same operations as those kernels, so the same values. ``out`` (8, C)
-    and ``out_t`` (C,) are scratch for a scan's hits, confirmations, deletions and new
-    tracks.
+    them) -- the same operations as those kernels, so the same values.
 
     Scan k (in time order) of sensor ``scan_sensor[k]`` at ``scan_t[k]`` holds the
     measurements ``scan_start[k]:scan_start[k + 1]`` of z_all, sigma_all (M, 3), with
@@ -2004,7 +2002,7 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
     deletion reason; coasting deletions before a scan included) and the output rows
     (:func:`write_rows`) are appended at their counters (a two-point track's initiator
     logged before its second measurement). A scan that does not fit the
-    buffers (tracks, ``out``, log, events, rows) stops the run with BATCH_GROW (nothing of
+    buffers (tracks, log, events, rows) stops the run with BATCH_GROW (nothing of
     it done), one that needs the general path with BATCH_GENERAL (its output rows
     written, its time taken and its stale tracks dropped; for SCAN_CONFLICT its tracks
     predicted: the rest is the caller's). Returns (status, the scan it stopped at or the
@@ -2037,7 +2035,7 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
             k += 1
             continue
         n = state_i[ST_N]
-        if (n + m > C or out.shape[1] < C or out_t.shape[0] < C or state_i[ST_LOG] + n + 2 * m > log_t.shape[0]
+        if (n + m > C or state_i[ST_LOG] + n + 2 * m > log_t.shape[0]
                 or state_i[ST_EVENTS] + 3 * n + m > ev_t.shape[0] or state_i[ST_ROWS] + n > rows_t.shape[0]
                 or (two_point and state_i[ST_INI] + m > ini_t.shape[0])):
             return BATCH_GROW, k, SCAN_GROW
@@ -2143,8 +2141,10 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
                         row += 1
                 update_rows(rows, iters, meas_idx, z, sigma, mu, xm, Pm, x, P, imm, site, rot)
                 pair_d2, pair_ld = assigned_pairs(g_t, g_m, g_d2, g_ld, assigned)
-        # bookkeeping (none without tracks); what the caller logs
-        n_hit = n_new_conf = n_dead = 0
+        # bookkeeping (none without tracks), logged as it goes: the hits in the association
+        # log, confirmations then deletions of confirmed tracks in the events
+        g = state_i[ST_LOG]
+        e = state_i[ST_EVENTS]
         row = 0
         if n:
             newly, reason = bookkeeping(t, sensor_bit, assigned, pair_d2, pair_ld, zp, True, cover, hit_gain, miss_gain,
@@ -2154,17 +2154,16 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
                                         updates[:n], confirmed[:n])
             for i in range(n):
                 if assigned[i] >= 0:
-                    out[0, n_hit] = ids[i]
-                    out[1, n_hit] = assigned[i]
-                    n_hit += 1
+                    q = keep[assigned[i]]
+                    log_t[g], log_id[g], log_index[g], log_label[g] = t, ids[i], index_all[q], label_all[q]
+                    g += 1
                 if newly[i]:
-                    out[2, n_new_conf] = ids[i]
-                    n_new_conf += 1
+                    ev_t[e], ev_id[e], ev_code[e] = t, ids[i], EVENT_CONFIRMED
+                    e += 1
             for i in range(n):
                 if reason[i] > 0 and confirmed[i]:
-                    out[3, n_dead] = ids[i]
-                    out[4, n_dead] = reason[i]
-                    n_dead += 1
+                    ev_t[e], ev_id[e], ev_code[e] = t, ids[i], reason[i]
+                    e += 1
             # the survivors moved up, then the new tracks
             for i in range(n):
                 if reason[i] != 0:
@@ -2183,6 +2182,8 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
             if not used[q]:
                 free[n_free] = q
                 n_free += 1
+        # the new tracks, each logged (a two-point track's initiator first) and, when new
+        # tracks are confirmed, announced
         if two_point:
             if n_free == n_meas:  # every measurement unclaimed: no copies
                 pos, cov = meas_to_ecef(z, sigma, site, rot)
@@ -2194,53 +2195,35 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
                 t, pos, cov, sensor_bit, xf, lf, cfg_f[CFG_INIT_MAX_SPEED], cfg_f[CFG_INIT_MAX_AGE], n_ini, ini_t, ini_pos,
                 ini_cov, ini_bit, ini_index, ini_label, prior_mean, prior_var)
             born = (np.int64(3) & ((np.int64(1) << np.int64(cfg_i[CFG_CONFIRM_N])) - np.int64(1)))
-            n_free = o_q.shape[0]
-            for q in range(n_free):
-                _new_track(row, next_id + q, t, confirm_new, born, 2, sensor_bit | o_bit[q], xn[q], Pn[q], mu0, ids, tt,
+            n_new = o_q.shape[0]
+            for h in range(n_new):
+                _new_track(row, next_id + h, t, confirm_new, born, 2, sensor_bit | o_bit[h], xn[h], Pn[h], mu0, ids, tt,
                            confirmed, history, opportunities, misses, last_update, updates, sensors, score, x, P, mu, xm, Pm)
-                out[5, q] = free[o_q[q]]
-                out[6, q] = o_index[q]
-                out[7, q] = o_label[q]
-                out_t[q] = o_t[q]
                 row += 1
+                log_t[g], log_id[g], log_index[g], log_label[g] = o_t[h], next_id + h, o_index[h], o_label[h]
+                q = keep[free[o_q[h]]]
+                log_t[g + 1], log_id[g + 1], log_index[g + 1], log_label[g + 1] = t, next_id + h, index_all[q], label_all[q]
+                g += 2
         else:
             zf, sf, _, _ = _take_measurements(free, z, sigma, label, index)
             xn, Pn = initial_states(zf, sf, site, rot, prior_mean, prior_var, cfg_f[CFG_SPEED_VAR], cfg_f[CFG_VSPEED_VAR])
-            for q in range(n_free):
-                _new_track(row, next_id + q, t, confirm_new, 1, 1, sensor_bit, xn[q], Pn[q], mu0, ids, tt, confirmed,
+            n_new = n_free
+            for h in range(n_new):
+                _new_track(row, next_id + h, t, confirm_new, 1, 1, sensor_bit, xn[h], Pn[h], mu0, ids, tt, confirmed,
                            history, opportunities, misses, last_update, updates, sensors, score, x, P, mu, xm, Pm)
-                out[5, q] = free[q]
                 row += 1
-        n_now, n_conf, n_new = row, n_new_conf, n_free
-        state_i[ST_N] = n_now
-        state_i[ST_INI] = n_ini
-        state_i[ST_NEXT_ID] = next_id + n_new
-        # the association log: the hits, then the new tracks
-        g = state_i[ST_LOG]
-        for h in range(n_hit):
-            q = keep[out[1, h]]
-            log_t[g], log_id[g], log_index[g], log_label[g] = t, out[0, h], index_all[q], label_all[q]
-            g += 1
-        for h in range(n_new):
-            if two_point:
-                log_t[g], log_id[g], log_index[g], log_label[g] = out_t[h], next_id + h, out[6, h], out[7, h]
+                q = keep[free[h]]
+                log_t[g], log_id[g], log_index[g], log_label[g] = t, next_id + h, index_all[q], label_all[q]
                 g += 1
-            q = keep[out[5, h]]
-            log_t[g], log_id[g], log_index[g], log_label[g] = t, next_id + h, index_all[q], label_all[q]
-            g += 1
-        state_i[ST_LOG] = g
-        # the events: confirmations, deletions, the new tracks' confirmations
-        e = state_i[ST_EVENTS]
-        for h in range(n_conf):
-            ev_t[e], ev_id[e], ev_code[e] = t, out[2, h], EVENT_CONFIRMED
-            e += 1
-        for h in range(n_dead):
-            ev_t[e], ev_id[e], ev_code[e] = t, out[3, h], out[4, h]
-            e += 1
         if confirm_new:
             for h in range(n_new):
                 ev_t[e], ev_id[e], ev_code[e] = t, next_id + h, EVENT_CONFIRMED
                 e += 1
+        n_now = row
+        state_i[ST_N] = n_now
+        state_i[ST_INI] = n_ini
+        state_i[ST_NEXT_ID] = next_id + n_new
+        state_i[ST_LOG] = g
         state_i[ST_EVENTS] = e
         state_f[ST_PENDING] = t
         k += 1

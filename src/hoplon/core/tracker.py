@@ -529,8 +529,6 @@ class Tracker:
                                dtype=np.int64)
         eig = self._eig if self._eig is not None else (
             np.empty(0, np.complex128), np.empty((0, 0), np.complex128), np.empty((0, 0), np.complex128))
-        self._out = np.empty((8, 0), np.int64)
-        self._out_t = np.empty(0)
         # per sensor: its bit, and the score's gains of a hit (before the innovation's
         # terms) and of a miss
         self._bit = [np.int64(1) << np.int64(k) for k in range(len(self.sensors))]
@@ -666,14 +664,10 @@ class Tracker:
             st_i[:] = (self.next_id, n, self._log.n, 0, self._rows.n, self.rejected, self._ini.n)
             st_f[:] = (self.last_time, np.nan if self._pending_output_time is None else self._pending_output_time)
             bufs = tr.buffers(n + 16)
-            if self._out.shape[1] < bufs[0].shape[0]:
-                self._out = np.empty((8, bufs[0].shape[0]), np.int64)
-                self._out_t = np.empty(bufs[0].shape[0])
             status, k, scan_status = _k.process_scans(
                 k, until, scans.time_s, scans.sensor, scans.start, scans.z, sigma, label, scans.index, drop,
-                *self._sensor_arrays, *self._fixed_args, self._drag, st_i, st_f, *bufs, *self._ini.arrays, self._out,
-                self._out_t, *self._log.arrays, *self._events_buf, *self._rows.arrays, stop_at_confirmed,
-                solve_conflicts, rows_at_end)
+                *self._sensor_arrays, *self._fixed_args, self._drag, st_i, st_f, *bufs, *self._ini.arrays,
+                *self._log.arrays, *self._events_buf, *self._rows.arrays, stop_at_confirmed, solve_conflicts, rows_at_end)
             tr.set_count(int(st_i[_k.ST_N]))
             self.next_id = int(st_i[_k.ST_NEXT_ID])
             self._log.n, self._rows.n = int(st_i[_k.ST_LOG]), int(st_i[_k.ST_ROWS])
@@ -1019,6 +1013,7 @@ class Tracker:
 _REASONS = ("", "ground", "misses", "coasted", "diverged", "tentative")
 _NO_DROP = np.empty(0)  # process_scans' drop times when no measurement is left out
 _NO_PAIRS = np.empty(0, np.int64)
+_NO_MEAS = np.empty((0, 3))
 
 
 def _labels_and_index(scan: Scan, n_meas: int) -> tuple[np.ndarray, np.ndarray]:
@@ -1027,7 +1022,6 @@ def _labels_and_index(scan: Scan, n_meas: int) -> tuple[np.ndarray, np.ndarray]:
     labels = np.full(n_meas, -1, np.int64) if scan.label is None else np.asarray(scan.label, np.int64)
     index = np.arange(n_meas, dtype=np.int64) if scan.index is None else np.asarray(scan.index, np.int64)
     return labels, index
-_NO_MEAS = np.empty((0, 3))
 
 
 def _diag_noise(sigma: np.ndarray) -> np.ndarray:
