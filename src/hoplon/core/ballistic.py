@@ -633,6 +633,21 @@ def _fly_item(
     n_written[i] = w
 
 
+@numba.njit(cache=True)
+def fly_state_for(y0: np.ndarray, inv_beta: float, duration_s: float, p: np.ndarray, rtol: float,
+                  y_end: np.ndarray) -> int:
+    """Compiled, for numba callers: fly one state ``y0`` (6,: ECEF m, m/s) with 1/beta
+    ``inv_beta`` (m^2/kg) for ``duration_s`` (s, >= 0) or to the ground, as
+    :func:`propagate` flies it at ``rtol`` (bit for bit); ``p``: the earth model's
+    params. Writes the end state into ``y_end`` (6,); returns the status."""
+    tol = np.array([rtol, _ATOL_POS_M, _ATOL_VEL_MPS])
+    no_samples = np.empty((0, 7))
+    apogee = np.empty(8)
+    status, _, _ = _fly_one(y0, inv_beta, duration_s, 0.0, True, False, p, tol, 0.0, 0.0, no_samples[0:0], y_end,
+                            apogee, 0.0, False)
+    return status
+
+
 @numba.njit(cache=True, parallel=True)
 def _fly_many_parallel(
     r0, v0, inv_beta, t_max, ground, stop_at_ground, stop_at_apogee, p, tol, sample_t0, sample_dt,

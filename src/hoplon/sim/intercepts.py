@@ -39,13 +39,15 @@ import bisect
 import math
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 import pyarrow as pa
 
-from hoplon.core.ballistic import propagate, propagate_to_impact
+from hoplon.core.ballistic import DEFAULT_RTOL, STATUS_FAILED, fly_state_for, propagate_to_impact
+from hoplon.core.earth import WGS84
 from hoplon.core.engagement import flyout_distance_m, flyout_speed_mps
 from hoplon.core.frames import ecef_to_geodetic
-from hoplon.core.threat import CLASS_BALLISTIC, classify_kinematics
+from hoplon.core.threat import CLASS_BALLISTIC, _speed_and_class
 from hoplon.sim.events import Event
 from hoplon.sim.truth import TruthStore
 
@@ -178,15 +180,13 @@ class Interceptors:
             return
         live, j = (np.array(c) for c in zip(*pairs))
         x = snap.state[j]
-        dt = self.intercept_s[live] - snap.time_s[j]
-        aim = x[:, :3] + dt[:, None] * x[:, 3:6]  # air-breathing: straight line
-        ball = classify_kinematics(x) == CLASS_BALLISTIC
-        if ball.any():
-            # 1/beta: none (NaN) or <= 0 flies without drag, an infinite one as the largest float
-            ib = np.minimum(snap.inv_beta[j[ball]], _FLOAT_MAX)
-            beta = np.where(ib > 0, 1.0 / np.where(ib > 0, ib, 1.0), np.inf)
-            pr = propagate(x[ball, :3], x[ball, 3:6], beta, np.maximum(dt[ball], 0.0), earth=self.world.earth)
-            aim[ball] = pr.r_ecef_m
+        aim = np.empty((live.size, 3))
+        failure = _aim_points(x, self.intercept_s[live] - snap.time_s[j], snap.inv_beta[j], WGS84.a_m, WGS84.e2,
+                              self.world.earth.params(), DEFAULT_RTOL, aim)
+        if failure == _NOT_FINITE:
+            raise ValueError("track states and intercept times must be finite")
+        if failure == _FLIGHT_FAILED:
+            raise RuntimeError("integration failed for some bodies (step size underflow)")
         flown = self._flyout(live, np.maximum(now, self.launch_s[live]), flyout_distance_m).tolist()  # distance by now
         flying = (now > self.launch_s[live]).tolist()
         for m, k in enumerate(live.tolist()):
@@ -392,6 +392,46 @@ def homing_miss_distance_m(pk: float, lethal_radius_m: float, u) -> np.ndarray:
         return np.full(u.shape, np.inf)
     sigma = lethal_radius_m / math.sqrt(-2.0 * math.log1p(-min(pk, 1.0 - 1e-12)))
     return sigma * np.sqrt(-2.0 * np.log(np.maximum(u, 1e-300)))
+
+
+_NOT_FINITE = 1
+_FLIGHT_FAILED = 2
+""":func:`_aim_points`' failures (0: none)."""
+
+
+@numba.njit(cache=True)
+def _aim_points(x, dt, inv_beta, a, e2, p, rtol, aim) -> int:
+    """Where each track's state ``x`` (N, 6: ECEF m, m/s) will be ``dt`` (N,) seconds on,
+    into ``aim`` (N, 3): an air-breathing track (:func:`hoplon.core.threat.classify_kinematics`; ``a``,
+    ``e2``: WGS84's) along a straight line, a ballistic one flown (``p``: the earth
+    model's params, ``rtol``) with its 1/beta ``inv_beta`` (m^2/kg; none (NaN) or <= 0:
+    without drag, infinite: as the largest float), for max(dt, 0) s or to the ground, as
+    :func:`hoplon.core.ballistic.propagate` flies it with beta = 1 / (1/beta) (bit for bit). Returns 0, or
+    :data:`_NOT_FINITE` / :data:`_FLIGHT_FAILED`, propagate's errors."""
+    y0 = np.empty(6)
+    y_end = np.empty(6)
+    for i in range(x.shape[0]):
+        for c in range(3):
+            aim[i, c] = x[i, c] + dt[i] * x[i, 3 + c]
+        if _speed_and_class(x[i], a, e2)[1] != CLASS_BALLISTIC:
+            continue
+        duration = max(dt[i], 0.0)
+        for c in range(6):
+            y0[c] = x[i, c]
+            if not math.isfinite(y0[c]):
+                return _NOT_FINITE
+        if not math.isfinite(duration):
+            return _NOT_FINITE
+        inv = 0.0
+        if inv_beta[i] > 0.0:
+            inv = 1.0 / (1.0 / min(inv_beta[i], _FLOAT_MAX))
+            if not math.isfinite(inv):
+                inv = 0.0
+        if fly_state_for(y0, inv, duration, p, rtol, y_end) == STATUS_FAILED:
+            return _FLIGHT_FAILED
+        for c in range(3):
+            aim[i, c] = y_end[c]
+    return 0
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
