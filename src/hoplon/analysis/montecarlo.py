@@ -106,18 +106,15 @@ def replication_tables(result: RunResult, rep: int) -> dict[str, pa.Table]:
         bat["fired"].append(sum(x == b.id for x in icpt["battery_id"]))
     land = {f.name: [] for f in MC_TABLES["debris_landings"]}
     clouds = result.debris_clouds or []
-    for c in clouds:
+    for c in clouds:  # one row per place (or one with no place), the cloud's columns repeated
         places = c["places"] or [None]
-        for p in places:
-            land["rep"].append(rep)
-            for key in ("cloud_id", "source", "fragments", "hazardous", "median_lat_deg", "median_lon_deg",
-                        "footprint95_area_km2"):
-                land[key].append(c[key])
-            land["place"].append(p["name"] if p else None)
-            land["admin1"].append(p["admin1"] if p else None)
-            land["country"].append(p["country"] if p else None)
-            land["population"].append(p["population"] if p else None)
-            land["distance_m"].append(p["distance_m"] if p else None)
+        land["rep"] += [rep] * len(places)
+        for key in ("cloud_id", "source", "fragments", "hazardous", "median_lat_deg", "median_lon_deg",
+                    "footprint95_area_km2"):
+            land[key] += [c[key]] * len(places)
+        for key, field in (("place", "name"), ("admin1", "admin1"), ("country", "country"),
+                           ("population", "population"), ("distance_m", "distance_m")):
+            land[key] += [p[field] if p else None for p in places]
     frag = {f.name: [] for f in MC_TABLES["debris_fragments"]}
     if result.debris is not None and result.debris.num_rows:
         d = result.debris.filter(result.debris.column("landed"))
