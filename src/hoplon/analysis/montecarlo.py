@@ -106,18 +106,15 @@ def replication_tables(result: RunResult, rep: int) -> dict[str, pa.Table]:
         bat["fired"].append(sum(x == b.id for x in icpt["battery_id"]))
     land = {f.name: [] for f in MC_TABLES["debris_landings"]}
     clouds = result.debris_clouds or []
-    for c in clouds:
+    for c in clouds:  # one row per place (or one with no place), the cloud's columns repeated
         places = c["places"] or [None]
-        for p in places:
-            land["rep"].append(rep)
-            for key in ("cloud_id", "source", "fragments", "hazardous", "median_lat_deg", "median_lon_deg",
-                        "footprint95_area_km2"):
-                land[key].append(c[key])
-            land["place"].append(p["name"] if p else None)
-            land["admin1"].append(p["admin1"] if p else None)
-            land["country"].append(p["country"] if p else None)
-            land["population"].append(p["population"] if p else None)
-            land["distance_m"].append(p["distance_m"] if p else None)
+        land["rep"] += [rep] * len(places)
+        for key in ("cloud_id", "source", "fragments", "hazardous", "median_lat_deg", "median_lon_deg",
+                    "footprint95_area_km2"):
+            land[key] += [c[key]] * len(places)
+        for key, field in (("place", "name"), ("admin1", "admin1"), ("country", "country"),
+                           ("population", "population"), ("distance_m", "distance_m")):
+            land[key] += [p[field] if p else None for p in places]
     frag = {f.name: [] for f in MC_TABLES["debris_fragments"]}
     if result.debris is not None and result.debris.num_rows:
         d = result.debris.filter(result.debris.column("landed"))
@@ -195,19 +192,39 @@ def _chunks(missing: list[int], size: int) -> list[list[int]]:
     return out
 
 
+# The local cluster's settings, in the configuration its nannies spawn workers with.
+_LOCAL_CLUSTER_CONFIG = {
+    # one thread per worker process, numba's kernels included: set in the environment the
+    # workers are spawned with (not in this process's, where numba refuses a change once
+    # its threads run)
+    "distributed.nanny.pre-spawn-environ.NUMBA_NUM_THREADS": "1",
+    "distributed.nanny.pre-spawn-environ.OMP_NUM_THREADS": "1",
+    # glibc's own malloc thresholds, not the nanny's fixed 64 KiB trim threshold (fixing
+    # it fixes the mmap threshold too, so that every array over 128 KiB is mapped and
+    # unmapped afresh: ~3 % of a replication)
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    # no dashboard diagnostics (the cluster has no dashboard): the statistical profiler
+    # walked the running task's stack every 10 ms, and with the 20 ms event-loop tick and
+    # the 0.1 s memory and 0.5 s system monitors took ~8 % of a worker's CPU, the GIL
+    # included, from the replications
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
+
+
 @contextlib.contextmanager
-def _environ_kept(*keys: str):
-    """Restore these environment variables afterwards (the nanny leaves its pre-spawn
-    settings in this process's environment)."""
-    old = {k: os.environ.get(k) for k in keys}
+def _environ_kept():
+    """Restore this process's environment afterwards (a nanny sets its pre-spawn
+    variables here before it spawns its worker)."""
+    old = dict(os.environ)
     try:
         yield
     finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        for key in set(os.environ) - set(old):
+            del os.environ[key]
+        os.environ.update(old)
 
 
 @contextlib.contextmanager
@@ -292,12 +309,8 @@ def run_monte_carlo(
         if not missing:
             return len(done)
         if scheduler is None:
-            # one thread per worker process, numba's kernels included: set in the
-            # environment the workers are spawned with (not in this process's, where numba
-            # refuses a change once its threads run); SIGINT ignored there too, a Ctrl-C is
-            # the driver's to handle
-            one_thread = {f"distributed.nanny.pre-spawn-environ.{k}": "1" for k in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS")}
-            with _sigint_ignored(), dask.config.set(one_thread), _environ_kept("NUMBA_NUM_THREADS", "OMP_NUM_THREADS"):
+            # SIGINT ignored in the workers, a Ctrl-C is the driver's to handle
+            with _sigint_ignored(), dask.config.set(_LOCAL_CLUSTER_CONFIG), _environ_kept():
                 cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                                        dashboard_address=None, silence_logs=50)
             client = Client(cluster)
