@@ -19,6 +19,10 @@ hot loops therefore index whole arrays rather than rows, solve several right-han
 per call, and inline the helpers called in the innermost loops (the acceleration's
 Jacobian, the small LU solves: ``inline="always"``, measured faster on the engine's
 tracking); F P F^T is inlined with the common models' sizes as constants (unrolled).
+The per-track kernels that allocate nothing (the filters' predictions and updates, the
+small solves) are compiled without the runtime's reference counting (numba's
+``_nrt=False``): their array arguments and the views they make cost no atomic
+operations. Such a kernel must not allocate, nor return or keep an array.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ _LOG_2PI = math.log(2.0 * math.pi)
 # --------------------------------------------------------------------------- small linear algebra
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _lu(A: np.ndarray, LU: np.ndarray, piv: np.ndarray) -> float:
     """LU factorisation with partial pivoting of the small square A into LU (row
     permutation in piv); returns ln|det A| (-inf when singular)."""
@@ -86,7 +90,7 @@ def _lu(A: np.ndarray, LU: np.ndarray, piv: np.ndarray) -> float:
     return logdet
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _lu_solve_rows(LU: np.ndarray, piv: np.ndarray, B: np.ndarray, X: np.ndarray, rows: int) -> None:
     """Solve A X[r] = B[r] for each of the first ``rows`` rows with the factorisation of
     :func:`_lu` (one call for many right-hand sides)."""
@@ -128,7 +132,7 @@ def _inverse3(LU: np.ndarray, piv: np.ndarray, out: np.ndarray, eye: np.ndarray,
             out[r, c] = cols[c, r]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _quad3(A: np.ndarray, v: np.ndarray) -> float:
     """v^T A v for a 3 x 3 A."""
     s = 0.0
@@ -159,7 +163,7 @@ def _wrap_2pi(a: float) -> float:
 # --------------------------------------------------------------------------- radar measurement model
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _radar_h(x: np.ndarray, site: np.ndarray, rot: np.ndarray, rr: bool, zp: np.ndarray) -> None:
     """Predicted measurement zp (m,) of one state x (RadarMeasurement.h)."""
     d0 = x[0] - site[0]
@@ -176,7 +180,7 @@ def _radar_h(x: np.ndarray, site: np.ndarray, rot: np.ndarray, rr: bool, zp: np.
         zp[3] = (d0 * x[3] + d1 * x[4] + d2 * x[5]) / max(rng, 1e-9)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _radar_jac(x: np.ndarray, site: np.ndarray, rot: np.ndarray, rr: bool, H: np.ndarray) -> None:
     """Jacobian H (m, n) of one state x (RadarMeasurement.jacobian); columns past 6 zero."""
     H[:, :] = 0.0
@@ -237,7 +241,7 @@ def radar_predict(x: np.ndarray, P: np.ndarray, site: np.ndarray, rot: np.ndarra
     return zp, HPH
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _hph(H: np.ndarray, P: np.ndarray, HP: np.ndarray, S: np.ndarray) -> None:
     """S = H P H^T (not symmetrised); HP scratch (m, n). H is a radar Jacobian: its
     columns past 6 are zero and are skipped (the sums are the same)."""
@@ -260,7 +264,7 @@ def _hph(H: np.ndarray, P: np.ndarray, HP: np.ndarray, S: np.ndarray) -> None:
 # --------------------------------------------------------------------------- EKF update
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _ekf_update_one(x, P, z, R, site, rot, rr, iterations, xo, Po, nu0, S0, zp0,
                     xi, zp, H, HP, S, LU, piv, PHt, K, nu, v, tmp, IKH, A) -> float:
     """Iterated EKF update of one track (filters.ekf_update); writes xo, Po and the
@@ -381,7 +385,7 @@ def ekf_update(x: np.ndarray, P: np.ndarray, z: np.ndarray, R: np.ndarray, site:
     return xo, Po, nu0, S0, zp0, ll
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _posterior_modes(logw: np.ndarray, prior: np.ndarray, out: np.ndarray) -> float:
     """IMM mode probabilities from the log weights log(mu_j) + log L_j, normalised in log
     space into ``out`` (which may be ``prior``); where every weight is zero, ``out`` is
@@ -438,31 +442,42 @@ def imm_update(mu: np.ndarray, xm: np.ndarray, Pm: np.ndarray, z: np.ndarray, R:
 def imm_combine(mu: np.ndarray, xm: np.ndarray, Pm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Moment-matched x (N, d) and symmetrised P (N, d, d) of an IMM state."""
     M, N, n = xm.shape
-    x = np.zeros((N, n))
+    x = np.empty((N, n))
     P = np.empty((N, n, n))
     A = np.empty((n, n))
     B = np.empty((n, n))
     d = np.empty(n)
     for i in range(N):
-        for j in range(M):
-            for k in range(n):
-                x[i, k] += mu[i, j] * xm[j, i, k]
-        A[:, :] = 0.0
-        B[:, :] = 0.0
-        for j in range(M):
-            w = mu[i, j]
-            for k in range(n):
-                d[k] = xm[j, i, k] - x[i, k]
-            for k in range(n):
-                for l in range(n):
-                    A[k, l] += w * Pm[j, i, k, l]
-                    B[k, l] += w * d[k] * d[l]
-        for k in range(n):
-            for l in range(k, n):
-                s = 0.5 * ((A[k, l] + B[k, l]) + (A[l, k] + B[l, k]))
-                P[i, k, l] = s
-                P[i, l, k] = s
+        _combine_one(i, mu, xm, Pm, x, P, A, B, d)
     return x, P
+
+
+@numba.njit(cache=True, _nrt=False)
+def _combine_one(i: int, mu: np.ndarray, xm: np.ndarray, Pm: np.ndarray, x: np.ndarray, P: np.ndarray, A: np.ndarray,
+                 B: np.ndarray, d: np.ndarray) -> None:
+    """:func:`imm_combine` of track i into x[i], P[i]; A, B (n, n) and d (n,) scratch."""
+    M = xm.shape[0]
+    n = xm.shape[2]
+    for k in range(n):
+        x[i, k] = 0.0
+    for j in range(M):
+        for k in range(n):
+            x[i, k] += mu[i, j] * xm[j, i, k]
+    A[:, :] = 0.0
+    B[:, :] = 0.0
+    for j in range(M):
+        w = mu[i, j]
+        for k in range(n):
+            d[k] = xm[j, i, k] - x[i, k]
+        for k in range(n):
+            for l in range(n):
+                A[k, l] += w * Pm[j, i, k, l]
+                B[k, l] += w * d[k] * d[l]
+    for k in range(n):
+        for l in range(k, n):
+            s = 0.5 * ((A[k, l] + B[k, l]) + (A[l, k] + B[l, k]))
+            P[i, k, l] = s
+            P[i, l, k] = s
 
 
 @numba.njit(cache=True)
@@ -576,7 +591,7 @@ def imm_scatter(xs: np.ndarray, Ps: np.ndarray, loc: np.ndarray, xn: np.ndarray,
 # --------------------------------------------------------------------------- motion models
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _kron3_apply(f1: np.ndarray, k: int, x: np.ndarray, out: np.ndarray) -> None:
     """out = kron3(f1) x for the [pos, vel, (acc)] ordering (per-axis k x k block: the
     leading one of f1)."""
@@ -588,7 +603,7 @@ def _kron3_apply(f1: np.ndarray, k: int, x: np.ndarray, out: np.ndarray) -> None
             out[3 * r + a] = s
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _kron3_into(f1: np.ndarray, k: int, F: np.ndarray) -> None:
     """The leading 3k x 3k block of F (zeroed here) = the 3-axis expansion of the
     per-axis block (the leading k x k one of f1)."""
@@ -620,7 +635,7 @@ def cv_predict(x: np.ndarray, dt: np.ndarray, q: float):
     return xp, F, Q
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _cv_block(t: float, q: float, q1: np.ndarray) -> None:
     q1[0, 0] = q * (t**3 / 3)
     q1[0, 1] = q * (t**2 / 2)
@@ -676,7 +691,7 @@ VACUUM_DRAG_REACH_M = 0.1
 _FALL_BOUND_MPS2 = 10.0  # more than gravity anywhere above the ground: fall of 0.5 g dt^2 bounded
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _substeps(y: np.ndarray, dt: float, max_step: float, p: np.ndarray) -> int:
     """Number of RK4 substeps of a ballistic prediction of [r, v, 1/beta] ``y`` by ``dt``.
 
@@ -707,7 +722,7 @@ def _ballistic_rk4(y: np.ndarray, dt: float, max_step: float, p: np.ndarray) -> 
     _ballistic_rk4_into(y, dt, max_step, p, np.empty((4, 6)), np.empty(6))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _ballistic_rk4_into(y: np.ndarray, dt: float, max_step: float, p: np.ndarray, k: np.ndarray, tmp: np.ndarray) -> None:
     """:func:`_ballistic_rk4` with its scratch arrays k (4, 6) and tmp (6,) given."""
     n = _substeps(y, dt, max_step, p)
@@ -824,7 +839,7 @@ def _acceleration_and_jacobian(x: float, y: float, z: float, vx: float, vy: floa
     return gx, gy, gz
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _ballistic_one(x: np.ndarray, dt: float, max_step: float, p: np.ndarray, out: np.ndarray, jac: np.ndarray,
                    y: np.ndarray) -> None:
     """f(x) (7,) and its Jacobian (7, 7) of one state [r, v, 1/beta].
@@ -928,7 +943,7 @@ KIND_CV, KIND_CA, KIND_BALLISTIC = 0, 1, 2
 """Motion models the fused prediction knows (others take the generic path)."""
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _model_predict_one(kind: int, x: np.ndarray, k: int, t: float, qa: float, qb: float, max_step: float, p: np.ndarray,
                        xo: np.ndarray, F: np.ndarray, Q: np.ndarray, f1: np.ndarray, q1: np.ndarray, y: np.ndarray) -> None:
     """f(x) (k,), F and Q (k, k) of one state of a model ``kind`` with k components (CV,
@@ -1009,7 +1024,7 @@ def _predict_scratch(M: int, d: int, kmax: int):
             np.empty((3, 3)), np.empty((3, 3)), np.empty(_BALLISTIC_SCRATCH))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _predict_tracks(n: int, dt: np.ndarray, T: np.ndarray, imm: bool, mu: np.ndarray, xm: np.ndarray, Pm: np.ndarray,
                     x: np.ndarray, P: np.ndarray, kinds: np.ndarray, qa: np.ndarray, qb: np.ndarray,
                     max_step: np.ndarray, earth: np.ndarray, locs: np.ndarray, nloc: np.ndarray, others: np.ndarray,
@@ -1355,10 +1370,18 @@ def meas_to_ecef(z: np.ndarray, sigma: np.ndarray, site: np.ndarray, rot: np.nda
     M = z.shape[0]
     pos = np.empty((M, 3))
     cov = np.empty((M, 3, 3))
-    J = np.empty((3, 3))
-    Je = np.empty((3, 3))
-    for i in range(M):
-        r, az, el = z[i, 0], z[i, 1], z[i, 2]
+    _meas_to_ecef_rows(z, sigma, np.arange(M), M, site, rot, pos, cov, np.empty((3, 3)), np.empty((3, 3)))
+    return pos, cov
+
+
+@numba.njit(cache=True, _nrt=False)
+def _meas_to_ecef_rows(z: np.ndarray, sigma: np.ndarray, rows: np.ndarray, count: int, site: np.ndarray, rot: np.ndarray,
+                       pos: np.ndarray, cov: np.ndarray, J: np.ndarray, Je: np.ndarray) -> None:
+    """:func:`meas_to_ecef` of the measurements ``rows[:count]`` of z, sigma into the first
+    ``count`` rows of pos, cov; J, Je (3, 3) scratch."""
+    for i in range(count):
+        q = rows[i]
+        r, az, el = z[q, 0], z[q, 1], z[q, 2]
         sa, ca, se, ce = math.sin(az), math.cos(az), math.sin(el), math.cos(el)
         e, n, u = r * sa * ce, r * ca * ce, r * se
         for a in range(3):
@@ -1373,9 +1396,8 @@ def meas_to_ecef(z: np.ndarray, sigma: np.ndarray, site: np.ndarray, rot: np.nda
             for b in range(3):
                 s = 0.0
                 for k in range(3):
-                    s += Je[a, k] * sigma[i, k] ** 2 * Je[b, k]
+                    s += Je[a, k] * sigma[q, k] ** 2 * Je[b, k]
                 cov[i, a, b] = s
-    return pos, cov
 
 
 @numba.njit(cache=True)
@@ -1413,8 +1435,10 @@ def _move_initiator(src: int, dst: int, ini_t: np.ndarray, ini_pos: np.ndarray, 
                     ini_bit: np.ndarray, ini_index: np.ndarray, ini_label: np.ndarray) -> None:
     """Copy initiator ``src``'s row of the store to row ``dst`` (compaction)."""
     ini_t[dst], ini_bit[dst], ini_index[dst], ini_label[dst] = ini_t[src], ini_bit[src], ini_index[src], ini_label[src]
-    ini_pos[dst] = ini_pos[src]
-    ini_cov[dst] = ini_cov[src]
+    for a in range(3):
+        ini_pos[dst, a] = ini_pos[src, a]
+        for b in range(3):
+            ini_cov[dst, a, b] = ini_cov[src, a, b]
 
 
 @numba.njit(cache=True)
@@ -1450,6 +1474,73 @@ def two_point_initiate(t: float, pos: np.ndarray, cov: np.ndarray, bit: np.int64
     covariances (K, d, d))."""
     M = pos.shape[0]
     d = prior_mean.shape[0]
+    o_q, o_t, o_bit, o_index, o_label = (np.empty(M, np.int64), np.empty(M), np.empty(M, np.int64),
+                                         np.empty(M, np.int64), np.empty(M, np.int64))
+    x = np.empty((M, d))
+    P = np.empty((M, d, d))
+    n, K = _two_point_into(t, pos, cov, M, np.arange(M), bit, index, label, max_speed, max_age, n_ini, ini_t, ini_pos,
+                           ini_cov, ini_bit, ini_index, ini_label, prior_mean, prior_var, _two_point_scratch(n_ini, M),
+                           o_q, o_t, o_bit, o_index, o_label, x, P)
+    return n, o_q[:K], o_t[:K], o_bit[:K], o_index[:K], o_label[:K], x[:K], P[:K]
+
+
+@numba.njit(cache=True)
+def _two_point_scratch(n_ini: int, M: int):
+    """Scratch arrays of :func:`_two_point_into` for ``n_ini`` initiators and M
+    measurements: each measurement's initiator and each initiator's pairing, the
+    feasible pairs (initiator, measurement, apparent speed) and their sort order."""
+    pairs = n_ini * M
+    return (np.empty(M, np.int64), np.empty(n_ini, np.bool_), np.empty(pairs, np.int64), np.empty(pairs, np.int64),
+            np.empty(pairs), np.empty(pairs, np.int64), np.empty(pairs, np.int64))
+
+
+@numba.njit(cache=True, _nrt=False)
+def _stable_argsort(keys: np.ndarray, count: int, order: np.ndarray, tmp: np.ndarray) -> None:
+    """order[:count] = np.argsort(keys[:count], kind="mergesort"): a stable (bottom-up
+    merge) sort, NaN last as numpy's; ``tmp`` (count,) scratch."""
+    for p in range(count):
+        order[p] = p
+    src, dst = order, tmp
+    in_order = True
+    width = 1
+    while width < count:
+        for lo in range(0, count, 2 * width):
+            mid = min(lo + width, count)
+            hi = min(lo + 2 * width, count)
+            a, b = lo, mid
+            for o in range(lo, hi):
+                if a < mid and b < hi:
+                    ka, kb = keys[src[a]], keys[src[b]]
+                    take_b = kb < ka or (ka != ka and kb == kb)  # b strictly first: equal keys keep order
+                else:
+                    take_b = a >= mid
+                if take_b:
+                    dst[o] = src[b]
+                    b += 1
+                else:
+                    dst[o] = src[a]
+                    a += 1
+        src, dst = dst, src
+        in_order = not in_order
+        width *= 2
+    if not in_order:
+        for p in range(count):
+            order[p] = src[p]
+
+
+@numba.njit(cache=True, _nrt=False)
+def _two_point_into(t: float, pos: np.ndarray, cov: np.ndarray, M: int, rows: np.ndarray, bit: np.int64,
+                    index: np.ndarray, label: np.ndarray, max_speed: float, max_age: float, n_ini: int,
+                    ini_t: np.ndarray, ini_pos: np.ndarray, ini_cov: np.ndarray, ini_bit: np.ndarray,
+                    ini_index: np.ndarray, ini_label: np.ndarray, prior_mean: np.ndarray, prior_var: np.ndarray, ws,
+                    o_q: np.ndarray, o_t: np.ndarray, o_bit: np.ndarray, o_index: np.ndarray, o_label: np.ndarray,
+                    x: np.ndarray, P: np.ndarray) -> tuple[int, int]:
+    """:func:`two_point_initiate` of the first M rows of pos, cov (measurement q's input
+    index and label ``index[rows[q]]``, ``label[rows[q]]``), its outputs written into
+    the first K rows of o_* and x, P; ``ws`` from :func:`_two_point_scratch` (for at
+    least n_ini initiators and M measurements). Returns (initiators now, K)."""
+    partner, paired, pair_i, pair_q, speed, order, tmp = ws
+    d = prior_mean.shape[0]
     # drop the initiators too old to pair
     n = 0
     for i in range(n_ini):
@@ -1458,13 +1549,12 @@ def two_point_initiate(t: float, pos: np.ndarray, cov: np.ndarray, bit: np.int64
         if n != i:
             _move_initiator(i, n, ini_t, ini_pos, ini_cov, ini_bit, ini_index, ini_label)
         n += 1
-    partner = np.full(M, -1, np.int64)
-    paired = np.zeros(n, np.bool_)
+    for q in range(M):
+        partner[q] = -1
+    for i in range(n):
+        paired[i] = False
     if n and M:
         # the feasible pairs (initiator major, measurement minor) and their apparent speeds
-        pair_i = np.empty(n * M, np.int64)
-        pair_q = np.empty(n * M, np.int64)
-        speed = np.empty(n * M)
         npairs = 0
         for i in range(n):
             dt = t - ini_t[i]
@@ -1478,22 +1568,13 @@ def two_point_initiate(t: float, pos: np.ndarray, cov: np.ndarray, bit: np.int64
                 if dist <= max_speed * dt + 3.0 * math.sqrt(tr_a + tr_b):
                     pair_i[npairs], pair_q[npairs], speed[npairs] = i, q, dist / dt
                     npairs += 1
-        for p in np.argsort(speed[:npairs], kind="mergesort"):
+        _stable_argsort(speed, npairs, order, tmp)
+        for r in range(npairs):
+            p = order[r]
             i, q = pair_i[p], pair_q[p]
             if partner[q] < 0 and not paired[i]:
                 partner[q] = i
                 paired[i] = True
-    K = 0
-    for q in range(M):
-        if partner[q] >= 0:
-            K += 1
-    o_q = np.empty(K, np.int64)
-    o_t = np.empty(K)
-    o_bit = np.empty(K, np.int64)
-    o_index = np.empty(K, np.int64)
-    o_label = np.empty(K, np.int64)
-    x = np.empty((K, d))
-    P = np.zeros((K, d, d))
     k = 0
     for q in range(M):
         i = partner[q]
@@ -1503,6 +1584,8 @@ def two_point_initiate(t: float, pos: np.ndarray, cov: np.ndarray, bit: np.int64
         o_q[k], o_t[k], o_bit[k], o_index[k], o_label[k] = q, ini_t[i], ini_bit[i], ini_index[i], ini_label[i]
         for a in range(d):
             x[k, a] = prior_mean[a]
+            for b in range(d):
+                P[k, a, b] = 0.0
             P[k, a, a] = prior_var[a]
         for a in range(3):
             x[k, a] = pos[q, a]
@@ -1524,11 +1607,13 @@ def two_point_initiate(t: float, pos: np.ndarray, cov: np.ndarray, bit: np.int64
     for q in range(M):
         if partner[q] >= 0:
             continue
-        ini_t[j], ini_bit[j], ini_index[j], ini_label[j] = t, bit, index[q], label[q]
-        ini_pos[j] = pos[q]
-        ini_cov[j] = cov[q]
+        ini_t[j], ini_bit[j], ini_index[j], ini_label[j] = t, bit, index[rows[q]], label[rows[q]]
+        for a in range(3):
+            ini_pos[j, a] = pos[q, a]
+            for b in range(3):
+                ini_cov[j, a, b] = cov[q, a, b]
         j += 1
-    return j, o_q, o_t, o_bit, o_index, o_label, x, P
+    return j, k
 
 
 @numba.njit(cache=True)
@@ -1552,42 +1637,51 @@ def update_rows(rows: np.ndarray, iterations: np.ndarray, meas_idx: np.ndarray, 
     z (M, 3), diagonal noise sigma (M, 3)), ``iterations`` each, in place: an IMM's
     models, probabilities and combined x, P (imm_update), or a single model's x, P
     (ekf_update)."""
+    ws = _update_scratch(xm.shape[0], xm.shape[2])
+    for r in range(rows.shape[0]):
+        _update_row(rows[r], iterations[r], meas_idx[r], z, sigma, mu, xm, Pm, x, P, imm, site, rot, ws)
+
+
+@numba.njit(cache=True)
+def _update_scratch(M: int, n: int):
+    """Scratch arrays of :func:`_update_row` (M models in a space of dimension n)."""
+    m = 3
+    return (np.empty(m), np.empty((m, m)), np.empty(m), np.empty(n), np.empty(m), np.empty((m, n)), np.empty((m, n)),
+            np.empty((m, m)), np.empty((m, m)), np.empty(m, np.int64), np.empty((n, m)), np.empty((n, m)), np.empty(m),
+            np.empty(m), np.empty((n, m)), np.empty((n, n)), np.empty((n, n)), np.zeros((m, m)), np.empty((M, n)),
+            np.empty((M, n, n)), np.empty(M), np.empty(n))
+
+
+@numba.njit(cache=True, _nrt=False)
+def _update_row(i: int, iterations: int, j_meas: int, z: np.ndarray, sigma: np.ndarray, mu: np.ndarray, xm: np.ndarray,
+                Pm: np.ndarray, x: np.ndarray, P: np.ndarray, imm: bool, site: np.ndarray, rot: np.ndarray, ws) -> None:
+    """:func:`update_rows` of track i with measurement ``j_meas``; ``ws`` from
+    :func:`_update_scratch`."""
+    nu0, S0, zp0, xi, zp, H, HP, S, LU, piv, PHt, K, nu, v, tmp, IKH, A, R, xo, Po, logw, dv = ws
     M, _, n = xm.shape
     m = 3
-    rr = False
-    nu0, S0, zp0 = np.empty(m), np.empty((m, m)), np.empty(m)
-    xi, zp, H, HP, S = np.empty(n), np.empty(m), np.empty((m, n)), np.empty((m, n)), np.empty((m, m))
-    LU, piv, PHt, K = np.empty((m, m)), np.empty(m, np.int64), np.empty((n, m)), np.empty((n, m))
-    nu, v, tmp, IKH, A = np.empty(m), np.empty(m), np.empty((n, m)), np.empty((n, n)), np.empty((n, n))
-    R = np.zeros((m, m))
-    xo = np.empty((M, n))
-    Po = np.empty((M, n, n))
-    logw = np.empty(M)
-    mu_new = np.empty((1, M))
-    for r in range(rows.shape[0]):
-        i = rows[r]
-        j_meas = meas_idx[r]
-        for a in range(m):
-            R[a, a] = sigma[j_meas, a] ** 2
-        zr = z[j_meas]
-        if not imm:
-            _ekf_update_one(x[i], P[i], zr, R, site, rot, rr, iterations[r], xo[0], Po[0], nu0, S0, zp0,
-                            xi, zp, H, HP, S, LU, piv, PHt, K, nu, v, tmp, IKH, A)
-            x[i, :] = xo[0]
-            P[i, :, :] = Po[0]
-            continue
-        for j in range(M):
-            ll = _ekf_update_one(xm[j, i], Pm[j, i], zr, R, site, rot, rr, iterations[r], xo[j], Po[j], nu0, S0, zp0,
-                                 xi, zp, H, HP, S, LU, piv, PHt, K, nu, v, tmp, IKH, A)
-            logw[j] = (np.log(mu[i, j]) if mu[i, j] > 0.0 else -np.inf) + ll
-        _posterior_modes(logw, mu[i], mu[i])
-        for j in range(M):
-            xm[j, i, :] = xo[j]
-            Pm[j, i, :, :] = Po[j]
-            mu_new[0, j] = mu[i, j]
-        xc, Pc = imm_combine(mu_new, xm[:, i:i + 1], Pm[:, i:i + 1])
-        x[i, :] = xc[0]
-        P[i, :, :] = Pc[0]
+    for a in range(m):
+        R[a, a] = sigma[j_meas, a] ** 2
+    zr = z[j_meas]
+    if not imm:
+        _ekf_update_one(x[i], P[i], zr, R, site, rot, False, iterations, xo[0], Po[0], nu0, S0, zp0,
+                        xi, zp, H, HP, S, LU, piv, PHt, K, nu, v, tmp, IKH, A)
+        for a in range(n):
+            x[i, a] = xo[0, a]
+            for b in range(n):
+                P[i, a, b] = Po[0, a, b]
+        return
+    for j in range(M):
+        ll = _ekf_update_one(xm[j, i], Pm[j, i], zr, R, site, rot, False, iterations, xo[j], Po[j], nu0, S0, zp0,
+                             xi, zp, H, HP, S, LU, piv, PHt, K, nu, v, tmp, IKH, A)
+        logw[j] = (np.log(mu[i, j]) if mu[i, j] > 0.0 else -np.inf) + ll
+    _posterior_modes(logw, mu[i], mu[i])
+    for j in range(M):
+        for a in range(n):
+            xm[j, i, a] = xo[j, a]
+            for b in range(n):
+                Pm[j, i, a, b] = Po[j, a, b]
+    _combine_one(i, mu, xm, Pm, x, P, IKH, A, dv)
 
 
 # --------------------------------------------------------------------------- tracker: end of a scan
@@ -1950,6 +2044,18 @@ def _any_confirmed(n: int, confirmed: np.ndarray) -> bool:
 
 
 @numba.njit(cache=True)
+def _initiation_buffers(n_ini: int, M: int, d: int):
+    """Buffers of :func:`process_scans`' two-point initiation for n_ini initiators and M
+    measurements (states of dimension d): ECEF positions (M, 3) and covariances (M, 3,
+    3) with their scratch (3, 3) twice; the outputs of :func:`_two_point_into`; its
+    scratch."""
+    return ((np.empty((M, 3)), np.empty((M, 3, 3)), np.empty((3, 3)), np.empty((3, 3))),
+            (np.empty(M, np.int64), np.empty(M), np.empty(M, np.int64), np.empty(M, np.int64), np.empty(M, np.int64),
+             np.empty((M, d)), np.empty((M, d, d))),
+            _two_point_scratch(n_ini, M))
+
+
+@numba.njit(cache=True)
 def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.ndarray, scan_start: np.ndarray,
                   z_all: np.ndarray, sigma_all: np.ndarray, label_all: np.ndarray, index_all: np.ndarray,
                   drop_after_s: np.ndarray, bits: np.ndarray, sites: np.ndarray, rots: np.ndarray, covers: np.ndarray,
@@ -2013,6 +2119,10 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
     confirm_new = cfg_i[CFG_CONFIRM_NEW] != 0
     two_point = cfg_i[CFG_TWO_POINT] != 0
     n_labels = drop_after_s.shape[0]
+    predict_ws = _predict_scratch(mu.shape[1], x.shape[1], locs.shape[1])
+    update_ws = _update_scratch(mu.shape[1], x.shape[1])
+    (tp_pos, tp_cov, tp_J, tp_Je), (o_q, o_t, o_bit, o_index, o_label, xn, Pn), tp_ws = _initiation_buffers(
+        16 if two_point else 0, 16 if two_point else 0, x.shape[1])
     k = first
     while k < K and scan_t[k] <= until:
         t = scan_t[k]
@@ -2081,7 +2191,6 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
         if n * n_meas > cfg_i[CFG_DENSE]:
             return BATCH_GENERAL, k, SCAN_SLOW
         imm = cfg_i[CFG_IMM] != 0
-        M = mu.shape[1]
         d = x.shape[1]
         gate = cfg_f[CFG_GATE]
         assigned = np.full(n, -1, np.int64)
@@ -2097,7 +2206,7 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
                 tt[i] = t
             T = imm_transition(w, V, Vinv, dt) if imm else np.ones((n, 1, 1))
             _predict_tracks(n, dt, T, imm, mu, xm, Pm, x, P, kinds, qa, qb, max_step, mearth, locs, nloc, others, nother, means,
-                            variances, _predict_scratch(M, d, locs.shape[1]))
+                            variances, predict_ws)
             # gating (every pair) and the assignment when the gated pairs are disjoint
             g_t = np.empty(0, np.int64)
             g_m = np.empty(0, np.int64)
@@ -2139,7 +2248,8 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
                         meas_idx[row] = assigned[i]
                         used[assigned[i]] = True
                         row += 1
-                update_rows(rows, iters, meas_idx, z, sigma, mu, xm, Pm, x, P, imm, site, rot)
+                for r in range(nh):
+                    _update_row(rows[r], iters[r], meas_idx[r], z, sigma, mu, xm, Pm, x, P, imm, site, rot, update_ws)
                 pair_d2, pair_ld = assigned_pairs(g_t, g_m, g_d2, g_ld, assigned)
         # bookkeeping (none without tracks), logged as it goes: the hits in the association
         # log, confirmations then deletions of confirmed tracks in the events
@@ -2185,17 +2295,15 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
         # the new tracks, each logged (a two-point track's initiator first) and, when new
         # tracks are confirmed, announced
         if two_point:
-            if n_free == n_meas:  # every measurement unclaimed: no copies
-                pos, cov = meas_to_ecef(z, sigma, site, rot)
-                lf, xf = label, index
-            else:
-                zf, sf, lf, xf = _take_measurements(free, z, sigma, label, index)
-                pos, cov = meas_to_ecef(zf, sf, site, rot)
-            n_ini, o_q, o_t, o_bit, o_index, o_label, xn, Pn = two_point_initiate(
-                t, pos, cov, sensor_bit, xf, lf, cfg_f[CFG_INIT_MAX_SPEED], cfg_f[CFG_INIT_MAX_AGE], n_ini, ini_t, ini_pos,
-                ini_cov, ini_bit, ini_index, ini_label, prior_mean, prior_var)
+            if n_ini > tp_ws[1].shape[0] or n_free > tp_pos.shape[0]:
+                tp = _initiation_buffers(max(2 * n_ini, tp_ws[1].shape[0]), max(2 * n_free, tp_pos.shape[0]), d)
+                (tp_pos, tp_cov, tp_J, tp_Je), (o_q, o_t, o_bit, o_index, o_label, xn, Pn), tp_ws = tp
+            _meas_to_ecef_rows(z, sigma, free, n_free, site, rot, tp_pos, tp_cov, tp_J, tp_Je)
+            n_ini, n_new = _two_point_into(
+                t, tp_pos, tp_cov, n_free, free, sensor_bit, index, label, cfg_f[CFG_INIT_MAX_SPEED],
+                cfg_f[CFG_INIT_MAX_AGE], n_ini, ini_t, ini_pos, ini_cov, ini_bit, ini_index, ini_label, prior_mean, prior_var,
+                tp_ws, o_q, o_t, o_bit, o_index, o_label, xn, Pn)
             born = (np.int64(3) & ((np.int64(1) << np.int64(cfg_i[CFG_CONFIRM_N])) - np.int64(1)))
-            n_new = o_q.shape[0]
             for h in range(n_new):
                 _new_track(row, next_id + h, t, confirm_new, born, 2, sensor_bit | o_bit[h], xn[h], Pn[h], mu0, ids, tt,
                            confirmed, history, opportunities, misses, last_update, updates, sensors, score, x, P, mu, xm, Pm)
