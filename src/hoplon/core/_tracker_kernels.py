@@ -228,9 +228,16 @@ def radar_predict(x: np.ndarray, P: np.ndarray, site: np.ndarray, rot: np.ndarra
     m = 4 if rr else 3
     zp = np.empty((N, m))
     HPH = np.empty((N, m, m))
-    H = np.empty((m, n))
-    HP = np.empty((m, n))
-    S = np.empty((m, m))
+    _radar_predict_rows(N, x, P, site, rot, rr, zp, HPH, np.empty((m, n)), np.empty((m, n)), np.empty((m, m)))
+    return zp, HPH
+
+
+@numba.njit(cache=True, _nrt=False)
+def _radar_predict_rows(N: int, x: np.ndarray, P: np.ndarray, site: np.ndarray, rot: np.ndarray, rr: bool, zp: np.ndarray,
+                        HPH: np.ndarray, H: np.ndarray, HP: np.ndarray, S: np.ndarray) -> None:
+    """:func:`radar_predict` of the first N tracks into the first N rows of zp, HPH; H,
+    HP (m, n) and S (m, m) scratch."""
+    m = zp.shape[1]
     for i in range(N):
         _radar_h(x[i], site, rot, rr, zp[i])
         _radar_jac(x[i], site, rot, rr, H)
@@ -238,7 +245,6 @@ def radar_predict(x: np.ndarray, P: np.ndarray, site: np.ndarray, rot: np.ndarra
         for a in range(m):
             for b in range(m):
                 HPH[i, a, b] = 0.5 * (S[a, b] + S[b, a])
-    return zp, HPH
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -1302,10 +1308,28 @@ def bookkeeping(t: float, sensor_bit: np.int64, assigned: np.ndarray, pair_d2: n
     reason (N,): 0 alive, 1 ground, 2 misses (confirmed), 3 coasted, 4 diverged,
     5 tentative."""
     N = assigned.shape[0]
-    newly = np.zeros(N, np.bool_)
-    reason = np.zeros(N, np.int64)
+    newly = np.empty(N, np.bool_)
+    reason = np.empty(N, np.int64)
+    _bookkeeping_rows(N, t, sensor_bit, assigned, pair_d2, pair_logdet, zp, check_cover, cover, hit_gain, miss_gain,
+                      confirm_m, confirm_n, delete_misses, max_coast_s, max_position_sigma_m, min_altitude_m, earth, x, P,
+                      score, sensors, history, opportunities, misses, last_update, updates, confirmed, newly, reason)
+    return newly, reason
+
+
+@numba.njit(cache=True, _nrt=False)
+def _bookkeeping_rows(N: int, t: float, sensor_bit: np.int64, assigned: np.ndarray, pair_d2: np.ndarray,
+                      pair_logdet: np.ndarray, zp: np.ndarray, check_cover: bool, cover: np.ndarray, hit_gain: float,
+                      miss_gain: float, confirm_m: int, confirm_n: int, delete_misses: int, max_coast_s: float,
+                      max_position_sigma_m: float, min_altitude_m: float, earth: np.ndarray, x: np.ndarray, P: np.ndarray,
+                      score: np.ndarray, sensors: np.ndarray, history: np.ndarray, opportunities: np.ndarray,
+                      misses: np.ndarray, last_update: np.ndarray, updates: np.ndarray, confirmed: np.ndarray,
+                      newly: np.ndarray, reason: np.ndarray) -> None:
+    """:func:`bookkeeping` of the first N tracks, newly confirmed and deletion reasons
+    written into the first N entries of ``newly`` and ``reason``."""
     window = (np.int64(1) << np.int64(confirm_n)) - np.int64(1)
     for i in range(N):
+        newly[i] = False
+        reason[i] = 0
         hit = assigned[i] >= 0
         mine = (sensors[i] & sensor_bit) != 0
         if mine and check_cover:
@@ -1358,7 +1382,6 @@ def bookkeeping(t: float, sensor_bit: np.int64, assigned: np.ndarray, pair_d2: n
             reason[i] = 4
         elif tentative_dead:
             reason[i] = 5
-    return newly, reason
 
 
 # --------------------------------------------------------------------------- tracker: initiation
@@ -1787,12 +1810,20 @@ def assigned_pairs(track: np.ndarray, meas: np.ndarray, d2: np.ndarray, logdet: 
     N = assigned.shape[0]
     out_d2 = np.zeros(N)
     out_ld = np.zeros(N)
-    for p in range(track.shape[0]):
+    _assigned_pairs_into(track.shape[0], track, meas, d2, logdet, assigned, out_d2, out_ld)
+    return out_d2, out_ld
+
+
+@numba.njit(cache=True, _nrt=False)
+def _assigned_pairs_into(count: int, track: np.ndarray, meas: np.ndarray, d2: np.ndarray, logdet: np.ndarray,
+                         assigned: np.ndarray, out_d2: np.ndarray, out_ld: np.ndarray) -> None:
+    """:func:`assigned_pairs` of the first ``count`` pairs into out_d2, out_ld (zeroed by
+    the caller)."""
+    for p in range(count):
         i = track[p]
         if assigned[i] >= 0 and assigned[i] == meas[p]:
             out_d2[i] = d2[p]
             out_ld[i] = logdet[p]
-    return out_d2, out_ld
 
 
 # --------------------------------------------------------------------------- tracker: small assignment problems
@@ -1971,7 +2002,7 @@ EVENT_CONFIRMED = 0
 reason of :func:`bookkeeping`)."""
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def write_rows(t: float, n: int, drag: int, ids: np.ndarray, x: np.ndarray, P: np.ndarray, confirmed: np.ndarray,
                last_update: np.ndarray, score: np.ndarray, at: int, rows_t: np.ndarray, rows_id: np.ndarray,
                rows_x: np.ndarray, rows_P: np.ndarray, rows_u: np.ndarray, rows_q: np.ndarray, rows_b: np.ndarray,
@@ -2041,6 +2072,24 @@ def _any_confirmed(n: int, confirmed: np.ndarray) -> bool:
         if confirmed[i]:
             return True
     return False
+
+
+@numba.njit(cache=True)
+def _track_buffers(C: int, d: int):
+    """Per-track scratch of :func:`process_scans` for C tracks of dimension d: assigned
+    measurement, its pair's d^2 and ln|S|, predicted measurement (C, 3) and H P H^T (C,
+    3, 3), dt, seen, newly confirmed, deletion reason; the radar prediction's H, HP (3,
+    d) and S (3, 3)."""
+    return (np.empty(C, np.int64), np.empty(C), np.empty(C), np.empty((C, 3)), np.empty((C, 3, 3)), np.empty(C),
+            np.empty(C, np.bool_), np.empty(C, np.bool_), np.empty(C, np.int64), np.empty((3, d)), np.empty((3, d)),
+            np.empty((3, 3)))
+
+
+@numba.njit(cache=True)
+def _measurement_buffers(M: int):
+    """Per-measurement scratch of :func:`process_scans` for scans of up to M: the kept
+    measurements' rows, used, the unclaimed ones' rows, seen."""
+    return np.empty(M, np.int64), np.empty(M, np.bool_), np.empty(M, np.int64), np.empty(M, np.bool_)
 
 
 @numba.njit(cache=True)
@@ -2123,13 +2172,17 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
     update_ws = _update_scratch(mu.shape[1], x.shape[1])
     (tp_pos, tp_cov, tp_J, tp_Je), (o_q, o_t, o_bit, o_index, o_label, xn, Pn), tp_ws = _initiation_buffers(
         16 if two_point else 0, 16 if two_point else 0, x.shape[1])
+    # per track (C rows) and per measurement of a scan (grown with the scans): scratch
+    assigned, pair_d2, pair_ld, zp, HPH, dt, seen_t, newly, reason, H, HP, S = _track_buffers(C, x.shape[1])
+    keep, used, free, seen_m = _measurement_buffers(16)
     k = first
     while k < K and scan_t[k] <= until:
         t = scan_t[k]
         s = scan_sensor[k]
         a, b = scan_start[k], scan_start[k + 1]
         # the measurements left (those of objects still there)
-        keep = np.empty(b - a, np.int64)
+        if b - a > keep.shape[0]:
+            keep, used, free, seen_m = _measurement_buffers(2 * (b - a))
         m = 0
         for q in range(a, b):
             lab = label_all[q]
@@ -2193,18 +2246,18 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
         imm = cfg_i[CFG_IMM] != 0
         d = x.shape[1]
         gate = cfg_f[CFG_GATE]
-        assigned = np.full(n, -1, np.int64)
-        pair_d2 = np.zeros(n)
-        pair_ld = np.zeros(n)
-        used = np.zeros(n_meas, np.bool_)
-        zp = np.empty((n, 3))
+        for i in range(n):
+            assigned[i] = -1
+            pair_d2[i] = 0.0
+            pair_ld[i] = 0.0
+        for q in range(n_meas):
+            used[q] = False
         if n:
             # the prediction, in place
-            dt = np.empty(n)
             for i in range(n):
                 dt[i] = t - tt[i]
                 tt[i] = t
-            T = imm_transition(w, V, Vinv, dt) if imm else np.ones((n, 1, 1))
+            T = imm_transition(w, V, Vinv, dt[:n]) if imm else np.ones((n, 1, 1))
             _predict_tracks(n, dt, T, imm, mu, xm, Pm, x, P, kinds, qa, qb, max_step, mearth, locs, nloc, others, nother, means,
                             variances, predict_ws)
             # gating (every pair) and the assignment when the gated pairs are disjoint
@@ -2213,11 +2266,12 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
             g_d2 = np.empty(0)
             g_ld = np.empty(0)
             if n_meas:
-                zq, HPH = radar_predict(x[:n], P[:n], site, rot, False)
-                zp[:, :] = zq
-                g_t, g_m, g_d2, g_ld, logdet = gate_pairs(zq, HPH, z, sigma, True, g_t, g_m, gate)
-                seen_t = np.zeros(n, np.bool_)
-                seen_m = np.zeros(n_meas, np.bool_)
+                _radar_predict_rows(n, x, P, site, rot, False, zp, HPH, H, HP, S)
+                g_t, g_m, g_d2, g_ld, logdet = gate_pairs(zp[:n], HPH[:n], z, sigma, True, g_t, g_m, gate)
+                for i in range(n):
+                    seen_t[i] = False
+                for q in range(n_meas):
+                    seen_m[q] = False
                 disjoint = True
                 for p in range(g_t.shape[0]):
                     disjoint = disjoint and not (seen_t[g_t[p]] or seen_m[g_m[p]])
@@ -2230,38 +2284,25 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
                 elif not (solve_conflicts and gnn_small(n, n_meas, g_t, g_m, g_d2, g_ld, gate + logdet, assigned)):
                     return BATCH_GENERAL, k, SCAN_CONFLICT
             else:
-                zp[:, :] = radar_h(x[:n], site, rot, False)
+                for i in range(n):
+                    _radar_h(x[i], site, rot, False, zp[i])
             # the updates (young tracks iterated)
-            nh = 0
             for i in range(n):
                 if assigned[i] >= 0:
-                    nh += 1
-            if nh:
-                rows = np.empty(nh, np.int64)
-                iters = np.empty(nh, np.int64)
-                meas_idx = np.empty(nh, np.int64)
-                row = 0
-                for i in range(n):
-                    if assigned[i] >= 0:
-                        rows[row] = i
-                        iters[row] = cfg_i[CFG_IEKF] if updates[i] < 3 else 1
-                        meas_idx[row] = assigned[i]
-                        used[assigned[i]] = True
-                        row += 1
-                for r in range(nh):
-                    _update_row(rows[r], iters[r], meas_idx[r], z, sigma, mu, xm, Pm, x, P, imm, site, rot, update_ws)
-                pair_d2, pair_ld = assigned_pairs(g_t, g_m, g_d2, g_ld, assigned)
+                    used[assigned[i]] = True
+                    _update_row(i, cfg_i[CFG_IEKF] if updates[i] < 3 else 1, assigned[i], z, sigma, mu, xm, Pm, x, P, imm,
+                                site, rot, update_ws)
+            _assigned_pairs_into(g_t.shape[0], g_t, g_m, g_d2, g_ld, assigned, pair_d2, pair_ld)
         # bookkeeping (none without tracks), logged as it goes: the hits in the association
         # log, confirmations then deletions of confirmed tracks in the events
         g = state_i[ST_LOG]
         e = state_i[ST_EVENTS]
         row = 0
         if n:
-            newly, reason = bookkeeping(t, sensor_bit, assigned, pair_d2, pair_ld, zp, True, cover, hit_gain, miss_gain,
-                                        cfg_i[CFG_CONFIRM_M], cfg_i[CFG_CONFIRM_N], cfg_i[CFG_DELETE], max_coast_s,
-                                        cfg_f[CFG_MAX_SIGMA], cfg_f[CFG_MIN_ALT], earth, x[:n], P[:n], score[:n],
-                                        sensors[:n], history[:n], opportunities[:n], misses[:n], last_update[:n],
-                                        updates[:n], confirmed[:n])
+            _bookkeeping_rows(n, t, sensor_bit, assigned, pair_d2, pair_ld, zp, True, cover, hit_gain, miss_gain,
+                              cfg_i[CFG_CONFIRM_M], cfg_i[CFG_CONFIRM_N], cfg_i[CFG_DELETE], max_coast_s,
+                              cfg_f[CFG_MAX_SIGMA], cfg_f[CFG_MIN_ALT], earth, x, P, score, sensors, history, opportunities,
+                              misses, last_update, updates, confirmed, newly, reason)
             for i in range(n):
                 if assigned[i] >= 0:
                     q = keep[assigned[i]]
@@ -2282,11 +2323,6 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
                     _move_track(i, row, ids, tt, confirmed, history, opportunities, misses, last_update, updates, sensors,
                                 score, x, P, mu, xm, Pm)
                 row += 1
-        n_free = 0
-        for q in range(n_meas):
-            if not used[q]:
-                n_free += 1
-        free = np.empty(n_free, np.int64)
         n_free = 0
         for q in range(n_meas):
             if not used[q]:
@@ -2313,7 +2349,7 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
                 log_t[g + 1], log_id[g + 1], log_index[g + 1], log_label[g + 1] = t, next_id + h, index_all[q], label_all[q]
                 g += 2
         else:
-            zf, sf, _, _ = _take_measurements(free, z, sigma, label, index)
+            zf, sf, _, _ = _take_measurements(free[:n_free], z, sigma, label, index)
             xn, Pn = initial_states(zf, sf, site, rot, prior_mean, prior_var, cfg_f[CFG_SPEED_VAR], cfg_f[CFG_VSPEED_VAR])
             n_new = n_free
             for h in range(n_new):
