@@ -1208,17 +1208,46 @@ def gate_pairs(zp: np.ndarray, HPH: np.ndarray, z: np.ndarray, sigma: np.ndarray
     gated pairs and logdet_track."""
     N = zp.shape[0]
     Mz = z.shape[0]
-    # median noise per component (np.median of the diagonal measurement covariances)
-    med = np.empty(3)
-    mx = np.empty(3)
-    col = np.empty(Mz)
-    for a in range(3):
+    K = N * Mz if dense else ti.shape[0]
+    out_t = np.empty(K, np.int64)
+    out_m = np.empty(K, np.int64)
+    out_d2 = np.empty(K)
+    out_ld = np.empty(K)
+    logdet_track = np.empty(N)
+    cnt = _gate_pairs_into(N, zp, HPH, z, sigma, dense, ti, mj, threshold, _gate_scratch(N, Mz), out_t, out_m, out_d2,
+                           out_ld, logdet_track)
+    return out_t[:cnt].copy(), out_m[:cnt].copy(), out_d2[:cnt].copy(), out_ld[:cnt].copy(), logdet_track
+
+
+@numba.njit(cache=True)
+def _gate_scratch(N: int, Mz: int):
+    """Scratch of :func:`_gate_pairs_into` for N tracks and Mz measurements: median and
+    largest noise (3,), a column of noises, its sort order and merge scratch (Mz,), the
+    inverse innovation covariances (N, 3, 3) twice, and the small solves' S, LU (3, 3),
+    pivots (3,), identity and columns (3, 3), innovation and solution (3,)."""
+    return (np.empty(3), np.empty(3), np.empty(Mz), np.empty(Mz, np.int64), np.empty(Mz, np.int64), np.empty((N, 3, 3)),
+            np.empty((N, 3, 3)), np.empty((3, 3)), np.empty((3, 3)), np.empty(3, np.int64), np.eye(3), np.empty((3, 3)),
+            np.empty(3), np.empty(3))
+
+
+@numba.njit(cache=True, _nrt=False)
+def _gate_pairs_into(N: int, zp: np.ndarray, HPH: np.ndarray, z: np.ndarray, sigma: np.ndarray, dense: bool,
+                     ti: np.ndarray, mj: np.ndarray, threshold: float, ws, out_t: np.ndarray, out_m: np.ndarray,
+                     out_d2: np.ndarray, out_ld: np.ndarray, logdet_track: np.ndarray) -> int:
+    """:func:`gate_pairs` of the first N tracks, the gated pairs written into the leading
+    entries of out_* (room for every candidate) and ln|S_i| into logdet_track; ``ws``
+    from :func:`_gate_scratch`. Returns the number of gated pairs."""
+    med, mx, col, order, tmp, inv_t, inv_l, S, LU, piv, eye, cols, nu, sol = ws
+    Mz = z.shape[0]
+    # median noise per component (np.median of the diagonal measurement covariances: the
+    # middle of the sorted column, NaN last)
+    for a in range(3 if Mz else 0):
         for j in range(Mz):
             col[j] = sigma[j, a] ** 2
-        col.sort()
+        _stable_argsort(col, Mz, order, tmp)
         h = Mz // 2
-        med[a] = col[h] if Mz % 2 == 1 else (col[h - 1] + col[h]) / 2.0
-        mx[a] = col[Mz - 1]
+        med[a] = col[order[h]] if Mz % 2 == 1 else (col[order[h - 1]] + col[order[h]]) / 2.0
+        mx[a] = col[order[Mz - 1]]
     uniform = True
     for j in range(1, Mz):
         for a in range(3):
@@ -1226,14 +1255,6 @@ def gate_pairs(zp: np.ndarray, HPH: np.ndarray, z: np.ndarray, sigma: np.ndarray
                 uniform = False
     # per-track S with the median noise (and, for per-measurement noise, the loose S):
     # ln|S| and S^-1 (the pair loop is then a quadratic form)
-    inv_t = np.empty((N, 3, 3))
-    inv_l = np.empty((N, 3, 3))
-    logdet_track = np.empty(N)
-    S = np.empty((3, 3))
-    LU = np.empty((3, 3))
-    piv = np.empty(3, np.int64)
-    eye = np.eye(3)
-    cols = np.empty((3, 3))
     for i in range(N):
         for a in range(3):
             for b in range(3):
@@ -1249,12 +1270,6 @@ def gate_pairs(zp: np.ndarray, HPH: np.ndarray, z: np.ndarray, sigma: np.ndarray
             _lu(S, LU, piv)
             _inverse3(LU, piv, inv_l[i], eye, cols)
     K = N * Mz if dense else ti.shape[0]
-    out_t = np.empty(K, np.int64)
-    out_m = np.empty(K, np.int64)
-    out_d2 = np.empty(K)
-    out_ld = np.empty(K)
-    nu = np.empty(3)
-    sol = np.empty(3)
     cnt = 0
     for p in range(K):
         if dense:
@@ -1285,7 +1300,7 @@ def gate_pairs(zp: np.ndarray, HPH: np.ndarray, z: np.ndarray, sigma: np.ndarray
             out_d2[cnt] = d2
             out_ld[cnt] = ld
             cnt += 1
-    return out_t[:cnt].copy(), out_m[:cnt].copy(), out_d2[:cnt].copy(), out_ld[:cnt].copy(), logdet_track
+    return cnt
 
 
 # --------------------------------------------------------------------------- tracker: bookkeeping
@@ -2078,11 +2093,19 @@ def _any_confirmed(n: int, confirmed: np.ndarray) -> bool:
 def _track_buffers(C: int, d: int):
     """Per-track scratch of :func:`process_scans` for C tracks of dimension d: assigned
     measurement, its pair's d^2 and ln|S|, predicted measurement (C, 3) and H P H^T (C,
-    3, 3), dt, seen, newly confirmed, deletion reason; the radar prediction's H, HP (3,
-    d) and S (3, 3)."""
+    3, 3), dt, seen, newly confirmed, deletion reason, the miss cost's ln|S|; the radar
+    prediction's H, HP (3, d) and S (3, 3)."""
     return (np.empty(C, np.int64), np.empty(C), np.empty(C), np.empty((C, 3)), np.empty((C, 3, 3)), np.empty(C),
-            np.empty(C, np.bool_), np.empty(C, np.bool_), np.empty(C, np.int64), np.empty((3, d)), np.empty((3, d)),
-            np.empty((3, 3)))
+            np.empty(C, np.bool_), np.empty(C, np.bool_), np.empty(C, np.int64), np.empty(C), np.empty((3, d)),
+            np.empty((3, d)), np.empty((3, 3)))
+
+
+@numba.njit(cache=True)
+def _pair_buffers(C: int, M: int):
+    """The gated pairs (track, measurement, d^2, ln|S|) of :func:`process_scans` for C
+    tracks and scans of up to M measurements, and the gating's scratch."""
+    return (np.empty(C * M, np.int64), np.empty(C * M, np.int64), np.empty(C * M), np.empty(C * M),
+            _gate_scratch(C, M))
 
 
 @numba.njit(cache=True)
@@ -2173,7 +2196,8 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
     (tp_pos, tp_cov, tp_J, tp_Je), (o_q, o_t, o_bit, o_index, o_label, xn, Pn), tp_ws = _initiation_buffers(
         16 if two_point else 0, 16 if two_point else 0, x.shape[1])
     # per track (C rows) and per measurement of a scan (grown with the scans): scratch
-    assigned, pair_d2, pair_ld, zp, HPH, dt, seen_t, newly, reason, H, HP, S = _track_buffers(C, x.shape[1])
+    assigned, pair_d2, pair_ld, zp, HPH, dt, seen_t, newly, reason, logdet, H, HP, S = _track_buffers(C, x.shape[1])
+    g_t, g_m, g_d2, g_ld, gate_ws = _pair_buffers(C, 0)
     keep, used, free, seen_m = _measurement_buffers(16)
     k = first
     while k < K and scan_t[k] <= until:
@@ -2261,27 +2285,27 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
             _predict_tracks(n, dt, T, imm, mu, xm, Pm, x, P, kinds, qa, qb, max_step, mearth, locs, nloc, others, nother, means,
                             variances, predict_ws)
             # gating (every pair) and the assignment when the gated pairs are disjoint
-            g_t = np.empty(0, np.int64)
-            g_m = np.empty(0, np.int64)
-            g_d2 = np.empty(0)
-            g_ld = np.empty(0)
+            ng = 0
             if n_meas:
                 _radar_predict_rows(n, x, P, site, rot, False, zp, HPH, H, HP, S)
-                g_t, g_m, g_d2, g_ld, logdet = gate_pairs(zp[:n], HPH[:n], z, sigma, True, g_t, g_m, gate)
+                if n * n_meas > g_t.shape[0] or n_meas > gate_ws[2].shape[0]:
+                    g_t, g_m, g_d2, g_ld, gate_ws = _pair_buffers(C, max(2 * n_meas, gate_ws[2].shape[0]))
+                ng = _gate_pairs_into(n, zp, HPH, z, sigma, True, g_t, g_m, gate, gate_ws, g_t, g_m, g_d2, g_ld, logdet)
                 for i in range(n):
                     seen_t[i] = False
                 for q in range(n_meas):
                     seen_m[q] = False
                 disjoint = True
-                for p in range(g_t.shape[0]):
+                for p in range(ng):
                     disjoint = disjoint and not (seen_t[g_t[p]] or seen_m[g_m[p]])
                     seen_t[g_t[p]] = True
                     seen_m[g_m[p]] = True
                 if disjoint:
-                    for p in range(g_t.shape[0]):
+                    for p in range(ng):
                         if g_d2[p] + g_ld[p] < gate + logdet[g_t[p]]:
                             assigned[g_t[p]] = g_m[p]
-                elif not (solve_conflicts and gnn_small(n, n_meas, g_t, g_m, g_d2, g_ld, gate + logdet, assigned)):
+                elif not (solve_conflicts and gnn_small(n, n_meas, g_t[:ng], g_m[:ng], g_d2[:ng], g_ld[:ng],
+                                                        gate + logdet[:n], assigned)):
                     return BATCH_GENERAL, k, SCAN_CONFLICT
             else:
                 for i in range(n):
@@ -2292,7 +2316,7 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
                     used[assigned[i]] = True
                     _update_row(i, cfg_i[CFG_IEKF] if updates[i] < 3 else 1, assigned[i], z, sigma, mu, xm, Pm, x, P, imm,
                                 site, rot, update_ws)
-            _assigned_pairs_into(g_t.shape[0], g_t, g_m, g_d2, g_ld, assigned, pair_d2, pair_ld)
+            _assigned_pairs_into(ng, g_t, g_m, g_d2, g_ld, assigned, pair_d2, pair_ld)
         # bookkeeping (none without tracks), logged as it goes: the hits in the association
         # log, confirmations then deletions of confirmed tracks in the events
         g = state_i[ST_LOG]
