@@ -287,13 +287,18 @@ def test_feed_rejects_a_scan_older_than_the_last():
 # --------------------------------------------------------------------------- batches
 
 
-def test_batch_scans_groups_measurements_by_sensor_and_time():
+@pytest.mark.parametrize("presorted", [False, True])
+def test_batch_scans_groups_measurements_by_sensor_and_time(presorted):
     """Scans in the order of their first measurement, each with its measurements in input
-    order and their input rows, against a dictionary grouping."""
+    order and their input rows, against a dictionary grouping; in any order, or already
+    sorted by time, then sensor (a simulation's detections, grouped without sorting)."""
     rng = np.random.default_rng(27)
     n = 200
     t = rng.integers(0, 6, n).astype(float)
     s = rng.integers(0, 3, n)
+    if presorted:
+        by_time = np.lexsort((s, t))
+        t, s = t[by_time], s[by_time]
     z, sig, lab = rng.normal(size=(n, 3)), rng.normal(size=(n, 3)), rng.integers(-1, 9, n)
     row = rng.permutation(n)
     batch = batch_scans(t, s, z, sigma=sig, label=lab, row=row)

@@ -13,6 +13,8 @@ import math
 import numpy as np
 import pytest
 import scipy.linalg
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hoplon.core import _tracker_kernels as K
 from hoplon.core import filters as flt
@@ -709,3 +711,15 @@ def test_fused_acceleration_is_earths_acceleration_bit_for_bit(earth):
         assert np.array_equal(np.array(got), np.array(ref_a)), (earth, i, got, ref_a)
         K._acceleration_jacobian(*args, p, A2)
         np.testing.assert_array_equal(A, A2)
+
+
+@given(st.lists(st.sampled_from([0.0, 1.0, 2.5, -3.0, np.inf, -np.inf, np.nan]) | st.floats(allow_nan=True), max_size=70))
+@settings(max_examples=200, deadline=None)
+def test_stable_argsort_is_numpys_mergesort(values):
+    # the two-point pairing's sort on scratch: numpy's stable order (ties in input order,
+    # NaN last), including the runs of equal keys a merge must keep in order
+    keys = np.array(values + [0.0] * 3, dtype=float)  # spare entries past count are ignored
+    count = len(values)
+    order = np.full(keys.shape[0], -1, np.int64)
+    K._stable_argsort(keys, count, order, np.empty(keys.shape[0], np.int64))
+    np.testing.assert_array_equal(order[:count], np.argsort(keys[:count], kind="stable"))

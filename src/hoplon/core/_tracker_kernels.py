@@ -19,6 +19,10 @@ hot loops therefore index whole arrays rather than rows, solve several right-han
 per call, and inline the helpers called in the innermost loops (the acceleration's
 Jacobian, the small LU solves: ``inline="always"``, measured faster on the engine's
 tracking); F P F^T is inlined with the common models' sizes as constants (unrolled).
+The per-track kernels that allocate nothing (the filters' predictions and updates, the
+small solves) are compiled without the runtime's reference counting (numba's
+``_nrt=False``): their array arguments and the views they make cost no atomic
+operations. Such a kernel must not allocate, nor return or keep an array.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ _LOG_2PI = math.log(2.0 * math.pi)
 # --------------------------------------------------------------------------- small linear algebra
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _lu(A: np.ndarray, LU: np.ndarray, piv: np.ndarray) -> float:
     """LU factorisation with partial pivoting of the small square A into LU (row
     permutation in piv); returns ln|det A| (-inf when singular)."""
@@ -86,7 +90,7 @@ def _lu(A: np.ndarray, LU: np.ndarray, piv: np.ndarray) -> float:
     return logdet
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _lu_solve_rows(LU: np.ndarray, piv: np.ndarray, B: np.ndarray, X: np.ndarray, rows: int) -> None:
     """Solve A X[r] = B[r] for each of the first ``rows`` rows with the factorisation of
     :func:`_lu` (one call for many right-hand sides)."""
@@ -128,7 +132,7 @@ def _inverse3(LU: np.ndarray, piv: np.ndarray, out: np.ndarray, eye: np.ndarray,
             out[r, c] = cols[c, r]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _quad3(A: np.ndarray, v: np.ndarray) -> float:
     """v^T A v for a 3 x 3 A."""
     s = 0.0
@@ -159,7 +163,7 @@ def _wrap_2pi(a: float) -> float:
 # --------------------------------------------------------------------------- radar measurement model
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _radar_h(x: np.ndarray, site: np.ndarray, rot: np.ndarray, rr: bool, zp: np.ndarray) -> None:
     """Predicted measurement zp (m,) of one state x (RadarMeasurement.h)."""
     d0 = x[0] - site[0]
@@ -176,7 +180,7 @@ def _radar_h(x: np.ndarray, site: np.ndarray, rot: np.ndarray, rr: bool, zp: np.
         zp[3] = (d0 * x[3] + d1 * x[4] + d2 * x[5]) / max(rng, 1e-9)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _radar_jac(x: np.ndarray, site: np.ndarray, rot: np.ndarray, rr: bool, H: np.ndarray) -> None:
     """Jacobian H (m, n) of one state x (RadarMeasurement.jacobian); columns past 6 zero."""
     H[:, :] = 0.0
@@ -224,9 +228,16 @@ def radar_predict(x: np.ndarray, P: np.ndarray, site: np.ndarray, rot: np.ndarra
     m = 4 if rr else 3
     zp = np.empty((N, m))
     HPH = np.empty((N, m, m))
-    H = np.empty((m, n))
-    HP = np.empty((m, n))
-    S = np.empty((m, m))
+    _radar_predict_rows(N, x, P, site, rot, rr, zp, HPH, np.empty((m, n)), np.empty((m, n)), np.empty((m, m)))
+    return zp, HPH
+
+
+@numba.njit(cache=True, _nrt=False)
+def _radar_predict_rows(N: int, x: np.ndarray, P: np.ndarray, site: np.ndarray, rot: np.ndarray, rr: bool, zp: np.ndarray,
+                        HPH: np.ndarray, H: np.ndarray, HP: np.ndarray, S: np.ndarray) -> None:
+    """:func:`radar_predict` of the first N tracks into the first N rows of zp, HPH; H,
+    HP (m, n) and S (m, m) scratch."""
+    m = zp.shape[1]
     for i in range(N):
         _radar_h(x[i], site, rot, rr, zp[i])
         _radar_jac(x[i], site, rot, rr, H)
@@ -234,10 +245,9 @@ def radar_predict(x: np.ndarray, P: np.ndarray, site: np.ndarray, rot: np.ndarra
         for a in range(m):
             for b in range(m):
                 HPH[i, a, b] = 0.5 * (S[a, b] + S[b, a])
-    return zp, HPH
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _hph(H: np.ndarray, P: np.ndarray, HP: np.ndarray, S: np.ndarray) -> None:
     """S = H P H^T (not symmetrised); HP scratch (m, n). H is a radar Jacobian: its
     columns past 6 are zero and are skipped (the sums are the same)."""
@@ -260,7 +270,7 @@ def _hph(H: np.ndarray, P: np.ndarray, HP: np.ndarray, S: np.ndarray) -> None:
 # --------------------------------------------------------------------------- EKF update
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _ekf_update_one(x, P, z, R, site, rot, rr, iterations, xo, Po, nu0, S0, zp0,
                     xi, zp, H, HP, S, LU, piv, PHt, K, nu, v, tmp, IKH, A) -> float:
     """Iterated EKF update of one track (filters.ekf_update); writes xo, Po and the
@@ -381,7 +391,7 @@ def ekf_update(x: np.ndarray, P: np.ndarray, z: np.ndarray, R: np.ndarray, site:
     return xo, Po, nu0, S0, zp0, ll
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _posterior_modes(logw: np.ndarray, prior: np.ndarray, out: np.ndarray) -> float:
     """IMM mode probabilities from the log weights log(mu_j) + log L_j, normalised in log
     space into ``out`` (which may be ``prior``); where every weight is zero, ``out`` is
@@ -438,31 +448,42 @@ def imm_update(mu: np.ndarray, xm: np.ndarray, Pm: np.ndarray, z: np.ndarray, R:
 def imm_combine(mu: np.ndarray, xm: np.ndarray, Pm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Moment-matched x (N, d) and symmetrised P (N, d, d) of an IMM state."""
     M, N, n = xm.shape
-    x = np.zeros((N, n))
+    x = np.empty((N, n))
     P = np.empty((N, n, n))
     A = np.empty((n, n))
     B = np.empty((n, n))
     d = np.empty(n)
     for i in range(N):
-        for j in range(M):
-            for k in range(n):
-                x[i, k] += mu[i, j] * xm[j, i, k]
-        A[:, :] = 0.0
-        B[:, :] = 0.0
-        for j in range(M):
-            w = mu[i, j]
-            for k in range(n):
-                d[k] = xm[j, i, k] - x[i, k]
-            for k in range(n):
-                for l in range(n):
-                    A[k, l] += w * Pm[j, i, k, l]
-                    B[k, l] += w * d[k] * d[l]
-        for k in range(n):
-            for l in range(k, n):
-                s = 0.5 * ((A[k, l] + B[k, l]) + (A[l, k] + B[l, k]))
-                P[i, k, l] = s
-                P[i, l, k] = s
+        _combine_one(i, mu, xm, Pm, x, P, A, B, d)
     return x, P
+
+
+@numba.njit(cache=True, _nrt=False)
+def _combine_one(i: int, mu: np.ndarray, xm: np.ndarray, Pm: np.ndarray, x: np.ndarray, P: np.ndarray, A: np.ndarray,
+                 B: np.ndarray, d: np.ndarray) -> None:
+    """:func:`imm_combine` of track i into x[i], P[i]; A, B (n, n) and d (n,) scratch."""
+    M = xm.shape[0]
+    n = xm.shape[2]
+    for k in range(n):
+        x[i, k] = 0.0
+    for j in range(M):
+        for k in range(n):
+            x[i, k] += mu[i, j] * xm[j, i, k]
+    A[:, :] = 0.0
+    B[:, :] = 0.0
+    for j in range(M):
+        w = mu[i, j]
+        for k in range(n):
+            d[k] = xm[j, i, k] - x[i, k]
+        for k in range(n):
+            for l in range(n):
+                A[k, l] += w * Pm[j, i, k, l]
+                B[k, l] += w * d[k] * d[l]
+    for k in range(n):
+        for l in range(k, n):
+            s = 0.5 * ((A[k, l] + B[k, l]) + (A[l, k] + B[l, k]))
+            P[i, k, l] = s
+            P[i, l, k] = s
 
 
 @numba.njit(cache=True)
@@ -576,7 +597,7 @@ def imm_scatter(xs: np.ndarray, Ps: np.ndarray, loc: np.ndarray, xn: np.ndarray,
 # --------------------------------------------------------------------------- motion models
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _kron3_apply(f1: np.ndarray, k: int, x: np.ndarray, out: np.ndarray) -> None:
     """out = kron3(f1) x for the [pos, vel, (acc)] ordering (per-axis k x k block: the
     leading one of f1)."""
@@ -588,7 +609,7 @@ def _kron3_apply(f1: np.ndarray, k: int, x: np.ndarray, out: np.ndarray) -> None
             out[3 * r + a] = s
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _kron3_into(f1: np.ndarray, k: int, F: np.ndarray) -> None:
     """The leading 3k x 3k block of F (zeroed here) = the 3-axis expansion of the
     per-axis block (the leading k x k one of f1)."""
@@ -620,7 +641,7 @@ def cv_predict(x: np.ndarray, dt: np.ndarray, q: float):
     return xp, F, Q
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _cv_block(t: float, q: float, q1: np.ndarray) -> None:
     q1[0, 0] = q * (t**3 / 3)
     q1[0, 1] = q * (t**2 / 2)
@@ -676,7 +697,7 @@ VACUUM_DRAG_REACH_M = 0.1
 _FALL_BOUND_MPS2 = 10.0  # more than gravity anywhere above the ground: fall of 0.5 g dt^2 bounded
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _substeps(y: np.ndarray, dt: float, max_step: float, p: np.ndarray) -> int:
     """Number of RK4 substeps of a ballistic prediction of [r, v, 1/beta] ``y`` by ``dt``.
 
@@ -707,7 +728,7 @@ def _ballistic_rk4(y: np.ndarray, dt: float, max_step: float, p: np.ndarray) -> 
     _ballistic_rk4_into(y, dt, max_step, p, np.empty((4, 6)), np.empty(6))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _ballistic_rk4_into(y: np.ndarray, dt: float, max_step: float, p: np.ndarray, k: np.ndarray, tmp: np.ndarray) -> None:
     """:func:`_ballistic_rk4` with its scratch arrays k (4, 6) and tmp (6,) given."""
     n = _substeps(y, dt, max_step, p)
@@ -824,7 +845,7 @@ def _acceleration_and_jacobian(x: float, y: float, z: float, vx: float, vy: floa
     return gx, gy, gz
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _ballistic_one(x: np.ndarray, dt: float, max_step: float, p: np.ndarray, out: np.ndarray, jac: np.ndarray,
                    y: np.ndarray) -> None:
     """f(x) (7,) and its Jacobian (7, 7) of one state [r, v, 1/beta].
@@ -928,7 +949,7 @@ KIND_CV, KIND_CA, KIND_BALLISTIC = 0, 1, 2
 """Motion models the fused prediction knows (others take the generic path)."""
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _model_predict_one(kind: int, x: np.ndarray, k: int, t: float, qa: float, qb: float, max_step: float, p: np.ndarray,
                        xo: np.ndarray, F: np.ndarray, Q: np.ndarray, f1: np.ndarray, q1: np.ndarray, y: np.ndarray) -> None:
     """f(x) (k,), F and Q (k, k) of one state of a model ``kind`` with k components (CV,
@@ -1009,7 +1030,7 @@ def _predict_scratch(M: int, d: int, kmax: int):
             np.empty((3, 3)), np.empty((3, 3)), np.empty(_BALLISTIC_SCRATCH))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _predict_tracks(n: int, dt: np.ndarray, T: np.ndarray, imm: bool, mu: np.ndarray, xm: np.ndarray, Pm: np.ndarray,
                     x: np.ndarray, P: np.ndarray, kinds: np.ndarray, qa: np.ndarray, qb: np.ndarray,
                     max_step: np.ndarray, earth: np.ndarray, locs: np.ndarray, nloc: np.ndarray, others: np.ndarray,
@@ -1187,17 +1208,46 @@ def gate_pairs(zp: np.ndarray, HPH: np.ndarray, z: np.ndarray, sigma: np.ndarray
     gated pairs and logdet_track."""
     N = zp.shape[0]
     Mz = z.shape[0]
-    # median noise per component (np.median of the diagonal measurement covariances)
-    med = np.empty(3)
-    mx = np.empty(3)
-    col = np.empty(Mz)
-    for a in range(3):
+    K = N * Mz if dense else ti.shape[0]
+    out_t = np.empty(K, np.int64)
+    out_m = np.empty(K, np.int64)
+    out_d2 = np.empty(K)
+    out_ld = np.empty(K)
+    logdet_track = np.empty(N)
+    cnt = _gate_pairs_into(N, zp, HPH, z, sigma, dense, ti, mj, threshold, _gate_scratch(N, Mz), out_t, out_m, out_d2,
+                           out_ld, logdet_track)
+    return out_t[:cnt].copy(), out_m[:cnt].copy(), out_d2[:cnt].copy(), out_ld[:cnt].copy(), logdet_track
+
+
+@numba.njit(cache=True)
+def _gate_scratch(N: int, Mz: int):
+    """Scratch of :func:`_gate_pairs_into` for N tracks and Mz measurements: median and
+    largest noise (3,), a column of noises, its sort order and merge scratch (Mz,), the
+    inverse innovation covariances (N, 3, 3) twice, and the small solves' S, LU (3, 3),
+    pivots (3,), identity and columns (3, 3), innovation and solution (3,)."""
+    return (np.empty(3), np.empty(3), np.empty(Mz), np.empty(Mz, np.int64), np.empty(Mz, np.int64), np.empty((N, 3, 3)),
+            np.empty((N, 3, 3)), np.empty((3, 3)), np.empty((3, 3)), np.empty(3, np.int64), np.eye(3), np.empty((3, 3)),
+            np.empty(3), np.empty(3))
+
+
+@numba.njit(cache=True, _nrt=False)
+def _gate_pairs_into(N: int, zp: np.ndarray, HPH: np.ndarray, z: np.ndarray, sigma: np.ndarray, dense: bool,
+                     ti: np.ndarray, mj: np.ndarray, threshold: float, ws, out_t: np.ndarray, out_m: np.ndarray,
+                     out_d2: np.ndarray, out_ld: np.ndarray, logdet_track: np.ndarray) -> int:
+    """:func:`gate_pairs` of the first N tracks, the gated pairs written into the leading
+    entries of out_* (room for every candidate) and ln|S_i| into logdet_track; ``ws``
+    from :func:`_gate_scratch`. Returns the number of gated pairs."""
+    med, mx, col, order, tmp, inv_t, inv_l, S, LU, piv, eye, cols, nu, sol = ws
+    Mz = z.shape[0]
+    # median noise per component (np.median of the diagonal measurement covariances: the
+    # middle of the sorted column, NaN last)
+    for a in range(3 if Mz else 0):
         for j in range(Mz):
             col[j] = sigma[j, a] ** 2
-        col.sort()
+        _stable_argsort(col, Mz, order, tmp)
         h = Mz // 2
-        med[a] = col[h] if Mz % 2 == 1 else (col[h - 1] + col[h]) / 2.0
-        mx[a] = col[Mz - 1]
+        med[a] = col[order[h]] if Mz % 2 == 1 else (col[order[h - 1]] + col[order[h]]) / 2.0
+        mx[a] = col[order[Mz - 1]]
     uniform = True
     for j in range(1, Mz):
         for a in range(3):
@@ -1205,14 +1255,6 @@ def gate_pairs(zp: np.ndarray, HPH: np.ndarray, z: np.ndarray, sigma: np.ndarray
                 uniform = False
     # per-track S with the median noise (and, for per-measurement noise, the loose S):
     # ln|S| and S^-1 (the pair loop is then a quadratic form)
-    inv_t = np.empty((N, 3, 3))
-    inv_l = np.empty((N, 3, 3))
-    logdet_track = np.empty(N)
-    S = np.empty((3, 3))
-    LU = np.empty((3, 3))
-    piv = np.empty(3, np.int64)
-    eye = np.eye(3)
-    cols = np.empty((3, 3))
     for i in range(N):
         for a in range(3):
             for b in range(3):
@@ -1228,12 +1270,6 @@ def gate_pairs(zp: np.ndarray, HPH: np.ndarray, z: np.ndarray, sigma: np.ndarray
             _lu(S, LU, piv)
             _inverse3(LU, piv, inv_l[i], eye, cols)
     K = N * Mz if dense else ti.shape[0]
-    out_t = np.empty(K, np.int64)
-    out_m = np.empty(K, np.int64)
-    out_d2 = np.empty(K)
-    out_ld = np.empty(K)
-    nu = np.empty(3)
-    sol = np.empty(3)
     cnt = 0
     for p in range(K):
         if dense:
@@ -1264,7 +1300,7 @@ def gate_pairs(zp: np.ndarray, HPH: np.ndarray, z: np.ndarray, sigma: np.ndarray
             out_d2[cnt] = d2
             out_ld[cnt] = ld
             cnt += 1
-    return out_t[:cnt].copy(), out_m[:cnt].copy(), out_d2[:cnt].copy(), out_ld[:cnt].copy(), logdet_track
+    return cnt
 
 
 # --------------------------------------------------------------------------- tracker: bookkeeping
@@ -1287,10 +1323,28 @@ def bookkeeping(t: float, sensor_bit: np.int64, assigned: np.ndarray, pair_d2: n
     reason (N,): 0 alive, 1 ground, 2 misses (confirmed), 3 coasted, 4 diverged,
     5 tentative."""
     N = assigned.shape[0]
-    newly = np.zeros(N, np.bool_)
-    reason = np.zeros(N, np.int64)
+    newly = np.empty(N, np.bool_)
+    reason = np.empty(N, np.int64)
+    _bookkeeping_rows(N, t, sensor_bit, assigned, pair_d2, pair_logdet, zp, check_cover, cover, hit_gain, miss_gain,
+                      confirm_m, confirm_n, delete_misses, max_coast_s, max_position_sigma_m, min_altitude_m, earth, x, P,
+                      score, sensors, history, opportunities, misses, last_update, updates, confirmed, newly, reason)
+    return newly, reason
+
+
+@numba.njit(cache=True, _nrt=False)
+def _bookkeeping_rows(N: int, t: float, sensor_bit: np.int64, assigned: np.ndarray, pair_d2: np.ndarray,
+                      pair_logdet: np.ndarray, zp: np.ndarray, check_cover: bool, cover: np.ndarray, hit_gain: float,
+                      miss_gain: float, confirm_m: int, confirm_n: int, delete_misses: int, max_coast_s: float,
+                      max_position_sigma_m: float, min_altitude_m: float, earth: np.ndarray, x: np.ndarray, P: np.ndarray,
+                      score: np.ndarray, sensors: np.ndarray, history: np.ndarray, opportunities: np.ndarray,
+                      misses: np.ndarray, last_update: np.ndarray, updates: np.ndarray, confirmed: np.ndarray,
+                      newly: np.ndarray, reason: np.ndarray) -> None:
+    """:func:`bookkeeping` of the first N tracks, newly confirmed and deletion reasons
+    written into the first N entries of ``newly`` and ``reason``."""
     window = (np.int64(1) << np.int64(confirm_n)) - np.int64(1)
     for i in range(N):
+        newly[i] = False
+        reason[i] = 0
         hit = assigned[i] >= 0
         mine = (sensors[i] & sensor_bit) != 0
         if mine and check_cover:
@@ -1343,7 +1397,6 @@ def bookkeeping(t: float, sensor_bit: np.int64, assigned: np.ndarray, pair_d2: n
             reason[i] = 4
         elif tentative_dead:
             reason[i] = 5
-    return newly, reason
 
 
 # --------------------------------------------------------------------------- tracker: initiation
@@ -1355,10 +1408,18 @@ def meas_to_ecef(z: np.ndarray, sigma: np.ndarray, site: np.ndarray, rot: np.nda
     M = z.shape[0]
     pos = np.empty((M, 3))
     cov = np.empty((M, 3, 3))
-    J = np.empty((3, 3))
-    Je = np.empty((3, 3))
-    for i in range(M):
-        r, az, el = z[i, 0], z[i, 1], z[i, 2]
+    _meas_to_ecef_rows(z, sigma, np.arange(M), M, site, rot, pos, cov, np.empty((3, 3)), np.empty((3, 3)))
+    return pos, cov
+
+
+@numba.njit(cache=True, _nrt=False)
+def _meas_to_ecef_rows(z: np.ndarray, sigma: np.ndarray, rows: np.ndarray, count: int, site: np.ndarray, rot: np.ndarray,
+                       pos: np.ndarray, cov: np.ndarray, J: np.ndarray, Je: np.ndarray) -> None:
+    """:func:`meas_to_ecef` of the measurements ``rows[:count]`` of z, sigma into the first
+    ``count`` rows of pos, cov; J, Je (3, 3) scratch."""
+    for i in range(count):
+        q = rows[i]
+        r, az, el = z[q, 0], z[q, 1], z[q, 2]
         sa, ca, se, ce = math.sin(az), math.cos(az), math.sin(el), math.cos(el)
         e, n, u = r * sa * ce, r * ca * ce, r * se
         for a in range(3):
@@ -1373,9 +1434,8 @@ def meas_to_ecef(z: np.ndarray, sigma: np.ndarray, site: np.ndarray, rot: np.nda
             for b in range(3):
                 s = 0.0
                 for k in range(3):
-                    s += Je[a, k] * sigma[i, k] ** 2 * Je[b, k]
+                    s += Je[a, k] * sigma[q, k] ** 2 * Je[b, k]
                 cov[i, a, b] = s
-    return pos, cov
 
 
 @numba.njit(cache=True)
@@ -1413,8 +1473,10 @@ def _move_initiator(src: int, dst: int, ini_t: np.ndarray, ini_pos: np.ndarray, 
                     ini_bit: np.ndarray, ini_index: np.ndarray, ini_label: np.ndarray) -> None:
     """Copy initiator ``src``'s row of the store to row ``dst`` (compaction)."""
     ini_t[dst], ini_bit[dst], ini_index[dst], ini_label[dst] = ini_t[src], ini_bit[src], ini_index[src], ini_label[src]
-    ini_pos[dst] = ini_pos[src]
-    ini_cov[dst] = ini_cov[src]
+    for a in range(3):
+        ini_pos[dst, a] = ini_pos[src, a]
+        for b in range(3):
+            ini_cov[dst, a, b] = ini_cov[src, a, b]
 
 
 @numba.njit(cache=True)
@@ -1450,6 +1512,73 @@ def two_point_initiate(t: float, pos: np.ndarray, cov: np.ndarray, bit: np.int64
     covariances (K, d, d))."""
     M = pos.shape[0]
     d = prior_mean.shape[0]
+    o_q, o_t, o_bit, o_index, o_label = (np.empty(M, np.int64), np.empty(M), np.empty(M, np.int64),
+                                         np.empty(M, np.int64), np.empty(M, np.int64))
+    x = np.empty((M, d))
+    P = np.empty((M, d, d))
+    n, K = _two_point_into(t, pos, cov, M, np.arange(M), bit, index, label, max_speed, max_age, n_ini, ini_t, ini_pos,
+                           ini_cov, ini_bit, ini_index, ini_label, prior_mean, prior_var, _two_point_scratch(n_ini, M),
+                           o_q, o_t, o_bit, o_index, o_label, x, P)
+    return n, o_q[:K], o_t[:K], o_bit[:K], o_index[:K], o_label[:K], x[:K], P[:K]
+
+
+@numba.njit(cache=True)
+def _two_point_scratch(n_ini: int, M: int):
+    """Scratch arrays of :func:`_two_point_into` for ``n_ini`` initiators and M
+    measurements: each measurement's initiator and each initiator's pairing, the
+    feasible pairs (initiator, measurement, apparent speed) and their sort order."""
+    pairs = n_ini * M
+    return (np.empty(M, np.int64), np.empty(n_ini, np.bool_), np.empty(pairs, np.int64), np.empty(pairs, np.int64),
+            np.empty(pairs), np.empty(pairs, np.int64), np.empty(pairs, np.int64))
+
+
+@numba.njit(cache=True, _nrt=False)
+def _stable_argsort(keys: np.ndarray, count: int, order: np.ndarray, tmp: np.ndarray) -> None:
+    """order[:count] = np.argsort(keys[:count], kind="mergesort"): a stable (bottom-up
+    merge) sort, NaN last as numpy's; ``tmp`` (count,) scratch."""
+    for p in range(count):
+        order[p] = p
+    src, dst = order, tmp
+    in_order = True
+    width = 1
+    while width < count:
+        for lo in range(0, count, 2 * width):
+            mid = min(lo + width, count)
+            hi = min(lo + 2 * width, count)
+            a, b = lo, mid
+            for o in range(lo, hi):
+                if a < mid and b < hi:
+                    ka, kb = keys[src[a]], keys[src[b]]
+                    take_b = kb < ka or (ka != ka and kb == kb)  # b strictly first: equal keys keep order
+                else:
+                    take_b = a >= mid
+                if take_b:
+                    dst[o] = src[b]
+                    b += 1
+                else:
+                    dst[o] = src[a]
+                    a += 1
+        src, dst = dst, src
+        in_order = not in_order
+        width *= 2
+    if not in_order:
+        for p in range(count):
+            order[p] = src[p]
+
+
+@numba.njit(cache=True, _nrt=False)
+def _two_point_into(t: float, pos: np.ndarray, cov: np.ndarray, M: int, rows: np.ndarray, bit: np.int64,
+                    index: np.ndarray, label: np.ndarray, max_speed: float, max_age: float, n_ini: int,
+                    ini_t: np.ndarray, ini_pos: np.ndarray, ini_cov: np.ndarray, ini_bit: np.ndarray,
+                    ini_index: np.ndarray, ini_label: np.ndarray, prior_mean: np.ndarray, prior_var: np.ndarray, ws,
+                    o_q: np.ndarray, o_t: np.ndarray, o_bit: np.ndarray, o_index: np.ndarray, o_label: np.ndarray,
+                    x: np.ndarray, P: np.ndarray) -> tuple[int, int]:
+    """:func:`two_point_initiate` of the first M rows of pos, cov (measurement q's input
+    index and label ``index[rows[q]]``, ``label[rows[q]]``), its outputs written into
+    the first K rows of o_* and x, P; ``ws`` from :func:`_two_point_scratch` (for at
+    least n_ini initiators and M measurements). Returns (initiators now, K)."""
+    partner, paired, pair_i, pair_q, speed, order, tmp = ws
+    d = prior_mean.shape[0]
     # drop the initiators too old to pair
     n = 0
     for i in range(n_ini):
@@ -1458,13 +1587,12 @@ def two_point_initiate(t: float, pos: np.ndarray, cov: np.ndarray, bit: np.int64
         if n != i:
             _move_initiator(i, n, ini_t, ini_pos, ini_cov, ini_bit, ini_index, ini_label)
         n += 1
-    partner = np.full(M, -1, np.int64)
-    paired = np.zeros(n, np.bool_)
+    for q in range(M):
+        partner[q] = -1
+    for i in range(n):
+        paired[i] = False
     if n and M:
         # the feasible pairs (initiator major, measurement minor) and their apparent speeds
-        pair_i = np.empty(n * M, np.int64)
-        pair_q = np.empty(n * M, np.int64)
-        speed = np.empty(n * M)
         npairs = 0
         for i in range(n):
             dt = t - ini_t[i]
@@ -1478,22 +1606,13 @@ def two_point_initiate(t: float, pos: np.ndarray, cov: np.ndarray, bit: np.int64
                 if dist <= max_speed * dt + 3.0 * math.sqrt(tr_a + tr_b):
                     pair_i[npairs], pair_q[npairs], speed[npairs] = i, q, dist / dt
                     npairs += 1
-        for p in np.argsort(speed[:npairs], kind="mergesort"):
+        _stable_argsort(speed, npairs, order, tmp)
+        for r in range(npairs):
+            p = order[r]
             i, q = pair_i[p], pair_q[p]
             if partner[q] < 0 and not paired[i]:
                 partner[q] = i
                 paired[i] = True
-    K = 0
-    for q in range(M):
-        if partner[q] >= 0:
-            K += 1
-    o_q = np.empty(K, np.int64)
-    o_t = np.empty(K)
-    o_bit = np.empty(K, np.int64)
-    o_index = np.empty(K, np.int64)
-    o_label = np.empty(K, np.int64)
-    x = np.empty((K, d))
-    P = np.zeros((K, d, d))
     k = 0
     for q in range(M):
         i = partner[q]
@@ -1503,6 +1622,8 @@ def two_point_initiate(t: float, pos: np.ndarray, cov: np.ndarray, bit: np.int64
         o_q[k], o_t[k], o_bit[k], o_index[k], o_label[k] = q, ini_t[i], ini_bit[i], ini_index[i], ini_label[i]
         for a in range(d):
             x[k, a] = prior_mean[a]
+            for b in range(d):
+                P[k, a, b] = 0.0
             P[k, a, a] = prior_var[a]
         for a in range(3):
             x[k, a] = pos[q, a]
@@ -1524,11 +1645,13 @@ def two_point_initiate(t: float, pos: np.ndarray, cov: np.ndarray, bit: np.int64
     for q in range(M):
         if partner[q] >= 0:
             continue
-        ini_t[j], ini_bit[j], ini_index[j], ini_label[j] = t, bit, index[q], label[q]
-        ini_pos[j] = pos[q]
-        ini_cov[j] = cov[q]
+        ini_t[j], ini_bit[j], ini_index[j], ini_label[j] = t, bit, index[rows[q]], label[rows[q]]
+        for a in range(3):
+            ini_pos[j, a] = pos[q, a]
+            for b in range(3):
+                ini_cov[j, a, b] = cov[q, a, b]
         j += 1
-    return j, o_q, o_t, o_bit, o_index, o_label, x, P
+    return j, k
 
 
 @numba.njit(cache=True)
@@ -1552,42 +1675,51 @@ def update_rows(rows: np.ndarray, iterations: np.ndarray, meas_idx: np.ndarray, 
     z (M, 3), diagonal noise sigma (M, 3)), ``iterations`` each, in place: an IMM's
     models, probabilities and combined x, P (imm_update), or a single model's x, P
     (ekf_update)."""
+    ws = _update_scratch(xm.shape[0], xm.shape[2])
+    for r in range(rows.shape[0]):
+        _update_row(rows[r], iterations[r], meas_idx[r], z, sigma, mu, xm, Pm, x, P, imm, site, rot, ws)
+
+
+@numba.njit(cache=True)
+def _update_scratch(M: int, n: int):
+    """Scratch arrays of :func:`_update_row` (M models in a space of dimension n)."""
+    m = 3
+    return (np.empty(m), np.empty((m, m)), np.empty(m), np.empty(n), np.empty(m), np.empty((m, n)), np.empty((m, n)),
+            np.empty((m, m)), np.empty((m, m)), np.empty(m, np.int64), np.empty((n, m)), np.empty((n, m)), np.empty(m),
+            np.empty(m), np.empty((n, m)), np.empty((n, n)), np.empty((n, n)), np.zeros((m, m)), np.empty((M, n)),
+            np.empty((M, n, n)), np.empty(M), np.empty(n))
+
+
+@numba.njit(cache=True, _nrt=False)
+def _update_row(i: int, iterations: int, j_meas: int, z: np.ndarray, sigma: np.ndarray, mu: np.ndarray, xm: np.ndarray,
+                Pm: np.ndarray, x: np.ndarray, P: np.ndarray, imm: bool, site: np.ndarray, rot: np.ndarray, ws) -> None:
+    """:func:`update_rows` of track i with measurement ``j_meas``; ``ws`` from
+    :func:`_update_scratch`."""
+    nu0, S0, zp0, xi, zp, H, HP, S, LU, piv, PHt, K, nu, v, tmp, IKH, A, R, xo, Po, logw, dv = ws
     M, _, n = xm.shape
     m = 3
-    rr = False
-    nu0, S0, zp0 = np.empty(m), np.empty((m, m)), np.empty(m)
-    xi, zp, H, HP, S = np.empty(n), np.empty(m), np.empty((m, n)), np.empty((m, n)), np.empty((m, m))
-    LU, piv, PHt, K = np.empty((m, m)), np.empty(m, np.int64), np.empty((n, m)), np.empty((n, m))
-    nu, v, tmp, IKH, A = np.empty(m), np.empty(m), np.empty((n, m)), np.empty((n, n)), np.empty((n, n))
-    R = np.zeros((m, m))
-    xo = np.empty((M, n))
-    Po = np.empty((M, n, n))
-    logw = np.empty(M)
-    mu_new = np.empty((1, M))
-    for r in range(rows.shape[0]):
-        i = rows[r]
-        j_meas = meas_idx[r]
-        for a in range(m):
-            R[a, a] = sigma[j_meas, a] ** 2
-        zr = z[j_meas]
-        if not imm:
-            _ekf_update_one(x[i], P[i], zr, R, site, rot, rr, iterations[r], xo[0], Po[0], nu0, S0, zp0,
-                            xi, zp, H, HP, S, LU, piv, PHt, K, nu, v, tmp, IKH, A)
-            x[i, :] = xo[0]
-            P[i, :, :] = Po[0]
-            continue
-        for j in range(M):
-            ll = _ekf_update_one(xm[j, i], Pm[j, i], zr, R, site, rot, rr, iterations[r], xo[j], Po[j], nu0, S0, zp0,
-                                 xi, zp, H, HP, S, LU, piv, PHt, K, nu, v, tmp, IKH, A)
-            logw[j] = (np.log(mu[i, j]) if mu[i, j] > 0.0 else -np.inf) + ll
-        _posterior_modes(logw, mu[i], mu[i])
-        for j in range(M):
-            xm[j, i, :] = xo[j]
-            Pm[j, i, :, :] = Po[j]
-            mu_new[0, j] = mu[i, j]
-        xc, Pc = imm_combine(mu_new, xm[:, i:i + 1], Pm[:, i:i + 1])
-        x[i, :] = xc[0]
-        P[i, :, :] = Pc[0]
+    for a in range(m):
+        R[a, a] = sigma[j_meas, a] ** 2
+    zr = z[j_meas]
+    if not imm:
+        _ekf_update_one(x[i], P[i], zr, R, site, rot, False, iterations, xo[0], Po[0], nu0, S0, zp0,
+                        xi, zp, H, HP, S, LU, piv, PHt, K, nu, v, tmp, IKH, A)
+        for a in range(n):
+            x[i, a] = xo[0, a]
+            for b in range(n):
+                P[i, a, b] = Po[0, a, b]
+        return
+    for j in range(M):
+        ll = _ekf_update_one(xm[j, i], Pm[j, i], zr, R, site, rot, False, iterations, xo[j], Po[j], nu0, S0, zp0,
+                             xi, zp, H, HP, S, LU, piv, PHt, K, nu, v, tmp, IKH, A)
+        logw[j] = (np.log(mu[i, j]) if mu[i, j] > 0.0 else -np.inf) + ll
+    _posterior_modes(logw, mu[i], mu[i])
+    for j in range(M):
+        for a in range(n):
+            xm[j, i, a] = xo[j, a]
+            for b in range(n):
+                Pm[j, i, a, b] = Po[j, a, b]
+    _combine_one(i, mu, xm, Pm, x, P, IKH, A, dv)
 
 
 # --------------------------------------------------------------------------- tracker: end of a scan
@@ -1693,12 +1825,20 @@ def assigned_pairs(track: np.ndarray, meas: np.ndarray, d2: np.ndarray, logdet: 
     N = assigned.shape[0]
     out_d2 = np.zeros(N)
     out_ld = np.zeros(N)
-    for p in range(track.shape[0]):
+    _assigned_pairs_into(track.shape[0], track, meas, d2, logdet, assigned, out_d2, out_ld)
+    return out_d2, out_ld
+
+
+@numba.njit(cache=True, _nrt=False)
+def _assigned_pairs_into(count: int, track: np.ndarray, meas: np.ndarray, d2: np.ndarray, logdet: np.ndarray,
+                         assigned: np.ndarray, out_d2: np.ndarray, out_ld: np.ndarray) -> None:
+    """:func:`assigned_pairs` of the first ``count`` pairs into out_d2, out_ld (zeroed by
+    the caller)."""
+    for p in range(count):
         i = track[p]
         if assigned[i] >= 0 and assigned[i] == meas[p]:
             out_d2[i] = d2[p]
             out_ld[i] = logdet[p]
-    return out_d2, out_ld
 
 
 # --------------------------------------------------------------------------- tracker: small assignment problems
@@ -1877,7 +2017,7 @@ EVENT_CONFIRMED = 0
 reason of :func:`bookkeeping`)."""
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def write_rows(t: float, n: int, drag: int, ids: np.ndarray, x: np.ndarray, P: np.ndarray, confirmed: np.ndarray,
                last_update: np.ndarray, score: np.ndarray, at: int, rows_t: np.ndarray, rows_id: np.ndarray,
                rows_x: np.ndarray, rows_P: np.ndarray, rows_u: np.ndarray, rows_q: np.ndarray, rows_b: np.ndarray,
@@ -1950,6 +2090,44 @@ def _any_confirmed(n: int, confirmed: np.ndarray) -> bool:
 
 
 @numba.njit(cache=True)
+def _track_buffers(C: int, d: int):
+    """Per-track scratch of :func:`process_scans` for C tracks of dimension d: assigned
+    measurement, its pair's d^2 and ln|S|, predicted measurement (C, 3) and H P H^T (C,
+    3, 3), dt, seen, newly confirmed, deletion reason, the miss cost's ln|S|; the radar
+    prediction's H, HP (3, d) and S (3, 3)."""
+    return (np.empty(C, np.int64), np.empty(C), np.empty(C), np.empty((C, 3)), np.empty((C, 3, 3)), np.empty(C),
+            np.empty(C, np.bool_), np.empty(C, np.bool_), np.empty(C, np.int64), np.empty(C), np.empty((3, d)),
+            np.empty((3, d)), np.empty((3, 3)))
+
+
+@numba.njit(cache=True)
+def _pair_buffers(C: int, M: int):
+    """The gated pairs (track, measurement, d^2, ln|S|) of :func:`process_scans` for C
+    tracks and scans of up to M measurements, and the gating's scratch."""
+    return (np.empty(C * M, np.int64), np.empty(C * M, np.int64), np.empty(C * M), np.empty(C * M),
+            _gate_scratch(C, M))
+
+
+@numba.njit(cache=True)
+def _measurement_buffers(M: int):
+    """Per-measurement scratch of :func:`process_scans` for scans of up to M: the kept
+    measurements' rows, used, the unclaimed ones' rows, seen."""
+    return np.empty(M, np.int64), np.empty(M, np.bool_), np.empty(M, np.int64), np.empty(M, np.bool_)
+
+
+@numba.njit(cache=True)
+def _initiation_buffers(n_ini: int, M: int, d: int):
+    """Buffers of :func:`process_scans`' two-point initiation for n_ini initiators and M
+    measurements (states of dimension d): ECEF positions (M, 3) and covariances (M, 3,
+    3) with their scratch (3, 3) twice; the outputs of :func:`_two_point_into`; its
+    scratch."""
+    return ((np.empty((M, 3)), np.empty((M, 3, 3)), np.empty((3, 3)), np.empty((3, 3))),
+            (np.empty(M, np.int64), np.empty(M), np.empty(M, np.int64), np.empty(M, np.int64), np.empty(M, np.int64),
+             np.empty((M, d)), np.empty((M, d, d))),
+            _two_point_scratch(n_ini, M))
+
+
+@numba.njit(cache=True)
 def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.ndarray, scan_start: np.ndarray,
                   z_all: np.ndarray, sigma_all: np.ndarray, label_all: np.ndarray, index_all: np.ndarray,
                   drop_after_s: np.ndarray, bits: np.ndarray, sites: np.ndarray, rots: np.ndarray, covers: np.ndarray,
@@ -2013,13 +2191,22 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
     confirm_new = cfg_i[CFG_CONFIRM_NEW] != 0
     two_point = cfg_i[CFG_TWO_POINT] != 0
     n_labels = drop_after_s.shape[0]
+    predict_ws = _predict_scratch(mu.shape[1], x.shape[1], locs.shape[1])
+    update_ws = _update_scratch(mu.shape[1], x.shape[1])
+    (tp_pos, tp_cov, tp_J, tp_Je), (o_q, o_t, o_bit, o_index, o_label, xn, Pn), tp_ws = _initiation_buffers(
+        16 if two_point else 0, 16 if two_point else 0, x.shape[1])
+    # per track (C rows) and per measurement of a scan (grown with the scans): scratch
+    assigned, pair_d2, pair_ld, zp, HPH, dt, seen_t, newly, reason, logdet, H, HP, S = _track_buffers(C, x.shape[1])
+    g_t, g_m, g_d2, g_ld, gate_ws = _pair_buffers(C, 0)
+    keep, used, free, seen_m = _measurement_buffers(16)
     k = first
     while k < K and scan_t[k] <= until:
         t = scan_t[k]
         s = scan_sensor[k]
         a, b = scan_start[k], scan_start[k + 1]
         # the measurements left (those of objects still there)
-        keep = np.empty(b - a, np.int64)
+        if b - a > keep.shape[0]:
+            keep, used, free, seen_m = _measurement_buffers(2 * (b - a))
         m = 0
         for q in range(a, b):
             lab = label_all[q]
@@ -2081,77 +2268,65 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
         if n * n_meas > cfg_i[CFG_DENSE]:
             return BATCH_GENERAL, k, SCAN_SLOW
         imm = cfg_i[CFG_IMM] != 0
-        M = mu.shape[1]
         d = x.shape[1]
         gate = cfg_f[CFG_GATE]
-        assigned = np.full(n, -1, np.int64)
-        pair_d2 = np.zeros(n)
-        pair_ld = np.zeros(n)
-        used = np.zeros(n_meas, np.bool_)
-        zp = np.empty((n, 3))
+        for i in range(n):
+            assigned[i] = -1
+            pair_d2[i] = 0.0
+            pair_ld[i] = 0.0
+        for q in range(n_meas):
+            used[q] = False
         if n:
             # the prediction, in place
-            dt = np.empty(n)
             for i in range(n):
                 dt[i] = t - tt[i]
                 tt[i] = t
-            T = imm_transition(w, V, Vinv, dt) if imm else np.ones((n, 1, 1))
+            T = imm_transition(w, V, Vinv, dt[:n]) if imm else np.ones((n, 1, 1))
             _predict_tracks(n, dt, T, imm, mu, xm, Pm, x, P, kinds, qa, qb, max_step, mearth, locs, nloc, others, nother, means,
-                            variances, _predict_scratch(M, d, locs.shape[1]))
+                            variances, predict_ws)
             # gating (every pair) and the assignment when the gated pairs are disjoint
-            g_t = np.empty(0, np.int64)
-            g_m = np.empty(0, np.int64)
-            g_d2 = np.empty(0)
-            g_ld = np.empty(0)
+            ng = 0
             if n_meas:
-                zq, HPH = radar_predict(x[:n], P[:n], site, rot, False)
-                zp[:, :] = zq
-                g_t, g_m, g_d2, g_ld, logdet = gate_pairs(zq, HPH, z, sigma, True, g_t, g_m, gate)
-                seen_t = np.zeros(n, np.bool_)
-                seen_m = np.zeros(n_meas, np.bool_)
+                _radar_predict_rows(n, x, P, site, rot, False, zp, HPH, H, HP, S)
+                if n * n_meas > g_t.shape[0] or n_meas > gate_ws[2].shape[0]:
+                    g_t, g_m, g_d2, g_ld, gate_ws = _pair_buffers(C, max(2 * n_meas, gate_ws[2].shape[0]))
+                ng = _gate_pairs_into(n, zp, HPH, z, sigma, True, g_t, g_m, gate, gate_ws, g_t, g_m, g_d2, g_ld, logdet)
+                for i in range(n):
+                    seen_t[i] = False
+                for q in range(n_meas):
+                    seen_m[q] = False
                 disjoint = True
-                for p in range(g_t.shape[0]):
+                for p in range(ng):
                     disjoint = disjoint and not (seen_t[g_t[p]] or seen_m[g_m[p]])
                     seen_t[g_t[p]] = True
                     seen_m[g_m[p]] = True
                 if disjoint:
-                    for p in range(g_t.shape[0]):
+                    for p in range(ng):
                         if g_d2[p] + g_ld[p] < gate + logdet[g_t[p]]:
                             assigned[g_t[p]] = g_m[p]
-                elif not (solve_conflicts and gnn_small(n, n_meas, g_t, g_m, g_d2, g_ld, gate + logdet, assigned)):
+                elif not (solve_conflicts and gnn_small(n, n_meas, g_t[:ng], g_m[:ng], g_d2[:ng], g_ld[:ng],
+                                                        gate + logdet[:n], assigned)):
                     return BATCH_GENERAL, k, SCAN_CONFLICT
             else:
-                zp[:, :] = radar_h(x[:n], site, rot, False)
+                for i in range(n):
+                    _radar_h(x[i], site, rot, False, zp[i])
             # the updates (young tracks iterated)
-            nh = 0
             for i in range(n):
                 if assigned[i] >= 0:
-                    nh += 1
-            if nh:
-                rows = np.empty(nh, np.int64)
-                iters = np.empty(nh, np.int64)
-                meas_idx = np.empty(nh, np.int64)
-                row = 0
-                for i in range(n):
-                    if assigned[i] >= 0:
-                        rows[row] = i
-                        iters[row] = cfg_i[CFG_IEKF] if updates[i] < 3 else 1
-                        meas_idx[row] = assigned[i]
-                        used[assigned[i]] = True
-                        row += 1
-                update_rows(rows, iters, meas_idx, z, sigma, mu, xm, Pm, x, P, imm, site, rot)
-                pair_d2, pair_ld = assigned_pairs(g_t, g_m, g_d2, g_ld, assigned)
+                    used[assigned[i]] = True
+                    _update_row(i, cfg_i[CFG_IEKF] if updates[i] < 3 else 1, assigned[i], z, sigma, mu, xm, Pm, x, P, imm,
+                                site, rot, update_ws)
+            _assigned_pairs_into(ng, g_t, g_m, g_d2, g_ld, assigned, pair_d2, pair_ld)
         # bookkeeping (none without tracks), logged as it goes: the hits in the association
         # log, confirmations then deletions of confirmed tracks in the events
         g = state_i[ST_LOG]
         e = state_i[ST_EVENTS]
         row = 0
         if n:
-            newly, reason = bookkeeping(t, sensor_bit, assigned, pair_d2, pair_ld, zp, True, cover, hit_gain, miss_gain,
-                                        cfg_i[CFG_CONFIRM_M], cfg_i[CFG_CONFIRM_N], cfg_i[CFG_DELETE], max_coast_s,
-                                        cfg_f[CFG_MAX_SIGMA], cfg_f[CFG_MIN_ALT], earth, x[:n], P[:n], score[:n],
-                                        sensors[:n], history[:n], opportunities[:n], misses[:n], last_update[:n],
-                                        updates[:n], confirmed[:n])
+            _bookkeeping_rows(n, t, sensor_bit, assigned, pair_d2, pair_ld, zp, True, cover, hit_gain, miss_gain,
+                              cfg_i[CFG_CONFIRM_M], cfg_i[CFG_CONFIRM_N], cfg_i[CFG_DELETE], max_coast_s,
+                              cfg_f[CFG_MAX_SIGMA], cfg_f[CFG_MIN_ALT], earth, x, P, score, sensors, history, opportunities,
+                              misses, last_update, updates, confirmed, newly, reason)
             for i in range(n):
                 if assigned[i] >= 0:
                     q = keep[assigned[i]]
@@ -2175,27 +2350,20 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
         n_free = 0
         for q in range(n_meas):
             if not used[q]:
-                n_free += 1
-        free = np.empty(n_free, np.int64)
-        n_free = 0
-        for q in range(n_meas):
-            if not used[q]:
                 free[n_free] = q
                 n_free += 1
         # the new tracks, each logged (a two-point track's initiator first) and, when new
         # tracks are confirmed, announced
         if two_point:
-            if n_free == n_meas:  # every measurement unclaimed: no copies
-                pos, cov = meas_to_ecef(z, sigma, site, rot)
-                lf, xf = label, index
-            else:
-                zf, sf, lf, xf = _take_measurements(free, z, sigma, label, index)
-                pos, cov = meas_to_ecef(zf, sf, site, rot)
-            n_ini, o_q, o_t, o_bit, o_index, o_label, xn, Pn = two_point_initiate(
-                t, pos, cov, sensor_bit, xf, lf, cfg_f[CFG_INIT_MAX_SPEED], cfg_f[CFG_INIT_MAX_AGE], n_ini, ini_t, ini_pos,
-                ini_cov, ini_bit, ini_index, ini_label, prior_mean, prior_var)
+            if n_ini > tp_ws[1].shape[0] or n_free > tp_pos.shape[0]:
+                tp = _initiation_buffers(max(2 * n_ini, tp_ws[1].shape[0]), max(2 * n_free, tp_pos.shape[0]), d)
+                (tp_pos, tp_cov, tp_J, tp_Je), (o_q, o_t, o_bit, o_index, o_label, xn, Pn), tp_ws = tp
+            _meas_to_ecef_rows(z, sigma, free, n_free, site, rot, tp_pos, tp_cov, tp_J, tp_Je)
+            n_ini, n_new = _two_point_into(
+                t, tp_pos, tp_cov, n_free, free, sensor_bit, index, label, cfg_f[CFG_INIT_MAX_SPEED],
+                cfg_f[CFG_INIT_MAX_AGE], n_ini, ini_t, ini_pos, ini_cov, ini_bit, ini_index, ini_label, prior_mean, prior_var,
+                tp_ws, o_q, o_t, o_bit, o_index, o_label, xn, Pn)
             born = (np.int64(3) & ((np.int64(1) << np.int64(cfg_i[CFG_CONFIRM_N])) - np.int64(1)))
-            n_new = o_q.shape[0]
             for h in range(n_new):
                 _new_track(row, next_id + h, t, confirm_new, born, 2, sensor_bit | o_bit[h], xn[h], Pn[h], mu0, ids, tt,
                            confirmed, history, opportunities, misses, last_update, updates, sensors, score, x, P, mu, xm, Pm)
@@ -2205,7 +2373,7 @@ def process_scans(first: int, until: float, scan_t: np.ndarray, scan_sensor: np.
                 log_t[g + 1], log_id[g + 1], log_index[g + 1], log_label[g + 1] = t, next_id + h, index_all[q], label_all[q]
                 g += 2
         else:
-            zf, sf, _, _ = _take_measurements(free, z, sigma, label, index)
+            zf, sf, _, _ = _take_measurements(free[:n_free], z, sigma, label, index)
             xn, Pn = initial_states(zf, sf, site, rot, prior_mean, prior_var, cfg_f[CFG_SPEED_VAR], cfg_f[CFG_VSPEED_VAR])
             n_new = n_free
             for h in range(n_new):

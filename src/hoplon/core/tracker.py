@@ -209,26 +209,37 @@ def batch_scans(
     n = time_s.shape[0]
     row = np.arange(n) if row is None else np.asarray(row, np.int64)
     sensor = np.asarray(sensor)
-    # groups: runs of equal (sensor, time) in a stable sort (each group's positions in
-    # input order), taken in order of their first position
     key_s = sensor.astype(float)
-    by_group = np.lexsort((time_s, key_s))
-    s_sorted, t_sorted = key_s[by_group], time_s[by_group]
-    new_group = np.concatenate(([n > 0], (s_sorted[1:] != s_sorted[:-1]) | (t_sorted[1:] != t_sorted[:-1])))
-    start = np.flatnonzero(new_group)
-    size = np.diff(np.append(start, n))
-    groups = np.argsort(by_group[start], kind="stable")
-    begin = np.concatenate(([0], np.cumsum(size[groups])))
-    # position p of the new order, in group g: by_group[start[g] + p - begin[g]]
-    order = by_group[np.arange(n) + np.repeat(start[groups] - begin[:-1], size[groups])]
-    first = order[begin[:-1]]
+    if np.all((time_s[1:] > time_s[:-1]) | ((time_s[1:] == time_s[:-1]) & (key_s[1:] >= key_s[:-1]))):
+        # sorted by time, then sensor (a simulation's detections): the groups are the runs
+        # of equal (sensor, time), already in order
+        order = None
+        begin = np.append(np.flatnonzero(np.concatenate(([n > 0], (key_s[1:] != key_s[:-1])
+                                                         | (time_s[1:] != time_s[:-1])))), n)
+        first = begin[:-1]
+    else:
+        # groups: runs of equal (sensor, time) in a stable sort (each group's positions in
+        # input order), taken in order of their first position
+        by_group = np.lexsort((time_s, key_s))
+        s_sorted, t_sorted = key_s[by_group], time_s[by_group]
+        new_group = np.concatenate(([n > 0], (s_sorted[1:] != s_sorted[:-1]) | (t_sorted[1:] != t_sorted[:-1])))
+        start = np.flatnonzero(new_group)
+        size = np.diff(np.append(start, n))
+        groups = np.argsort(by_group[start], kind="stable")
+        begin = np.concatenate(([0], np.cumsum(size[groups])))
+        # position p of the new order, in group g: by_group[start[g] + p - begin[g]]
+        order = by_group[np.arange(n) + np.repeat(start[groups] - begin[:-1], size[groups])]
+        first = order[begin[:-1]]
 
     def take(a, dtype):
-        return None if a is None else np.ascontiguousarray(np.asarray(a, dtype=dtype)[order])
+        if a is None:
+            return None
+        a = np.asarray(a, dtype=dtype)
+        return np.array(a, order="C") if order is None else np.ascontiguousarray(a[order])
 
     return ScanBatch(time_s=time_s[first], sensor=sensor[first].astype(np.int64), start=begin.astype(np.int64),
                      z=take(np.asarray(z, dtype=float).reshape(-1, 3), float), sigma=take(sigma, float),
-                     label=take(label, np.int64), index=row[order])
+                     label=take(label, np.int64), index=row.copy() if order is None else row[order])
 
 
 def group_scans(

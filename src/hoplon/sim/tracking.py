@@ -111,10 +111,12 @@ def _scans(detections: pa.Table, radar_ids: list[str], object_ids: list[str]) ->
     sid = positions("sensor_id", radar_ids)
     if (sid < 0).any():
         raise ValueError("detections of a sensor that is not one of the tracker's radars")
-    order = np.lexsort((sid, t))
     labels = positions("object_id", object_ids)
     z = np.stack([column("range_m"), column("azimuth_rad"), column("elevation_rad")], axis=1)
     sig = np.stack([column("sigma_range_m"), column("sigma_azimuth_rad"), column("sigma_elevation_rad")], axis=1)
+    if np.all((t[1:] > t[:-1]) | ((t[1:] == t[:-1]) & (sid[1:] >= sid[:-1]))):  # in that order already (the engine's)
+        return batch_scans(t, sid, z, sigma=sig, label=labels)
+    order = np.lexsort((sid, t))
     return batch_scans(t[order], sid[order], z[order], sigma=sig[order], label=labels[order], row=order)
 
 
