@@ -14,7 +14,14 @@ from hypothesis import strategies as st
 
 import hoplon.sim.battle as battle
 from hoplon.core.earth import WGS84, earth_model
-from hoplon.core.engagement import FlyoutParameters, _flyout_table, _windows, engagement_windows
+from hoplon.core.engagement import (
+    HEIGHT_BOUND_MARGIN_M,
+    FlyoutParameters,
+    _flyout_table,
+    _height_bounds_decide,
+    _windows,
+    engagement_windows,
+)
 from hoplon.core.frames import ecef_to_geodetic, ecef_to_height, geodetic_to_ecef
 from hoplon.core.threat import (
     _PREDICTION_TOL,
@@ -61,6 +68,25 @@ def test_lazy_windows_are_engagement_windows_where_they_matter(seed, now):
     np.testing.assert_array_equal(launch[ok], full.launch_time_s[ok])
     np.testing.assert_array_equal(fly[ok], full.flight_time_s[ok])
 
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(-90.0, 90.0), st.floats(-180.0, 180.0), st.floats(-1e3, 3e6), st.floats(-1e3, 1e6),
+       st.floats(0.0, 1e6))
+def test_height_bounds_hold_and_decide_as_the_height(lat, lon, alt, lo, width):
+    """A point's height above the ellipsoid lies between its distance from the centre
+    less the equatorial radius and less the polar radius (the ellipsoid lies between the
+    spheres of those radii); where the bounds decide whether it lies in [lo, hi], they
+    decide as the exact height does."""
+    model = earth_model("wgs84")
+    polar = model.a_m * math.sqrt(1.0 - model.e2)
+    r = np.asarray(geodetic_to_ecef(lat, lon, alt), float)
+    h = float(ecef_to_height(r))
+    distance = float(np.sqrt(r @ r))
+    assert distance - model.a_m - 1e-6 * HEIGHT_BOUND_MARGIN_M <= h <= distance - polar + 1e-6 * HEIGHT_BOUND_MARGIN_M
+    decided = _height_bounds_decide(r[0], r[1], r[2], model.a_m, polar, lo, lo + width)
+    if decided >= 0:
+        assert decided == (lo <= h <= lo + width)
 
 def test_evaluation_kernel_gives_the_public_predictions_bits():
     rng = np.random.default_rng(5)
@@ -110,7 +136,7 @@ def test_evaluation_kernel_gives_the_public_predictions_bits():
     want_drag = np.zeros(n)
     want_drag[unflown] = drag_estimate(inv_beta[unflown], inv_beta_cov[unflown], prior)
     assert want_drag.tobytes() == drag.tobytes()
-    for got, want_a in zip(flights[3], (pred.path.offsets, pred.path.time_s, pred.path.r_ecef_m, pred.path.v_ecef_mps)):
+    for got, want_a in zip(flights, pred.path[:4], strict=True):
         assert got.tobytes() == want_a.tobytes()
 
 
