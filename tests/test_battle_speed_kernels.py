@@ -32,6 +32,7 @@ from hoplon.core.threat import (
     drag_estimate,
     predict_impact,
 )
+from hoplon.core.wta import _numpy_sum
 
 _PARAMS = FlyoutParameters(*(np.asarray(v, float) for v in (
     [1700.0, 2800.0], [6.0, 15.0], [30.0, 150.0], [60.0, 120.0], [3e3, 20e3], [40e3, 200e3], [50.0, 40e3],
@@ -173,3 +174,13 @@ def test_shots_give_the_numpy_formulations_bits():
     for got, want in ((lat, geo.lat_deg), (lon, geo.lon_deg), (alt, geo.alt_m)):
         assert np.asarray(want, float).tobytes() == got.tobytes()
     assert math.isfinite(lat.sum())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(-1e12, 1e12) | st.sampled_from([0.0, -0.0]), min_size=0, max_size=700),
+       st.integers(-12, 12))
+def test_wta_objective_sums_as_numpy(xs, exponent):
+    """The compiled objective's sum has numpy's bits (its pairwise summation: left to right
+    under 8 elements, 8 partial sums up to 128, halves beyond; zero signs included)."""
+    x = np.asarray(xs, float) * 10.0**exponent
+    assert np.float64(_numpy_sum(x)).tobytes() == np.sum(x).tobytes()
