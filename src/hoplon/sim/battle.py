@@ -623,19 +623,20 @@ def _rounds_on_offer(pk_of_kind, kind, defends, first, values, left, salvo):
 
 
 @numba.njit(cache=True)
-def _plan_arrays(time_s, state, rows, offsets, flight_t, flight_r, air, a, e2, sphere, battery_ecef, flyout, earliest,
-                 pk_of_kind, kind, defends, values, left, salvo):
-    """:func:`_plan_cycle`'s compiled steps: the paths (:func:`_path_samples`), the
-    engagement windows along them of the batteries at ``battery_ecef`` (engagement's, with
-    the ``flyout`` table and the ``earliest`` launch per threat; lazy: the heights on the
+def _plan_arrays(time_s, state, rows, offsets, flight_t, flight_r, cls, a, e2, sphere, battery_ecef, flyout, now,
+                 not_before, pk_of_kind, kind, defends, values, rounds, held, salvo):
+    """:func:`_plan_cycle`'s compiled steps: the paths (:func:`_path_samples`; the rows
+    not of ``cls`` CLASS_BALLISTIC air-breathing), the engagement windows along them of the
+    batteries at ``battery_ecef`` (engagement's, with the ``flyout`` table and the earliest
+    launch per threat ``now`` or its ``not_before``, the later; lazy: the heights on the
     ellipsoid ``a``, ``e2`` or the ``sphere`` only where needed) and the rounds on offer
-    (:func:`_rounds_on_offer`). Returns the paths' times and positions, the windows'
+    (:func:`_rounds_on_offer`; the batteries' ``rounds`` less those ``held``). Returns the paths' times and positions, the windows'
     feasibility, launch times, first feasible samples and their times, the last ones' times
     (EngagementWindows' fields but the flight times and last samples) and the rounds on offer."""
-    path_t, path_r = _path_samples(time_s, state, rows, offsets, flight_t, flight_r, air)
+    path_t, path_r = _path_samples(time_s, state, rows, offsets, flight_t, flight_r, cls != CLASS_BALLISTIC)
     feasible, launch, _, first, _, open_s, close_s = _windows(battery_ecef, path_t, path_r, np.full(path_t.shape, np.nan),
-                                                              earliest, flyout, True, a, e2, sphere)
-    pk, weapon, pk_w = _rounds_on_offer(pk_of_kind, kind, defends, first, values, left, salvo)
+                                                              np.maximum(now, not_before), flyout, True, a, e2, sphere)
+    pk, weapon, pk_w = _rounds_on_offer(pk_of_kind, kind, defends, first, values, rounds - held, salvo)
     return path_t, path_r, (feasible, launch, first, open_s, close_s), pk, weapon, pk_w
 
 
@@ -705,9 +706,9 @@ def _plan_cycle(world, plan: _Plan, batteries: _Batteries, pic: _Picture, ev: _E
     model = earth_model(world.earth)
     # look, then shoot again: a further launch waits for the earlier shots' kill assessment
     times, pos, (feasible, launch, first_k, open_s, close_s), pk, w, pk_w = _plan_arrays(
-        pic.time_s, pic.state, *_path_flights(world, pic, ev), ev.cls != CLASS_BALLISTIC, model.a_m, model.e2,
-        model.is_sphere, batteries.ecef, batteries.flyout, np.maximum(now, not_before), batteries.pk, ev.kind, defends,
-        values, batteries.rounds - held, batteries.salvo)
+        pic.time_s, pic.state, *_path_flights(world, pic, ev), ev.cls, model.a_m, model.e2, model.is_sphere,
+        batteries.ecef, batteries.flyout, now, not_before, batteries.pk, ev.kind, defends, values, batteries.rounds, held,
+        batteries.salvo)
     if w.size == 0:
         return
     # exact; the column cap keeps it deterministic (its fallback is the heuristic
