@@ -172,17 +172,14 @@ def _windows(b, t, p, alt, earliest, prm, lazy=False, a=0.0, e2=0.0, sphere=Fals
                 fly[i, j, k] = f
                 lt = t[j, k] - f - delay[i]
                 launch[i, j, k] = lt
-                decided = -1
-                if lazy:
-                    if not (f <= max_flight[i] and lt >= earliest[j]):
-                        continue
-                    if math.isnan(alt[j, k]):
-                        decided = _height_bounds_decide(p[j, k, 0], p[j, k, 1], p[j, k, 2], a, polar, min_alt[i],
-                                                        max_alt[i])
-                        if decided < 0:
-                            _ecef_to_height_array(p[j, k:k + 1], a, e2, sphere, alt[j, k:k + 1])
-                in_alt = decided == 1 if decided >= 0 else min_alt[i] <= alt[j, k] <= max_alt[i]
-                if (min_range[i] <= d <= max_range[i] and in_alt and f <= max_flight[i] and lt >= earliest[j]):
+                if not (min_range[i] <= d <= max_range[i] and f <= max_flight[i] and lt >= earliest[j]):
+                    continue
+                decided = -1  # the altitude limits: -1 by the height, else 1 (met) or 0 by its bounds
+                if lazy and math.isnan(alt[j, k]):
+                    decided = _height_bounds_decide(p[j, k, 0], p[j, k, 1], p[j, k, 2], a, polar, min_alt[i], max_alt[i])
+                    if decided < 0:
+                        _ecef_to_height_array(p[j, k:k + 1], a, e2, sphere, alt[j, k:k + 1])
+                if decided == 1 or (decided < 0 and min_alt[i] <= alt[j, k] <= max_alt[i]):
                     ok[i, j, k] = True
                     if first[i, j] < 0:
                         first[i, j] = k
