@@ -14,7 +14,14 @@ from hypothesis import strategies as st
 
 import hoplon.sim.battle as battle
 from hoplon.core.earth import WGS84, earth_model
-from hoplon.core.engagement import FlyoutParameters, _flyout_table, _windows, engagement_windows
+from hoplon.core.engagement import (
+    HEIGHT_BOUND_MARGIN_M,
+    FlyoutParameters,
+    _flyout_table,
+    _height_bounds_decide,
+    _windows,
+    engagement_windows,
+)
 from hoplon.core.frames import ecef_to_geodetic, ecef_to_height, geodetic_to_ecef
 from hoplon.core.threat import (
     _PREDICTION_TOL,
@@ -25,6 +32,7 @@ from hoplon.core.threat import (
     drag_estimate,
     predict_impact,
 )
+from hoplon.core.wta import _numpy_sum
 
 _PARAMS = FlyoutParameters(*(np.asarray(v, float) for v in (
     [1700.0, 2800.0], [6.0, 15.0], [30.0, 150.0], [60.0, 120.0], [3e3, 20e3], [40e3, 200e3], [50.0, 40e3],
@@ -61,6 +69,25 @@ def test_lazy_windows_are_engagement_windows_where_they_matter(seed, now):
     np.testing.assert_array_equal(launch[ok], full.launch_time_s[ok])
     np.testing.assert_array_equal(fly[ok], full.flight_time_s[ok])
 
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(-90.0, 90.0), st.floats(-180.0, 180.0), st.floats(-1e3, 3e6), st.floats(-1e3, 1e6),
+       st.floats(0.0, 1e6))
+def test_height_bounds_hold_and_decide_as_the_height(lat, lon, alt, lo, width):
+    """A point's height above the ellipsoid lies between its distance from the centre
+    less the equatorial radius and less the polar radius (the ellipsoid lies between the
+    spheres of those radii); where the bounds decide whether it lies in [lo, hi], they
+    decide as the exact height does."""
+    model = earth_model("wgs84")
+    polar = model.a_m * math.sqrt(1.0 - model.e2)
+    r = np.asarray(geodetic_to_ecef(lat, lon, alt), float)
+    h = float(ecef_to_height(r))
+    distance = float(np.sqrt(r @ r))
+    assert distance - model.a_m - 1e-6 * HEIGHT_BOUND_MARGIN_M <= h <= distance - polar + 1e-6 * HEIGHT_BOUND_MARGIN_M
+    decided = _height_bounds_decide(r[0], r[1], r[2], model.a_m, polar, lo, lo + width)
+    if decided >= 0:
+        assert decided == (lo <= h <= lo + width)
 
 def test_evaluation_kernel_gives_the_public_predictions_bits():
     rng = np.random.default_rng(5)
@@ -110,7 +137,7 @@ def test_evaluation_kernel_gives_the_public_predictions_bits():
     want_drag = np.zeros(n)
     want_drag[unflown] = drag_estimate(inv_beta[unflown], inv_beta_cov[unflown], prior)
     assert want_drag.tobytes() == drag.tobytes()
-    for got, want_a in zip(flights[3], (pred.path.offsets, pred.path.time_s, pred.path.r_ecef_m, pred.path.v_ecef_mps)):
+    for got, want_a in zip(flights, pred.path[:4], strict=True):
         assert got.tobytes() == want_a.tobytes()
 
 
@@ -147,3 +174,13 @@ def test_shots_give_the_numpy_formulations_bits():
     for got, want in ((lat, geo.lat_deg), (lon, geo.lon_deg), (alt, geo.alt_m)):
         assert np.asarray(want, float).tobytes() == got.tobytes()
     assert math.isfinite(lat.sum())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(-1e12, 1e12) | st.sampled_from([0.0, -0.0]), min_size=0, max_size=700),
+       st.integers(-12, 12))
+def test_wta_objective_sums_as_numpy(xs, exponent):
+    """The compiled objective's sum has numpy's bits (its pairwise summation: left to right
+    under 8 elements, 8 partial sums up to 128, halves beyond; zero signs included)."""
+    x = np.asarray(xs, float) * 10.0**exponent
+    assert np.float64(_numpy_sum(x)).tobytes() == np.sum(x).tobytes()

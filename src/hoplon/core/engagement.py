@@ -112,6 +112,28 @@ def _flyout_table(params: FlyoutParameters, n_batteries: int) -> np.ndarray:
     return prm
 
 
+HEIGHT_BOUND_MARGIN_M = 1.0
+"""Widening (m) of the bounds |r| - a <= h <= |r| - b on a point's height above the
+ellipsoid (equatorial radius a, polar radius b): far more than their rounding and the
+exact height's."""
+
+
+@njit(cache=True, inline="always")
+def _height_bounds_decide(x: float, y: float, z: float, a: float, b: float, lo: float, hi: float) -> int:
+    """Whether the height above the ellipsoid (equatorial and polar radii ``a``, ``b``, m)
+    of the ECEF point (m) lies in [``lo``, ``hi``] (m), as its bounds decide it: the
+    surface point below lies between b and a from the centre, and its normal's distance
+    from the centre is between b and a, so |r| - a <= h <= |r| - b (h >= 0; for h < 0
+    while |h| is well below b). 1: inside, 0: outside, -1: undecided (or a NaN)."""
+    r = math.sqrt(x * x + y * y + z * z)
+    low, high = r - a - HEIGHT_BOUND_MARGIN_M, r - b + HEIGHT_BOUND_MARGIN_M
+    if high < lo or low > hi:
+        return 0
+    if lo <= low and high <= hi:
+        return 1
+    return -1
+
+
 @njit(cache=True)
 def _windows(b, t, p, alt, earliest, prm, lazy=False, a=0.0, e2=0.0, sphere=False):
     """:func:`engagement_windows` in one pass over batteries x threats x samples (the
@@ -120,9 +142,11 @@ def _windows(b, t, p, alt, earliest, prm, lazy=False, a=0.0, e2=0.0, sphere=Fals
     windows for less work: fly-out and launch times only where the range passes (else
     NaN), and ``alt`` NaN where a height is not yet known, computed (frames.ecef_to_height's
     arithmetic on the ellipsoid ``a``, ``e2`` or the ``sphere``) only where range, flight
-    time and launch time pass."""
+    time and launch time pass and the height's bounds from the distance to the centre
+    (:func:`_height_bounds_decide`) do not decide the altitude limits."""
     vb, tb, tau, max_flight, min_range, max_range, min_alt, max_alt, delay = (
         prm[0], prm[1], prm[2], prm[3], prm[4], prm[5], prm[6], prm[7], prm[8])
+    polar = a * math.sqrt(1.0 - e2)
     n_b, n_j, n_k = b.shape[0], t.shape[0], t.shape[1]
     ok = np.zeros((n_b, n_j, n_k), np.bool_)
     launch = np.full((n_b, n_j, n_k), np.nan)
@@ -148,13 +172,14 @@ def _windows(b, t, p, alt, earliest, prm, lazy=False, a=0.0, e2=0.0, sphere=Fals
                 fly[i, j, k] = f
                 lt = t[j, k] - f - delay[i]
                 launch[i, j, k] = lt
-                if lazy:
-                    if not (f <= max_flight[i] and lt >= earliest[j]):
-                        continue
-                    if math.isnan(alt[j, k]):
+                if not (min_range[i] <= d <= max_range[i] and f <= max_flight[i] and lt >= earliest[j]):
+                    continue
+                decided = -1  # the altitude limits: -1 by the height, else 1 (met) or 0 by its bounds
+                if lazy and math.isnan(alt[j, k]):
+                    decided = _height_bounds_decide(p[j, k, 0], p[j, k, 1], p[j, k, 2], a, polar, min_alt[i], max_alt[i])
+                    if decided < 0:
                         _ecef_to_height_array(p[j, k:k + 1], a, e2, sphere, alt[j, k:k + 1])
-                if (min_range[i] <= d <= max_range[i] and min_alt[i] <= alt[j, k] <= max_alt[i]
-                        and f <= max_flight[i] and lt >= earliest[j]):
+                if decided == 1 or (decided < 0 and min_alt[i] <= alt[j, k] <= max_alt[i]):
                     ok[i, j, k] = True
                     if first[i, j] < 0:
                         first[i, j] = k

@@ -157,8 +157,71 @@ def surviving_value(values, pk, assignment) -> float:
 
 def _objective(values: np.ndarray, pk: np.ndarray, assignment: np.ndarray) -> float:
     """:func:`surviving_value` of a checked instance and a complete assignment (every
-    weapon assigned): the same products in the same order, compiled."""
-    return float(_surv_of(values, pk, assignment).sum())
+    weapon assigned): the same products in the same order and the same sum, compiled."""
+    return _surviving_total(values, pk, assignment)
+
+
+@njit(cache=True)
+def _surviving_total(values, pk, assignment) -> float:
+    """:func:`_objective`, compiled: :func:`_surv_of` summed as numpy sums it."""
+    return _numpy_sum(_surv_of(values, pk, assignment))
+
+
+@njit(cache=True)
+def _numpy_sum(x) -> float:
+    """numpy's sum of a 1-D float array, bit for bit: its reduction's initial 0.0 plus the
+    pairwise summation of the elements (numpy's ``pairwise_sum``): a block of up to 128
+    elements by :func:`_block_sum`; a longer run as the sum of its two halves (the first
+    a multiple of 8), each summed apart (here by a stack, not by recursion, which numba's
+    cache does not load)."""
+    n = x.size
+    if n <= 128:
+        return 0.0 + _block_sum(x, 0, n)
+    # post-order over the halving tree: runs to visit (start, length, halves summed) and sums
+    runs = np.empty((64, 3), np.int64)
+    sums = np.empty(64)
+    runs[0, 0], runs[0, 1], runs[0, 2] = 0, n, 0
+    n_runs, n_sums = 1, 0
+    while n_runs:
+        n_runs -= 1
+        first, length, halves_done = runs[n_runs, 0], runs[n_runs, 1], runs[n_runs, 2]
+        if length <= 128:
+            sums[n_sums] = _block_sum(x, first, length)
+            n_sums += 1
+        elif halves_done:
+            n_sums -= 1
+            sums[n_sums - 1] += sums[n_sums]
+        else:
+            half = length // 2
+            half -= half % 8
+            runs[n_runs, 2] = 1  # back after its halves
+            runs[n_runs + 1, 0], runs[n_runs + 1, 1], runs[n_runs + 1, 2] = first + half, length - half, 0
+            runs[n_runs + 2, 0], runs[n_runs + 2, 1], runs[n_runs + 2, 2] = first, half, 0
+            n_runs += 3
+    return 0.0 + sums[0]
+
+
+@njit(cache=True)
+def _block_sum(x, start: int, n: int) -> float:
+    """numpy's pairwise summation of ``x[start:start + n]`` for n <= 128: under 8 elements
+    left to right, else in 8 interleaved partial sums combined pairwise, then the rest
+    left to right."""
+    if n < 8:
+        res = 0.0
+        for i in range(start, start + n):
+            res += x[i]
+        return res
+    r = x[start:start + 8].copy()
+    i = 8
+    while i < n - n % 8:
+        for k in range(8):
+            r[k] += x[start + i + k]
+        i += 8
+    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    while i < n:
+        res += x[start + i]
+        i += 1
+    return res
 
 
 # --------------------------------------------------------------------------- heuristic
@@ -276,13 +339,20 @@ def solve_heuristic(values, pk, *, max_rounds: int = 1000) -> WTASolution:
 
 def _heuristic(v: np.ndarray, p: np.ndarray, max_rounds: int = 1000) -> tuple[np.ndarray, float]:
     """:func:`solve_heuristic`'s assignment and objective on a checked instance."""
-    best, best_obj = None, math.inf
-    for start in (_slot_assignment(v, p), _greedy_mmr(v, p)):
-        a = _local_search(v, p, start, max_rounds)
-        obj = _objective(v, p, a)
-        if obj < best_obj:
-            best, best_obj = a, obj
-    assert best is not None
+    return _polished_best(v, p, _slot_assignment(v, p), max_rounds)
+
+
+@njit(cache=True)
+def _polished_best(values, pk, slot_start, max_rounds):
+    """The starts ``slot_start`` (:func:`_slot_assignment`'s, changed in place) and the
+    greedy's, each polished by :func:`_local_search`: the assignment of the lower
+    :func:`_objective` (the slot start's where equal) and that objective."""
+    best = _local_search(values, pk, slot_start, max_rounds)
+    best_obj = _surviving_total(values, pk, best)
+    greedy = _local_search(values, pk, _greedy_mmr(values, pk), max_rounds)
+    greedy_obj = _surviving_total(values, pk, greedy)
+    if greedy_obj < best_obj:
+        return greedy, greedy_obj
     return best, best_obj
 
 
@@ -693,7 +763,6 @@ class _ExactState:
 
     def __init__(self, values, pk, incumbent, ub, gap):
         self.values, self.gap, self.pk = values, gap, pk
-        self.keep_w = 1.0 - pk
         self.type_of, p_types, self.counts = _weapon_types(pk)
         self.keep = 1.0 - p_types  # (K, T)
         self.incumbent, self.ub, self.lb = incumbent, ub, -math.inf
@@ -854,7 +923,7 @@ def _incumbent_duals(state: _ExactState) -> np.ndarray:
     """Duals near the incumbent: each weapon's price is what its target's surviving value
     would rise by without it; a type's price is the mean over its weapons (type duals are
     minus prices), and each target's dual prices its incumbent column at zero."""
-    v, keep_w, a = state.values, state.keep_w, state.incumbent
+    v, keep_w, a = state.values, 1.0 - state.pk, state.incumbent
     n_w = a.size
     surv = v.copy()
     np.multiply.at(surv, a, keep_w[np.arange(n_w), a])

@@ -41,9 +41,9 @@ import numba
 import numpy as np
 import pyarrow as pa
 
-from hoplon.core.ballistic import STATUS_IMPACT, FlightSamples, _sensitivity_result, sample_flight
+from hoplon.core.ballistic import STATUS_IMPACT, FlightSamples, sample_flight
 from hoplon.core.earth import WGS84, earth_model
-from hoplon.core.engagement import EngagementWindows, FlyoutParameters, _flyout_table, _windows
+from hoplon.core.engagement import FlyoutParameters, _flyout_table, _windows
 from hoplon.core.frames import (
     _ecef_to_geodetic_array,
     ecef_to_geodetic,
@@ -209,7 +209,7 @@ class _Evaluation(NamedTuple):
     kind: np.ndarray  # (J,) the row of _Batteries.pk of its class (_PK_CLASSES)
     inv_beta: np.ndarray  # (J,) drag flown by ballistic rows without a prediction, m^2/kg
     flown: np.ndarray  # (P,) the rows with a prediction, ascending
-    flights: FlightSamples | None  # their paths: their predictions' mean states' flights (None without)
+    flights: FlightSamples | None  # their paths: their predictions' mean states' flights, without their end (None without)
 
 
 @dataclass
@@ -369,7 +369,7 @@ def _evaluate(world, pic: _Picture, assets, asset_ecef: np.ndarray, *, launch_po
         raise ValueError("asset_lat_deg must lie in [-90, 90] degrees")
     if failure == _NOT_DEFINITE:
         raise np.linalg.LinAlgError("Matrix is not positive definite")
-    flights = _sensitivity_result(*flights, sampled=True).samples if ball.size else None
+    flights = FlightSamples(*flights, None) if ball.size else None
     values = probs @ assets.value if n_assets else np.zeros(n)
     if not rows:
         return _Evaluation(None, cls, probs, values, kind, inv_beta, ball, flights)
@@ -427,7 +427,8 @@ def _evaluate_arrays(time_s, x, cov, inv_beta, inv_beta_cov, prior_mean, prior_s
     ``e2``: its ellipsoid), an air-breathing row's by :func:`_air_threat`; the asset each
     row threatens most (the first largest value x probability; -1 where every probability
     is 0); the drag (1/beta, m^2/kg) the paths of ballistic rows without a prediction fly
-    (0 for the others); the predictions' flights (threat._linearised_flights' first array)
+    (0 for the others); the predictions' flights (the FlightSamples' fields but its end, of
+    threat._linearised_flights' first array)
     and the failure of the hit probabilities (threat._disc_probabilities)."""
     n, n_assets = time_s.size, asset_radius_m.size
     cls, kind, predictable = _kinematics(x, cov)
@@ -488,7 +489,7 @@ def _evaluate_arrays(time_s, x, cov, inv_beta, inv_beta_cov, prior_mean, prior_s
     drag = np.zeros(n)
     for r in range(q):
         drag[unflown[r]] = _clip(xu[r, 6], 0.0, MAX_INV_BETA)
-    return cls, kind, ball, impact, probs, top, drag, flights, failure
+    return cls, kind, ball, impact, probs, top, drag, flights[3], failure
 
 
 _IMPACT_FIELDS = ("impact_time_s", "impact_time_sigma_s", "impact_lat_deg", "impact_lon_deg", "ellipse_semi_major_m",
@@ -622,18 +623,21 @@ def _rounds_on_offer(pk_of_kind, kind, defends, first, values, left, salvo):
 
 
 @numba.njit(cache=True)
-def _plan_arrays(time_s, state, rows, offsets, flight_t, flight_r, air, a, e2, sphere, battery_ecef, flyout, earliest,
-                 pk_of_kind, kind, defends, values, left, salvo):
-    """:func:`_plan_cycle`'s compiled steps: the paths (:func:`_path_samples`), the
-    engagement windows along them of the batteries at ``battery_ecef`` (engagement's, with
-    the ``flyout`` table and the ``earliest`` launch per threat; lazy: the heights on the
+def _plan_arrays(time_s, state, rows, offsets, flight_t, flight_r, cls, a, e2, sphere, battery_ecef, flyout, now,
+                 not_before, pk_of_kind, kind, defends, values, rounds, held, salvo):
+    """:func:`_plan_cycle`'s compiled steps: the paths (:func:`_path_samples`; the rows
+    not of ``cls`` CLASS_BALLISTIC air-breathing), the engagement windows along them of the
+    batteries at ``battery_ecef`` (engagement's, with the ``flyout`` table and the earliest
+    launch per threat ``now`` or its ``not_before``, the later; lazy: the heights on the
     ellipsoid ``a``, ``e2`` or the ``sphere`` only where needed) and the rounds on offer
-    (:func:`_rounds_on_offer`). Returns the paths' times and positions, the windows' arrays
-    and the rounds on offer."""
-    path_t, path_r = _path_samples(time_s, state, rows, offsets, flight_t, flight_r, air)
-    win = _windows(battery_ecef, path_t, path_r, np.full(path_t.shape, np.nan), earliest, flyout, True, a, e2, sphere)
-    pk, weapon, pk_w = _rounds_on_offer(pk_of_kind, kind, defends, win[3], values, left, salvo)
-    return path_t, path_r, win, pk, weapon, pk_w
+    (:func:`_rounds_on_offer`; the batteries' ``rounds`` less those ``held``). Returns the paths' times and positions, the windows'
+    feasibility, launch times, first feasible samples and their times, the last ones' times
+    (EngagementWindows' fields but the flight times and last samples) and the rounds on offer."""
+    path_t, path_r = _path_samples(time_s, state, rows, offsets, flight_t, flight_r, cls != CLASS_BALLISTIC)
+    feasible, launch, _, first, _, open_s, close_s = _windows(battery_ecef, path_t, path_r, np.full(path_t.shape, np.nan),
+                                                              np.maximum(now, not_before), flyout, True, a, e2, sphere)
+    pk, weapon, pk_w = _rounds_on_offer(pk_of_kind, kind, defends, first, values, rounds - held, salvo)
+    return path_t, path_r, (feasible, launch, first, open_s, close_s), pk, weapon, pk_w
 
 
 @numba.njit(cache=True)
@@ -701,19 +705,17 @@ def _plan_cycle(world, plan: _Plan, batteries: _Batteries, pic: _Picture, ev: _E
         held[batteries.ids.index(row["battery_id"])] += row["rounds"]
     model = earth_model(world.earth)
     # look, then shoot again: a further launch waits for the earlier shots' kill assessment
-    times, pos, win, pk, w, pk_w = _plan_arrays(
-        pic.time_s, pic.state, *_path_flights(world, pic, ev), ev.cls != CLASS_BALLISTIC, model.a_m, model.e2,
-        model.is_sphere, batteries.ecef, batteries.flyout, np.maximum(now, not_before), batteries.pk, ev.kind, defends,
-        values, batteries.rounds - held, batteries.salvo)
-    win = EngagementWindows(*win)
+    times, pos, (feasible, launch, first_k, open_s, close_s), pk, w, pk_w = _plan_arrays(
+        pic.time_s, pic.state, *_path_flights(world, pic, ev), ev.cls, model.a_m, model.e2, model.is_sphere,
+        batteries.ecef, batteries.flyout, now, not_before, batteries.pk, ev.kind, defends, values, batteries.rounds, held,
+        batteries.salvo)
     if w.size == 0:
         return
     # exact; the column cap keeps it deterministic (its fallback is the heuristic
     # incumbent), the time limit is only a safety valve
     sol = solve_exact(np.append(values, 0.0), pk_w, max_columns=WTA_MAX_COLUMNS, time_limit_s=WTA_SAFETY_TIME_LIMIT_S)
-    j_, i_, rounds, first, later, lat, lon, alt = _shots(sol.assignment, w, win.first, win.feasible, win.launch_time_s,
-                                                         times, pos, batteries.assess_s, model.a_m, model.e2,
-                                                         model.is_sphere)
+    j_, i_, rounds, first, later, lat, lon, alt = _shots(sol.assignment, w, first_k, feasible, launch, times, pos,
+                                                         batteries.assess_s, model.a_m, model.e2, model.is_sphere)
     for m, (j, i, n_rounds, k) in enumerate(zip(j_.tolist(), i_.tolist(), rounds.tolist(), first.tolist())):
         t_int = float(times[j, k])
         mode = "shoot-shoot"
@@ -723,9 +725,9 @@ def _plan_cycle(world, plan: _Plan, batteries: _Batteries, pic: _Picture, ev: _E
         row = {
             "planned_at_s": now, "track_id": tid, "object_id": pic.object_id[j],
             "battery_id": batteries.ids[i], "interceptor_type": batteries.types[i], "rounds": n_rounds,
-            "doctrine": mode, "launch_time_s": float(win.launch_time_s[i, j, k]), "intercept_time_s": t_int,
-            "intercept_lat_deg": float(lat[m]), "intercept_lon_deg": float(lon[m]), "intercept_alt_m": float(alt[m]), "window_open_s": float(win.open_s[i, j]),
-            "window_close_s": float(win.close_s[i, j]), "pk": float(pk[i, j]), "committed": False,
+            "doctrine": mode, "launch_time_s": float(launch[i, j, k]), "intercept_time_s": t_int,
+            "intercept_lat_deg": float(lat[m]), "intercept_lon_deg": float(lon[m]), "intercept_alt_m": float(alt[m]), "window_open_s": float(open_s[i, j]),
+            "window_close_s": float(close_s[i, j]), "pk": float(pk[i, j]), "committed": False,
             "engagement_id": None,
         }
         plan.pending[(tid, batteries.ids[i])] = row
