@@ -689,7 +689,7 @@ _SENSITIVITY_SIZE = 6 + 6 * 7
 d(state) / d(initial state, 1/beta), row-major."""
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _deriv_sensitivity(y: np.ndarray, out: np.ndarray, inv_beta: float, p: np.ndarray, A: np.ndarray) -> None:
     """Time derivative of the state ``y[:6]`` and of its sensitivity Phi = ``y[6:]``: the
     variational equations dPhi/dt = F Phi + dF/d(1/beta) with F the Jacobian of the
@@ -709,7 +709,7 @@ def _deriv_sensitivity(y: np.ndarray, out: np.ndarray, inv_beta: float, p: np.nd
             out[27 + 7 * a + j] = acc
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _rk_step_sensitivity(
     y: np.ndarray, h: float, k: np.ndarray, tmp: np.ndarray, y_new: np.ndarray, inv_beta: float, p: np.ndarray,
     A: np.ndarray,
