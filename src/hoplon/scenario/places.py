@@ -14,7 +14,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from hoplon.core.frames import geodesic_inverse
+from hoplon.core.earth import WGS84
+from hoplon.core.frames import geodesic_inverse, geodetic_to_ecef
 
 __all__ = ["Places", "NearestPlace", "load_places", "nearest_places", "places_within", "describe_location", "compass_point"]
 
@@ -84,13 +85,18 @@ def _tree(min_population: int):
     return cKDTree(_unit_vectors(places.lat_deg, places.lon_deg))
 
 
-def nearest_places(lat_deg, lon_deg, *, min_population: int = 5000) -> NearestPlace:
-    """The nearest populated place to each of N points (arrays of shape (N,))."""
+def _nearest(lat_deg, lon_deg, min_population: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """N points (deg, as float arrays) and the index of the nearest place to each."""
     lat = np.atleast_1d(np.asarray(lat_deg, dtype=np.float64))
     lon = np.atleast_1d(np.asarray(lon_deg, dtype=np.float64))
-    places = load_places(min_population)
     _, idx = _tree(min_population).query(_unit_vectors(lat, lon))
-    idx = np.asarray(idx, dtype=np.int64)
+    return lat, lon, np.asarray(idx, dtype=np.int64)
+
+
+def nearest_places(lat_deg, lon_deg, *, min_population: int = 5000) -> NearestPlace:
+    """The nearest populated place to each of N points (arrays of shape (N,))."""
+    lat, lon, idx = _nearest(lat_deg, lon_deg, min_population)
+    places = load_places(min_population)
     geo = geodesic_inverse(places.lat_deg[idx], places.lon_deg[idx], lat, lon)
     return NearestPlace(
         index=idx,
@@ -110,18 +116,60 @@ def places_within(lat_deg: float, lon_deg: float, radius_m: float, *, min_popula
 _COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 
 
+def _compass_index(bearing_deg):
+    """Index in :data:`_COMPASS` of bearings (deg clockwise from north; arrays)."""
+    return ((np.mod(bearing_deg, 360.0) + 22.5) // 45.0).astype(np.int64) % 8
+
+
 def compass_point(bearing_deg: float) -> str:
     """The 8-point compass name of a bearing (deg clockwise from north)."""
-    return _COMPASS[int(((bearing_deg % 360.0) + 22.5) // 45.0) % 8]
+    return _COMPASS[int(_compass_index(bearing_deg))]
+
+
+_CHORD_MAX_M = 1_000e3
+"""Longest distance (m) that :func:`describe_location` takes from the chord (beyond, Karney's geodesic)."""
+
+
+def _chord_geodesic(lat1_deg, lon1_deg, lat2_deg, lon2_deg) -> tuple[np.ndarray, ...]:
+    """The geodesic from point 1 to point 2 on the WGS84 ellipsoid (deg; arrays) from their
+    chord c: its length (m), ``s = c + c^3 / (24 a^2)`` (the arc over the chord of a circle
+    of radius a; the normal sections' radii of curvature are within about e^2 of a, and so
+    is the correction: against Karney's geodesics to 1,000 km, within 1.6 % of it), its azimuth at
+    point 1 (deg, clockwise from north) as the chord's in the tangent plane there (the
+    normal section's, which differs from the geodesic's by about
+    e^2 cos^2(lat) sin(2 az) (s / a)^2 / 12 rad: within 0.00057 (s / a)^2 rad), and
+    margins (m, deg) that hold those errors (and rounding, from 1 km) 3 and 9 times over."""
+    la1, lo1 = np.radians(lat1_deg), np.radians(lon1_deg)
+    p1 = np.atleast_2d(geodetic_to_ecef(lat1_deg, lon1_deg, np.zeros(la1.shape)))
+    d = np.atleast_2d(geodetic_to_ecef(lat2_deg, lon2_deg, np.zeros(la1.shape))) - p1
+    c = np.sqrt(np.einsum("ni,ni->n", d, d))
+    east = -np.sin(lo1) * d[:, 0] + np.cos(lo1) * d[:, 1]
+    north = -np.sin(la1) * (np.cos(lo1) * d[:, 0] + np.sin(lo1) * d[:, 1]) + np.cos(la1) * d[:, 2]
+    squared_angle = (c / WGS84.a_m) ** 2
+    correction = c * squared_angle / 24.0
+    return (c + correction, np.degrees(np.arctan2(east, north)), 1e-3 + 0.05 * correction,
+            1e-6 + np.degrees(0.005 * squared_angle))
 
 
 def describe_location(lat_deg, lon_deg, *, min_population: int = 5000) -> list[str]:
-    """Human labels such as ``"12 km SE of Sahinbey, TR"`` for N points."""
-    near = nearest_places(lat_deg, lon_deg, min_population=min_population)
+    """Human labels such as ``"12 km SE of Sahinbey, TR"`` for N points: the name of the
+    nearest place, with the geodesic distance (rounded to km) and compass point from it
+    beyond 1 km. Distance and azimuth are Karney's where the chord's (:func:`_chord_geodesic`)
+    may round otherwise (the labels of Karney's everywhere), in a fifth of the time."""
+    lat, lon, idx = _nearest(lat_deg, lon_deg, min_population)
+    places = load_places(min_population)
+    dist, bearing, dist_margin, bearing_margin = _chord_geodesic(places.lat_deg[idx], places.lon_deg[idx], lat, lon)
+    lo, hi = dist - dist_margin, dist + dist_margin
+    rounds_apart = ((np.floor(lo / 1e3 + 0.5) != np.floor(hi / 1e3 + 0.5))
+                    | (_compass_index(bearing - bearing_margin) != _compass_index(bearing + bearing_margin)))
+    doubt = (hi > _CHORD_MAX_M) | ((lo < 1000.0) != (hi < 1000.0)) | ((lo >= 1000.0) & rounds_apart)
+    if doubt.any():
+        geo = geodesic_inverse(places.lat_deg[idx[doubt]], places.lon_deg[idx[doubt]], lat[doubt], lon[doubt])
+        dist[doubt], bearing[doubt] = geo.distance_m, geo.azimuth1_deg
     labels = []
-    for name, cc, dist, brg in zip(near.name, near.country_code, near.distance_m, near.bearing_deg):
-        if dist < 1000.0:
+    for name, cc, d, brg in zip(places.name[idx], places.country_code[idx], dist, bearing):
+        if d < 1000.0:
             labels.append(f"{name}, {cc}")
         else:
-            labels.append(f"{dist / 1e3:.0f} km {compass_point(brg)} of {name}, {cc}")
+            labels.append(f"{d / 1e3:.0f} km {compass_point(brg)} of {name}, {cc}")
     return labels

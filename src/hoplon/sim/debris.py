@@ -156,7 +156,8 @@ def _summaries(world, table: pa.Table, events: list[Event]) -> list[dict]:
     """Footprint, hazard and places of each cloud; a debris_landed event each."""
     if table.num_rows == 0:
         return []
-    d = {k: table.column(k).to_numpy(zero_copy_only=False) for k in table.column_names}
+    d = {k: table.column(k).to_numpy(zero_copy_only=False) for k in table.column_names
+         if k not in ("cloud_id", "source")}  # the strings as Python objects only where read
     places = load_places(PLACE_MIN_POPULATION)
     ids = table.column("cloud_id").combine_chunks().dictionary_encode()  # in order of first appearance
     codes = ids.indices.to_numpy()
@@ -171,7 +172,7 @@ def _summaries(world, table: pa.Table, events: list[Event]) -> list[dict]:
     labels = describe_location([c[2].median_lat_deg for c in clouds], [c[2].median_lon_deg for c in clouds])
     out = []
     for (cid, rows, fp, found), label in zip(clouds, labels, strict=True):
-        source = str(d["source"][rows[0]])
+        source = table.column("source")[int(rows[0])].as_py()
         t_land = d["land_time_s"][rows]
         weight = d["represents"][rows]
         summary = {
