@@ -1,6 +1,6 @@
 """The flight kernel on tuples (hoplon.core.ballistic._fly_one): its samples and events
 against the invariants and closed forms of a Kepler orbit (a non-rotating point-mass
-sphere without air)."""
+sphere without air), and its derivative against the Earth model's acceleration."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hoplon.core.ballistic import STATUS_IMPACT, propagate, sample_flight
+from hoplon.core.ballistic import STATUS_IMPACT, _derivative_and_air, propagate, sample_flight
+from hoplon.core.earth import _acceleration, density_kg_m3, earth_model
+from hoplon.core.frames import geodetic_to_ecef
 
 MU = 3.986004418e14  # m^3/s^2, WGS84's GM
 R = 6371e3  # m, the mean Earth radius
@@ -52,3 +54,19 @@ def test_apogee_is_the_kepler_apoapsis(speed, elevation):
     # flown until the apogee's time, the body is at the apoapsis
     mid = propagate(r0[None], v0[None], np.inf, float(end.apogee_time_s[0]), earth=SPHERE)
     assert abs(np.linalg.norm(mid.r_ecef_m[0]) - (a * (1 + e))) < 0.01
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.floats(-80.0, 80.0), st.floats(-180.0, 180.0), st.floats(-500.0, 120e3), st.floats(0.0, 0.05),
+       st.floats(-3000.0, 3000.0), st.floats(-3000.0, 3000.0), st.floats(-3000.0, 3000.0))
+def test_derivative_with_its_air_is_the_acceleration(lat, lon, alt, inv_beta, vx, vy, vz):
+    # the flight kernel's derivative at the end of a step shares the height of its air:
+    # the same bits as the acceleration that computes its own, and the air's density there
+    p = earth_model("wgs84").params()
+    x, y, z = np.asarray(geodetic_to_ecef(lat, lon, alt), float).ravel()
+    s = (x, y, z, vx, vy, vz)
+    k, h, *_, density = _derivative_and_air(s, inv_beta, tuple(p), False)
+    assert k == (vx, vy, vz) + _acceleration(x, y, z, vx, vy, vz, inv_beta, p)
+    assert abs(h - alt) < 1e-6
+    if inv_beta != 0.0:
+        assert density == float(np.asarray(density_kg_m3(h)).ravel()[0])
