@@ -80,7 +80,6 @@ from hoplon.core.ballistic import (
     _E4,
     _E5,
     _E6,
-    _E7,
     _ERROR_FLOOR,
     _MAX_STEPS,
     PARALLEL_MIN_BODIES,
@@ -88,16 +87,17 @@ from hoplon.core.ballistic import (
     STATUS_IMPACT,
     STATUS_TERMINAL,
     STATUS_TIMEOUT,
-    _acceleration_in_air,
     _accepted_step_factor,
-    _fast_acceleration,
-    _fast_density,
-    _fast_height_and_up,
+    _derivative,
+    _derivative_and_air,
+    _error,
     _finish_terminal,
     _is_terminal,
     _locate_event,
     _prepare,
     _rejected_step_factor,
+    _stage,
+    _weighted_sums,
     sample_flight,
     terminal_time_scale,
 )
@@ -270,88 +270,33 @@ def _land(cloud: FragmentCloud, model: EarthModel, max_time_s: float, ground_alt
 
 
 # The fall kernel: the batched propagator's flight (hoplon.core.ballistic._fly_one) to the
-# ground in the fast air, without samples or apogees, with the states, the Runge-Kutta
-# stages and the Earth's parameters in tuples (registers, and the parameters' invariant
-# arithmetic hoisted out of the loop by the compiler) rather than arrays: the same
-# arithmetic in the same order, the same bits. Two fragments fly at a time, their stages
-# interleaved (lanes): each step is a long chain of dependent arithmetic, and the CPU
-# overlaps two. The fall of anatolia's clouds: 0.7 of the propagator's time.
-
-
-@numba.njit(cache=True, inline="always")
-def _derivative(s, inv_beta: float, p):
-    """Time derivative of the state ``s`` (ECEF position m, velocity m/s; a 6-tuple) in the
-    fast air: ``ballistic._deriv``'s arithmetic."""
-    ax, ay, az = _fast_acceleration(s[0], s[1], s[2], s[3], s[4], s[5], inv_beta, p)
-    return (s[3], s[4], s[5], ax, ay, az)
-
-
-@numba.njit(cache=True, inline="always")
-def _derivative_and_air(s, inv_beta: float, p):
-    """:func:`_derivative` and the height (m), local up and air density (kg/m^3) at ``s``:
-    ``ballistic._deriv_and_air``'s arithmetic."""
-    h, ux, uy, uz = _fast_height_and_up(s[0], s[1], s[2], p)
-    density = _fast_density(h)
-    ax, ay, az = _acceleration_in_air(s[0], s[1], s[2], s[3], s[4], s[5], inv_beta, density, p)
-    return (s[3], s[4], s[5], ax, ay, az), h, ux, uy, uz, density
-
-
-@numba.njit(cache=True, inline="always")
-def _weighted(c, k, i: int) -> float:
-    """``c[0] k[0][i] + c[1] k[1][i] + ...``, summed in that order."""
-    s = c[0] * k[0][i]
-    for j in range(1, len(c)):
-        s += c[j] * k[j][i]
-    return s
-
-
-@numba.njit(cache=True, inline="always")
-def _weighted_sums(c, k):
-    """:func:`_weighted` of each component."""
-    return (_weighted(c, k, 0), _weighted(c, k, 1), _weighted(c, k, 2), _weighted(c, k, 3), _weighted(c, k, 4),
-            _weighted(c, k, 5))
-
-
-@numba.njit(cache=True, inline="always")
-def _stage(y, h: float, c, k):
-    """``y + h (c[0] k[0] + c[1] k[1] + ...)``, component by component."""
-    s = _weighted_sums(c, k)
-    return (y[0] + h * s[0], y[1] + h * s[1], y[2] + h * s[2], y[3] + h * s[3], y[4] + h * s[4], y[5] + h * s[5])
+# ground in the fast air, without samples or apogees, on its tuples (states, Runge-Kutta
+# stages and the Earth's parameters) and its step helpers: the same arithmetic in the same
+# order, the same bits. Two fragments fly at a time, their stages interleaved (lanes): each
+# step is a long chain of dependent arithmetic, and the CPU overlaps two. The fall of
+# anatolia's clouds: 0.7 of the propagator's time (measured against its array kernel).
 
 
 @numba.njit(cache=True, inline="always")
 def _dopri_steps(y, h: float, k0, ib: float, z, g: float, l0, jb: float, p):
-    """``ballistic._rk_step``'s Dormand-Prince steps of two fragments at once, stage by stage
+    """``ballistic._dopri_step``'s Dormand-Prince steps of two fragments at once, stage by stage
     (each step is a long chain of dependent arithmetic: the CPU overlaps the two): from
     ``y`` (``k0`` = f(y), 1/beta ``ib``) by ``h`` and from ``z`` (``l0``, ``jb``) by ``g``,
     each one's 5th-order solution and, per component, its error estimate's sum without the
     last (FSAL) term."""
-    k1 = _derivative(_stage(y, h * _A21, (1.0,), (k0,)), ib, p)  # y + (h a21) k0, as _rk_step has it
-    l1 = _derivative(_stage(z, g * _A21, (1.0,), (l0,)), jb, p)
-    k2 = _derivative(_stage(y, h, (_A31, _A32), (k0, k1)), ib, p)
-    l2 = _derivative(_stage(z, g, (_A31, _A32), (l0, l1)), jb, p)
-    k3 = _derivative(_stage(y, h, (_A41, _A42, _A43), (k0, k1, k2)), ib, p)
-    l3 = _derivative(_stage(z, g, (_A41, _A42, _A43), (l0, l1, l2)), jb, p)
-    k4 = _derivative(_stage(y, h, (_A51, _A52, _A53, _A54), (k0, k1, k2, k3)), ib, p)
-    l4 = _derivative(_stage(z, g, (_A51, _A52, _A53, _A54), (l0, l1, l2, l3)), jb, p)
-    k5 = _derivative(_stage(y, h, (_A61, _A62, _A63, _A64, _A65), (k0, k1, k2, k3, k4)), ib, p)
-    l5 = _derivative(_stage(z, g, (_A61, _A62, _A63, _A64, _A65), (l0, l1, l2, l3, l4)), jb, p)
+    k1 = _derivative(_stage(y, h * _A21, (1.0,), (k0,)), ib, p, True)  # y + (h a21) k0, as _dopri_step
+    l1 = _derivative(_stage(z, g * _A21, (1.0,), (l0,)), jb, p, True)
+    k2 = _derivative(_stage(y, h, (_A31, _A32), (k0, k1)), ib, p, True)
+    l2 = _derivative(_stage(z, g, (_A31, _A32), (l0, l1)), jb, p, True)
+    k3 = _derivative(_stage(y, h, (_A41, _A42, _A43), (k0, k1, k2)), ib, p, True)
+    l3 = _derivative(_stage(z, g, (_A41, _A42, _A43), (l0, l1, l2)), jb, p, True)
+    k4 = _derivative(_stage(y, h, (_A51, _A52, _A53, _A54), (k0, k1, k2, k3)), ib, p, True)
+    l4 = _derivative(_stage(z, g, (_A51, _A52, _A53, _A54), (l0, l1, l2, l3)), jb, p, True)
+    k5 = _derivative(_stage(y, h, (_A61, _A62, _A63, _A64, _A65), (k0, k1, k2, k3, k4)), ib, p, True)
+    l5 = _derivative(_stage(z, g, (_A61, _A62, _A63, _A64, _A65), (l0, l1, l2, l3, l4)), jb, p, True)
     b, e = (_B1, _B3, _B4, _B5, _B6), (_E1, _E3, _E4, _E5, _E6)
     k, l = (k0, k2, k3, k4, k5), (l0, l2, l3, l4, l5)
     return (_stage(y, h, b, k), _weighted_sums(e, k)), (_stage(z, g, b, l), _weighted_sums(e, l))
-
-
-@numba.njit(cache=True, inline="always")
-def _error(y, y_new, e5, k6, h: float, tol) -> float:
-    """``ballistic._error_norm`` of the step from ``y`` to ``y_new``: ``e5`` from
-    :func:`_dopri_steps`, ``k6`` = f(y_new)."""
-    acc = 0.0
-    for i in range(6):
-        err = h * (e5[i] + _E7 * k6[i])
-        atol = tol[1] if i < 3 else tol[2]
-        sc = atol + tol[0] * max(abs(y[i]), abs(y_new[i]))
-        acc += (err / sc) ** 2
-    return math.sqrt(acc / 6.0)
 
 
 # A lane: one fragment's fall under way, (index, 1/beta, time s, next step s, state,
@@ -390,7 +335,7 @@ def _lane_next(lane, nxt: int, last: int, r0, v0, inv_beta, t_max: float, ground
         i, nxt = nxt, nxt + 1
         ib = inv_beta[i]
         y = (r0[i, 0], r0[i, 1], r0[i, 2], v0[i, 0], v0[i, 1], v0[i, 2])
-        k0, g_h, ux, uy, uz, _ = _derivative_and_air(y, ib, p)
+        k0, g_h, ux, uy, uz, _ = _derivative_and_air(y, ib, p, True)
         g_rate = y[3] * ux + y[4] * uy + y[5] * uz
         # initial step: a fraction of the time to change velocity noticeably
         h = min(10.0, 0.01 * (math.sqrt(y[3] ** 2 + y[4] ** 2 + y[5] ** 2) + 100.0)
@@ -454,8 +399,8 @@ def _fall_range(first, last, r0, v0, inv_beta, t_max, ground, p_array, tol_array
     # step as a tuple measured 1-2 ms per anatolia replication slower
     while a[0] >= 0 or b[0] >= 0:
         (ya, ea), (yb, eb) = _dopri_steps(a[4], a[3], a[5], a[1], b[4], b[3], b[5], b[1], p)
-        ka, ha, uxa, uya, uza, air_a = _derivative_and_air(ya, a[1], p)
-        kb, hb, uxb, uyb, uzb, air_b = _derivative_and_air(yb, b[1], p)
+        ka, ha, uxa, uya, uza, air_a = _derivative_and_air(ya, a[1], p, True)
+        kb, hb, uxb, uyb, uzb, air_b = _derivative_and_air(yb, b[1], p, True)
         if a[0] >= 0:
             a, st = _lane_step(a, ya, ea, ka, ha, uxa, uya, uza, air_a, ground, tol, terminal_tau, p, p_array)
             if st < 0:
