@@ -63,6 +63,7 @@ from hoplon.core.earth import (
     _gravity_in_rotating_frame,
     _height_and_up,
     _standard_density,
+    _with_drag,
     density_kg_m3,
     earth_model,
     inverse_beta,
@@ -445,8 +446,8 @@ def _derivative_and_air(s, inv_beta: float, p, fast_air: bool):
             return _derivative(s, inv_beta, p, False), h, ux, uy, uz, math.nan
         gx, gy, gz = _gravity_in_rotating_frame(s[0], s[1], s[2], s[3], s[4], p)
         density = _density(h)
-        k = -0.5 * density * math.sqrt(s[3] * s[3] + s[4] * s[4] + s[5] * s[5]) * inv_beta
-        return (s[3], s[4], s[5], gx + k * s[3], gy + k * s[4], gz + k * s[5]), h, ux, uy, uz, density
+        ax, ay, az = _with_drag(gx, gy, gz, s[3], s[4], s[5], inv_beta, density)
+        return (s[3], s[4], s[5], ax, ay, az), h, ux, uy, uz, density
     h, ux, uy, uz = _fast_height_and_up(s[0], s[1], s[2], p)
     density = _fast_density(h)
     ax, ay, az = _acceleration_in_air(s[0], s[1], s[2], s[3], s[4], s[5], inv_beta, density, p)

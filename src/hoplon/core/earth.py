@@ -373,12 +373,18 @@ def _acceleration(
     gx, gy, gz = _gravity_in_rotating_frame(x, y, z, vx, vy, p)
     if p[P_DRAG] != 0.0 and inv_beta != 0.0:
         h = _geodetic_height(x, y, z, p[P_A], p[P_E2], p[P_SPHERE] != 0.0)
-        speed = math.sqrt(vx * vx + vy * vy + vz * vz)
-        k = -0.5 * _density(h) * speed * inv_beta
-        gx += k * vx
-        gy += k * vy
-        gz += k * vz
+        return _with_drag(gx, gy, gz, vx, vy, vz, inv_beta, _density(h))
     return gx, gy, gz
+
+
+@numba.njit(cache=True, inline="always")
+def _with_drag(gx: float, gy: float, gz: float, vx: float, vy: float, vz: float, inv_beta: float,
+               density: float) -> tuple[float, float, float]:
+    """The acceleration (gx, gy, gz) (m/s^2) plus the drag ``-rho |v| v / (2 beta)`` of a
+    body with Earth-relative velocity (vx, vy, vz) (m/s) and 1/beta ``inv_beta`` (m^2/kg)
+    in air of ``density`` (kg/m^3): :func:`_acceleration`'s arithmetic."""
+    k = -0.5 * density * math.sqrt(vx * vx + vy * vy + vz * vz) * inv_beta
+    return gx + k * vx, gy + k * vy, gz + k * vz
 
 
 @numba.njit(cache=True)
