@@ -44,7 +44,7 @@ from hoplon.core import filters as flt
 from hoplon.core.earth import earth_model
 
 __all__ = ["TrackerConfig", "SensorInfo", "Scan", "ScanBatch", "Tracker", "TrackOutput", "ConfirmedTracks", "MOTION_MODELS",
-           "track_all", "group_scans", "batch_scans"]
+           "track_all", "group_scans", "batch_scans", "in_time_then_sensor_order"]
 
 MOTION_MODELS = ("cv", "ca", "singer", "ct", "ballistic", "imm", "imm-ballistic")
 
@@ -197,6 +197,12 @@ class ScanBatch(NamedTuple):
                     label=None if self.label is None else self.label[sel], index=self.index[sel])
 
 
+def in_time_then_sensor_order(time_s: np.ndarray, sensor: np.ndarray) -> bool:
+    """Whether measurements (M,) are sorted by time, then sensor (a simulation's
+    detections are): :func:`batch_scans` then groups them without sorting."""
+    return bool(np.all((time_s[1:] > time_s[:-1]) | ((time_s[1:] == time_s[:-1]) & (sensor[1:] >= sensor[:-1]))))
+
+
 def batch_scans(
     time_s: np.ndarray, sensor: np.ndarray, z: np.ndarray, *, sigma: np.ndarray | None = None,
     label: np.ndarray | None = None, row: np.ndarray | None = None,
@@ -210,7 +216,7 @@ def batch_scans(
     row = np.arange(n) if row is None else np.asarray(row, np.int64)
     sensor = np.asarray(sensor)
     key_s = sensor.astype(float)
-    if np.all((time_s[1:] > time_s[:-1]) | ((time_s[1:] == time_s[:-1]) & (key_s[1:] >= key_s[:-1]))):
+    if in_time_then_sensor_order(time_s, key_s):
         # sorted by time, then sensor (a simulation's detections): the groups are the runs
         # of equal (sensor, time), already in order
         order = None

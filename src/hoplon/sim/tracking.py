@@ -24,6 +24,7 @@ from hoplon.core.tracker import (
     Tracker,
     TrackerConfig,
     batch_scans,
+    in_time_then_sensor_order,
 )
 from hoplon.sim.events import Event
 
@@ -114,7 +115,7 @@ def _scans(detections: pa.Table, radar_ids: list[str], object_ids: list[str]) ->
     labels = positions("object_id", object_ids)
     z = np.stack([column("range_m"), column("azimuth_rad"), column("elevation_rad")], axis=1)
     sig = np.stack([column("sigma_range_m"), column("sigma_azimuth_rad"), column("sigma_elevation_rad")], axis=1)
-    if np.all((t[1:] > t[:-1]) | ((t[1:] == t[:-1]) & (sid[1:] >= sid[:-1]))):  # in that order already (the engine's)
+    if in_time_then_sensor_order(t, sid):  # the engine's detections are
         return batch_scans(t, sid, z, sigma=sig, label=labels)
     order = np.lexsort((sid, t))
     return batch_scans(t[order], sid[order], z[order], sigma=sig[order], label=labels[order], row=order)
