@@ -155,15 +155,11 @@ def surviving_value(values, pk, assignment) -> float:
     return float(v.sum())
 
 
+@njit(cache=True)
 def _objective(values: np.ndarray, pk: np.ndarray, assignment: np.ndarray) -> float:
     """:func:`surviving_value` of a checked instance and a complete assignment (every
-    weapon assigned): the same products in the same order and the same sum, compiled."""
-    return _surviving_total(values, pk, assignment)
-
-
-@njit(cache=True)
-def _surviving_total(values, pk, assignment) -> float:
-    """:func:`_objective`, compiled: :func:`_surv_of` summed as numpy sums it."""
+    weapon assigned), compiled: the same products in the same order (:func:`_surv_of`)
+    and the same sum (:func:`_numpy_sum`)."""
     return _numpy_sum(_surv_of(values, pk, assignment))
 
 
@@ -348,9 +344,9 @@ def _polished_best(values, pk, slot_start, max_rounds):
     greedy's, each polished by :func:`_local_search`: the assignment of the lower
     :func:`_objective` (the slot start's where equal) and that objective."""
     best = _local_search(values, pk, slot_start, max_rounds)
-    best_obj = _surviving_total(values, pk, best)
+    best_obj = _objective(values, pk, best)
     greedy = _local_search(values, pk, _greedy_mmr(values, pk), max_rounds)
-    greedy_obj = _surviving_total(values, pk, greedy)
+    greedy_obj = _objective(values, pk, greedy)
     if greedy_obj < best_obj:
         return greedy, greedy_obj
     return best, best_obj
